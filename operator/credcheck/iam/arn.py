@@ -1,0 +1,100 @@
+"""ARNs: parse, format, partitions, templating and resource matching."""
+
+from dataclasses import dataclass
+
+from credcheck.iam.wildcard import glob_match
+
+
+class ArnError(ValueError):
+    """A string that is not a well-formed ARN."""
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str
+    dns_suffix: str
+    iam_endpoint: str
+    signing_region: str
+    region_prefixes: tuple[str, ...]
+
+
+# botocore's endpoints.json knows these partitions; a unit test keeps this table in step with it.
+PARTITIONS: dict[str, Partition] = {
+    p.name: p
+    for p in (
+        Partition("aws", "amazonaws.com", "https://iam.amazonaws.com", "us-east-1",
+                  ("us-", "eu-", "ap-", "sa-", "ca-", "me-", "af-", "il-", "mx-")),
+        Partition("aws-cn", "amazonaws.com.cn", "https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1",
+                  ("cn-",)),
+        Partition("aws-us-gov", "amazonaws.com", "https://iam.us-gov.amazonaws.com", "us-gov-west-1",
+                  ("us-gov-",)),
+        Partition("aws-iso", "c2s.ic.gov", "https://iam.us-iso-east-1.c2s.ic.gov", "us-iso-east-1",
+                  ("us-iso-",)),
+        Partition("aws-iso-b", "sc2s.sgov.gov", "https://iam.us-isob-east-1.sc2s.sgov.gov", "us-isob-east-1",
+                  ("us-isob-",)),
+        Partition("aws-iso-e", "cloud.adc-e.uk", "https://iam.eu-isoe-west-1.cloud.adc-e.uk", "eu-isoe-west-1",
+                  ("eu-isoe-",)),
+        Partition("aws-iso-f", "csp.hci.ic.gov", "https://iam.us-isof-south-1.csp.hci.ic.gov",
+                  "us-isof-south-1", ("us-isof-",)),
+        Partition("aws-eusc", "amazonaws.eu", "https://iam.eusc-de-east-1.amazonaws.eu", "eusc-de-east-1",
+                  ("eusc-",)),
+    )
+}
+
+
+def partition_of_region(region: str) -> str:
+    """The partition a region belongs to; the longest matching prefix wins (us-gov- before us-)."""
+    best, best_len = "aws", 0
+    for partition in PARTITIONS.values():
+        for prefix in partition.region_prefixes:
+            if region.startswith(prefix) and len(prefix) > best_len:
+                best, best_len = partition.name, len(prefix)
+    return best
+
+
+@dataclass(frozen=True)
+class Arn:
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Arn":
+        parts = text.split(":", 5)
+        if len(parts) != 6 or parts[0] != "arn":
+            raise ArnError(f"not an ARN (expected arn:partition:service:region:account:resource): {text!r}")
+        _, partition, service, region, account, resource = parts
+        if not partition or not service or not resource:
+            raise ArnError(f"ARN lacks its partition, service or resource: {text!r}")
+        return cls(partition, service, region, account, resource)
+
+    def __str__(self) -> str:
+        return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
+
+    @property
+    def resource_type(self) -> str:
+        """`role` for `role/path/name`, `assumed-role` for `assumed-role/R/S`, `root` for `root`."""
+        return self.resource.split("/", 1)[0].split(":", 1)[0]
+
+
+def template(text: str, *, account: str, partition: str = "aws") -> str:
+    """Fill the placeholders profiles and KKP's docs use: `{account}`, `{partition}`, `YOUR_ACCOUNT_ID`."""
+    return (text.replace("{account}", account).replace("YOUR_ACCOUNT_ID", account)
+            .replace("{partition}", partition))
+
+
+def resource_matches(pattern: str, resource: str) -> bool:
+    """IAM's Resource matching: case-sensitive, `*` and `?` wildcards, each ARN segment matched on its own.
+
+    A wildcard does not cross the colons between partition, service, region and account; the resource part
+    (which may contain colons itself) is matched as a whole.
+    """
+    if pattern == "*":
+        return True
+    p_parts = pattern.split(":", 5)
+    r_parts = resource.split(":", 5)
+    if len(p_parts) == 6 and len(r_parts) == 6:
+        return all(glob_match(p, r) for p, r in zip(p_parts, r_parts, strict=True))
+    return glob_match(pattern, resource)
