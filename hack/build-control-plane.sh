@@ -7,7 +7,8 @@ set -euo pipefail
 K8S_VERSION="${CREDCHECK_K8S_VERSION:-v1.34.4}"
 ETCD_VERSION="${CREDCHECK_ETCD_VERSION:-v3.6.16}"
 CACHE="${CREDCHECK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/credcheck}"
-BIN="$CACHE/bin/k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}"
+RECIPE=2  # bump when the way the binaries are built changes, so caches are rebuilt
+BIN="$CACHE/bin/k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_r${RECIPE}"
 
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
 
@@ -49,9 +50,15 @@ package tools
 GO
 say "downloading Kubernetes dependencies"
 go mod download k8s.io/kubernetes
+minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
+version_flags=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  version_flags+=" -X ${pkg}.gitVersion=${K8S_VERSION} -X ${pkg}.gitMajor=1 -X ${pkg}.gitMinor=${minor}"
+  version_flags+=" -X ${pkg}.gitTreeState=clean"
+done
 for cmd in kube-apiserver kubectl; do
   say "building $cmd (several minutes on a cold cache)"
-  go build -mod=mod -trimpath -ldflags "-s -w" -v -o "$BIN.partial/$cmd" "k8s.io/kubernetes/cmd/$cmd" 2>&1 | progress "$cmd"
+  go build -mod=mod -trimpath -ldflags "-s -w ${version_flags}" -v -o "$BIN.partial/$cmd" "k8s.io/kubernetes/cmd/$cmd" 2>&1 | progress "$cmd"
   [[ -x "$BIN.partial/$cmd" ]] || { say "$cmd did not build"; exit 1; }
 done
 

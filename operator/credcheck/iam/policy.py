@@ -37,6 +37,7 @@ class Statement:
     not_resources: tuple[str, ...] | None
     conditions: tuple[Condition, ...]
     substitutes_variables: bool = True  # policy variables are only substituted in Version 2012-10-17
+    policy_type: str = "IAM Policy"  # the SourcePolicyType AWS reports for the statement's policy
 
     @property
     def label(self) -> str:
@@ -94,7 +95,9 @@ def _parse_conditions(block: Any, where: str) -> tuple[Condition, ...]:
     return tuple(out)
 
 
-def _parse_statement(raw: Any, policy_id: str, index: int, substitutes_variables: bool) -> Statement:
+def _parse_statement(
+    raw: Any, policy_id: str, index: int, substitutes_variables: bool, policy_type: str
+) -> Statement:
     where = f"Statement[{index}]"
     if not isinstance(raw, Mapping):
         raise PolicyError(f"{where} must be an object")
@@ -124,6 +127,7 @@ def _parse_statement(raw: Any, policy_id: str, index: int, substitutes_variables
         resources=opt("Resource"), not_resources=opt("NotResource"),
         conditions=_parse_conditions(raw["Condition"], where) if "Condition" in raw else (),
         substitutes_variables=substitutes_variables,
+        policy_type=policy_type,
     )
 
 
@@ -147,7 +151,7 @@ def parse_policy(document: str | Mapping[str, Any], policy_id: str, policy_type:
     if not isinstance(raw_statements, list) or not raw_statements:
         raise PolicyError("the policy has no Statement")
     statements = tuple(
-        _parse_statement(s, policy_id, i, version == "2012-10-17") for i, s in enumerate(raw_statements)
+        _parse_statement(s, policy_id, i, version == "2012-10-17", policy_type) for i, s in enumerate(raw_statements)
     )
     return Policy(policy_id=policy_id, statements=statements, policy_type=policy_type)
 

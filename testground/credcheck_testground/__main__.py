@@ -1,0 +1,45 @@
+"""`python -m credcheck_testground up|down|env [--state DIR]`: the local control plane + AWS endpoint."""
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from credcheck_testground import aws, controlplane
+from credcheck_testground.processes import stop_all
+
+DEFAULT_STATE = Path(".dev-env")
+
+
+def exports(state: Path) -> str:
+    info = aws.attach(state)
+    return "\n".join([
+        f"export KUBECONFIG={shlex.quote(str((state / 'kubeconfig').resolve()))}",
+        f"export AWS_ENDPOINT_URL={shlex.quote(info.url)}",
+        f"export CREDCHECK_TESTGROUND_STATE={shlex.quote(str(state.resolve()))}",
+        f"export PATH={shlex.quote(str(controlplane.binaries()))}:\"$PATH\"",
+    ])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m credcheck_testground", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "env"])
+    parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="folder for pids, logs, certificates")
+    args = parser.parse_args()
+    state: Path = args.state
+    if args.command == "down":
+        stopped = stop_all(state)
+        print(f"stopped: {', '.join(stopped) or 'nothing was running'}", file=sys.stderr)
+        return 0
+    if args.command == "up":
+        if any(state.glob("*.pid")):
+            stop_all(state)
+        controlplane.start(state)
+        aws.start(state)
+        print("dev environment is up; to reach it:", file=sys.stderr)
+    print(exports(state))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The local AWS endpoint as tests and the dev environment use it: start, seed IAM, inject faults."""
+
+import json
+import sys
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from credcheck_testground.processes import spawn, wait_until
+
+ACCOUNT = "123456789012"  # moto's default account
+REGION = "eu-central-1"
+
+
+@dataclass(frozen=True)
+class Keys:
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+
+    def env(self) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key}
+
+
+def _post(url: str, body: Any) -> Any:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="POST",  # noqa: S310 - loopback only
+                                     headers={"Content-Type": "text/plain"})
+    with urllib.request.urlopen(request, timeout=30) as resp:  # noqa: S310
+        return json.loads(resp.read() or b"{}")
+
+
+@dataclass(frozen=True)
+class LocalAWS:
+    url: str
+    control_url: str
+    admin: Keys
+
+    def client(self, service: str, keys: Keys | None = None, session_token: str | None = None) -> Any:
+        keys = keys or self.admin
+        make_client: Any = boto3.client  # a runtime service name defeats boto3-stubs' overloads
+        return make_client(service, endpoint_url=self.url, region_name=REGION,
+                            aws_access_key_id=keys.access_key_id, aws_secret_access_key=keys.secret_access_key,
+                            aws_session_token=session_token,
+                            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+    # --- seeding ------------------------------------------------------------------------------------
+    def create_user(self, name: str | None = None, policies: list[dict[str, Any]] | None = None,
+                    boundary: dict[str, Any] | None = None, path: str = "/") -> tuple[str, Keys]:
+        """An IAM user with inline policies (and optionally a boundary); returns its ARN and fresh keys."""
+        iam = self.client("iam")
+        name = name or f"user-{uuid.uuid4().hex[:10]}"
+        arn = iam.create_user(UserName=name, Path=path)["User"]["Arn"]
+        for i, doc in enumerate(policies or []):
+            iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy-{i}", PolicyDocument=json.dumps(doc))
+        if boundary is not None:
+            policy_arn = iam.create_policy(PolicyName=f"{name}-boundary",
+                                           PolicyDocument=json.dumps(boundary))["Policy"]["Arn"]
+            iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=policy_arn)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return arn, Keys(key["AccessKeyId"], key["SecretAccessKey"])
+
+    def create_role(self, name: str, trusted_arn: str, policies: list[dict[str, Any]], *,
+                    external_id: str | None = None, boundary: dict[str, Any] | None = None, path: str = "/") -> str:
+        statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": trusted_arn}, "Action": "sts:AssumeRole"}
+        if external_id is not None:
+            statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+        iam = self.client("iam")
+        kwargs: dict[str, Any] = {}
+        if boundary is not None:
+            kwargs["PermissionsBoundary"] = iam.create_policy(
+                PolicyName=f"{name}-boundary", PolicyDocument=json.dumps(boundary))["Policy"]["Arn"]
+        arn: str = iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [statement]}), **kwargs)["Role"]["Arn"]
+        for i, doc in enumerate(policies):
+            iam.put_role_policy(RoleName=name, PolicyName=f"{name}-policy-{i}", PolicyDocument=json.dumps(doc))
+        return arn
+
+    # --- faults -------------------------------------------------------------------------------------
+    def set_faults(self, throttle: int = 0, throttle_actions: tuple[str, ...] = (), latency_ms: int = 0) -> None:
+        """Throttle the next `throttle` requests (-1: until cleared), optionally only some actions."""
+        _post(f"{self.control_url}/faults", {"throttle": throttle, "throttle_actions": list(throttle_actions),
+                                             "latency_ms": latency_ms})
+
+    def clear_faults(self) -> None:
+        self.set_faults()
+
+    def outage(self, down: bool = True) -> None:
+        """Close (or reopen) the endpoint's port: clients see connection refused, state is kept."""
+        _post(f"{self.control_url}/outage", {"down": down})
+
+    def set_scps(self, policies: list[dict[str, Any]], account: str = ACCOUNT) -> None:
+        _post(f"{self.control_url}/scps", {"account": account, "policies": policies})
+
+    def calls(self) -> dict[str, int]:
+        with urllib.request.urlopen(f"{self.control_url}/calls", timeout=10) as resp:  # noqa: S310
+            return dict(json.loads(resp.read()))
+
+    def reset_calls(self) -> None:
+        _post(f"{self.control_url}/calls/reset", {})
+
+
+ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def start(state: Path, timeout: float = 60) -> LocalAWS:
+    """Start the endpoint, create the test ground's admin user, then enforce request authentication."""
+    state.mkdir(parents=True, exist_ok=True)
+    ready = state / "aws.json"
+    ready.unlink(missing_ok=True)
+    proc = spawn("aws", [sys.executable, "-m", "credcheck_testground.awsserver", "--ready-file", str(ready)], state)
+    wait_until(ready.exists, "AWS endpoint", timeout, proc, state / "aws.log")
+    info = json.loads(ready.read_text())
+    bootstrap = LocalAWS(info["url"], info["control_url"], Keys("AKIAIOSFODNN7EXAMPLE", "bootstrap-secret"))
+    _, admin = bootstrap.create_user("testground-admin", [ADMIN_POLICY])
+    _post(f"{info['url']}/moto-api/reset-auth", b"0")
+    endpoint = LocalAWS(info["url"], info["control_url"], admin)
+    (state / "aws-admin.json").write_text(json.dumps(admin.__dict__))
+    (state / "aws-admin.json").chmod(0o600)
+    return endpoint
+
+
+def attach(state: Path) -> LocalAWS:
+    """The endpoint a running dev environment started (from its state folder)."""
+    info = json.loads((state / "aws.json").read_text())
+    admin = Keys(**json.loads((state / "aws-admin.json").read_text()))
+    return LocalAWS(info["url"], info["control_url"], admin)

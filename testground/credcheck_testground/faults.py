@@ -1,0 +1,74 @@
+"""Fault injection for the local AWS endpoint: throttling, added latency, and per-action call counts."""
+
+import io
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+_THROTTLE_BODY = (
+    b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+    b"<Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
+    b"<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+)
+
+
+@dataclass
+class FaultState:
+    throttle_remaining: int = 0  # requests still to throttle; -1 throttles until cleared
+    throttle_actions: frozenset[str] = frozenset()  # empty: every action
+    latency_seconds: float = 0.0
+    calls: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def configure(self, settings: dict[str, Any]) -> None:
+        with self.lock:
+            self.throttle_remaining = int(settings.get("throttle", 0))
+            self.throttle_actions = frozenset(settings.get("throttle_actions", []))
+            self.latency_seconds = float(settings.get("latency_ms", 0)) / 1000
+
+    def should_throttle(self, action: str) -> bool:
+        with self.lock:
+            if self.throttle_remaining == 0:
+                return False
+            if self.throttle_actions and action not in self.throttle_actions:
+                return False
+            if self.throttle_remaining > 0:
+                self.throttle_remaining -= 1
+            return True
+
+
+def _action_of(environ: dict[str, Any]) -> tuple[str, bytes]:
+    """The query-protocol Action of a request, and its body (re-readable afterwards)."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    params = parse_qs(body.decode("utf-8", "replace")) if body else {}
+    params.update(parse_qs(environ.get("QUERY_STRING", "")))
+    action = params.get("Action", [""])[0]
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    return action or target.rsplit(".", 1)[-1], body
+
+
+def with_faults(app: WSGIApp, state: FaultState) -> WSGIApp:
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith("/moto-api"):
+            return app(environ, start_response)
+        action, _ = _action_of(environ)
+        with state.lock:
+            state.calls[action] += 1
+            latency = state.latency_seconds
+        if latency:
+            time.sleep(latency)
+        if state.should_throttle(action):
+            start_response("400 Bad Request", [("Content-Type", "text/xml"),
+                                               ("Content-Length", str(len(_THROTTLE_BODY)))])
+            return [_THROTTLE_BODY]
+        return app(environ, start_response)
+
+    return middleware

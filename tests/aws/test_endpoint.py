@@ -1,0 +1,128 @@
+"""The AWS endpoint is real HTTP with real authentication, and simulates IAM as AWS does."""
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from credcheck_testground.aws import Keys, LocalAWS
+
+pytestmark = pytest.mark.aws
+
+POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "Describe", "Effect": "Allow", "Action": ["ec2:Describe*"], "Resource": "*"},
+    {"Sid": "NoVpcs", "Effect": "Deny", "Action": "ec2:DescribeVpcs", "Resource": "*"},
+    {"Sid": "Simulate", "Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": "*"},
+]}
+
+
+def test_user_authenticates_and_wrong_secret_is_rejected(local_aws: LocalAWS) -> None:
+    arn, keys = local_aws.create_user(policies=[POLICY])
+    assert local_aws.client("sts", keys).get_caller_identity()["Arn"] == arn
+    wrong = Keys(keys.access_key_id, "A" * 40)
+    with pytest.raises(ClientError) as err:
+        local_aws.client("sts", wrong).get_caller_identity()
+    assert err.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    unknown = Keys("AKIAZZZZZZZZZZZZZZZZ", "A" * 40)
+    with pytest.raises(ClientError) as err:
+        local_aws.client("sts", unknown).get_caller_identity()
+    assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def test_simulate_principal_policy_decisions(local_aws: LocalAWS) -> None:
+    arn, keys = local_aws.create_user(policies=[POLICY])
+    result = local_aws.client("iam", keys).simulate_principal_policy(
+        PolicySourceArn=arn, ActionNames=["ec2:DescribeSubnets", "ec2:RunInstances", "ec2:DescribeVpcs"])
+    decisions = {r["EvalActionName"]: r["EvalDecision"] for r in result["EvaluationResults"]}
+    assert decisions == {"ec2:DescribeSubnets": "allowed", "ec2:RunInstances": "implicitDeny",
+                         "ec2:DescribeVpcs": "explicitDeny"}
+    assert not result["IsTruncated"]
+
+
+def test_simulate_pages_with_max_items(local_aws: LocalAWS) -> None:
+    arn, keys = local_aws.create_user(policies=[POLICY])
+    iam = local_aws.client("iam", keys)
+    actions = ["ec2:DescribeSubnets", "ec2:RunInstances", "ec2:DescribeVpcs"]
+    seen, marker, pages = [], None, 0
+    while True:
+        kwargs = {"Marker": marker} if marker else {}
+        page = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=actions, MaxItems=1, **kwargs)
+        pages += 1
+        seen += [r["EvalActionName"] for r in page["EvaluationResults"]]
+        if not page["IsTruncated"]:
+            break
+        marker = page["Marker"]
+    assert pages == 3
+    assert seen == actions
+
+
+def test_simulate_needs_permission(local_aws: LocalAWS) -> None:
+    arn, keys = local_aws.create_user(policies=[{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}])
+    with pytest.raises(ClientError) as err:
+        local_aws.client("iam", keys).simulate_principal_policy(PolicySourceArn=arn, ActionNames=["ec2:RunInstances"])
+    assert err.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_simulate_rejects_session_arn(local_aws: LocalAWS) -> None:
+    with pytest.raises(ClientError) as err:
+        local_aws.client("iam").simulate_principal_policy(
+            PolicySourceArn="arn:aws:sts::123456789012:assumed-role/r/s", ActionNames=["ec2:RunInstances"])
+    assert err.value.response["Error"]["Code"] == "InvalidInput"
+
+
+def test_boundary_and_scp_details(local_aws: LocalAWS) -> None:
+    allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    boundary = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ec2:*", "iam:*"], "Resource": "*"}]}
+    arn, _ = local_aws.create_user(policies=[allow_all], boundary=boundary)
+    result = local_aws.client("iam").simulate_principal_policy(
+        PolicySourceArn=arn, ActionNames=["elasticloadbalancing:CreateLoadBalancer", "ec2:RunInstances"])
+    by_action = {r["EvalActionName"]: r for r in result["EvaluationResults"]}
+    elb = by_action["elasticloadbalancing:CreateLoadBalancer"]
+    assert elb["EvalDecision"] == "implicitDeny"
+    assert elb["PermissionsBoundaryDecisionDetail"]["AllowedByPermissionsBoundary"] is False
+    assert by_action["ec2:RunInstances"]["EvalDecision"] == "allowed"
+
+
+def test_scp_denial(local_aws: LocalAWS) -> None:
+    allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    arn, _ = local_aws.create_user(policies=[allow_all])
+    local_aws.set_scps([{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*"}]}])
+    try:
+        result = local_aws.client("iam").simulate_principal_policy(PolicySourceArn=arn, ActionNames=["iam:PassRole"])
+    finally:
+        local_aws.set_scps([])
+    (only,) = result["EvaluationResults"]
+    assert only["EvalDecision"] == "explicitDeny"
+    assert only["OrganizationsDecisionDetail"]["AllowedByOrganizations"] is False
+
+
+def test_throttling_fault(clean_faults: LocalAWS) -> None:
+    clean_faults.set_faults(throttle=1, throttle_actions=("GetCallerIdentity",))
+    sts = clean_faults.client("sts")
+    with pytest.raises(ClientError) as err:
+        sts.get_caller_identity()
+    assert err.value.response["Error"]["Code"] == "Throttling"
+    assert sts.get_caller_identity()["Account"] == "123456789012", "only one request was to be throttled"
+
+
+def test_outage_refuses_connections_and_keeps_state(clean_faults: LocalAWS) -> None:
+    arn, keys = clean_faults.create_user()
+    clean_faults.outage(down=True)
+    with pytest.raises(EndpointConnectionError):
+        clean_faults.client("sts", keys).get_caller_identity()
+    clean_faults.outage(down=False)
+    assert clean_faults.client("sts", keys).get_caller_identity()["Arn"] == arn
+
+
+def test_assume_role_honours_external_id(local_aws: LocalAWS) -> None:
+    user_arn, keys = local_aws.create_user(policies=[{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}])
+    role_arn = local_aws.create_role("ext-id-role", user_arn, policies=[], external_id="kkp-123")
+    sts = local_aws.client("sts", keys)
+    assumed = sts.assume_role(RoleArn=role_arn, RoleSessionName="credcheck-test", ExternalId="kkp-123")
+    assert assumed["AssumedRoleUser"]["Arn"].startswith("arn:aws:sts::123456789012:assumed-role/ext-id-role/")
+    for kwargs in ({"ExternalId": "wrong"}, {}):
+        with pytest.raises(ClientError) as err:
+            sts.assume_role(RoleArn=role_arn, RoleSessionName="credcheck-test", **kwargs)
+        assert err.value.response["Error"]["Code"] == "AccessDenied"
