@@ -1,0 +1,1 @@
+"""Talking to AWS: sessions, principal resolution, the simulator, and errors made safe to show."""

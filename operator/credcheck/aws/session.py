@@ -1,0 +1,72 @@
+"""boto3 sessions for a credential (optionally through sts:AssumeRole), with bounded retries and call counts."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from credcheck.model import AssumeRole, Credential
+
+SESSION_NAME = "credcheck"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """botocore's standard retry mode: exponential backoff with jitter, throttling-aware."""
+
+    max_attempts: int = 4
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+
+    def config(self) -> Config:
+        return Config(retries={"mode": "standard", "total_max_attempts": self.max_attempts},
+                      connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+                      user_agent_extra="credcheck")
+
+
+@dataclass
+class AWSSession:
+    """One identity's clients; every API call made through them is counted as `service:Operation`."""
+
+    session: boto3.Session
+    region: str
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    calls: Counter[str] = field(default_factory=Counter)
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            client = self.session.client(service, region_name=self.region,  # type: ignore[call-overload]
+                                         config=self.retry.config())
+            client.meta.events.register("before-call", self._count)
+            self._clients[service] = client
+        return self._clients[service]
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[f"{model.service_model.endpoint_prefix}:{model.name}"] += 1
+
+
+def static_session(credential: Credential, region: str, retry: RetryPolicy | None = None) -> AWSSession:
+    session = boto3.Session(aws_access_key_id=credential.access_key_id,
+                            aws_secret_access_key=credential.secret_access_key,
+                            aws_session_token=credential.session_token, region_name=region)
+    return AWSSession(session, region, retry or RetryPolicy())
+
+
+def assume_role(base: AWSSession, role: AssumeRole, session_name: str = SESSION_NAME) -> AWSSession:
+    """A session for `role`, assumed from `base` with the external ID when one is set (KKP always sends it)."""
+    kwargs: dict[str, Any] = {"RoleArn": role.role_arn, "RoleSessionName": session_name}
+    if role.external_id:
+        kwargs["ExternalId"] = role.external_id
+    creds = base.client("sts").assume_role(**kwargs)["Credentials"]
+    assumed = static_session(Credential(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
+                             base.region, base.retry)
+    assumed.calls = base.calls  # one check, one count
+    return assumed
+
+
+def ambient_session(region: str, profile: str | None = None, retry: RetryPolicy | None = None) -> AWSSession:
+    """The default boto3 credential chain (environment, profile, instance role), e.g. for an auditor."""
+    return AWSSession(boto3.Session(profile_name=profile, region_name=region), region, retry or RetryPolicy())

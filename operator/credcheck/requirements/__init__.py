@@ -1,0 +1,1 @@
+"""Requirement profiles: which IAM actions on which resources KKP needs, as data."""
