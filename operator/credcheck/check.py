@@ -1,7 +1,7 @@
 """One check end to end: a credential in, a Verdict out. AWS is reached through injected session builders."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from credcheck.aws import principal as principals
 from credcheck.aws.errors import ACCESS_DENIED, AWSFailure, describe, error_code
@@ -39,7 +39,7 @@ class CheckOptions:
     assume_role: AssumeRole | None = None
     skip_features: tuple[str, ...] = ()
     auditor: Auditor | None = None
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 SessionFactory = Callable[[Credential, str, RetryPolicy], AWSSession]
@@ -55,7 +55,7 @@ def _connect(credential: Credential, options: CheckOptions, factory: SessionFact
         return session
     try:
         return assume_role(session, options.assume_role)
-    except Exception as err:  # noqa: BLE001 - every AWS failure becomes a reason
+    except Exception as err:
         failure = describe(err, "sts:AssumeRole")
     if failure.reason in ("InvalidCredentials", "ExpiredToken"):
         return Verdict(Status.INVALID, failure.reason, failure.message)
@@ -78,7 +78,7 @@ def _simulate_with_fallback(session: AWSSession, principal: Principal, options: 
                             ) -> tuple[dict[tuple[str, str], SimulationResult], str] | Verdict:
     try:
         return simulate(session, principal.policy_source_arn, batches), "self"
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         if error_code(err) not in ACCESS_DENIED:
             return _failure_verdict(describe(err, "iam:SimulatePrincipalPolicy"), principal)
     if options.auditor is None:
@@ -93,7 +93,7 @@ def _simulate_with_fallback(session: AWSSession, principal: Principal, options: 
         results = simulate(auditor, principal.policy_source_arn, batches)
         auditor_arn = auditor.client("sts").get_caller_identity()["Arn"]
         return results, str(auditor_arn)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         failure = describe(err, "simulation by the auditor identity")
         return _unknown("AuditorFailed" if failure.reason == "AccessDenied" else failure.reason,
                         failure.message + "; nothing was verified", principal)
@@ -106,7 +106,7 @@ def run_check(credential: Credential, options: CheckOptions, factory: SessionFac
     session = connected
     try:
         principal = principals.resolve(session)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         return replace(_failure_verdict(describe(err, "sts:GetCallerIdentity"), None), aws_calls=dict(session.calls))
     findings = principal.notes
     if credential.access_key_id.startswith("ASIA") and credential.session_token is None:

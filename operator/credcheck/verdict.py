@@ -77,8 +77,8 @@ def remediation(results: Sequence[ActionResult], severity: Severity = Severity.R
         return None
     # statements with the same actions on different resources merge into one
     by_actions: dict[tuple[str, ...], list[str]] = defaultdict(list)
-    for resource, actions in by_resource.items():
-        by_actions[tuple(sorted(actions))].append(resource)
+    for resource, granted in by_resource.items():
+        by_actions[tuple(sorted(granted))].append(resource)
     statements = [
         {"Sid": f"CredcheckGrant{i + 1}", "Effect": "Allow",
          "Action": list(actions) if len(actions) > 1 else actions[0],

@@ -27,7 +27,8 @@ _SCRUB = (
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "(request id)"),
     (re.compile(r"(?i)(request ?id:?\s*)[A-Za-z0-9/+=-]{16,}"), r"\1(request id)"),
     (re.compile(r"(?i)(signature|token)[=:]\s*[^\s,]+"), r"\1=(hidden)"),
-    (re.compile(r"(?i)encoded authorization failure message:\s*\S+"), "encoded authorization failure message: (omitted)"),
+    (re.compile(r"(?i)encoded authorization failure message:\s*\S+"),
+     "encoded authorization failure message: (omitted)"),
 )
 
 

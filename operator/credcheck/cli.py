@@ -1,0 +1,202 @@
+"""`credcheck`: check a credential, evaluate or check policies offline, show requirement profiles."""
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from credcheck.check import Auditor, CheckOptions, run_check
+from credcheck.credential import CredentialProblem
+from credcheck.iam.catalog import load_catalog
+from credcheck.iam.evaluator import evaluate, make_request
+from credcheck.iam.policy import Policy, PolicyError, parse_policy
+from credcheck.model import ActionResult, AssumeRole, Outcome, Severity, Status, Verdict
+from credcheck.offline import check_policies
+from credcheck.report import verdict_to_dict, verdict_to_text
+from credcheck.requirements.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile
+from credcheck.sources import credential_from_environment, credential_from_secret
+from credcheck.verdict import remediation
+
+EXIT = {Status.SUFFICIENT: 0, Status.INSUFFICIENT: 1, Status.UNKNOWN: 2, Status.INVALID: 3}
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """Bad input from the command line: printed, exit 2."""
+
+
+def _read_policy(path: str, policy_type: str = "IAM Policy") -> Policy:
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read ({err.strerror})") from None
+    try:
+        return parse_policy(text, Path(path).stem, policy_type)
+    except PolicyError as err:
+        raise UsageError(f"{path}: {err}") from None
+
+
+def _profile(name: str) -> Profile:
+    try:
+        return load_profile(name)
+    except ProfileError as err:
+        raise UsageError(str(err)) from None
+
+
+def _context(pairs: Sequence[str]) -> dict[str, list[str]]:
+    context: dict[str, list[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--context takes KEY=VALUE, not {pair!r}")
+        context.setdefault(key, []).append(value)
+    return context
+
+
+def cmd_policy_evaluate(args: argparse.Namespace) -> int:
+    policies = [_read_policy(p) for p in args.policy]
+    boundary = _read_policy(args.boundary, "PermissionsBoundaryPolicy") if args.boundary else None
+    scps = [_read_policy(p, "Organizations") for p in args.scp] if args.scp else None
+    result = evaluate(make_request(args.action, args.resource, _context(args.context)), policies, boundary, scps)
+    print(json.dumps({
+        "decision": result.decision,
+        "matchedStatements": [s.label for s in result.matched_statements],
+        "missingContextValues": list(result.missing_context_values),
+        "allowedByPermissionsBoundary": result.allowed_by_boundary,
+        "allowedByOrganizations": result.allowed_by_organizations,
+    }, indent=2))
+    return 0
+
+
+def cmd_policy_check(args: argparse.Namespace) -> int:
+    policies = [_read_policy(p) for p in args.policy]
+    boundary = _read_policy(args.boundary, "PermissionsBoundaryPolicy") if args.boundary else None
+    scps = [_read_policy(p, "Organizations") for p in args.scp] if args.scp else None
+    verdict = check_policies(policies, _profile(args.requirements), account=args.account, region=args.region,
+                             boundary=boundary, scps=scps, skip_features=args.skip_feature)
+    _print_verdict(verdict, args.output)
+    return 0 if verdict.status is Status.SUFFICIENT else 1
+
+
+def cmd_requirements_show(args: argparse.Namespace) -> int:
+    profile = _profile(args.profile)
+    reqs = profile.requirements(args.account, args.partition, args.skip_feature)
+    if args.format == "list":
+        for r in reqs:
+            print(f"{r.severity.value:<12} {r.action:<60} {r.resource:<55} {','.join(r.features)}")
+        return 0
+
+    wanted = {Severity.REQUIRED} if args.required_only else {Severity.REQUIRED, Severity.RECOMMENDED}
+    as_missing = [ActionResult(r, Outcome.IMPLICIT_DENY) for r in reqs if r.severity in wanted]
+    documents = [remediation(as_missing, severity) for severity in sorted(wanted)]
+    statements = [s for doc in documents if doc for s in doc["Statement"]]  # type: ignore[attr-defined]
+    for i, statement in enumerate(statements):
+        statement["Sid"] = f"KKP{i + 1}"
+    print(json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2))
+    return 0
+
+
+def _print_verdict(verdict: Verdict, output: str) -> None:
+    if output == "json":
+        print(json.dumps(verdict_to_dict(verdict), indent=2))
+    else:
+        print(verdict_to_text(verdict))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    if args.secret:
+        namespace, _, name = args.secret.partition("/")
+        if not name:
+            raise UsageError("--secret takes NAMESPACE/NAME")
+        credential = credential_from_secret(namespace, name)
+    else:
+        credential = credential_from_environment(args.profile)
+    if isinstance(credential, CredentialProblem):
+        print(f"Invalid: {credential.reason}\n  {credential.message}", file=sys.stderr)
+        return EXIT[Status.INVALID]
+    auditor = (Auditor(args.auditor_profile, args.auditor_role_arn)
+               if args.auditor_profile or args.auditor_role_arn else None)
+    role = AssumeRole(args.assume_role_arn, args.external_id) if args.assume_role_arn else None
+    options = CheckOptions(_profile(args.requirements), region=args.region, assume_role=role,
+                           skip_features=tuple(args.skip_feature), auditor=auditor)
+    verdict = run_check(credential, options)
+    _print_verdict(verdict, args.output)
+    return EXIT[verdict.status]
+
+
+def cmd_catalog(_: argparse.Namespace) -> int:
+    catalog = load_catalog()
+    print(json.dumps({"generated": catalog.generated, "source": catalog.source, "actions": len(catalog),
+                      "services": {svc: len(names) for svc, names in catalog.services.items()}}))
+    return 0
+
+
+def _policy_inputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--policy", action="append", required=True, metavar="FILE", help="identity policy (JSON)")
+    parser.add_argument("--boundary", metavar="FILE", help="permissions boundary policy (JSON)")
+    parser.add_argument("--scp", action="append", metavar="FILE", help="service control policy (JSON)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="credcheck", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="check one AWS credential against a requirement profile")
+    check.add_argument("--secret", metavar="NAMESPACE/NAME", help="read a KKP credential Secret (via kubeconfig)")
+    check.add_argument("--profile", help="boto3 profile to take the credential from (default: the boto3 chain)")
+    check.add_argument("--assume-role-arn")
+    check.add_argument("--external-id")
+    check.add_argument("--requirements", default=DEFAULT_PROFILE, help="kkp, kkp-docs or a profile file")
+    check.add_argument("--skip-feature", action="append", default=[], help="e.g. iam-reconciling")
+    check.add_argument("--region", default="us-east-1")
+    check.add_argument("--auditor-profile")
+    check.add_argument("--auditor-role-arn", help="e.g. arn:aws:iam::{account}:role/credcheck-auditor")
+    check.add_argument("--output", choices=["text", "json"], default="text")
+    check.set_defaults(func=cmd_check)
+
+    policy = sub.add_parser("policy", help="offline policy evaluation").add_subparsers(dest="policy_command",
+                                                                                      required=True)
+    evaluate_p = policy.add_parser("evaluate", help="decide one request as IAM would")
+    _policy_inputs(evaluate_p)
+    evaluate_p.add_argument("--action", required=True)
+    evaluate_p.add_argument("--resource", default="*")
+    evaluate_p.add_argument("--context", action="append", default=[], metavar="KEY=VALUE")
+    evaluate_p.add_argument("--output", choices=["json"], default="json")
+    evaluate_p.set_defaults(func=cmd_policy_evaluate)
+    check_p = policy.add_parser("check", help="do these policies grant a requirement profile?")
+    _policy_inputs(check_p)
+    check_p.add_argument("--requirements", default=DEFAULT_PROFILE, help="kkp, kkp-docs or a profile file")
+    check_p.add_argument("--skip-feature", action="append", default=[])
+    check_p.add_argument("--account", default="123456789012", help="account the profile's ARNs are built for")
+    check_p.add_argument("--region", default="us-east-1")
+    check_p.add_argument("--output", choices=["text", "json"], default="text")
+    check_p.set_defaults(func=cmd_policy_check)
+
+    reqs = sub.add_parser("requirements", help="requirement profiles").add_subparsers(dest="req_command",
+                                                                                   required=True)
+    show = reqs.add_parser("show", help="a profile expanded to concrete actions")
+    show.add_argument("profile", nargs="?", default=DEFAULT_PROFILE)
+    show.add_argument("--format", choices=["list", "policy"], default="list")
+    show.add_argument("--account", default="YOUR_ACCOUNT_ID")
+    show.add_argument("--partition", default="aws")
+    show.add_argument("--skip-feature", action="append", default=[])
+    show.add_argument("--required-only", action="store_true")
+    show.set_defaults(func=cmd_requirements_show)
+
+    catalog = sub.add_parser("catalog", help="the IAM action catalog's source and date")
+    catalog.set_defaults(func=cmd_catalog)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as err:
+        print(f"credcheck: {err}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""A Verdict as JSON-ready data and as a readable text table (for the CLI; status.py builds the CR status)."""
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from credcheck.model import ActionResult, Outcome, Severity, Verdict
+
+
+def _action(r: ActionResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"action": r.requirement.action, "resource": r.requirement.resource,
+                           "outcome": r.outcome.value, "severity": r.requirement.severity.value,
+                           "features": list(r.requirement.features)}
+    if r.matched_statements:
+        out["matchedStatements"] = list(r.matched_statements)
+    if r.missing_context:
+        out["missingContext"] = list(r.missing_context)
+    return out
+
+
+def verdict_to_dict(verdict: Verdict, include_allowed: bool = False) -> dict[str, Any]:
+    p = verdict.principal
+    return {
+        "status": verdict.status.value,
+        "reason": verdict.reason,
+        "message": verdict.message,
+        "principal": None if p is None else {"arn": p.caller_arn, "policySource": p.policy_source_arn,
+                                             "account": p.account, "partition": p.partition, "type": p.kind},
+        "simulatedBy": verdict.simulated_by,
+        "summary": {"checked": len(verdict.results),
+                    "allowed": sum(1 for r in verdict.results if r.allowed),
+                    "missingRequired": len(verdict.missing_required),
+                    "missingRecommended": len(verdict.missing_recommended)},
+        "brokenFeatures": [{"feature": f, "missing": list(a)} for f, a in verdict.broken_features.items()],
+        "missingRequired": [_action(r) for r in verdict.missing_required],
+        "missingRecommended": [_action(r) for r in verdict.missing_recommended],
+        **({"allowed": [_action(r) for r in verdict.results if r.allowed]} if include_allowed else {}),
+        "remediationPolicy": verdict.remediation,
+        "blockers": list(verdict.blockers),
+        "findings": list(verdict.findings),
+        "awsCalls": verdict.aws_calls,
+    }
+
+
+def verdict_to_text(verdict: Verdict, max_rows: int = 40) -> str:
+    lines = [f"{verdict.status.value}: {verdict.reason}", f"  {verdict.message}"]
+    if verdict.principal:
+        lines.append(f"  principal: {verdict.principal.caller_arn} (simulated as {verdict.principal.policy_source_arn}"
+                     f"{', by ' + verdict.simulated_by if verdict.simulated_by not in (None, 'self') else ''})")
+    for finding in verdict.findings:
+        lines.append(f"  finding: {finding}")
+    if verdict.results:
+        allowed = sum(1 for r in verdict.results if r.allowed)
+        lines.append(f"  {len(verdict.results)} actions checked: {allowed} allowed, "
+                     f"{len(verdict.missing_required)} required missing, "
+                     f"{len(verdict.missing_recommended)} recommended missing")
+    groups: dict[tuple[Severity, Outcome], list[ActionResult]] = defaultdict(list)
+    for r in verdict.results:
+        if not r.allowed:
+            groups[(r.requirement.severity, r.outcome)].append(r)
+    for (severity, outcome), rows in sorted(groups.items(), key=lambda kv: (kv[0][0] != Severity.REQUIRED, kv[0][1])):
+        lines.append(f"\n{severity.value.upper()} — {outcome.value} ({len(rows)})")
+        for r in rows[:max_rows]:
+            req = r.requirement
+            lines.append(f"  {req.action:<55} {req.resource:<50} {','.join(req.features)}")
+        if len(rows) > max_rows:
+            lines.append(f"  … and {len(rows) - max_rows} more (use --output json for all)")
+    for blocker in verdict.blockers:
+        lines.append(f"\nblocked: {blocker}")
+    if verdict.remediation:
+        lines.append("\nto grant what is missing, add:\n" + json.dumps(verdict.remediation, indent=2))
+    return "\n".join(lines)
