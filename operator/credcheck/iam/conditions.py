@@ -100,12 +100,10 @@ def _policy_values(condition: Condition, context: Context, substitutes: bool, pa
     for value in condition.values:
         if substitutes and has_variables(value):
             resolved = substitute(value, context)
-            if resolved is None:
-                continue
-            plain, regex = resolved
+            if resolved is not None:
+                out.append(resolved[1] if pattern else resolved[0])
         else:
-            plain, regex = value, glob_to_regex(value)
-        out.append(regex if pattern else plain)
+            out.append(glob_to_regex(value) if pattern else value)
     return out
 
 

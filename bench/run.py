@@ -1,0 +1,10 @@
+"""Runs every benchmark in bench/ and prints its numbers (`make bench`)."""
+
+import importlib
+import sys
+
+BENCHES = ("evaluator", "check")
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or BENCHES:
+        importlib.import_module(name).main()
