@@ -15,10 +15,11 @@ from credcheck.model import ActionResult, AssumeRole, Outcome, Severity, Status,
 from credcheck.offline import check_policies
 from credcheck.report import verdict_to_dict, verdict_to_text
 from credcheck.requirements.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile
+from credcheck.settings import add_arguments
 from credcheck.sources import credential_from_environment, credential_from_secret
 from credcheck.verdict import remediation
 
-EXIT = {Status.SUFFICIENT: 0, Status.INSUFFICIENT: 1, Status.UNKNOWN: 2, Status.INVALID: 3}
+EXIT = {Status.SUFFICIENT: 0, Status.INSUFFICIENT: 1, Status.UNKNOWN: 2, Status.INVALID: 3, Status.MISCONFIGURED: 2}
 USAGE_ERROR = 2
 
 
@@ -125,6 +126,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT[verdict.status]
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from credcheck.operator import run_operator  # noqa: PLC0415 - kopf loads only for `credcheck run`
+
+    return run_operator(args)
+
+
 def cmd_catalog(_: argparse.Namespace) -> int:
     catalog = load_catalog()
     print(json.dumps({"generated": catalog.generated, "source": catalog.source, "actions": len(catalog),
@@ -183,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--skip-feature", action="append", default=[])
     show.add_argument("--required-only", action="store_true")
     show.set_defaults(func=cmd_requirements_show)
+
+    run = sub.add_parser("run", help="run the operator (flags also read from CREDCHECK_<FLAG> variables)")
+    add_arguments(run)
+    run.set_defaults(func=cmd_run)
 
     catalog = sub.add_parser("catalog", help="the IAM action catalog's source and date")
     catalog.set_defaults(func=cmd_catalog)

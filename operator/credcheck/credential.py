@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from credcheck.model import Credential
 
 ACCESS_KEY_ID_KEY = "accessKeyId"
-SECRET_ACCESS_KEY_KEY = "secretAccessKey"  # noqa: S105 - a key name, not a secret
+SECRET_ACCESS_KEY_KEY = "secretAccessKey"
 ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 SECRET_ACCESS_KEY = re.compile(r"^[A-Za-z0-9/+=]{40}$")
 MAX_VALUE_BYTES = 4096

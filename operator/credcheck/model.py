@@ -24,6 +24,7 @@ class Status(StrEnum):
     INSUFFICIENT = "Insufficient"
     UNKNOWN = "Unknown"
     INVALID = "Invalid"  # the credential itself is malformed, rejected or cannot assume its role
+    MISCONFIGURED = "Misconfigured"  # the check's own settings are wrong (unknown profile, missing source)
 
 
 def mask_key_id(access_key_id: str) -> str:

@@ -1,0 +1,86 @@
+"""Which AWSCredentialCheck a discovered KKP credential should have (pure: plain dicts in, a manifest out)."""
+
+import re
+from typing import Any
+
+from credcheck.kkp import CheckSettings
+
+GROUP, VERSION, PLURAL = "credcheck.io", "v1alpha1", "awscredentialchecks"
+LABEL_DISCOVERED = "credcheck.io/discovered"
+LABEL_SECRET = "credcheck.io/secret"
+LABEL_PRESET = "credcheck.io/preset"
+ANNOTATION_SOURCE_VERSION = "credcheck.io/source-version"  # the Secret's resourceVersion: re-check on change
+ANNOTATION_NOTE = "credcheck.io/discovery-note"
+ANNOTATION_RECHECK = "credcheck.io/recheck"  # set by the scheduler when a periodic re-check is due
+
+
+def _dns_name(text: str, prefix: str = "") -> str:
+    name = re.sub(r"[^a-z0-9-]+", "-", (prefix + text).lower()).strip("-")
+    return name[:253] or "unnamed"
+
+
+def check_name_for_secret(secret_name: str) -> str:
+    return _dns_name(secret_name)
+
+
+def check_name_for_preset(preset_name: str) -> str:
+    return _dns_name(preset_name, "preset-")
+
+
+def _label_value(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", text)[:63].strip("-_.")
+
+
+def desired_for_secret(namespace: str, secret_name: str, *, resource_version: str, uses: CheckSettings,
+                       profile: str, interval: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "source": {"secretRef": {"name": secret_name}},
+        "requirements": {"profile": profile, "skipFeatures": list(uses.skip_features)},
+        "interval": interval,
+    }
+    if uses.assume_role_arn:
+        spec["assumeRole"] = {"roleARN": uses.assume_role_arn, **(
+            {"externalID": uses.external_id} if uses.external_id else {})}
+    annotations = {ANNOTATION_SOURCE_VERSION: resource_version}
+    if uses.note:
+        annotations[ANNOTATION_NOTE] = uses.note
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "AWSCredentialCheck",
+        "metadata": {"name": check_name_for_secret(secret_name), "namespace": namespace,
+                     "labels": {LABEL_DISCOVERED: "true", LABEL_SECRET: _label_value(secret_name)},
+                     "annotations": annotations},
+        "spec": spec,
+    }
+
+
+def desired_for_preset(namespace: str, preset_name: str, *, resource_version: str, profile: str,
+                       interval: str, assume_role_arn: str | None, external_id: str | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"source": {"presetRef": {"name": preset_name}},
+                            "requirements": {"profile": profile, "skipFeatures": []}, "interval": interval}
+    if assume_role_arn:
+        spec["assumeRole"] = {"roleARN": assume_role_arn, **({"externalID": external_id} if external_id else {})}
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "AWSCredentialCheck",
+        "metadata": {"name": check_name_for_preset(preset_name), "namespace": namespace,
+                     "labels": {LABEL_DISCOVERED: "true", LABEL_PRESET: _label_value(preset_name)},
+                     "annotations": {ANNOTATION_SOURCE_VERSION: resource_version}},
+        "spec": spec,
+    }
+
+
+def needs_update(current: dict[str, Any], desired: dict[str, Any]) -> bool:
+    """True when the discovered check's spec or tracking annotations differ from what they should be."""
+    cur_ann = (current.get("metadata") or {}).get("annotations") or {}
+    want_ann = desired["metadata"]["annotations"]
+    if any(cur_ann.get(k) != v for k, v in want_ann.items()) or (
+            ANNOTATION_NOTE in cur_ann and ANNOTATION_NOTE not in want_ann):
+        return True
+    cur_spec = current.get("spec") or {}
+    want = desired["spec"]
+    cur_req = cur_spec.get("requirements") or {}
+    cur_source = {kind: {"name": ref.get("name")} for kind, ref in (cur_spec.get("source") or {}).items()}
+    return (cur_source != want["source"]
+            or (cur_spec.get("assumeRole") or None) != (want.get("assumeRole") or None)
+            or cur_req.get("profile") != want["requirements"]["profile"]
+            or sorted(cur_req.get("skipFeatures") or []) != sorted(want["requirements"]["skipFeatures"])
+            or cur_spec.get("interval") != want["interval"])

@@ -1,0 +1,99 @@
+"""AWSCredentialCheck handlers: check on create and on spec or source change; re-check when due.
+
+Re-checks come from one scheduler task for all checks (not a kopf timer per object: timers cost a task and a
+finalizer per object). It asks for a re-check by touching the credcheck.io/recheck annotation.
+"""
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from credcheck.discovery import ANNOTATION_RECHECK, ANNOTATION_SOURCE_VERSION, GROUP, PLURAL, VERSION
+from credcheck.reconcile import Outcome, Runtime, is_due, reconcile
+from credcheck.schedule import Schedule
+
+SCHEDULER_PERIOD = 15.0
+
+
+async def _apply(runtime: Runtime, body: kopf.Body, patch: kopf.Patch, logger: Any, fresh: bool) -> None:
+    outcome: Outcome = await asyncio.to_thread(reconcile, runtime, dict(body), fresh=fresh)
+    if outcome.delete:
+        meta = body.get("metadata", {})
+        await asyncio.to_thread(runtime.kube.delete_check, meta["namespace"], meta["name"])
+        logger.info("deleted the discovered check: its source is gone")
+        return
+    patch.status.update(outcome.status)
+    if outcome.event:
+        kind, reason, message = outcome.event
+        kopf.event(body, type=kind, reason=reason, message=message)
+    ready: dict[str, Any] = next((c for c in outcome.status.get("conditions", []) if c["type"] == "Ready"), {})
+    logger.info("check result: Ready=%s reason=%s principal=%s missingRequired=%s",
+                ready.get("status"), ready.get("reason"), (outcome.status.get("principal") or {}).get("arn"),
+                (outcome.status.get("summary") or {}).get("missingRequired"))
+
+
+def _source_changed(diff: kopf.Diff) -> bool:
+    """A spec change or a new source version asks for a fresh AWS check; a scheduled re-check may share one."""
+    for _, path, old, new in diff:
+        if path[:1] == ("spec",) or path == ("metadata", "annotations", ANNOTATION_SOURCE_VERSION):
+            return True
+        if path == ("metadata", "annotations"):
+            before, after = old or {}, new or {}
+            if before.get(ANNOTATION_SOURCE_VERSION) != after.get(ANNOTATION_SOURCE_VERSION):
+                return True
+    return False
+
+
+@kopf.on.create(GROUP, VERSION, PLURAL, id="check-on-create")
+async def check_on_create(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    if not body.get("spec", {}).get("suspend"):
+        await _apply(memo.runtime, body, patch, logger, fresh=True)
+
+
+@kopf.on.update(GROUP, VERSION, PLURAL, id="check-on-change")
+async def check_on_change(body: kopf.Body, patch: kopf.Patch, diff: kopf.Diff, memo: kopf.Memo, logger: Any,
+                          **_: Any) -> None:
+    if not body.get("spec", {}).get("suspend"):
+        await _apply(memo.runtime, body, patch, logger, fresh=_source_changed(diff))
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL)
+def track_due_time(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Keeps the scheduler's in-memory table of when each check is next due (no API calls)."""
+    meta = body.get("metadata", {})
+    key = (str(meta.get("namespace")), str(meta.get("name")))
+    schedule: Schedule = memo.schedule
+    if event.get("type") == "DELETED" or body.get("spec", {}).get("suspend"):
+        schedule.forget(key)
+    else:
+        schedule.set(key, (body.get("status") or {}).get("nextCheckTime"))
+
+
+async def _scheduler(runtime: Runtime, schedule: Schedule) -> None:
+    while True:
+        await asyncio.sleep(SCHEDULER_PERIOD)
+        now = runtime.now()
+        for namespace, name in schedule.due(lambda when, now=now: is_due({"nextCheckTime": when}, now)):
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            with contextlib.suppress(Exception):  # gone meanwhile, or the API is briefly away: next round
+                await asyncio.to_thread(runtime.kube.patch_check, namespace, name,
+                                        {"metadata": {"annotations": {ANNOTATION_RECHECK: stamp}}})
+                schedule.mark_requested((namespace, name))
+        runtime.cache.prune()
+
+
+@kopf.on.startup()
+async def start_scheduler(memo: kopf.Memo, **_: Any) -> None:
+    memo.scheduler = asyncio.create_task(_scheduler(memo.runtime, memo.schedule))
+
+
+@kopf.on.cleanup()
+async def stop_scheduler(memo: kopf.Memo, **_: Any) -> None:
+    task = memo.get("scheduler")
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,171 @@
+"""One AWSCredentialCheck reconciled: read its source, check (shared through the cache), build the status.
+
+Blocking (Kubernetes and AWS clients): the kopf handlers run it in a worker thread.
+"""
+
+import hashlib
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from credcheck.cache import VerdictCache
+from credcheck.check import Auditor, CheckOptions, run_check
+from credcheck.credential import CredentialProblem, parse_credential
+from credcheck.discovery import LABEL_DISCOVERED
+from credcheck.kube import Kube, ReadFailure
+from credcheck.model import AssumeRole, Credential, Status, Verdict
+from credcheck.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_text
+from credcheck.settings import Settings, parse_duration
+from credcheck.status import build_status, next_check_time, retry_delay, transition_event
+
+MIN_INTERVAL, MAX_INTERVAL = 300.0, 168 * 3600.0
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    kube: Kube
+    cache: VerdictCache
+    aws_slots: threading.BoundedSemaphore
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    jitter: Callable[[], float] = field(default=lambda: random.uniform(-1, 1))  # noqa: S311 - not crypto
+
+    @classmethod
+    def create(cls, settings: Settings, kube: Kube) -> "Runtime":
+        return cls(settings, kube, VerdictCache(settings.cache_ttl_seconds),
+                   threading.BoundedSemaphore(settings.concurrency))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: dict[str, Any]
+    event: tuple[str, str, str] | None = None
+    delete: bool = False  # a discovered check whose source is gone
+
+
+def _misconfigured(reason: str, message: str) -> Verdict:
+    return Verdict(Status.MISCONFIGURED, reason, message)
+
+
+def _profile(runtime: Runtime, namespace: str, name: str) -> tuple[Profile, str] | Verdict:
+    """A built-in profile, or configmap:NAME/KEY in the check's namespace; the second value fingerprints it."""
+    try:
+        if name in BUILTIN:
+            return load_profile(name), name
+        if name.startswith("configmap:"):
+            cm_name, _, key = name.removeprefix("configmap:").partition("/")
+            text = runtime.kube.config_map_value(namespace, cm_name, key or "profile.yaml")
+            if isinstance(text, ReadFailure):
+                return _misconfigured(text.reason, text.message)
+            profile = parse_profile_text(text, f"ConfigMap {namespace}/{cm_name}")
+            return profile, hashlib.sha256(text.encode()).hexdigest()[:16]
+    except ProfileError as err:
+        return _misconfigured("InvalidProfile", str(err))
+    return _misconfigured("InvalidProfile", f"unknown profile {name!r}: use {', '.join(BUILTIN)} or "
+                          "configmap:NAME/KEY")
+
+
+def _source(runtime: Runtime, namespace: str, spec: Mapping[str, Any]
+            ) -> tuple[Credential, AssumeRole | None] | Verdict:
+    source = spec.get("source") or {}
+    role_spec = spec.get("assumeRole") or {}
+    role = AssumeRole(role_spec["roleARN"], role_spec.get("externalID")) if role_spec.get("roleARN") else None
+    if "secretRef" in source:
+        ref = source["secretRef"]
+        data = runtime.kube.secret_data(namespace, ref["name"])
+        if isinstance(data, ReadFailure):
+            return Verdict(Status.INVALID, data.reason, data.message)
+        parsed = parse_credential(data, ref.get("accessKeyIdKey", "accessKeyId"),
+                                  ref.get("secretAccessKeyKey", "secretAccessKey"))
+    elif "presetRef" in source:
+        preset = runtime.kube.preset(source["presetRef"]["name"])
+        if isinstance(preset, ReadFailure):
+            return Verdict(Status.INVALID, preset.reason, preset.message)
+        aws = (preset.get("spec") or {}).get("aws") or {}
+        if not aws:
+            return _misconfigured("PresetHasNoAWS", f"Preset {source['presetRef']['name']} has no spec.aws")
+        parsed = parse_credential({k: str(v).encode() for k, v in aws.items() if isinstance(v, str)},
+                                  "accessKeyID", "secretAccessKey")
+        if role is None and aws.get("assumeRoleARN"):
+            role = AssumeRole(aws["assumeRoleARN"], aws.get("assumeRoleExternalID") or None)
+    else:
+        return _misconfigured("InvalidSource", "spec.source needs secretRef or presetRef")
+    if isinstance(parsed, CredentialProblem):
+        return Verdict(Status.INVALID, parsed.reason, parsed.message)
+    return parsed, role
+
+
+def _interval(spec: Mapping[str, Any], settings: Settings) -> float | Verdict:
+    try:
+        seconds = parse_duration(str(spec.get("interval") or settings.interval))
+    except ValueError as err:
+        return _misconfigured("InvalidInterval", str(err))
+    if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
+        return _misconfigured("InvalidInterval",
+                              f"spec.interval must be between 5m and 168h, not {spec.get('interval')}")
+    return seconds
+
+
+def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any], *, fresh: bool) -> tuple[Verdict, str | None]:
+    """The verdict for a check's spec, and the masked key id (None when no credential was read)."""
+    profile_name = str((spec.get("requirements") or {}).get("profile") or runtime.settings.profile)
+    profile = _profile(runtime, namespace, profile_name)
+    if isinstance(profile, Verdict):
+        return profile, None
+    source = _source(runtime, namespace, spec)
+    if isinstance(source, Verdict):
+        return source, None
+    credential, role = source
+    skip = tuple(sorted((spec.get("requirements") or {}).get("skipFeatures") or []))
+    region = str(spec.get("region") or runtime.settings.region)
+    key = credential.fingerprint(role.role_arn if role else "", (role.external_id or "") if role else "",
+                                 profile[1], ",".join(skip), region)
+    settings = runtime.settings
+    auditor = (Auditor(settings.auditor_profile, settings.auditor_role_arn)
+               if settings.auditor_profile or settings.auditor_role_arn else None)
+    options = CheckOptions(profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor)
+
+    def compute() -> Verdict:
+        with runtime.aws_slots:
+            return run_check(credential, options)
+
+    return runtime.cache.get_or_compute(key, compute, fresh=fresh), credential.masked_key_id
+
+
+def reconcile(runtime: Runtime, body: Mapping[str, Any], *, fresh: bool = False,
+              clusters: list[str] | None = None) -> Outcome:
+    meta = body.get("metadata") or {}
+    namespace, spec = str(meta.get("namespace")), body.get("spec") or {}
+    previous: dict[str, Any] = dict(body.get("status") or {})
+    previous.pop("kopf", None)
+    now = runtime.now()
+    interval = _interval(spec, runtime.settings)
+    if isinstance(interval, Verdict):
+        verdict, masked, interval = interval, None, runtime.settings.interval_seconds
+    else:
+        verdict, masked = evaluate(runtime, namespace, spec, fresh=fresh)
+    discovered = (meta.get("labels") or {}).get(LABEL_DISCOVERED) == "true"
+    if discovered and verdict.reason in ("SecretNotFound", "PresetNotFound"):
+        return Outcome(previous, delete=True)
+    failures = int(previous.get("consecutiveFailures", 0)) + 1
+    delay = retry_delay(failures, interval) if verdict.status is Status.UNKNOWN else interval
+    status = build_status(verdict, previous, now=now, next_check=next_check_time(now, delay, runtime.jitter()),
+                          generation=meta.get("generation"), masked_key_id=masked,
+                          clusters=clusters if clusters is not None else list(previous.get("clusters") or []),
+                          profile=str((spec.get("requirements") or {}).get("profile") or runtime.settings.profile))
+    return Outcome(status, transition_event(previous, status))
+
+
+def is_due(status: Mapping[str, Any], now: datetime) -> bool:
+    """A periodic re-check is due once nextCheckTime has passed (or was never set)."""
+    when = status.get("nextCheckTime")
+    if not when:
+        return True
+    try:
+        due = datetime.strptime(str(when), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return True
+    return now >= due - timedelta(seconds=1)

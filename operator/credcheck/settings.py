@@ -1,0 +1,122 @@
+"""The operator's settings: each a flag and an environment variable (CREDCHECK_<NAME>)."""
+
+import argparse
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from credcheck.requirements.profiles import DEFAULT_PROFILE
+
+
+def parse_duration(text: str) -> float:
+    """`6h`, `30m`, `90s`, `1h30m` -> seconds."""
+    total, number = 0.0, ""
+    units = {"h": 3600, "m": 60, "s": 1}
+    for char in text.strip():
+        if char.isdigit():
+            number += char
+        elif char in units and number:
+            total += int(number) * units[char]
+            number = ""
+        else:
+            raise ValueError(f"not a duration: {text!r} (use e.g. 6h, 30m, 1h30m)")
+    if number:
+        raise ValueError(f"not a duration: {text!r} (the unit is missing: use e.g. 6h, 30m)")
+    return total
+
+
+@dataclass(frozen=True)
+class Settings:
+    namespaces: tuple[str, ...] = ("kubermatic",)
+    """Namespaces whose KKP credential Secrets are discovered and checked."""
+
+    operator_namespace: str = "kubermatic"
+    """Where checks for Presets are created (Presets are cluster-scoped)."""
+
+    profile: str = DEFAULT_PROFILE
+    """Requirement profile of discovered checks: kkp, kkp-docs, or configmap:NAME/KEY."""
+
+    region: str = "us-east-1"
+    """Region sent as aws:RequestedRegion when a check names none."""
+
+    interval: str = "6h"
+    """Default re-check interval of discovered checks (jittered by 10%)."""
+
+    concurrency: int = 4
+    """How many checks talk to AWS at once."""
+
+    cache_ttl: str = "5m"
+    """How long one credential's verdict is shared by every check that uses it."""
+
+    auditor_profile: str | None = None
+    """boto3 profile of an auditor identity that simulates when a credential may not simulate itself."""
+
+    auditor_role_arn: str | None = None
+    """Auditor role assumed per account, e.g. arn:aws:iam::{account}:role/credcheck-auditor."""
+
+    presets: bool = True
+    """Discover and check the AWS credentials in KKP Presets."""
+
+    log_format: str = "text"
+    """text or json."""
+
+    metrics_port: int = 8080
+    """Port of /metrics."""
+
+    health_port: int = 8081
+    """Port of /healthz (kopf's liveness endpoint)."""
+
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def interval_seconds(self) -> float:
+        return parse_duration(self.interval)
+
+    @property
+    def cache_ttl_seconds(self) -> float:
+        return parse_duration(self.cache_ttl)
+
+
+def _env_name(name: str) -> str:
+    return f"CREDCHECK_{name.upper()}"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting; its default comes from CREDCHECK_<NAME> when set."""
+    for f in fields(Settings):
+        if f.name == "extra":
+            continue
+        default = os.environ.get(_env_name(f.name))
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"default {getattr(Settings(), f.name)!r}; env {_env_name(f.name)}"
+        if f.type in (bool, "bool"):
+            parser.add_argument(flag, default=None if default is None else default.lower() in ("1", "true", "yes"),
+                                action=argparse.BooleanOptionalAction, help=help_text)
+        else:
+            parser.add_argument(flag, default=default, help=help_text)
+
+
+def from_arguments(args: argparse.Namespace) -> Settings:
+    values: dict[str, Any] = {}
+    base = Settings()
+    for f in fields(Settings):
+        if f.name == "extra":
+            continue
+        raw = getattr(args, f.name, None)
+        if raw is None:
+            continue
+        current = getattr(base, f.name)
+        if isinstance(current, tuple):
+            values[f.name] = tuple(n.strip() for n in str(raw).split(",") if n.strip())
+        elif isinstance(current, bool):
+            values[f.name] = bool(raw)
+        elif isinstance(current, int):
+            values[f.name] = int(raw)
+        else:
+            values[f.name] = raw
+    settings = Settings(**values)
+    settings.interval_seconds  # noqa: B018 - validate now, not at the first check
+    settings.cache_ttl_seconds  # noqa: B018
+    if settings.log_format not in ("text", "json"):
+        raise ValueError("--log-format takes text or json")
+    return settings

@@ -1,0 +1,141 @@
+"""A Verdict as the AWSCredentialCheck's status: three conditions, a summary, and what is missing.
+
+Pure: the clock and the previous status are parameters. A condition keeps its lastTransitionTime while its
+status does not change (as cert-manager's SetIssuerCondition does).
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from credcheck.model import ActionResult, Severity, Status, Verdict
+
+MAX_MISSING_LISTED = 50
+TRANSIENT = frozenset({"Throttled"})  # keeps the last verdict, with a note
+CREDENTIAL_INVALID = frozenset({"InvalidCredentials", "ExpiredToken", "AssumeRoleFailed", "MalformedCredential",
+                                "SecretNotFound", "SecretForbidden", "PresetNotFound"})
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str  # "True" | "False" | "Unknown"
+    reason: str
+    message: str
+
+
+def conditions_for(verdict: Verdict) -> list[Condition]:
+    if verdict.status is Status.SUFFICIENT:
+        return [Condition("CredentialsValid", "True", "Valid", "AWS accepted the credential"),
+                Condition("PermissionsSufficient", "True", verdict.reason, verdict.message),
+                Condition("Ready", "True", verdict.reason, verdict.message)]
+    if verdict.status is Status.INSUFFICIENT:
+        return [Condition("CredentialsValid", "True", "Valid", "AWS accepted the credential"),
+                Condition("PermissionsSufficient", "False", verdict.reason, verdict.message),
+                Condition("Ready", "False", verdict.reason, verdict.message)]
+    if verdict.status is Status.INVALID:
+        return [Condition("CredentialsValid", "False", verdict.reason, verdict.message),
+                Condition("PermissionsSufficient", "Unknown", "CredentialsInvalid",
+                          "permissions cannot be checked until the credential is valid"),
+                Condition("Ready", "False", verdict.reason, verdict.message)]
+    if verdict.status is Status.MISCONFIGURED:
+        return [Condition("CredentialsValid", "Unknown", verdict.reason, verdict.message),
+                Condition("PermissionsSufficient", "Unknown", verdict.reason, verdict.message),
+                Condition("Ready", "False", verdict.reason, verdict.message)]
+    credentials = (Condition("CredentialsValid", "True", "Valid", "AWS accepted the credential")
+                   if verdict.principal is not None else
+                   Condition("CredentialsValid", "Unknown", verdict.reason, verdict.message))
+    return [credentials, Condition("PermissionsSufficient", "Unknown", verdict.reason, verdict.message),
+            Condition("Ready", "Unknown", verdict.reason, verdict.message)]
+
+
+def merge_conditions(new: list[Condition], previous: list[dict[str, Any]], now: datetime,
+                     generation: int | None) -> list[dict[str, Any]]:
+    before = {c.get("type"): c for c in previous}
+    out = []
+    for cond in new:
+        old = before.get(cond.type)
+        since = old.get("lastTransitionTime") if old and old.get("status") == cond.status else None
+        out.append({"type": cond.type, "status": cond.status, "reason": cond.reason, "message": cond.message[:1024],
+                    "lastTransitionTime": since or timestamp(now),
+                    **({"observedGeneration": generation} if generation is not None else {})})
+    return out
+
+
+def _missing(results: tuple[ActionResult, ...]) -> list[dict[str, Any]]:
+    ordered = sorted((r for r in results if not r.allowed),
+                     key=lambda r: (r.requirement.severity is not Severity.REQUIRED, r.requirement.action))
+    return [{"action": r.requirement.action, "resource": r.requirement.resource, "reason": r.outcome.value,
+             "severity": r.requirement.severity.value, "features": list(r.requirement.features),
+             **({"matchedStatements": list(r.matched_statements)} if r.matched_statements else {})}
+            for r in ordered[:MAX_MISSING_LISTED]]
+
+
+def build_status(verdict: Verdict, previous: dict[str, Any], *, now: datetime, next_check: datetime,
+                 generation: int | None, masked_key_id: str | None, clusters: list[str],
+                 profile: str) -> dict[str, Any]:
+    """The full status for a fresh verdict; a transient failure keeps the last verdict and notes it."""
+    if verdict.reason in TRANSIENT and previous.get("conditions"):
+        kept = [dict(c) for c in previous["conditions"]]
+        for c in kept:
+            if c.get("type") == "Ready":
+                c["message"] = f"{verdict.message} (showing the last verdict, from {previous.get('lastCheckTime')})"
+        return {**previous, "conditions": kept, "nextCheckTime": timestamp(next_check),
+                "consecutiveFailures": int(previous.get("consecutiveFailures", 0)) + 1}
+    principal = verdict.principal
+    failed = verdict.status is Status.UNKNOWN
+    status: dict[str, Any] = {
+        "observedGeneration": generation,
+        "conditions": merge_conditions(conditions_for(verdict), previous.get("conditions") or [], now, generation),
+        "principal": None if principal is None else {"arn": principal.caller_arn, "account": principal.account,
+                                                     "type": principal.kind},
+        "accessKeyId": masked_key_id,
+        "profile": profile,
+        "simulatedBy": verdict.simulated_by,
+        "summary": {"checked": len(verdict.results), "allowed": sum(1 for r in verdict.results if r.allowed),
+                    "missingRequired": len(verdict.missing_required),
+                    "missingRecommended": len(verdict.missing_recommended)},
+        "brokenFeatures": [{"feature": f, "missing": list(a)} for f, a in verdict.broken_features.items()],
+        "missing": _missing(verdict.results),
+        "remediationPolicy": json.dumps(verdict.remediation, indent=2) if verdict.remediation else None,
+        "blockers": list(verdict.blockers),
+        "findings": list(verdict.findings),
+        "lastCheckTime": timestamp(now),
+        "nextCheckTime": timestamp(next_check),
+        "consecutiveFailures": int(previous.get("consecutiveFailures", 0)) + 1 if failed else 0,
+        "clusters": clusters,
+    }
+    return status
+
+
+def retry_delay(failures: int, interval: float, base: float = 60.0) -> float:
+    """Backoff for checks that could not verify: 1, 2, 4 … minutes, capped at the interval."""
+    return float(min(base * (2.0 ** max(failures - 1, 0)), interval))
+
+
+def next_check_time(now: datetime, seconds: float, jitter: float) -> datetime:
+    """`jitter` in [-1, 1] spreads re-checks by up to 10% so they don't all fire together."""
+    return now + timedelta(seconds=seconds * (1 + 0.1 * jitter))
+
+
+def ready_of(status: dict[str, Any]) -> tuple[str, str] | None:
+    for c in status.get("conditions") or []:
+        if c.get("type") == "Ready":
+            return str(c.get("status")), str(c.get("reason"))
+    return None
+
+
+def transition_event(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(type, reason, message) for an Event when Ready's status or reason changed; None on a plain re-check."""
+    old, new = ready_of(before), ready_of(after)
+    if new is None or old == new:
+        return None
+    message = next(c["message"] for c in after["conditions"] if c["type"] == "Ready")
+    kind = "Normal" if new[0] == "True" else "Warning"
+    reason = "PermissionsSufficient" if new[0] == "True" and old is not None else new[1]
+    return kind, reason, message
