@@ -18,18 +18,17 @@ class VerdictCache:
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
-    def get_or_compute(self, key: str, compute: Callable[[], Verdict], *, fresh: bool = False) -> Verdict:
-        """The cached verdict for `key` if younger than the TTL (unless `fresh`), else compute it once.
+    def get_or_compute(self, key: str, compute: Callable[[], Verdict]) -> Verdict:
+        """The cached verdict for `key` if younger than the TTL, else compute it (once, however many ask).
 
-        Verdicts that could not verify (Unknown) are not cached, so the next asker tries again.
+        The key fingerprints the credential and every setting that changes the answer, so a rotated key or
+        an edited spec never reuses an old verdict. Unknown verdicts are not cached: the next asker retries.
         """
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        started = self.clock()
         with lock:
             entry = self._entries.get(key)
-            # a verdict computed while this caller waited for the lock is fresh enough even when `fresh` is asked
-            if entry and self.clock() - entry[0] < self.ttl and (not fresh or entry[0] >= started):
+            if entry and self.clock() - entry[0] < self.ttl:
                 self.hits += 1
                 return entry[1]
             self.misses += 1

@@ -109,7 +109,7 @@ def _interval(spec: Mapping[str, Any], settings: Settings) -> float | Verdict:
     return seconds
 
 
-def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any], *, fresh: bool) -> tuple[Verdict, str | None]:
+def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any]) -> tuple[Verdict, str | None]:
     """The verdict for a check's spec, and the masked key id (None when no credential was read)."""
     profile_name = str((spec.get("requirements") or {}).get("profile") or runtime.settings.profile)
     profile = _profile(runtime, namespace, profile_name)
@@ -132,11 +132,10 @@ def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any], *, fresh
         with runtime.aws_slots:
             return run_check(credential, options)
 
-    return runtime.cache.get_or_compute(key, compute, fresh=fresh), credential.masked_key_id
+    return runtime.cache.get_or_compute(key, compute), credential.masked_key_id
 
 
-def reconcile(runtime: Runtime, body: Mapping[str, Any], *, fresh: bool = False,
-              clusters: list[str] | None = None) -> Outcome:
+def reconcile(runtime: Runtime, body: Mapping[str, Any], clusters: list[str] | None = None) -> Outcome:
     meta = body.get("metadata") or {}
     namespace, spec = str(meta.get("namespace")), body.get("spec") or {}
     previous: dict[str, Any] = dict(body.get("status") or {})
@@ -146,7 +145,7 @@ def reconcile(runtime: Runtime, body: Mapping[str, Any], *, fresh: bool = False,
     if isinstance(interval, Verdict):
         verdict, masked, interval = interval, None, runtime.settings.interval_seconds
     else:
-        verdict, masked = evaluate(runtime, namespace, spec, fresh=fresh)
+        verdict, masked = evaluate(runtime, namespace, spec)
     discovered = (meta.get("labels") or {}).get(LABEL_DISCOVERED) == "true"
     if discovered and verdict.reason in ("SecretNotFound", "PresetNotFound"):
         return Outcome(previous, delete=True)

@@ -11,15 +11,15 @@ from typing import Any
 
 import kopf
 
-from credcheck.discovery import ANNOTATION_RECHECK, ANNOTATION_SOURCE_VERSION, GROUP, PLURAL, VERSION
+from credcheck.discovery import ANNOTATION_RECHECK, GROUP, PLURAL, VERSION
 from credcheck.reconcile import Outcome, Runtime, is_due, reconcile
 from credcheck.schedule import Schedule
 
 SCHEDULER_PERIOD = 15.0
 
 
-async def _apply(runtime: Runtime, body: kopf.Body, patch: kopf.Patch, logger: Any, fresh: bool) -> None:
-    outcome: Outcome = await asyncio.to_thread(reconcile, runtime, dict(body), fresh=fresh)
+async def _apply(runtime: Runtime, body: kopf.Body, patch: kopf.Patch, logger: Any) -> None:
+    outcome: Outcome = await asyncio.to_thread(reconcile, runtime, dict(body))
     if outcome.delete:
         meta = body.get("metadata", {})
         await asyncio.to_thread(runtime.kube.delete_check, meta["namespace"], meta["name"])
@@ -35,29 +35,17 @@ async def _apply(runtime: Runtime, body: kopf.Body, patch: kopf.Patch, logger: A
                 (outcome.status.get("summary") or {}).get("missingRequired"))
 
 
-def _source_changed(diff: kopf.Diff) -> bool:
-    """A spec change or a new source version asks for a fresh AWS check; a scheduled re-check may share one."""
-    for _, path, old, new in diff:
-        if path[:1] == ("spec",) or path == ("metadata", "annotations", ANNOTATION_SOURCE_VERSION):
-            return True
-        if path == ("metadata", "annotations"):
-            before, after = old or {}, new or {}
-            if before.get(ANNOTATION_SOURCE_VERSION) != after.get(ANNOTATION_SOURCE_VERSION):
-                return True
-    return False
-
-
 @kopf.on.create(GROUP, VERSION, PLURAL, id="check-on-create")
 async def check_on_create(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: Any, **_: Any) -> None:
     if not body.get("spec", {}).get("suspend"):
-        await _apply(memo.runtime, body, patch, logger, fresh=True)
+        await _apply(memo.runtime, body, patch, logger)
 
 
 @kopf.on.update(GROUP, VERSION, PLURAL, id="check-on-change")
-async def check_on_change(body: kopf.Body, patch: kopf.Patch, diff: kopf.Diff, memo: kopf.Memo, logger: Any,
-                          **_: Any) -> None:
+async def check_on_change(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """Spec edits, a new source version (rotation) and the scheduler's re-check requests all land here."""
     if not body.get("spec", {}).get("suspend"):
-        await _apply(memo.runtime, body, patch, logger, fresh=_source_changed(diff))
+        await _apply(memo.runtime, body, patch, logger)
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
@@ -76,7 +64,11 @@ async def _scheduler(runtime: Runtime, schedule: Schedule) -> None:
     while True:
         await asyncio.sleep(SCHEDULER_PERIOD)
         now = runtime.now()
-        for namespace, name in schedule.due(lambda when, now=now: is_due({"nextCheckTime": when}, now)):
+
+        def due_now(when: str | None, now: datetime = now) -> bool:
+            return is_due({"nextCheckTime": when}, now)
+
+        for namespace, name in schedule.due(due_now):
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             with contextlib.suppress(Exception):  # gone meanwhile, or the API is briefly away: next round
                 await asyncio.to_thread(runtime.kube.patch_check, namespace, name,

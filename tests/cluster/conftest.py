@@ -1,0 +1,135 @@
+"""A KKP-like seed on the real control plane, with credcheck running as its own ServiceAccount and RBAC."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from credcheck_testground.aws import ACCOUNT, Keys, LocalAWS
+from credcheck_testground.controlplane import ControlPlane
+from credcheck_testground.processes import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data"
+NS = "kubermatic"
+SIMULATE = {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": "*"}
+
+
+def kkp_policy(name: str, *extra: dict[str, Any]) -> dict[str, Any]:
+    doc = json.loads((DATA / name).read_text().replace("YOUR_ACCOUNT_ID", ACCOUNT))
+    doc["Statement"] += list(extra)
+    return doc
+
+
+GOOD_POLICY = kkp_policy("kkp-documented-policy.json", SIMULATE, {
+    "Effect": "Allow", "Action": ["elasticloadbalancing:AddTags", "iam:TagInstanceProfile"], "Resource": "*"})
+LEAST_POLICY = kkp_policy("kkp-least-privilege-policy.json", SIMULATE)
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}")
+
+
+@dataclass
+class Seed:
+    cp: ControlPlane
+    aws: LocalAWS
+    log: Path
+    kubeconfig: Path
+    written: list[str]  # every secret value the tests wrote, for the leak scan
+
+    def kubectl(self, *args: str, input_text: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.cp.run_kubectl(*args, input_text=input_text, check=check)
+
+    def secret(self, name: str, data: dict[str, str], namespace: str = NS) -> None:
+        self.written += [v for v in data.values() if len(v.strip()) >= 8]
+        manifest = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                    "metadata": {"name": name, "namespace": namespace, "labels": {"project-id": "p1"}},
+                    "stringData": data}
+        self.kubectl("apply", "-f", "-", input_text=json.dumps(manifest))
+
+    def kkp_secret(self, name: str, keys: Keys) -> None:
+        self.secret(name, {"accessKeyId": keys.access_key_id, "secretAccessKey": keys.secret_access_key})
+
+    def user(self, policy: dict[str, Any]) -> Keys:
+        _, keys = self.aws.create_user(policies=[policy])
+        return keys
+
+    def check(self, name: str, namespace: str = NS) -> dict[str, Any] | None:
+        result = self.kubectl("get", "awscc", name, "-n", namespace, "-o", "json", check=False)
+        return json.loads(result.stdout) if result.returncode == 0 else None
+
+    def condition(self, name: str, kind: str = "Ready") -> tuple[str, str] | None:
+        found = self.check(name)
+        for c in ((found or {}).get("status") or {}).get("conditions") or []:
+            if c["type"] == kind:
+                return c["status"], c["reason"]
+        return None
+
+    def wait_condition(self, name: str, expected: tuple[str, str], kind: str = "Ready",
+                       timeout: float = 30.0) -> dict[str, Any]:
+        wait_for(lambda: self.condition(name, kind) == expected, f"{name} {kind}={expected}", timeout)
+        found = self.check(name)
+        assert found is not None
+        return found
+
+
+def _apply_base(cp: ControlPlane) -> None:
+    cp.run_kubectl("apply", "--server-side", "-f", str(REPO / "crds"), "-f", str(REPO / "hack" / "kkp-crds.yaml"))
+    for crd in ("awscredentialchecks.credcheck.io", "clusters.kubermatic.k8c.io", "presets.kubermatic.k8c.io"):
+        cp.run_kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{crd}")
+    cp.run_kubectl("create", "namespace", NS, check=False)
+    cp.run_kubectl("apply", "-f", str(REPO / "deploy" / "rbac.yaml"))
+
+
+@pytest.fixture(scope="module")
+def seed(control_plane: ControlPlane, local_aws: LocalAWS, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seed]:
+    _apply_base(control_plane)
+    kubeconfig = control_plane.service_account_kubeconfig(NS, "credcheck")
+    state = tmp_path_factory.mktemp("operator")
+    log = state / "operator.log"
+    health = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(KUBECONFIG=str(kubeconfig), AWS_ENDPOINT_URL=local_aws.url, CREDCHECK_HEALTH_PORT=str(health),
+               CREDCHECK_CACHE_TTL="5m", CREDCHECK_REGION="eu-central-1")
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "credcheck.cli", "run"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: _healthy(health), "the operator's /healthz", timeout=60)
+        yield Seed(control_plane, local_aws, log, kubeconfig, [])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:8]

@@ -1,0 +1,185 @@
+"""The operator on the real control plane, as its ServiceAccount with deploy/rbac.yaml, read through kubectl."""
+
+import json
+
+import pytest
+
+from credcheck_testground.aws import ACCOUNT
+
+from .conftest import GOOD_POLICY, LEAST_POLICY, NS, Seed, wait_for
+
+pytestmark = [pytest.mark.cluster, pytest.mark.aws]
+
+
+def test_discovered_checks_show_their_verdicts(seed: Seed, unique: str) -> None:
+    good, least = f"credential-aws-good{unique}", f"credential-aws-least{unique}"
+    seed.kkp_secret(good, seed.user(GOOD_POLICY))
+    least_keys = seed.user(LEAST_POLICY)
+    seed.kkp_secret(least, least_keys)
+
+    seed.wait_condition(good, ("True", "AllRequiredAllowed"))
+    status = seed.wait_condition(least, ("False", "MissingPermissions"))["status"]
+
+    rows = {line.split()[0]: line.split() for line in seed.kubectl("get", "awscredentialchecks", "-n", NS).stdout.splitlines()}
+    assert rows[good][1:3] == ["True", "AllRequiredAllowed"] and rows[good][4] == "0"
+    assert rows[least][1:3] == ["False", "MissingPermissions"] and int(rows[least][4]) > 0
+    assert rows[least][3].startswith(f"arn:aws:iam::{ACCOUNT}:user/")
+
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert conditions["CredentialsValid"]["status"] == "True"
+    assert conditions["PermissionsSufficient"]["reason"] == "MissingPermissions"
+    assert all(c["lastTransitionTime"] for c in conditions.values())
+    assert status["accessKeyId"] == least_keys.access_key_id[:4] + "*" * 12 + least_keys.access_key_id[-4:]
+    features = {f["feature"]: f["missing"] for f in status["brokenFeatures"]}
+    assert "iam:PassRole" in features["machines"]
+    assert "iam:PassRole" in status["remediationPolicy"]
+    assert status["observedGeneration"] == 1
+    assert status["nextCheckTime"] > status["lastCheckTime"]
+    missing = {m["action"]: m for m in status["missing"]}
+    assert missing["iam:PassRole"]["reason"] == "implicitDeny" and missing["iam:PassRole"]["severity"] == "required"
+
+    events = seed.kubectl("get", "events", "-n", NS, "--field-selector", f"involvedObject.name={least}",
+                          "-o", "json").stdout
+    warnings = [e for e in json.loads(events)["items"] if e["type"] == "Warning"]
+    assert [e["reason"] for e in warnings] == ["MissingPermissions"]
+
+
+def test_rotation_triggers_a_recheck_and_a_recovery_event(seed: Seed, unique: str) -> None:
+    name = f"credential-aws-rotate{unique}"
+    seed.kkp_secret(name, seed.user(LEAST_POLICY))
+    seed.wait_condition(name, ("False", "MissingPermissions"))
+    seed.kkp_secret(name, seed.user(GOOD_POLICY))
+    seed.wait_condition(name, ("True", "AllRequiredAllowed"))
+    events = json.loads(seed.kubectl("get", "events", "-n", NS, "--field-selector",
+                                     f"involvedObject.name={name}", "-o", "json").stdout)["items"]
+    assert {(e["type"], e["reason"]) for e in events} >= {("Warning", "MissingPermissions"),
+                                                          ("Normal", "PermissionsSufficient")}
+
+
+def test_deleting_the_secret_deletes_its_check(seed: Seed, unique: str) -> None:
+    name = f"credential-aws-gone{unique}"
+    seed.kkp_secret(name, seed.user(GOOD_POLICY))
+    seed.wait_condition(name, ("True", "AllRequiredAllowed"))
+    seed.kubectl("delete", "secret", name, "-n", NS)
+    wait_for(lambda: seed.check(name) is None, "the discovered check to be deleted")
+
+
+def test_identical_credentials_are_checked_once(seed: Seed, unique: str) -> None:
+    keys = seed.user(GOOD_POLICY)
+    seed.aws.reset_calls()
+    names = [f"credential-aws-dup{unique}-{i}" for i in range(8)]
+    for name in names:
+        seed.kkp_secret(name, keys)
+    for name in names:
+        seed.wait_condition(name, ("True", "AllRequiredAllowed"))
+    calls = seed.aws.calls()
+    assert calls.get("GetCallerIdentity") == 1
+    assert calls.get("SimulatePrincipalPolicy") == 4
+
+
+def test_user_created_check_for_any_secret(seed: Seed, unique: str) -> None:
+    secret = f"team-aws-{unique}"
+    seed.secret(secret, {"key": (k := seed.user(LEAST_POLICY)).access_key_id, "secret": k.secret_access_key})
+    seed.kubectl("apply", "-f", "-", input_text=json.dumps({
+        "apiVersion": "credcheck.io/v1alpha1", "kind": "AWSCredentialCheck",
+        "metadata": {"name": f"mine-{unique}", "namespace": NS},
+        "spec": {"source": {"secretRef": {"name": secret, "accessKeyIdKey": "key", "secretAccessKeyKey": "secret"}},
+                 "requirements": {"profile": "kkp-docs"}}}))
+    found = seed.wait_condition(f"mine-{unique}", ("False", "MissingPermissions"))
+    assert found["status"]["profile"] == "kkp-docs"
+    assert seed.check(secret) is None, "a Secret without the KKP prefix and no Cluster is not discovered"
+
+
+def test_malformed_secrets_get_their_own_reasons_and_others_are_unaffected(seed: Seed, unique: str) -> None:
+    keys = seed.user(GOOD_POLICY)
+    cases = {
+        f"credential-aws-nokey{unique}": ({"secretAccessKey": keys.secret_access_key}, "MalformedCredential",
+                                          "no key 'accessKeyId'"),
+        f"credential-aws-case{unique}": ({"accessKeyID": keys.access_key_id, "secretAccessKey": keys.secret_access_key},
+                                         "MalformedCredential", "found 'accessKeyID'"),
+        f"credential-aws-newline{unique}": ({"accessKeyId": keys.access_key_id + "\n",
+                                             "secretAccessKey": keys.secret_access_key}, "MalformedCredential",
+                                            "trailing whitespace"),
+        f"credential-aws-wrong{unique}": ({"accessKeyId": keys.access_key_id, "secretAccessKey": "C" * 40},
+                                          "InvalidCredentials", "AWS rejected the access key"),
+    }
+    for name, (data, _, _) in cases.items():
+        seed.secret(name, data)
+    healthy = f"credential-aws-healthy{unique}"
+    seed.kkp_secret(healthy, keys)
+    for name, (_, reason, fragment) in cases.items():
+        found = seed.wait_condition(name, ("False", reason), kind="CredentialsValid")
+        ready = next(c for c in found["status"]["conditions"] if c["type"] == "Ready")
+        assert (ready["status"], ready["reason"]) == ("False", reason)
+        assert fragment in ready["message"]
+    seed.wait_condition(healthy, ("True", "AllRequiredAllowed"))
+
+
+def test_cluster_assume_role_and_iam_switch(seed: Seed, unique: str) -> None:
+    user_arn, keys = seed.aws.create_user(policies=[{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}])
+    role_policy = json.loads(json.dumps(LEAST_POLICY))
+    role_policy["Statement"].append({"Effect": "Allow", "Action": ["iam:PassRole", "iam:GetRole"], "Resource": "*"})
+    role_arn = seed.aws.create_role(f"kkp-{unique}", user_arn, [role_policy], external_id=f"ext-{unique}")
+    secret = f"credential-aws-c{unique}"
+    seed.kkp_secret(secret, keys)
+    cluster = {"apiVersion": "kubermatic.k8c.io/v1", "kind": "Cluster", "metadata": {"name": f"c{unique}"},
+               "spec": {"cloud": {"aws": {"credentialsReference": {"name": secret, "namespace": NS},
+                                          "assumeRoleARN": role_arn, "assumeRoleExternalID": f"ext-{unique}",
+                                          "disableIAMReconciling": True}}}}
+    seed.kubectl("apply", "-f", "-", input_text=json.dumps(cluster))
+
+    wait_for(lambda: ((seed.check(secret) or {}).get("spec") or {}).get("assumeRole", {}).get("roleARN") == role_arn,
+             "the check to take the Cluster's assume-role settings")
+    found = wait_for(lambda: (c := seed.check(secret)) and (c.get("status") or {}).get("principal", {}).get("type")
+                     == "assumed-role" and c, "a verdict for the assumed role")
+    assert found["spec"]["requirements"]["skipFeatures"] == ["iam-reconciling"]
+    assert found["status"]["principal"]["arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/kkp-{unique}/")
+    features = {f["feature"] for f in found["status"]["brokenFeatures"]}
+    assert "iam-reconciling" not in features and "load-balancers" in features
+
+    cluster["spec"]["cloud"]["aws"]["assumeRoleExternalID"] = "not-the-right-one"
+    seed.kubectl("apply", "-f", "-", input_text=json.dumps(cluster))
+    found = seed.wait_condition(secret, ("False", "AssumeRoleFailed"), kind="CredentialsValid")
+    assert "external ID" in found["status"]["conditions"][0]["message"]
+
+
+def test_unrelated_and_copied_secrets_are_not_checked(seed: Seed, unique: str) -> None:
+    seed.secret(f"registry-{unique}", {"token": "not-an-aws-credential"})
+    seed.kubectl("create", "namespace", f"cluster-{unique}", check=False)
+    seed.secret("cloud-credentials", {"accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": "x" * 40},
+                namespace=f"cluster-{unique}")
+    canary = f"credential-aws-canary{unique}"
+    seed.kkp_secret(canary, seed.user(GOOD_POLICY))
+    seed.wait_condition(canary, ("True", "AllRequiredAllowed"))  # the operator has seen everything before it
+    assert seed.check(f"registry-{unique}") is None
+    listed = seed.kubectl("get", "awscc", "-A", "-o", "name").stdout
+    assert "cloud-credentials" not in listed
+
+
+def test_presets_are_discovered(seed: Seed, unique: str) -> None:
+    keys = seed.user(LEAST_POLICY)
+    seed.written += [keys.access_key_id, keys.secret_access_key]
+    seed.kubectl("apply", "-f", "-", input_text=json.dumps({
+        "apiVersion": "kubermatic.k8c.io/v1", "kind": "Preset", "metadata": {"name": f"team{unique}"},
+        "spec": {"aws": {"accessKeyID": keys.access_key_id, "secretAccessKey": keys.secret_access_key}}}))
+    found = seed.wait_condition(f"preset-team{unique}", ("False", "MissingPermissions"))
+    assert found["spec"]["source"] == {"presetRef": {"name": f"team{unique}"}}
+    seed.kubectl("delete", "preset", f"team{unique}")
+    wait_for(lambda: seed.check(f"preset-team{unique}") is None, "the preset's check to be deleted")
+
+
+def test_zz_no_secret_reached_any_object_event_or_log(seed: Seed) -> None:
+    """Runs last in this module: everything the operator wrote or printed, scanned for every secret written."""
+    assert seed.written, "the tests above wrote secrets"
+    texts = {
+        "checks": seed.kubectl("get", "awscc", "-A", "-o", "json").stdout,
+        "events": seed.kubectl("get", "events", "-A", "-o", "json").stdout,
+        "log": seed.log.read_text(errors="replace"),
+    }
+    assert "check result: Ready=" in texts["log"], "the log is the operator's"
+    for where, text in texts.items():
+        for value in seed.written:
+            assert value.strip() not in text, f"a secret value reached the {where}"
+
+
