@@ -97,9 +97,10 @@ def build_status(verdict: Verdict, previous: dict[str, Any], *, now: datetime, n
         "accessKeyId": masked_key_id,
         "profile": profile,
         "simulatedBy": verdict.simulated_by,
+        # no summary without results: kubectl's MISSING column stays empty rather than claiming 0
         "summary": {"checked": len(verdict.results), "allowed": sum(1 for r in verdict.results if r.allowed),
                     "missingRequired": len(verdict.missing_required),
-                    "missingRecommended": len(verdict.missing_recommended)},
+                    "missingRecommended": len(verdict.missing_recommended)} if verdict.results else None,
         "brokenFeatures": [{"feature": f, "missing": list(a)} for f, a in verdict.broken_features.items()],
         "missing": _missing(verdict.results),
         "remediationPolicy": json.dumps(verdict.remediation, indent=2) if verdict.remediation else None,

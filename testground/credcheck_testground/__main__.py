@@ -5,7 +5,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from credcheck_testground import aws, controlplane
+from credcheck_testground import aws, controlplane, demo
 from credcheck_testground.processes import stop_all
 
 DEFAULT_STATE = Path(".dev-env")
@@ -23,7 +23,7 @@ def exports(state: Path) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m credcheck_testground", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "env"])
+    parser.add_argument("command", choices=["up", "down", "env", "demo"])
     parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="folder for pids, logs, certificates")
     args = parser.parse_args()
     state: Path = args.state
@@ -31,12 +31,19 @@ def main() -> int:
         stopped = stop_all(state)
         print(f"stopped: {', '.join(stopped) or 'nothing was running'}", file=sys.stderr)
         return 0
-    if args.command == "up":
+    if args.command in ("up", "demo"):
         if any(state.glob("*.pid")):
             stop_all(state)
         controlplane.start(state)
         aws.start(state)
         print("dev environment is up; to reach it:", file=sys.stderr)
+    if args.command == "demo":
+        print("seeding KKP objects and AWS identities …", file=sys.stderr)
+        demo.seed(state)
+        log = demo.start_operator(state)
+        print(f"credcheck is running as ServiceAccount kubermatic/credcheck (log: {log}); waiting for verdicts …",
+              file=sys.stderr)
+        demo.wait_ready(state, expected=5)
     print(exports(state))
     return 0
 
