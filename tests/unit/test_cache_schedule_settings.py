@@ -1,0 +1,80 @@
+import threading
+
+import pytest
+
+from credcheck.cache import VerdictCache
+from credcheck.model import Status, Verdict
+from credcheck.schedule import Schedule
+from credcheck.settings import Settings, parse_duration
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_cache_shares_within_ttl_and_not_unknown() -> None:
+    clock, calls = Clock(), []
+    cache = VerdictCache(ttl=300, clock=clock)
+
+    def compute(status: Status) -> Verdict:
+        calls.append(status)
+        return Verdict(status, "r", "m")
+
+    assert cache.get_or_compute("a", lambda: compute(Status.SUFFICIENT)).status is Status.SUFFICIENT
+    cache.get_or_compute("a", lambda: compute(Status.SUFFICIENT))
+    assert len(calls) == 1 and cache.hits == 1
+    clock.now = 301
+    cache.get_or_compute("a", lambda: compute(Status.INSUFFICIENT))
+    assert calls == [Status.SUFFICIENT, Status.INSUFFICIENT]
+    cache.get_or_compute("u", lambda: compute(Status.UNKNOWN))
+    cache.get_or_compute("u", lambda: compute(Status.UNKNOWN))
+    assert calls.count(Status.UNKNOWN) == 2, "Unknown is never served from the cache"
+    clock.now = 1000
+    cache.prune()
+    assert len(cache) == 0
+
+
+def test_concurrent_askers_wait_for_one_computation() -> None:
+    cache = VerdictCache(ttl=300)
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def slow() -> Verdict:
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        return Verdict(Status.SUFFICIENT, "r", "m")
+
+    threads = [threading.Thread(target=cache.get_or_compute, args=("k", slow)) for _ in range(5)]
+    for t in threads:
+        t.start()
+    started.wait(5)
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert calls == [1]
+
+
+def test_schedule_requests_each_due_time_once() -> None:
+    schedule = Schedule()
+    schedule.set(("ns", "a"), None)
+    schedule.set(("ns", "b"), "2099-01-01T00:00:00Z")
+    due = schedule.due(lambda when: when is None)
+    assert due == [("ns", "a")]
+    schedule.mark_requested(("ns", "a"))
+    assert schedule.due(lambda when: True) == [("ns", "b")]
+    schedule.set(("ns", "a"), "2026-01-01T00:00:00Z")  # its new status arrived
+    assert ("ns", "a") in schedule.due(lambda when: True)
+    schedule.forget(("ns", "a"))
+    assert len(schedule) == 1
+
+
+def test_durations() -> None:
+    assert parse_duration("6h") == 21600 and parse_duration("1h30m") == 5400 and parse_duration("90s") == 90
+    for bad in ("6", "h", "6d", "-1h"):
+        with pytest.raises(ValueError, match="duration"):
+            parse_duration(bad)
+    assert Settings().interval_seconds == 21600

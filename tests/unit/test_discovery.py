@@ -1,0 +1,50 @@
+from credcheck.discovery import desired_for_secret, needs_update
+from credcheck.kkp import ClusterUse, cluster_use, is_credential_secret, merge_uses
+
+
+def use(cluster: str, role: str | None = None, ext: str | None = None, disable: bool = False) -> ClusterUse:
+    return ClusterUse(cluster, "kubermatic", "credential-aws-x", role, ext, disable)
+
+
+def test_cluster_use_reads_kkp_fields() -> None:
+    cluster = {"metadata": {"name": "abc"}, "spec": {"cloud": {"aws": {
+        "credentialsReference": {"name": "credential-aws-abc", "namespace": "kubermatic"},
+        "assumeRoleARN": "arn:aws:iam::1:role/r", "assumeRoleExternalID": "e", "disableIAMReconciling": True}}}}
+    assert cluster_use(cluster) == ClusterUse("abc", "kubermatic", "credential-aws-abc", "arn:aws:iam::1:role/r",
+                                              "e", True)
+    assert cluster_use({"spec": {"cloud": {"openstack": {}}}}) is None
+    assert cluster_use({"spec": {"cloud": {"aws": {}}}}) is None
+
+
+def test_which_secrets_are_credentials() -> None:
+    assert is_credential_secret("kubermatic", "credential-aws-abc", referenced=False)
+    assert is_credential_secret("kubermatic", "shared-aws", referenced=True)
+    assert not is_credential_secret("kubermatic", "credential-gcp-abc", referenced=False)
+    assert not is_credential_secret("cluster-abc", "cloud-credentials", referenced=True), "KKP's copy"
+
+
+def test_merge_uses() -> None:
+    assert merge_uses([]).assume_role_arn is None
+    merged = merge_uses([use("b", "arn:aws:iam::1:role/b", disable=True), use("a", "arn:aws:iam::1:role/a")])
+    assert merged.assume_role_arn == "arn:aws:iam::1:role/a" and merged.clusters == ("a", "b")
+    assert merged.note is not None and "different assume-role settings" in merged.note
+    assert merged.skip_features == (), "only skipped when every Cluster disables IAM reconciling"
+    assert merge_uses([use("a", disable=True), use("b", disable=True)]).skip_features == ("iam-reconciling",)
+
+
+def test_desired_check_and_updates() -> None:
+    desired = desired_for_secret("kubermatic", "credential-aws-X_1", resource_version="42",
+                                 uses=merge_uses([use("a", "arn:aws:iam::1:role/r", "e")]), profile="kkp",
+                                 interval="6h")
+    assert desired["metadata"]["name"] == "credential-aws-x-1"
+    assert desired["metadata"]["labels"]["credcheck.io/discovered"] == "true"
+    assert desired["spec"]["assumeRole"] == {"roleARN": "arn:aws:iam::1:role/r", "externalID": "e"}
+    current = {"metadata": {"annotations": {"credcheck.io/source-version": "42"}},
+               "spec": {"source": {"secretRef": {"name": "credential-aws-X_1", "accessKeyIdKey": "accessKeyId"}},
+                        "assumeRole": {"roleARN": "arn:aws:iam::1:role/r", "externalID": "e"},
+                        "requirements": {"profile": "kkp", "skipFeatures": []}, "interval": "6h", "suspend": False}}
+    assert not needs_update(current, desired), "API defaults don't count as a difference"
+    rotated = {**current, "metadata": {"annotations": {"credcheck.io/source-version": "43"}}}
+    assert needs_update(rotated, desired)
+    no_role = {**current, "spec": {**current["spec"], "assumeRole": None}}
+    assert needs_update(no_role, desired)

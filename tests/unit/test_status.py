@@ -1,0 +1,85 @@
+from datetime import UTC, datetime, timedelta
+
+from credcheck.model import ActionResult, Outcome, Principal, Requirement, Severity, Status, Verdict
+from credcheck.status import build_status, retry_delay, transition_event
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+LATER = NOW + timedelta(hours=1)
+PRINCIPAL = Principal("arn:aws:iam::1:user/kkp", "arn:aws:iam::1:user/kkp", "1", "aws", "user")
+PASSROLE = Requirement("iam:PassRole", "arn:aws:iam::1:role/kubernetes-*", Severity.REQUIRED, ("machines",), "iam:PassRole")
+
+
+def insufficient() -> Verdict:
+    return Verdict(Status.INSUFFICIENT, "MissingPermissions", "machines: missing iam:PassRole", PRINCIPAL,
+                   (ActionResult(PASSROLE, Outcome.IMPLICIT_DENY),), {"machines": ("iam:PassRole",)},
+                   {"Version": "2012-10-17", "Statement": []})
+
+
+def sufficient() -> Verdict:
+    return Verdict(Status.SUFFICIENT, "AllRequiredAllowed", "ok", PRINCIPAL, (ActionResult(PASSROLE, Outcome.ALLOWED),))
+
+
+def build(verdict: Verdict, previous: dict, now: datetime = NOW) -> dict:  # type: ignore[type-arg]
+    return build_status(verdict, previous, now=now, next_check=now + timedelta(hours=6), generation=3,
+                        masked_key_id="AKIA************ABCD", clusters=["c1"], profile="kkp")
+
+
+def conditions(status: dict) -> dict:  # type: ignore[type-arg]
+    return {c["type"]: (c["status"], c["reason"], c["lastTransitionTime"]) for c in status["conditions"]}
+
+
+def test_insufficient_status() -> None:
+    status = build(insufficient(), {})
+    assert conditions(status) == {
+        "CredentialsValid": ("True", "Valid", "2026-11-27T12:00:00Z"),
+        "PermissionsSufficient": ("False", "MissingPermissions", "2026-11-27T12:00:00Z"),
+        "Ready": ("False", "MissingPermissions", "2026-11-27T12:00:00Z")}
+    assert status["summary"] == {"checked": 1, "allowed": 0, "missingRequired": 1, "missingRecommended": 0}
+    assert status["missing"] == [{"action": "iam:PassRole", "resource": "arn:aws:iam::1:role/kubernetes-*",
+                                  "reason": "implicitDeny", "severity": "required", "features": ["machines"]}]
+    assert status["observedGeneration"] == 3 and status["clusters"] == ["c1"]
+    assert status["principal"] == {"arn": "arn:aws:iam::1:user/kkp", "account": "1", "type": "user"}
+
+
+def test_last_transition_time_kept_while_status_unchanged() -> None:
+    first = build(insufficient(), {})
+    again = build(insufficient(), first, now=LATER)
+    assert conditions(again)["Ready"][2] == "2026-11-27T12:00:00Z"
+    assert again["lastCheckTime"] == "2026-11-27T13:00:00Z"
+    recovered = build(sufficient(), again, now=LATER)
+    assert conditions(recovered)["Ready"] == ("True", "AllRequiredAllowed", "2026-11-27T13:00:00Z")
+    assert conditions(recovered)["CredentialsValid"][2] == "2026-11-27T12:00:00Z"
+
+
+def test_invalid_and_unknown_are_never_true() -> None:
+    invalid = build(Verdict(Status.INVALID, "InvalidCredentials", "rejected"), {})
+    assert conditions(invalid)["CredentialsValid"][:2] == ("False", "InvalidCredentials")
+    assert conditions(invalid)["PermissionsSufficient"][:2] == ("Unknown", "CredentialsInvalid")
+    assert invalid["summary"] is None
+    unknown = build(Verdict(Status.UNKNOWN, "SimulationNotPermitted", "add …", PRINCIPAL), {})
+    assert conditions(unknown)["Ready"][:2] == ("Unknown", "SimulationNotPermitted")
+    assert conditions(unknown)["CredentialsValid"][:2] == ("True", "Valid")
+    assert unknown["consecutiveFailures"] == 1
+    misconfigured = build(Verdict(Status.MISCONFIGURED, "InvalidProfile", "unknown profile"), {})
+    assert conditions(misconfigured)["Ready"][:2] == ("False", "InvalidProfile")
+
+
+def test_throttling_keeps_the_last_verdict_with_a_note() -> None:
+    before = build(insufficient(), {})
+    after = build(Verdict(Status.UNKNOWN, "Throttled", "AWS throttled"), before, now=LATER)
+    assert conditions(after) == conditions(before)
+    ready = next(c for c in after["conditions"] if c["type"] == "Ready")
+    assert "AWS throttled" in ready["message"] and "showing the last verdict" in ready["message"]
+    assert after["consecutiveFailures"] == 1 and after["lastCheckTime"] == before["lastCheckTime"]
+
+
+def test_events_only_on_transitions() -> None:
+    first = build(insufficient(), {})
+    assert transition_event({}, first) == ("Warning", "MissingPermissions", "machines: missing iam:PassRole")
+    assert transition_event(first, build(insufficient(), first, now=LATER)) is None
+    recovered = build(sufficient(), first, now=LATER)
+    assert transition_event(first, recovered) == ("Normal", "PermissionsSufficient", "ok")
+
+
+def test_retry_backoff_is_bounded() -> None:
+    assert [retry_delay(n, 3600) for n in (1, 2, 3, 10)] == [60, 120, 240, 3600]
