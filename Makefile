@@ -22,6 +22,7 @@ lint: venv
 
 # The README's test command: lint, type checks, layer contracts, then every test layer.
 test: lint
+	bash hack/install-tools.sh
 	bash hack/build-control-plane.sh >/dev/null
 	$(BIN)/pytest
 

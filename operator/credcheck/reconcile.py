@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from credcheck import metrics
 from credcheck.cache import VerdictCache
 from credcheck.check import Auditor, CheckOptions, run_check
 from credcheck.credential import CredentialProblem, parse_credential
@@ -128,11 +129,17 @@ def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any]) -> tuple
                if settings.auditor_profile or settings.auditor_role_arn else None)
     options = CheckOptions(profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor)
 
+    computed = False
+
     def compute() -> Verdict:
-        with runtime.aws_slots:
+        nonlocal computed
+        computed = True
+        with runtime.aws_slots, metrics.CHECK_DURATION.time():
             return run_check(credential, options)
 
-    return runtime.cache.get_or_compute(key, compute), credential.masked_key_id
+    verdict = runtime.cache.get_or_compute(key, compute)
+    metrics.CACHE.labels("miss" if computed else "hit").inc()
+    return verdict, credential.masked_key_id
 
 
 def reconcile(runtime: Runtime, body: Mapping[str, Any], clusters: list[str] | None = None) -> Outcome:

@@ -21,7 +21,8 @@ SIMULATE = {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resourc
 
 
 def _policy(name: str, *extra: dict[str, Any]) -> dict[str, Any]:
-    doc = json.loads((REPO / "tests" / "data" / name).read_text().replace("YOUR_ACCOUNT_ID", aws.ACCOUNT))
+    doc: dict[str, Any] = json.loads(
+        (REPO / "tests" / "data" / name).read_text().replace("YOUR_ACCOUNT_ID", aws.ACCOUNT))
     doc["Statement"] += list(extra)
     return doc
 

@@ -7,6 +7,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from credcheck import metrics
+from credcheck.aws.errors import ACCESS_DENIED, THROTTLED
 from credcheck.model import AssumeRole, Credential
 
 SESSION_NAME = "credcheck"
@@ -41,11 +43,30 @@ class AWSSession:
             client = self.session.client(service, region_name=self.region,  # type: ignore[call-overload]
                                          config=self.retry.config())
             client.meta.events.register("before-call", self._count)
+            client.meta.events.register("after-call", self._outcome)
+            client.meta.events.register("after-call-error", self._outcome)
             self._clients[service] = client
         return self._clients[service]
 
     def _count(self, model: Any, **_: Any) -> None:
         self.calls[f"{model.service_model.endpoint_prefix}:{model.name}"] += 1
+
+    @staticmethod
+    def _outcome(model: Any, parsed: Any = None, exception: Exception | None = None, **_: Any) -> None:
+        code = ""
+        if isinstance(parsed, dict):
+            code = str(parsed.get("Error", {}).get("Code", ""))
+        if exception is not None:
+            outcome = "unreachable"
+        elif not code:
+            outcome = "success"
+        elif code in THROTTLED:
+            outcome = "throttled"
+        elif code in ACCESS_DENIED:
+            outcome = "denied"
+        else:
+            outcome = "error"
+        metrics.record_aws_call(model.service_model.endpoint_prefix, model.name, outcome)
 
 
 def static_session(credential: Credential, region: str, retry: RetryPolicy | None = None) -> AWSSession:

@@ -11,9 +11,11 @@ from typing import Any
 
 import kopf
 
+from credcheck import metrics
 from credcheck.discovery import ANNOTATION_RECHECK, GROUP, PLURAL, VERSION
 from credcheck.reconcile import Outcome, Runtime, is_due, reconcile
 from credcheck.schedule import Schedule
+from credcheck.settings import parse_duration
 
 SCHEDULER_PERIOD = 15.0
 
@@ -49,15 +51,24 @@ async def check_on_change(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, l
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def track_due_time(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Keeps the scheduler's in-memory table of when each check is next due (no API calls)."""
+def track_check(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Keeps the scheduler's table of due times and the metrics in step with what is stored (no API calls)."""
     meta = body.get("metadata", {})
     key = (str(meta.get("namespace")), str(meta.get("name")))
     schedule: Schedule = memo.schedule
-    if event.get("type") == "DELETED" or body.get("spec", {}).get("suspend"):
+    if event.get("type") == "DELETED":
+        schedule.forget(key)
+        metrics.forget(*key)
+        return
+    if body.get("spec", {}).get("suspend"):
         schedule.forget(key)
     else:
         schedule.set(key, (body.get("status") or {}).get("nextCheckTime"))
+    try:
+        interval = parse_duration(str(body.get("spec", {}).get("interval") or memo.runtime.settings.interval))
+    except ValueError:
+        interval = memo.runtime.settings.interval_seconds
+    metrics.record_status(*key, body.get("status") or {}, interval)
 
 
 async def _scheduler(runtime: Runtime, schedule: Schedule) -> None:

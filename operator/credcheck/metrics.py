@@ -1,0 +1,70 @@
+"""Prometheus metrics, in the style of external-secrets: one 1/0 gauge per check, condition and status.
+
+Labels are bounded: namespace and name of each check, never action names or principals.
+"""
+
+import contextlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+CONDITIONS = ("CredentialsValid", "PermissionsSufficient", "Ready")
+STATUSES = ("True", "False", "Unknown")
+
+CHECK_CONDITION = Gauge("credcheck_check_condition", "1 when the check's condition has this status, else 0",
+                        ["namespace", "name", "condition", "status"], registry=REGISTRY)
+MISSING_ACTIONS = Gauge("credcheck_missing_actions", "actions the credential lacks, by severity",
+                        ["namespace", "name", "severity"], registry=REGISTRY)
+LAST_SUCCESS = Gauge("credcheck_last_successful_check_timestamp_seconds",
+                     "when the check last reached a verdict (anything but Unknown)", ["namespace", "name"],
+                     registry=REGISTRY)
+INTERVAL = Gauge("credcheck_check_interval_seconds", "the check's re-check interval", ["namespace", "name"],
+                 registry=REGISTRY)
+CHECK_DURATION = Histogram("credcheck_check_duration_seconds", "wall time of one AWS check (cache misses only)",
+                           buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60), registry=REGISTRY)
+AWS_CALLS = Counter("credcheck_aws_api_calls_total", "AWS API calls by service, operation and outcome",
+                    ["service", "operation", "outcome"], registry=REGISTRY)
+AWS_THROTTLED = Counter("credcheck_aws_throttled_total", "AWS calls that failed throttled after retries",
+                        ["service"], registry=REGISTRY)
+CACHE = Counter("credcheck_cache_lookups_total", "verdict cache lookups", ["result"], registry=REGISTRY)
+CHECKS = Gauge("credcheck_checks", "AWSCredentialChecks the operator serves", registry=REGISTRY)
+
+
+def record_status(namespace: str, name: str, status: Mapping[str, Any], interval_seconds: float) -> None:
+    current = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    for condition in CONDITIONS:
+        for value in STATUSES:
+            CHECK_CONDITION.labels(namespace, name, condition, value).set(1 if current.get(condition) == value else 0)
+    summary = status.get("summary") or {}
+    MISSING_ACTIONS.labels(namespace, name, "required").set(summary.get("missingRequired", 0))
+    MISSING_ACTIONS.labels(namespace, name, "recommended").set(summary.get("missingRecommended", 0))
+    INTERVAL.labels(namespace, name).set(interval_seconds)
+    checked = status.get("lastCheckTime")
+    if current.get("Ready") in ("True", "False") and checked:
+        moment = datetime.strptime(str(checked), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        LAST_SUCCESS.labels(namespace, name).set(moment.timestamp())
+
+
+def forget(namespace: str, name: str) -> None:
+    """Drop a deleted check's series, so dashboards and alerts don't see ghosts."""
+    for condition in CONDITIONS:
+        for value in STATUSES:
+            _remove(CHECK_CONDITION, namespace, name, condition, value)
+    for severity in ("required", "recommended"):
+        _remove(MISSING_ACTIONS, namespace, name, severity)
+    _remove(LAST_SUCCESS, namespace, name)
+    _remove(INTERVAL, namespace, name)
+
+
+def _remove(metric: Gauge, *labels: str) -> None:
+    with contextlib.suppress(KeyError):  # never recorded
+        metric.remove(*labels)
+
+
+def record_aws_call(service: str, operation: str, outcome: str) -> None:
+    AWS_CALLS.labels(service, operation, outcome).inc()
+    if outcome == "throttled":
+        AWS_THROTTLED.labels(service).inc()
