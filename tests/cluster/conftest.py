@@ -53,6 +53,7 @@ class Seed:
     log: Path
     kubeconfig: Path
     written: list[str]  # every secret value the tests wrote, for the leak scan
+    metrics_url: str
 
     def kubectl(self, *args: str, input_text: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.cp.run_kubectl(*args, input_text=input_text, check=check)
@@ -104,16 +105,17 @@ def seed(control_plane: ControlPlane, local_aws: LocalAWS, tmp_path_factory: pyt
     kubeconfig = control_plane.service_account_kubeconfig(NS, "credcheck")
     state = tmp_path_factory.mktemp("operator")
     log = state / "operator.log"
-    health = free_port()
+    health, metrics_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(KUBECONFIG=str(kubeconfig), AWS_ENDPOINT_URL=local_aws.url, CREDCHECK_HEALTH_PORT=str(health),
-               CREDCHECK_CACHE_TTL="5m", CREDCHECK_REGION="eu-central-1")
+               CREDCHECK_METRICS_PORT=str(metrics_port), CREDCHECK_CACHE_TTL="5m", CREDCHECK_REGION="eu-central-1",
+               CREDCHECK_LOG_FORMAT="json")
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "credcheck.cli", "run"], env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: _healthy(health), "the operator's /healthz", timeout=60)
-        yield Seed(control_plane, local_aws, log, kubeconfig, [])
+        yield Seed(control_plane, local_aws, log, kubeconfig, [], f"http://127.0.0.1:{metrics_port}")
     finally:
         proc.terminate()
         try:

@@ -1,8 +1,10 @@
 """The operator on the real control plane, as its ServiceAccount with deploy/rbac.yaml, read through kubectl."""
 
 import json
+import urllib.request
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from credcheck_testground.aws import ACCOUNT
 
@@ -167,6 +169,49 @@ def test_presets_are_discovered(seed: Seed, unique: str) -> None:
     assert found["spec"]["source"] == {"presetRef": {"name": f"team{unique}"}}
     seed.kubectl("delete", "preset", f"team{unique}")
     wait_for(lambda: seed.check(f"preset-team{unique}") is None, "the preset's check to be deleted")
+
+
+def test_metrics_agree_with_the_checks_conditions(seed: Seed, unique: str) -> None:
+    seed.kkp_secret(f"credential-aws-metrics{unique}", seed.user(LEAST_POLICY))
+    seed.wait_condition(f"credential-aws-metrics{unique}", ("False", "MissingPermissions"))
+    with urllib.request.urlopen(f"{seed.metrics_url}/readyz", timeout=5) as resp:
+        assert resp.status == 200
+
+    def scrape() -> dict[tuple[str, str, str, str], float]:
+        with urllib.request.urlopen(f"{seed.metrics_url}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        out = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "credcheck_check_condition":
+                    labels = sample.labels
+                    out[(labels["namespace"], labels["name"], labels["condition"], labels["status"])] = sample.value
+        return out
+
+    checks = json.loads(seed.kubectl("get", "awscc", "-n", NS, "-o", "json").stdout)["items"]
+
+    def agree() -> bool:
+        gauges = scrape()
+        for item in checks:
+            for cond in (item.get("status") or {}).get("conditions", []):
+                key = (NS, item["metadata"]["name"], cond["type"], cond["status"])
+                if gauges.get(key) != 1.0:
+                    return False
+        return True
+
+    wait_for(agree, "metrics to match every check's conditions", timeout=15)
+    gauges = scrape()
+    assert gauges[(NS, f"credential-aws-metrics{unique}", "PermissionsSufficient", "False")] == 1.0
+    assert gauges[(NS, f"credential-aws-metrics{unique}", "PermissionsSufficient", "True")] == 0.0
+
+
+def test_json_log_has_one_line_per_check_result(seed: Seed) -> None:
+    lines = [json.loads(line) for line in seed.log.read_text().splitlines() if line.startswith("{")]
+    results = [entry for entry in lines if entry["message"].startswith("check result:")]
+    assert results, "JSON log lines with check results"
+    first = results[0]
+    assert first["object"].startswith(f"{NS}/")
+    assert "key=AKIA****" in first["message"] and "duration=" in first["message"]
 
 
 def test_zz_no_secret_reached_any_object_event_or_log(seed: Seed) -> None:

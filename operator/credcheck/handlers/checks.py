@@ -6,6 +6,7 @@ finalizer per object). It asks for a re-check by touching the credcheck.io/reche
 
 import asyncio
 import contextlib
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,9 @@ SCHEDULER_PERIOD = 15.0
 
 
 async def _apply(runtime: Runtime, body: kopf.Body, patch: kopf.Patch, logger: Any) -> None:
+    started = time.monotonic()
     outcome: Outcome = await asyncio.to_thread(reconcile, runtime, dict(body))
+    duration = time.monotonic() - started
     if outcome.delete:
         meta = body.get("metadata", {})
         await asyncio.to_thread(runtime.kube.delete_check, meta["namespace"], meta["name"])
@@ -32,9 +35,10 @@ async def _apply(runtime: Runtime, body: kopf.Body, patch: kopf.Patch, logger: A
         kind, reason, message = outcome.event
         kopf.event(body, type=kind, reason=reason, message=message)
     ready: dict[str, Any] = next((c for c in outcome.status.get("conditions", []) if c["type"] == "Ready"), {})
-    logger.info("check result: Ready=%s reason=%s principal=%s missingRequired=%s",
+    logger.info("check result: Ready=%s reason=%s principal=%s key=%s missingRequired=%s duration=%.2fs",
                 ready.get("status"), ready.get("reason"), (outcome.status.get("principal") or {}).get("arn"),
-                (outcome.status.get("summary") or {}).get("missingRequired"))
+                outcome.status.get("accessKeyId"), (outcome.status.get("summary") or {}).get("missingRequired"),
+                duration)
 
 
 @kopf.on.create(GROUP, VERSION, PLURAL, id="check-on-create")
