@@ -43,19 +43,29 @@ def _value(data: Mapping[str, bytes], key: str, what: str) -> str | CredentialPr
     return text
 
 
+def credential_problems(data: Mapping[str, bytes], id_key: str = ACCESS_KEY_ID_KEY,
+                        secret_key: str = SECRET_ACCESS_KEY_KEY) -> list[CredentialProblem]:
+    """Every problem with a credential's data, in key order (values shown as (hidden))."""
+    problems: list[CredentialProblem] = []
+    key_id = _value(data, id_key, "access key ID")
+    if isinstance(key_id, CredentialProblem):
+        problems.append(key_id)
+    elif not ACCESS_KEY_ID.match(key_id):
+        problems.append(_problem(f"key {id_key!r}: (hidden) is not an AWS access key ID "
+                                 "(20 upper-case letters and digits starting with AKIA or ASIA)"))
+    secret = _value(data, secret_key, "secret access key")
+    if isinstance(secret, CredentialProblem):
+        problems.append(secret)
+    elif not SECRET_ACCESS_KEY.match(secret):
+        problems.append(_problem(f"key {secret_key!r}: (hidden) is not an AWS secret access key "
+                                 "(40 characters of A-Z, a-z, 0-9, / + =)"))
+    return problems
+
+
 def parse_credential(data: Mapping[str, bytes], id_key: str = ACCESS_KEY_ID_KEY,
                      secret_key: str = SECRET_ACCESS_KEY_KEY) -> Credential | CredentialProblem:
     """A Credential from decoded Secret data, or the first problem found (values shown as (hidden))."""
-    key_id = _value(data, id_key, "access key ID")
-    if isinstance(key_id, CredentialProblem):
-        return key_id
-    secret = _value(data, secret_key, "secret access key")
-    if isinstance(secret, CredentialProblem):
-        return secret
-    if not ACCESS_KEY_ID.match(key_id):
-        return _problem(f"key {id_key!r}: (hidden) is not an AWS access key ID "
-                        "(20 upper-case letters and digits starting with AKIA or ASIA)")
-    if not SECRET_ACCESS_KEY.match(secret):
-        return _problem(f"key {secret_key!r}: (hidden) is not an AWS secret access key "
-                        "(40 characters of A-Z, a-z, 0-9, / + =)")
-    return Credential(key_id, secret)
+    problems = credential_problems(data, id_key, secret_key)
+    if problems:
+        return problems[0]
+    return Credential(data[id_key].decode(), data[secret_key].decode())

@@ -69,14 +69,14 @@ def _profile(runtime: Runtime, namespace: str, name: str) -> tuple[Profile, str]
                           "configmap:NAME/KEY")
 
 
-def _source(runtime: Runtime, namespace: str, spec: Mapping[str, Any]
-            ) -> tuple[Credential, AssumeRole | None] | Verdict:
+def _source(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
+            secret_data: Mapping[str, bytes] | None = None) -> tuple[Credential, AssumeRole | None] | Verdict:
     source = spec.get("source") or {}
     role_spec = spec.get("assumeRole") or {}
     role = AssumeRole(role_spec["roleARN"], role_spec.get("externalID")) if role_spec.get("roleARN") else None
     if "secretRef" in source:
         ref = source["secretRef"]
-        data = runtime.kube.secret_data(namespace, ref["name"])
+        data = secret_data if secret_data is not None else runtime.kube.secret_data(namespace, ref["name"])
         if isinstance(data, ReadFailure):
             return Verdict(Status.INVALID, data.reason, data.message)
         parsed = parse_credential(data, ref.get("accessKeyIdKey", "accessKeyId"),
@@ -110,13 +110,17 @@ def _interval(spec: Mapping[str, Any], settings: Settings) -> float | Verdict:
     return seconds
 
 
-def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any]) -> tuple[Verdict, str | None]:
-    """The verdict for a check's spec, and the masked key id (None when no credential was read)."""
+def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
+             secret_data: Mapping[str, bytes] | None = None) -> tuple[Verdict, str | None]:
+    """The verdict for a check's spec, and the masked key id (None when no credential was read).
+
+    `secret_data` stands in for the Secret's stored data (admission sees a write before it is stored).
+    """
     profile_name = str((spec.get("requirements") or {}).get("profile") or runtime.settings.profile)
     profile = _profile(runtime, namespace, profile_name)
     if isinstance(profile, Verdict):
         return profile, None
-    source = _source(runtime, namespace, spec)
+    source = _source(runtime, namespace, spec, secret_data)
     if isinstance(source, Verdict):
         return source, None
     credential, role = source

@@ -66,6 +66,24 @@ class Settings:
     health_port: int = 8081
     """Port of /healthz (kopf's liveness endpoint)."""
 
+    webhook_mode: str = "warn"
+    """Admission for KKP credential Secrets and Presets: off, warn (allow with warnings) or enforce (deny malformed)."""
+
+    webhook_address: str = "0.0.0.0"  # noqa: S104 - the API server reaches it through a Service
+    """Address the webhook listens on."""
+
+    webhook_port: int = 9443
+    """HTTPS port of the admission webhook."""
+
+    webhook_cert_dir: str | None = None
+    """Folder with tls.crt and tls.key for the webhook; without it the webhook is not served."""
+
+    webhook_live: bool = False
+    """Also run the permission check during admission and warn about missing required actions."""
+
+    webhook_live_budget: str = "3s"
+    """How long a live admission check may take before the write is allowed and the operator finishes it."""
+
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -119,4 +137,8 @@ def from_arguments(args: argparse.Namespace) -> Settings:
     settings.cache_ttl_seconds  # noqa: B018
     if settings.log_format not in ("text", "json"):
         raise ValueError("--log-format takes text or json")
+    if settings.webhook_mode not in ("off", "warn", "enforce"):
+        raise ValueError("--webhook-mode takes off, warn or enforce")
+    if not 0 < parse_duration(settings.webhook_live_budget) <= 5:
+        raise ValueError("--webhook-live-budget must be between 1s and 5s (the webhook times out at 5s)")
     return settings

@@ -1,5 +1,6 @@
 """A KKP-like seed on the real control plane, with credcheck running as its own ServiceAccount and RBAC."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -51,7 +52,7 @@ class Seed:
     cp: ControlPlane
     aws: LocalAWS
     log: Path
-    kubeconfig: Path
+    state: Path
     written: list[str]  # every secret value the tests wrote, for the leak scan
     metrics_url: str
 
@@ -99,29 +100,50 @@ def _apply_base(cp: ControlPlane) -> None:
     cp.run_kubectl("apply", "-f", str(REPO / "deploy" / "rbac.yaml"))
 
 
-@pytest.fixture(scope="module")
-def seed(control_plane: ControlPlane, local_aws: LocalAWS, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seed]:
-    _apply_base(control_plane)
-    kubeconfig = control_plane.service_account_kubeconfig(NS, "credcheck")
-    state = tmp_path_factory.mktemp("operator")
+@dataclass
+class RunningOperator:
+    log: Path
+    metrics_url: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextlib.contextmanager
+def running_operator(cp: ControlPlane, aws: LocalAWS, state: Path, **settings: str) -> Iterator[RunningOperator]:
+    """`credcheck run` as a subprocess under the ServiceAccount kubermatic/credcheck and deploy/rbac.yaml."""
+    _apply_base(cp)
+    kubeconfig = cp.service_account_kubeconfig(NS, "credcheck")
+    state.mkdir(parents=True, exist_ok=True)
     log = state / "operator.log"
     health, metrics_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(KUBECONFIG=str(kubeconfig), AWS_ENDPOINT_URL=local_aws.url, CREDCHECK_HEALTH_PORT=str(health),
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CREDCHECK_"))}
+    env.update(KUBECONFIG=str(kubeconfig), AWS_ENDPOINT_URL=aws.url, CREDCHECK_HEALTH_PORT=str(health),
                CREDCHECK_METRICS_PORT=str(metrics_port), CREDCHECK_CACHE_TTL="5m", CREDCHECK_REGION="eu-central-1",
                CREDCHECK_LOG_FORMAT="json")
-    with log.open("wb") as out:
+    env.update({f"CREDCHECK_{k.upper()}": v for k, v in settings.items()})
+    with log.open("ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "credcheck.cli", "run"], env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
+    running = RunningOperator(log, f"http://127.0.0.1:{metrics_port}", proc)
     try:
-        wait_for(lambda: _healthy(health), "the operator's /healthz", timeout=60)
-        yield Seed(control_plane, local_aws, log, kubeconfig, [], f"http://127.0.0.1:{metrics_port}")
+        wait_for(lambda: _healthy(health) or proc.poll() is not None, "the operator's /healthz", timeout=60)
+        assert proc.poll() is None, log.read_text()[-3000:]
+        yield running
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def seed(control_plane: ControlPlane, local_aws: LocalAWS, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seed]:
+    with running_operator(control_plane, local_aws, tmp_path_factory.mktemp("operator")) as op:
+        yield Seed(control_plane, local_aws, op.log, control_plane.state, [], op.metrics_url)
 
 
 def _healthy(port: int) -> bool:

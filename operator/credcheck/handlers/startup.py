@@ -1,4 +1,5 @@
 import logging
+from pathlib import Path
 
 import kopf
 
@@ -12,3 +13,9 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: object) -> 
     # kopf hides every annotation under its storage prefix from change detection: keep it apart from ours
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kopf.credcheck.io")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="kopf.credcheck.io")
+    ours = memo.runtime.settings
+    if ours.webhook_cert_dir and ours.webhook_mode != "off":
+        certs = Path(ours.webhook_cert_dir)
+        # TLS only: the server refuses plain HTTP. The webhook configuration is shipped, not managed by kopf.
+        settings.admission.server = kopf.WebhookServer(addr=ours.webhook_address, port=ours.webhook_port,
+                                                       certfile=certs / "tls.crt", pkeyfile=certs / "tls.key")

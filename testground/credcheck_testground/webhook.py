@@ -1,0 +1,34 @@
+"""deploy/webhook.yaml made local: the Service reference becomes a URL on 127.0.0.1 with a CA made here."""
+
+import base64
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from credcheck_testground import certs
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def serving_certs(directory: Path) -> bytes:
+    """tls.crt and tls.key for 127.0.0.1 in `directory`; returns the CA's PEM for the caBundle."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = certs.make_ca("credcheck-webhook-ca")
+    pair = certs.issue(ca, "credcheck-webhook", server=True, hosts=("127.0.0.1", "localhost"))
+    (directory / "tls.crt").write_bytes(pair.cert_pem)
+    (directory / "tls.key").write_bytes(pair.key_pem)
+    (directory / "tls.key").chmod(0o600)
+    (directory / "ca.crt").write_bytes(ca.cert_pem)
+    return ca.cert_pem
+
+
+def local_configuration(port: int, ca_pem: bytes) -> dict[str, Any]:
+    config: dict[str, Any] = copy.deepcopy(yaml.safe_load((REPO / "deploy" / "webhook.yaml").read_text()))
+    config["metadata"].pop("annotations", None)
+    for hook in config["webhooks"]:
+        path = hook["clientConfig"]["service"]["path"]
+        hook["clientConfig"] = {"url": f"https://127.0.0.1:{port}{path}",
+                                "caBundle": base64.b64encode(ca_pem).decode()}
+    return config
