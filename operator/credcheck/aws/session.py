@@ -44,7 +44,7 @@ class AWSSession:
                                          config=self.retry.config())
             client.meta.events.register("before-call", self._count)
             client.meta.events.register("after-call", self._outcome)
-            client.meta.events.register("after-call-error", self._outcome)
+            client.meta.events.register("after-call-error", self._unreachable)
             self._clients[service] = client
         return self._clients[service]
 
@@ -52,13 +52,9 @@ class AWSSession:
         self.calls[f"{model.service_model.endpoint_prefix}:{model.name}"] += 1
 
     @staticmethod
-    def _outcome(model: Any, parsed: Any = None, exception: Exception | None = None, **_: Any) -> None:
-        code = ""
-        if isinstance(parsed, dict):
-            code = str(parsed.get("Error", {}).get("Code", ""))
-        if exception is not None:
-            outcome = "unreachable"
-        elif not code:
+    def _outcome(model: Any, parsed: Any = None, **_: Any) -> None:
+        code = str(parsed.get("Error", {}).get("Code", "")) if isinstance(parsed, dict) else ""
+        if not code:
             outcome = "success"
         elif code in THROTTLED:
             outcome = "throttled"
@@ -67,6 +63,12 @@ class AWSSession:
         else:
             outcome = "error"
         metrics.record_aws_call(model.service_model.endpoint_prefix, model.name, outcome)
+
+    @staticmethod
+    def _unreachable(event_name: str, **_: Any) -> None:
+        """after-call-error carries no model: the event name is `after-call-error.<service>.<Operation>`."""
+        _, service, operation = [*event_name.split(".", 2), "", ""][:3]
+        metrics.record_aws_call(service.lower(), operation, "unreachable")
 
 
 def static_session(credential: Credential, region: str, retry: RetryPolicy | None = None) -> AWSSession:
