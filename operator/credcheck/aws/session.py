@@ -67,7 +67,8 @@ class AWSSession:
     @staticmethod
     def _unreachable(event_name: str, **_: Any) -> None:
         """after-call-error carries no model: the event name is `after-call-error.<service>.<Operation>`."""
-        _, service, operation = [*event_name.split(".", 2), "", ""][:3]
+        parts = event_name.split(".", 2)
+        service, operation = (parts[1], parts[2]) if len(parts) == 3 else ("unknown", "unknown")
         metrics.record_aws_call(service.lower(), operation, "unreachable")
 
 
