@@ -7,10 +7,10 @@ STATE ?= .dev-env
 
 .PHONY: venv lint test test-unit dev-env dev-env-down demo bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml testground/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./testground
 	touch $@
 
 venv: $(VENV)/.installed

@@ -8,7 +8,7 @@ from typing import Any
 
 import kopf
 
-from credcheck import handlers  # noqa: F401 - registers the handlers with kopf
+from credcheck import handlers  # registers the operator's handlers with kopf on import
 from credcheck.kube import Kube, load_config
 from credcheck.reconcile import Runtime
 from credcheck.schedule import Schedule
@@ -45,6 +45,8 @@ def run_operator(args: argparse.Namespace) -> int:
     configure_logging(settings)
     load_config()
     runtime = Runtime.create(settings, Kube())
+    if settings.webhook_cert_dir and settings.webhook_mode != "off":
+        handlers.admission.register()
     namespaces = sorted(set(settings.namespaces) | {settings.operator_namespace})
     kopf.run(standalone=True, namespaces=namespaces, memo=kopf.Memo(runtime=runtime, schedule=Schedule()),
              liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz")

@@ -41,16 +41,12 @@ async def _live(runtime: Runtime, namespace: str, spec: dict[str, Any], data: di
         warnings.append(f"credcheck: {what}: {verdict.message}")
 
 
-@kopf.on.validate(GROUP, VERSION, PLURAL, id="validate-check", operations=OPERATIONS, side_effects=False,
-                  ignore_failures=True)
 def validate_check(spec: kopf.Spec, **_: Any) -> None:
     problems = check_spec_problems(dict(spec))
     if problems:
         raise kopf.AdmissionError("; ".join(problems), code=422)
 
 
-@kopf.on.validate("", "v1", "secrets", id="validate-secret", operations=OPERATIONS, side_effects=False,
-                  ignore_failures=True)
 async def validate_secret(body: kopf.Body, warnings: list[str], memo: kopf.Memo, **kwargs: Any) -> None:
     runtime: Runtime = memo.runtime
     meta = body.get("metadata", {})
@@ -74,11 +70,17 @@ async def validate_secret(body: kopf.Body, warnings: list[str], memo: kopf.Memo,
         await _live(runtime, namespace, spec, data, warnings=warnings, what=what)
 
 
-@kopf.on.validate(CLUSTER_GROUP, CLUSTER_VERSION, "presets", id="validate-preset", operations=OPERATIONS,
-                  side_effects=False, ignore_failures=True)
 def validate_preset(body: kopf.Body, warnings: list[str], memo: kopf.Memo, **_: Any) -> None:
     runtime: Runtime = memo.runtime
     aws = (body.get("spec") or {}).get("aws")
     if runtime.settings.webhook_mode == "off" or not runtime.settings.presets or not aws:
         return
     _respond(runtime, preset_problems(aws), warnings, f"Preset {body.get('metadata', {}).get('name')}")
+
+
+def register() -> None:
+    """Attach the admission handlers; only when a webhook server is configured (kopf refuses to run otherwise)."""
+    common: dict[str, Any] = {"operations": OPERATIONS, "side_effects": False, "ignore_failures": True}
+    kopf.on.validate(GROUP, VERSION, PLURAL, id="validate-check", **common)(validate_check)
+    kopf.on.validate("", "v1", "secrets", id="validate-secret", **common)(validate_secret)
+    kopf.on.validate(CLUSTER_GROUP, CLUSTER_VERSION, "presets", id="validate-preset", **common)(validate_preset)
