@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STATE ?= .dev-env
 
-.PHONY: venv lint test test-unit dev-env dev-env-down demo bench clean
+.PHONY: venv lint test test-unit dev-env dev-env-down demo bench manifests clean
 
 $(VENV)/.installed: pyproject.toml testground/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ dev-env-down: venv
 
 demo: venv
 	@bash hack/demo.sh
+
+# Re-render deploy/manifests from the Helm chart (a test keeps them equal).
+manifests: venv
+	$(BIN)/python -c 'from credcheck_testground import chart; chart.write_plain_manifests()'
 
 bench: venv
 	$(BIN)/python bench/run.py

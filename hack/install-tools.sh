@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Tools the tests need beyond Python and Go: promtool (Debian's prometheus package) for the alert rule tests.
+# Tools the tests need beyond Python and Go: promtool (Debian's prometheus package) for the alert rule tests,
+# dockerfilelint (npm) for the Dockerfile, helm (built from its Go module) for the chart.
 set -euo pipefail
 if ! command -v promtool >/dev/null 2>&1; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
@@ -11,3 +12,10 @@ if ! command -v promtool >/dev/null 2>&1; then
     exit 1
   fi
 fi
+
+here="$(cd "$(dirname "$0")/.." && pwd)"
+if [[ ! -x "$here/.tools/node_modules/.bin/dockerfilelint" ]]; then
+  echo "[tools] installing dockerfilelint (npm) into .tools" >&2
+  npm install --silent --no-audit --no-fund --prefix "$here/.tools" dockerfilelint@1.8.0 >/dev/null
+fi
+bash "$here/hack/build-helm.sh" >/dev/null

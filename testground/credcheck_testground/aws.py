@@ -94,6 +94,7 @@ class LocalAWS:
         _post(f"{self.control_url}/outage", {"down": down})
 
     def set_scps(self, policies: list[dict[str, Any]], account: str = ACCOUNT) -> None:
+        """Service control policies for `account`; [] removes them (the account is under no SCP)."""
         _post(f"{self.control_url}/scps", {"account": account, "policies": policies})
 
     def calls(self) -> dict[str, int]:

@@ -61,13 +61,20 @@ class AWSEndpoint:
         return self._server is not None
 
 
+def set_scps(body: dict[str, Any]) -> None:
+    """SCPs for an account; an empty list removes them (no SCPs apply), as an account outside AWS Organizations."""
+    policies = [parse_policy(doc, f"scp-{i}", "Organizations") for i, doc in enumerate(body.get("policies", []))]
+    if policies:
+        simulate.SCPS[body["account"]] = policies
+    else:
+        simulate.SCPS.pop(body["account"], None)
+
+
 def control_handler(endpoint: AWSEndpoint) -> type[BaseHTTPRequestHandler]:
     routes: dict[str, Callable[[dict[str, Any]], Any]] = {
         "/faults": endpoint.faults.configure,
         "/outage": lambda body: endpoint.stop() if body.get("down", True) else endpoint.start(),
-        "/scps": lambda body: simulate.SCPS.__setitem__(
-            body["account"], [parse_policy(doc, f"scp-{i}", "Organizations")
-                              for i, doc in enumerate(body.get("policies", []))]),
+        "/scps": set_scps,
         "/calls/reset": lambda body: endpoint.faults.calls.clear(),
     }
 

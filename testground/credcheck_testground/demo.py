@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from credcheck_testground import aws, controlplane
+from credcheck_testground import aws, chart, controlplane
 from credcheck_testground.processes import free_port, spawn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +40,8 @@ def seed(state: Path) -> None:
     for crd in ("awscredentialchecks.credcheck.io", "clusters.kubermatic.k8c.io", "presets.kubermatic.k8c.io"):
         cp.run_kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd}")
     cp.run_kubectl("create", "namespace", NS, check=False)
-    cp.run_kubectl("apply", "-f", str(REPO / "deploy" / "rbac.yaml"))
+    cp.run_kubectl("apply", "-f", "-", input_text=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                            "items": chart.rbac(NS)}))
 
     full = _policy("kkp-documented-policy.json", SIMULATE, {
         "Effect": "Allow", "Action": ["elasticloadbalancing:AddTags", "iam:TagInstanceProfile"], "Resource": "*"})
@@ -72,7 +73,7 @@ def seed(state: Path) -> None:
 
 
 def start_operator(state: Path) -> Path:
-    """credcheck as its own ServiceAccount (deploy/rbac.yaml), in the background; logs in state/operator.log."""
+    """credcheck as its own ServiceAccount (the chart's RBAC), in the background; logs in state/operator.log."""
     cp = controlplane.attach(state)
     kubeconfig = cp.service_account_kubeconfig(NS, "credcheck")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

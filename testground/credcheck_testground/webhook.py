@@ -1,15 +1,11 @@
-"""deploy/webhook.yaml made local: the Service reference becomes a URL on 127.0.0.1 with a CA made here."""
+"""The chart's webhook configuration made local: the Service becomes a URL on 127.0.0.1 with a CA made here."""
 
 import base64
 import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from credcheck_testground import certs
-
-REPO = Path(__file__).resolve().parents[2]
+from credcheck_testground import certs, chart
 
 
 def serving_certs(directory: Path) -> bytes:
@@ -25,7 +21,8 @@ def serving_certs(directory: Path) -> bytes:
 
 
 def local_configuration(port: int, ca_pem: bytes) -> dict[str, Any]:
-    config: dict[str, Any] = copy.deepcopy(yaml.safe_load((REPO / "deploy" / "webhook.yaml").read_text()))
+    """The chart's ValidatingWebhookConfiguration, pointed at 127.0.0.1:`port` with our CA."""
+    config: dict[str, Any] = copy.deepcopy(chart.webhook_configuration())
     config["metadata"].pop("annotations", None)
     for hook in config["webhooks"]:
         path = hook["clientConfig"]["service"]["path"]

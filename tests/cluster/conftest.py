@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from credcheck_testground import chart
 from credcheck_testground.aws import ACCOUNT, Keys, LocalAWS
 from credcheck_testground.controlplane import ControlPlane
 from credcheck_testground.processes import free_port
@@ -97,7 +98,8 @@ def _apply_base(cp: ControlPlane) -> None:
     for crd in ("awscredentialchecks.credcheck.io", "clusters.kubermatic.k8c.io", "presets.kubermatic.k8c.io"):
         cp.run_kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{crd}")
     cp.run_kubectl("create", "namespace", NS, check=False)
-    cp.run_kubectl("apply", "-f", str(REPO / "deploy" / "rbac.yaml"))
+    cp.run_kubectl("apply", "-f", "-", input_text=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                            "items": chart.rbac(NS)}))
 
 
 @dataclass
@@ -117,7 +119,7 @@ class RunningOperator:
 
 @contextlib.contextmanager
 def running_operator(cp: ControlPlane, aws: LocalAWS, state: Path, **settings: str) -> Iterator[RunningOperator]:
-    """`credcheck run` as a subprocess under the ServiceAccount kubermatic/credcheck and deploy/rbac.yaml."""
+    """`credcheck run` as a subprocess under the ServiceAccount kubermatic/credcheck and the chart's RBAC."""
     _apply_base(cp)
     kubeconfig = cp.service_account_kubeconfig(NS, "credcheck")
     state.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""The operator on the real control plane, as its ServiceAccount with deploy/rbac.yaml, read through kubectl."""
+"""The operator on the real control plane, as its ServiceAccount with the chart's RBAC, read through kubectl."""
 
 import json
 import urllib.request

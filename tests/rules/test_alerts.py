@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-RULE = yaml.safe_load((REPO / "deploy" / "prometheusrule.yaml").read_text())
+RULE = {"spec": yaml.safe_load((REPO / "deploy" / "helm" / "credcheck" / "files" / "rules.yaml").read_text())}
 ALERTS = [r["alert"] for g in RULE["spec"]["groups"] for r in g["rules"] if "alert" in r]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from credcheck import metrics
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana-dashboard.json"
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "credcheck" / "files" / "dashboard.json"
 
 
 def _samples() -> set[str]:

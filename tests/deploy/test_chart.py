@@ -1,0 +1,141 @@
+"""The Helm chart: lint, render, least-privilege RBAC, HA choice, plain manifests kept equal, and the full output
+applied server-side to the real kube-apiserver."""
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from credcheck_testground import chart
+from credcheck_testground.controlplane import ControlPlane
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def kinds(docs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for doc in docs:
+        out.setdefault(doc["kind"], []).append(doc)
+    return out
+
+
+def test_helm_lint() -> None:
+    result = subprocess.run([chart.helm(), "lint", "--strict", str(chart.CHART)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 chart(s) failed" in result.stdout
+
+
+def test_chart_crds_are_the_repositorys() -> None:
+    for crd in (REPO / "crds").glob("*.yaml"):
+        assert (chart.CHART / "crds" / crd.name).read_text() == crd.read_text(), f"{crd.name} differs in the chart"
+
+
+def test_plain_manifests_equal_the_chart_output() -> None:
+    for name, flags in chart.PLAIN.items():
+        stored = (chart.MANIFESTS / name).read_text()
+        assert stored.split("\n", 1)[1] == chart.render_text(*flags), f"run `make manifests`: {name} is stale"
+
+
+def test_kustomize_builds_the_plain_manifests(control_plane: ControlPlane) -> None:
+    out = control_plane.run_kubectl("kustomize", str(chart.MANIFESTS)).stdout
+    found = {d["kind"] for d in chart.documents(out)}
+    assert {"CustomResourceDefinition", "Deployment", "ClusterRole", "Role", "ValidatingWebhookConfiguration"} <= found
+
+
+def test_rbac_is_least_privilege() -> None:
+    docs = kinds(chart.rendered("--set", "namespaces={kubermatic,seed-extra}"))
+    for role in docs["ClusterRole"]:
+        for rule in role["rules"]:
+            assert "secrets" not in rule["resources"], "Secrets are never readable cluster-wide"
+            assert "*" not in rule["verbs"] and "*" not in rule["resources"]
+            if set(rule["resources"]) & {"clusters", "presets"}:
+                assert set(rule["verbs"]) == {"get", "list", "watch"}, "KKP's objects are read-only"
+    roles = {r["metadata"]["namespace"]: r for r in docs["Role"]}
+    assert set(roles) == {"kubermatic", "seed-extra"}
+    for role in roles.values():
+        secret_rules = [r for r in role["rules"] if "secrets" in r["resources"]]
+        assert [set(r["verbs"]) for r in secret_rules] == [{"get", "list", "watch"}]
+
+
+def test_deployment_is_one_hardened_replica() -> None:
+    (deployment,) = kinds(chart.rendered())["Deployment"]
+    spec = deployment["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+    pod = spec["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["CREDCHECK_WEBHOOK_MODE"] == "warn" and env["CREDCHECK_WEBHOOK_CERT_DIR"] == "/certs"
+
+
+def test_values_reach_the_operator() -> None:
+    (deployment,) = kinds(chart.rendered("--set", "webhook.mode=enforce", "--set", "interval=12h",
+                                         "--set", "auditor.roleARN=arn:aws:iam::{account}:role/credcheck-auditor",
+                                         "--set", "presets=false"))["Deployment"]
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["CREDCHECK_WEBHOOK_MODE"] == "enforce" and env["CREDCHECK_INTERVAL"] == "12h"
+    assert env["CREDCHECK_AUDITOR_ROLE_ARN"] == "arn:aws:iam::{account}:role/credcheck-auditor"
+    assert env["CREDCHECK_PRESETS"] == "false"
+
+
+def test_webhook_never_blocks_kkp() -> None:
+    for mode in ("certManager", "selfSigned"):
+        docs = kinds(chart.rendered("--set", f"webhook.certificates.mode={mode}"))
+        (config,) = docs["ValidatingWebhookConfiguration"]
+        for hook in config["webhooks"]:
+            assert hook["failurePolicy"] == "Ignore" and hook["timeoutSeconds"] <= 5
+            assert hook["sideEffects"] == "None"
+        if mode == "selfSigned":
+            secret = next(s for s in docs["Secret"] if s["metadata"]["name"] == "credcheck-webhook-tls")
+            assert all(h["clientConfig"]["caBundle"] == secret["data"]["ca.crt"] for h in config["webhooks"])
+            assert b"BEGIN CERTIFICATE" in base64.b64decode(secret["data"]["tls.crt"])
+        else:
+            assert "Certificate" in docs and "cert-manager.io/inject-ca-from" in config["metadata"]["annotations"]
+
+
+def test_full_output_applies_server_side(control_plane: ControlPlane) -> None:
+    control_plane.run_kubectl("apply", "--server-side", "-f", str(REPO / "hack" / "test-crds.yaml"))
+    control_plane.run_kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
+    for crd in ("issuers.cert-manager.io", "certificates.cert-manager.io", "prometheusrules.monitoring.coreos.com",
+                "servicemonitors.monitoring.coreos.com", "awscredentialchecks.credcheck.io"):
+        control_plane.run_kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{crd}")
+    control_plane.run_kubectl("create", "namespace", "kubermatic", check=False)
+    text = chart.render_text("--set", "prometheusRule.enabled=true", "--set", "metrics.serviceMonitor.enabled=true",
+                             "--set", "dashboard.enabled=true")
+    try:
+        result = control_plane.run_kubectl("apply", "--server-side", "--field-manager=credcheck-chart-test", "-f", "-",
+                                           input_text=text, check=False)
+        assert result.returncode == 0, result.stderr
+        applied = result.stdout
+        for expected in ("deployment.apps/credcheck serverside-applied", "prometheusrule.monitoring.coreos.com/credcheck",
+                         "validatingwebhookconfiguration.admissionregistration.k8s.io/credcheck",
+                         "certificate.cert-manager.io/credcheck-webhook"):
+            assert expected in applied
+        stored = json.loads(control_plane.run_kubectl("get", "deployment", "credcheck", "-n", "kubermatic",
+                                                      "-o", "json").stdout)
+        assert stored["spec"]["template"]["spec"]["serviceAccountName"] == "credcheck"
+    finally:
+        control_plane.run_kubectl("delete", "validatingwebhookconfiguration", "credcheck", check=False)
+        control_plane.run_kubectl("delete", "deployment", "credcheck", "-n", "kubermatic", check=False)
+
+
+def test_dockerfile_lint() -> None:
+    linter = REPO / ".tools" / "node_modules" / ".bin" / "dockerfilelint"
+    if not linter.exists():
+        pytest.fail("dockerfilelint is missing: `bash hack/install-tools.sh` installs it")
+    result = subprocess.run([str(linter), "--output", "json", str(REPO / "Dockerfile")], capture_output=True,
+                            text=True, check=False)
+    report = json.loads(result.stdout)
+    issues = [i for f in report["files"] for i in f["issues"]]
+    assert issues == [], issues
+    text = (REPO / "Dockerfile").read_text()
+    assert text.count("FROM ") == 2 and "USER 65532" in text and 'ENTRYPOINT ["credcheck", "run"]' in text
+    assert "gcc" not in text.split("FROM ")[-1], "no build tools in the final stage"
