@@ -14,6 +14,24 @@ from credcheck_testground import aws, controlplane
 from credcheck_testground.processes import stop_all
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak", action="store_true", help="run the long soak and load tests (minutes)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="long-running: run with --soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def soak(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--soak"))
+
+
 def _reused_state() -> Path | None:
     state = os.environ.get("CREDCHECK_TESTGROUND_STATE")
     return Path(state) if state else None

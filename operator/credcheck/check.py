@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, replace
 
 from credcheck.aws import principal as principals
 from credcheck.aws.errors import ACCESS_DENIED, AWSFailure, describe, error_code
+from credcheck.aws.ratelimit import RateLimiter
 from credcheck.aws.session import AWSSession, RetryPolicy, ambient_session, assume_role, static_session
 from credcheck.aws.simulator import simulate
 from credcheck.iam.arn import template
@@ -40,9 +41,10 @@ class CheckOptions:
     skip_features: tuple[str, ...] = ()
     auditor: Auditor | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    limiter: RateLimiter | None = None  # shared by every check: a cap on calls per second per account
 
 
-SessionFactory = Callable[[Credential, str, RetryPolicy], AWSSession]
+SessionFactory = Callable[[Credential, str, RetryPolicy, RateLimiter | None], AWSSession]
 
 
 def _unknown(reason: str, message: str, principal: Principal | None = None) -> Verdict:
@@ -50,7 +52,7 @@ def _unknown(reason: str, message: str, principal: Principal | None = None) -> V
 
 
 def _connect(credential: Credential, options: CheckOptions, factory: SessionFactory) -> AWSSession | Verdict:
-    session = factory(credential, options.region, options.retry)
+    session = factory(credential, options.region, options.retry, options.limiter)
     if options.assume_role is None:
         return session
     try:
@@ -89,7 +91,7 @@ def _simulate_with_fallback(session: AWSSession, principal: Principal, options: 
                         + " — or configure an auditor identity", principal)
     try:
         auditor = options.auditor.session(principal, options.region, options.retry)
-        auditor.calls = session.calls
+        auditor.calls, auditor.limiter, auditor.limit_key = session.calls, options.limiter, principal.account
         results = simulate(auditor, principal.policy_source_arn, batches)
         auditor_arn = auditor.client("sts").get_caller_identity()["Arn"]
         return results, str(auditor_arn)
@@ -108,6 +110,7 @@ def run_check(credential: Credential, options: CheckOptions, factory: SessionFac
         principal = principals.resolve(session)
     except Exception as err:
         return replace(_failure_verdict(describe(err, "sts:GetCallerIdentity"), None), aws_calls=dict(session.calls))
+    session.limit_key = principal.account
     findings = principal.notes
     if credential.access_key_id.startswith("ASIA") and credential.session_token is None:
         findings += ("the access key is temporary (ASIA…) yet no session token is stored",)

@@ -12,6 +12,7 @@ LABEL_PRESET = "credcheck.io/preset"
 ANNOTATION_SOURCE_VERSION = "credcheck.io/source-version"  # the Secret's resourceVersion: re-check on change
 ANNOTATION_NOTE = "credcheck.io/discovery-note"
 ANNOTATION_RECHECK = "credcheck.io/recheck"  # set by the scheduler when a periodic re-check is due
+ANNOTATION_CLUSTERS = "credcheck.io/clusters"  # the KKP Clusters using the Secret, comma-separated
 
 
 def _dns_name(text: str, prefix: str = "") -> str:
@@ -41,7 +42,7 @@ def desired_for_secret(namespace: str, secret_name: str, *, resource_version: st
     if uses.assume_role_arn:
         spec["assumeRole"] = {"roleARN": uses.assume_role_arn, **(
             {"externalID": uses.external_id} if uses.external_id else {})}
-    annotations = {ANNOTATION_SOURCE_VERSION: resource_version}
+    annotations = {ANNOTATION_SOURCE_VERSION: resource_version, ANNOTATION_CLUSTERS: ",".join(uses.clusters)}
     if uses.note:
         annotations[ANNOTATION_NOTE] = uses.note
     return {

@@ -7,15 +7,16 @@ import hashlib
 import random
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from credcheck import metrics
+from credcheck.aws.ratelimit import RateLimiter
 from credcheck.cache import VerdictCache
 from credcheck.check import Auditor, CheckOptions, run_check
 from credcheck.credential import CredentialProblem, parse_credential
-from credcheck.discovery import LABEL_DISCOVERED
+from credcheck.discovery import ANNOTATION_CLUSTERS, LABEL_DISCOVERED
 from credcheck.kube import Kube, ReadFailure
 from credcheck.model import AssumeRole, Credential, Status, Verdict
 from credcheck.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_text
@@ -31,13 +32,14 @@ class Runtime:
     kube: Kube
     cache: VerdictCache
     aws_slots: threading.BoundedSemaphore
+    limiter: RateLimiter | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     jitter: Callable[[], float] = field(default=lambda: random.uniform(-1, 1))  # noqa: S311 - not crypto
 
     @classmethod
     def create(cls, settings: Settings, kube: Kube) -> "Runtime":
         return cls(settings, kube, VerdictCache(settings.cache_ttl_seconds),
-                   threading.BoundedSemaphore(settings.concurrency))
+                   threading.BoundedSemaphore(settings.concurrency), RateLimiter(settings.aws_calls_per_second))
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,8 @@ def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
     settings = runtime.settings
     auditor = (Auditor(settings.auditor_profile, settings.auditor_role_arn)
                if settings.auditor_profile or settings.auditor_role_arn else None)
-    options = CheckOptions(profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor)
+    options = CheckOptions(profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor,
+                           limiter=runtime.limiter)
 
     computed = False
 
@@ -146,7 +149,7 @@ def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
     return verdict, credential.masked_key_id
 
 
-def reconcile(runtime: Runtime, body: Mapping[str, Any], clusters: list[str] | None = None) -> Outcome:
+def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
     meta = body.get("metadata") or {}
     namespace, spec = str(meta.get("namespace")), body.get("spec") or {}
     previous: dict[str, Any] = dict(body.get("status") or {})
@@ -158,13 +161,18 @@ def reconcile(runtime: Runtime, body: Mapping[str, Any], clusters: list[str] | N
     else:
         verdict, masked = evaluate(runtime, namespace, spec)
     discovered = (meta.get("labels") or {}).get(LABEL_DISCOVERED) == "true"
+    clusters = [c for c in ((meta.get("annotations") or {}).get(ANNOTATION_CLUSTERS) or "").split(",") if c]
     if discovered and verdict.reason in ("SecretNotFound", "PresetNotFound"):
-        return Outcome(previous, delete=True)
+        if not clusters:
+            return Outcome(previous, delete=True)  # its source is gone and nothing refers to it any more
+        verdict = replace(verdict, message=f"{verdict.message} (used by Cluster(s) {', '.join(clusters)}, "
+                                           "which cannot be reconciled without it)")
     failures = int(previous.get("consecutiveFailures", 0)) + 1
-    delay = retry_delay(failures, interval) if verdict.status is Status.UNKNOWN else interval
+    delay = (retry_delay(failures, interval, runtime.settings.retry_base_seconds)
+             if verdict.status is Status.UNKNOWN else interval)
     status = build_status(verdict, previous, now=now, next_check=next_check_time(now, delay, runtime.jitter()),
                           generation=meta.get("generation"), masked_key_id=masked,
-                          clusters=clusters if clusters is not None else list(previous.get("clusters") or []),
+                          clusters=clusters,
                           profile=str((spec.get("requirements") or {}).get("profile") or runtime.settings.profile))
     return Outcome(status, transition_event(previous, status))
 

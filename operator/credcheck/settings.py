@@ -45,6 +45,12 @@ class Settings:
     concurrency: int = 4
     """How many checks talk to AWS at once."""
 
+    aws_calls_per_second: float = 5.0
+    """Cap on AWS API calls per second per account, across all checks (0: no cap)."""
+
+    retry_base: str = "1m"
+    """First retry delay of a check that could not verify; doubles per failure, up to the interval."""
+
     cache_ttl: str = "5m"
     """How long one credential's verdict is shared by every check that uses it."""
 
@@ -91,6 +97,10 @@ class Settings:
         return parse_duration(self.interval)
 
     @property
+    def retry_base_seconds(self) -> float:
+        return parse_duration(self.retry_base)
+
+    @property
     def cache_ttl_seconds(self) -> float:
         return parse_duration(self.cache_ttl)
 
@@ -130,11 +140,14 @@ def from_arguments(args: argparse.Namespace) -> Settings:
             values[f.name] = bool(raw)
         elif isinstance(current, int):
             values[f.name] = int(raw)
+        elif isinstance(current, float):
+            values[f.name] = float(raw)
         else:
             values[f.name] = raw
     settings = Settings(**values)
     settings.interval_seconds  # noqa: B018 - validate now, not at the first check
     settings.cache_ttl_seconds  # noqa: B018
+    settings.retry_base_seconds  # noqa: B018
     if settings.log_format not in ("text", "json"):
         raise ValueError("--log-format takes text or json")
     if settings.webhook_mode not in ("off", "warn", "enforce"):

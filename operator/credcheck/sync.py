@@ -1,6 +1,7 @@
 """Keeps discovered AWSCredentialChecks in step with KKP's Secrets, Clusters and Presets (blocking calls)."""
 
 from credcheck.discovery import (
+    ANNOTATION_NOTE,
     LABEL_DISCOVERED,
     check_name_for_preset,
     check_name_for_secret,
@@ -43,10 +44,9 @@ def _ensure(runtime: Runtime, desired: dict[str, object]) -> str:
     spec = dict(desired["spec"])  # type: ignore[call-overload]
     if "assumeRole" not in spec:
         spec["assumeRole"] = None  # merge patch: drop a role the Clusters no longer set
-    runtime.kube.patch_check(meta["namespace"], meta["name"], {
-        "metadata": {"annotations": {**meta["annotations"], "credcheck.io/discovery-note":
-                                     meta["annotations"].get("credcheck.io/discovery-note")}},
-        "spec": spec})
+    annotations = {**meta["annotations"], ANNOTATION_NOTE: meta["annotations"].get(ANNOTATION_NOTE)}
+    runtime.kube.patch_check(meta["namespace"], meta["name"], {"metadata": {"annotations": annotations},
+                                                               "spec": spec})
     return "updated"
 
 

@@ -5,9 +5,13 @@ Terminating once deleted, no `default` ServiceAccount or `kube-root-ca.crt` Conf
 """
 
 import base64
+import contextlib
+import json
 import os
+import signal
 import ssl
 import subprocess
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +70,35 @@ def write_kubeconfig(path: Path, url: str, ca_pem: bytes, user: dict[str, str], 
     path.chmod(0o600)
 
 
+def _ready(url: str, context: ssl.SSLContext) -> bool:
+    with urllib.request.urlopen(f"{url}/readyz", context=context, timeout=3) as resp:  # noqa: S310
+        return bool(resp.status == 200)
+
+
+def restart_apiserver(state: Path, down_seconds: float = 0, timeout: float = 120) -> None:
+    """Stop kube-apiserver (SIGTERM), optionally stay down a while, start it again with the same flags."""
+    pid = int((state / "kube-apiserver.pid").read_text())
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    time.sleep(down_seconds)
+    argv = json.loads((state / "kube-apiserver.argv").read_text())
+    proc = spawn("kube-apiserver", argv, state)
+    pki = state / "pki"
+    context = ssl.create_default_context(cadata=(pki / "ca.crt").read_text())
+    context.load_cert_chain(pki / "admin.crt", pki / "admin.key")
+    url = next(a.split("=", 1)[1] for a in argv if a.startswith("--service-account-issuer="))
+    wait_until(lambda: _ready(url, context), "kube-apiserver (restarted)", timeout, proc, state / "kube-apiserver.log")
+
+
 def start(state: Path, timeout: float = 120) -> ControlPlane:
     bins = binaries()
     state.mkdir(parents=True, exist_ok=True)
@@ -92,7 +125,7 @@ def start(state: Path, timeout: float = 120) -> ControlPlane:
                "etcd", timeout, etcd, state / "etcd.log")
 
     url = f"https://127.0.0.1:{api_port}"
-    apiserver = spawn("kube-apiserver", [
+    apiserver_argv = [
         str(bins / "kube-apiserver"), f"--etcd-servers={etcd_url}", "--etcd-prefix=/credcheck",
         "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={api_port}",
         f"--cert-dir={pki}", f"--tls-cert-file={serving_crt}", f"--tls-private-key-file={serving_key}",
@@ -101,15 +134,13 @@ def start(state: Path, timeout: float = 120) -> ControlPlane:
         f"--api-audiences={url}", "--service-cluster-ip-range=10.0.0.0/24",
         "--authorization-mode=Node,RBAC", "--allow-privileged=true", "--enable-priority-and-fairness=false",
         "--disable-admission-plugins=ServiceAccount", "--v=1",
-    ], state)
+    ]
+    (state / "kube-apiserver.argv").write_text(json.dumps(apiserver_argv))
+    apiserver = spawn("kube-apiserver", apiserver_argv, state)
     context = ssl.create_default_context(cadata=ca.cert_pem.decode())
     context.load_cert_chain(admin_crt, admin_key)
 
-    def ready() -> bool:
-        with urllib.request.urlopen(f"{url}/readyz", context=context, timeout=3) as resp:  # noqa: S310
-            return bool(resp.status == 200)
-
-    wait_until(ready, "kube-apiserver", timeout, apiserver, state / "kube-apiserver.log")
+    wait_until(lambda: _ready(url, context), "kube-apiserver", timeout, apiserver, state / "kube-apiserver.log")
     kubeconfig = state / "kubeconfig"
     write_kubeconfig(kubeconfig, url, ca.cert_pem, name="admin", user={
         "client-certificate-data": base64.b64encode(admin.cert_pem).decode(),

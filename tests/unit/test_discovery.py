@@ -39,12 +39,14 @@ def test_desired_check_and_updates() -> None:
     assert desired["metadata"]["name"] == "credential-aws-x-1"
     assert desired["metadata"]["labels"]["credcheck.io/discovered"] == "true"
     assert desired["spec"]["assumeRole"] == {"roleARN": "arn:aws:iam::1:role/r", "externalID": "e"}
-    current = {"metadata": {"annotations": {"credcheck.io/source-version": "42"}},
+    assert desired["metadata"]["annotations"]["credcheck.io/clusters"] == "a"
+    current = {"metadata": {"annotations": {"credcheck.io/source-version": "42", "credcheck.io/clusters": "a"}},
                "spec": {"source": {"secretRef": {"name": "credential-aws-X_1", "accessKeyIdKey": "accessKeyId"}},
                         "assumeRole": {"roleARN": "arn:aws:iam::1:role/r", "externalID": "e"},
                         "requirements": {"profile": "kkp", "skipFeatures": []}, "interval": "6h", "suspend": False}}
     assert not needs_update(current, desired), "API defaults don't count as a difference"
-    rotated = {**current, "metadata": {"annotations": {"credcheck.io/source-version": "43"}}}
+    rotated = {**current, "metadata": {"annotations": {"credcheck.io/source-version": "43",
+                                                       "credcheck.io/clusters": "a"}}}
     assert needs_update(rotated, desired)
     no_role = {**current, "spec": {**current["spec"], "assumeRole": None}}
     assert needs_update(no_role, desired)

@@ -9,6 +9,7 @@ from botocore.config import Config
 
 from credcheck import metrics
 from credcheck.aws.errors import ACCESS_DENIED, THROTTLED
+from credcheck.aws.ratelimit import RateLimiter
 from credcheck.model import AssumeRole, Credential
 
 SESSION_NAME = "credcheck"
@@ -36,6 +37,8 @@ class AWSSession:
     region: str
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     calls: Counter[str] = field(default_factory=Counter)
+    limiter: RateLimiter | None = None
+    limit_key: str = "unresolved"  # the account, once the principal is known
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
@@ -49,6 +52,8 @@ class AWSSession:
         return self._clients[service]
 
     def _count(self, model: Any, **_: Any) -> None:
+        if self.limiter is not None:
+            self.limiter.acquire(self.limit_key)
         self.calls[f"{model.service_model.endpoint_prefix}:{model.name}"] += 1
 
     @staticmethod
@@ -72,11 +77,12 @@ class AWSSession:
         metrics.record_aws_call(service.lower(), operation, "unreachable")
 
 
-def static_session(credential: Credential, region: str, retry: RetryPolicy | None = None) -> AWSSession:
+def static_session(credential: Credential, region: str, retry: RetryPolicy | None = None,
+                   limiter: RateLimiter | None = None) -> AWSSession:
     session = boto3.Session(aws_access_key_id=credential.access_key_id,
                             aws_secret_access_key=credential.secret_access_key,
                             aws_session_token=credential.session_token, region_name=region)
-    return AWSSession(session, region, retry or RetryPolicy())
+    return AWSSession(session, region, retry or RetryPolicy(), limiter=limiter)
 
 
 def assume_role(base: AWSSession, role: AssumeRole, session_name: str = SESSION_NAME) -> AWSSession:
@@ -86,8 +92,9 @@ def assume_role(base: AWSSession, role: AssumeRole, session_name: str = SESSION_
         kwargs["ExternalId"] = role.external_id
     creds = base.client("sts").assume_role(**kwargs)["Credentials"]
     assumed = static_session(Credential(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
-                             base.region, base.retry)
+                             base.region, base.retry, base.limiter)
     assumed.calls = base.calls  # one check, one count
+    assumed.limit_key = role.role_arn.split(":")[4] if role.role_arn.count(":") >= 5 else base.limit_key
     return assumed
 
 

@@ -29,12 +29,14 @@ async def secret_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, l
     uses = _uses(kwargs["clusters_by_secret"], namespace, name)
     if not is_credential_secret(namespace, name, referenced=bool(uses)):
         return
-    if event.get("type") == "DELETED":
+    deleted = event.get("type") == "DELETED"
+    if deleted and not uses:
         if await asyncio.to_thread(sync.remove_secret_check, runtime, namespace, name):
             logger.info("Secret %s/%s is gone: deleted its check", namespace, name)
         return
-    result = await asyncio.to_thread(sync.ensure_secret_check, runtime, namespace, name,
-                                     str(meta.get("resourceVersion", "")), merge_uses(uses))
+    # a deleted Secret that Clusters still use keeps its check, which then reports SecretNotFound
+    version = "absent" if deleted else str(meta.get("resourceVersion", ""))
+    result = await asyncio.to_thread(sync.ensure_secret_check, runtime, namespace, name, version, merge_uses(uses))
     if result in ("created", "updated"):
         logger.info("check for Secret %s/%s %s", namespace, name, result)
 
@@ -49,10 +51,12 @@ async def cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, 
     uses = [u for u in _uses(kwargs["clusters_by_secret"], use.secret_namespace, use.secret_name)
             if not (event.get("type") == "DELETED" and u.cluster == use.cluster)]
     version = await asyncio.to_thread(runtime.kube.secret_version, use.secret_namespace, use.secret_name)
-    if version is None:
-        return  # no such Secret (yet): its own events will create the check
-    await asyncio.to_thread(sync.ensure_secret_check, runtime, use.secret_namespace, use.secret_name, version,
-                            merge_uses(uses))
+    if version is None and not uses:
+        await asyncio.to_thread(sync.remove_secret_check, runtime, use.secret_namespace, use.secret_name)
+        return
+    # a Cluster pointing at a Secret that does not exist still gets a check: it reports SecretNotFound
+    await asyncio.to_thread(sync.ensure_secret_check, runtime, use.secret_namespace, use.secret_name,
+                            version or "absent", merge_uses(uses))
 
 
 @kopf.on.event(CLUSTER_GROUP, CLUSTER_VERSION, "presets")
