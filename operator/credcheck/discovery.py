@@ -13,6 +13,8 @@ ANNOTATION_SOURCE_VERSION = "credcheck.io/source-version"  # the Secret's resour
 ANNOTATION_NOTE = "credcheck.io/discovery-note"
 ANNOTATION_RECHECK = "credcheck.io/recheck"  # set by the scheduler when a periodic re-check is due
 ANNOTATION_CLUSTERS = "credcheck.io/clusters"  # the KKP Clusters using the Secret, comma-separated
+ANNOTATION_PROBLEM = "credcheck.io/source-problem"  # what is wrong with the Clusters' settings for this Secret
+ROLE_ARN = re.compile(r"^arn:aws[a-z0-9-]*:iam::\d{12}:role(/[^/]+)*/[^/]+$")
 
 
 def _dns_name(text: str, prefix: str = "") -> str:
@@ -39,10 +41,16 @@ def desired_for_secret(namespace: str, secret_name: str, *, resource_version: st
         "requirements": {"profile": profile, "skipFeatures": list(uses.skip_features)},
         "interval": interval,
     }
-    if uses.assume_role_arn:
+    annotations = {ANNOTATION_SOURCE_VERSION: resource_version, ANNOTATION_CLUSTERS: ",".join(uses.clusters),
+                   ANNOTATION_PROBLEM: ""}
+    if uses.assume_role_arn and not ROLE_ARN.match(uses.assume_role_arn):
+        # the CRD would refuse it: the check reports the Cluster's mistake instead
+        annotations[ANNOTATION_PROBLEM] = (f"Cluster {uses.clusters[0]}: spec.cloud.aws.assumeRoleARN "
+                                           f"{uses.assume_role_arn[:100]!r} is not an IAM role ARN "
+                                           "(arn:aws:iam::123456789012:role/NAME): fix the Cluster")
+    elif uses.assume_role_arn:
         spec["assumeRole"] = {"roleARN": uses.assume_role_arn, **(
             {"externalID": uses.external_id} if uses.external_id else {})}
-    annotations = {ANNOTATION_SOURCE_VERSION: resource_version, ANNOTATION_CLUSTERS: ",".join(uses.clusters)}
     if uses.note:
         annotations[ANNOTATION_NOTE] = uses.note
     return {

@@ -16,7 +16,7 @@ from credcheck.aws.ratelimit import RateLimiter
 from credcheck.cache import VerdictCache
 from credcheck.check import Auditor, CheckOptions, run_check
 from credcheck.credential import CredentialProblem, parse_credential
-from credcheck.discovery import ANNOTATION_CLUSTERS, LABEL_DISCOVERED
+from credcheck.discovery import ANNOTATION_CLUSTERS, ANNOTATION_PROBLEM, LABEL_DISCOVERED
 from credcheck.kube import Kube, ReadFailure
 from credcheck.model import AssumeRole, Credential, Status, Verdict
 from credcheck.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_text
@@ -156,7 +156,11 @@ def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
     previous.pop("kopf", None)
     now = runtime.now()
     interval = _interval(spec, runtime.settings)
-    if isinstance(interval, Verdict):
+    problem = (meta.get("annotations") or {}).get(ANNOTATION_PROBLEM)
+    if problem:
+        verdict, masked = Verdict(Status.INVALID, "InvalidAssumeRoleARN", problem), None
+        interval = interval if not isinstance(interval, Verdict) else runtime.settings.interval_seconds
+    elif isinstance(interval, Verdict):
         verdict, masked, interval = interval, None, runtime.settings.interval_seconds
     else:
         verdict, masked = evaluate(runtime, namespace, spec)

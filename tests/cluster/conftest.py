@@ -9,7 +9,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,20 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
 
 
 @dataclass
+class Leaks:
+    """Every secret value the cluster tests wrote and every log the operator printed, for the final scan."""
+
+    values: set[str] = field(default_factory=set)
+    logs: list[Path] = field(default_factory=list)
+
+    def add(self, *values: str) -> None:
+        self.values.update(v.strip() for v in values if len(v.strip()) >= 16)  # AWS key ids have 20
+
+
+LEAKS = Leaks()
+
+
+@dataclass
 class Seed:
     cp: ControlPlane
     aws: LocalAWS
@@ -62,6 +76,7 @@ class Seed:
 
     def secret(self, name: str, data: dict[str, str], namespace: str = NS) -> None:
         self.written += [v for v in data.values() if len(v.strip()) >= 8]
+        LEAKS.add(*data.values())
         manifest = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                     "metadata": {"name": name, "namespace": namespace, "labels": {"project-id": "p1"}},
                     "stringData": data}
@@ -72,6 +87,7 @@ class Seed:
 
     def user(self, policy: dict[str, Any]) -> Keys:
         _, keys = self.aws.create_user(policies=[policy])
+        LEAKS.add(keys.access_key_id, keys.secret_access_key)
         return keys
 
     def check(self, name: str, namespace: str = NS) -> dict[str, Any] | None:
@@ -124,6 +140,7 @@ def running_operator(cp: ControlPlane, aws: LocalAWS, state: Path, **settings: s
     kubeconfig = cp.service_account_kubeconfig(NS, "credcheck")
     state.mkdir(parents=True, exist_ok=True)
     log = state / "operator.log"
+    LEAKS.logs.append(log)
     health, metrics_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CREDCHECK_"))}
     env.update(KUBECONFIG=str(kubeconfig), AWS_ENDPOINT_URL=aws.url, CREDCHECK_HEALTH_PORT=str(health),

@@ -16,7 +16,7 @@ from credcheck_testground.controlplane import ControlPlane
 from credcheck_testground.processes import free_port
 from credcheck_testground.webhook import local_configuration, serving_certs
 
-from .conftest import GOOD_POLICY, LEAST_POLICY, NS, running_operator
+from .conftest import GOOD_POLICY, LEAKS, LEAST_POLICY, NS, running_operator
 
 pytestmark = [pytest.mark.cluster, pytest.mark.aws]
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -35,6 +35,7 @@ def webhook(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactor
 
 
 def apply_secret(cp: ControlPlane, name: str, data: dict[str, str]) -> tuple[int, str, float]:
+    LEAKS.add(*data.values())
     manifest = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NS},
                 "stringData": data}
     started = time.monotonic()
@@ -77,10 +78,10 @@ def test_enforce_mode_denies_malformed(control_plane: ControlPlane, local_aws: L
                                        tmp_path: Path) -> None:
     with operator(control_plane, local_aws, tmp_path, webhook, webhook_mode="enforce"):
         code, stderr, _ = apply_secret(control_plane, "credential-aws-short", {
-            "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": "too-short"})
+            "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": "not-forty-characters-x9q"})
         assert code != 0
         assert "denied the request" in stderr and "is not an AWS secret access key" in stderr
-        assert "too-short" not in stderr
+        assert "not-forty-characters-x9q" not in stderr
         code, stderr, _ = apply_secret(control_plane, "credential-aws-ok", {
             "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": SECRET_KEY})
         assert code == 0, stderr
@@ -88,7 +89,7 @@ def test_enforce_mode_denies_malformed(control_plane: ControlPlane, local_aws: L
 
 def test_webhook_down_never_blocks_writes(control_plane: ControlPlane, webhook: tuple[Path, int]) -> None:
     code, stderr, took = apply_secret(control_plane, "credential-aws-while-down", {
-        "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": "too-short"})
+        "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": "not-forty-characters-x9q"})
     assert code == 0, stderr
     assert took < 6, f"the write took {took:.1f}s with the webhook down"
 
@@ -97,6 +98,7 @@ def test_live_mode_warns_about_missing_passrole(control_plane: ControlPlane, loc
                                                 webhook: tuple[Path, int], tmp_path: Path) -> None:
     _, least = local_aws.create_user(policies=[LEAST_POLICY])
     _, good = local_aws.create_user(policies=[GOOD_POLICY])
+    LEAKS.add(least.secret_access_key, good.secret_access_key, least.access_key_id, good.access_key_id)
     with operator(control_plane, local_aws, tmp_path, webhook, webhook_mode="warn", webhook_live="true"):
         code, stderr, _ = apply_secret(control_plane, "credential-aws-live", {
             "accessKeyId": least.access_key_id, "secretAccessKey": least.secret_access_key})

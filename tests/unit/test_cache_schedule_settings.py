@@ -1,11 +1,13 @@
+import argparse
 import threading
 
 import pytest
 
+from credcheck.aws.ratelimit import RateLimiter
 from credcheck.cache import VerdictCache
 from credcheck.model import Status, Verdict
 from credcheck.schedule import Schedule
-from credcheck.settings import Settings, parse_duration
+from credcheck.settings import Settings, add_arguments, from_arguments, parse_duration
 
 
 class Clock:
@@ -78,3 +80,31 @@ def test_durations() -> None:
         with pytest.raises(ValueError, match="duration"):
             parse_duration(bad)
     assert Settings().interval_seconds == 21600
+
+
+def test_rate_limiter_caps_calls_per_account() -> None:
+    clock = Clock()
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+
+    limiter = RateLimiter(rate=2.0, burst=2.0, clock=clock, sleep=sleep)
+    waits = [limiter.acquire("111122223333") for _ in range(6)]
+    assert waits[:2] == [0.0, 0.0], "a burst passes"
+    assert waits[2:] == [0.5, 0.5, 0.5, 0.5], "then 2 calls per second"
+    assert limiter.acquire("444455556666") == 0.0, "another account has its own budget"
+    assert RateLimiter(rate=0).acquire("x") == 0.0, "0 disables the cap"
+
+
+def test_settings_from_flags_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CREDCHECK_INTERVAL", "12h")
+    monkeypatch.setenv("CREDCHECK_PRESETS", "false")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    settings = from_arguments(parser.parse_args(["--namespaces", "kubermatic,seed-2", "--aws-calls-per-second", "2.5"]))
+    assert settings.namespaces == ("kubermatic", "seed-2") and settings.interval == "12h"
+    assert settings.presets is False and settings.aws_calls_per_second == 2.5
+    with pytest.raises(ValueError, match="webhook-mode"):
+        from_arguments(parser.parse_args(["--webhook-mode", "strict"]))

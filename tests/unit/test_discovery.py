@@ -33,20 +33,29 @@ def test_merge_uses() -> None:
 
 
 def test_desired_check_and_updates() -> None:
+    role = "arn:aws:iam::111122223333:role/r"
     desired = desired_for_secret("kubermatic", "credential-aws-X_1", resource_version="42",
-                                 uses=merge_uses([use("a", "arn:aws:iam::1:role/r", "e")]), profile="kkp",
-                                 interval="6h")
+                                 uses=merge_uses([use("a", role, "e")]), profile="kkp", interval="6h")
     assert desired["metadata"]["name"] == "credential-aws-x-1"
     assert desired["metadata"]["labels"]["credcheck.io/discovered"] == "true"
-    assert desired["spec"]["assumeRole"] == {"roleARN": "arn:aws:iam::1:role/r", "externalID": "e"}
+    assert desired["spec"]["assumeRole"] == {"roleARN": role, "externalID": "e"}
     assert desired["metadata"]["annotations"]["credcheck.io/clusters"] == "a"
-    current = {"metadata": {"annotations": {"credcheck.io/source-version": "42", "credcheck.io/clusters": "a"}},
+    current = {"metadata": {"annotations": {"credcheck.io/source-version": "42", "credcheck.io/clusters": "a",
+                                            "credcheck.io/source-problem": ""}},
                "spec": {"source": {"secretRef": {"name": "credential-aws-X_1", "accessKeyIdKey": "accessKeyId"}},
-                        "assumeRole": {"roleARN": "arn:aws:iam::1:role/r", "externalID": "e"},
+                        "assumeRole": {"roleARN": role, "externalID": "e"},
                         "requirements": {"profile": "kkp", "skipFeatures": []}, "interval": "6h", "suspend": False}}
     assert not needs_update(current, desired), "API defaults don't count as a difference"
-    rotated = {**current, "metadata": {"annotations": {"credcheck.io/source-version": "43",
-                                                       "credcheck.io/clusters": "a"}}}
+    rotated = {**current, "metadata": {"annotations": {**current["metadata"]["annotations"],
+                                                       "credcheck.io/source-version": "43"}}}
     assert needs_update(rotated, desired)
     no_role = {**current, "spec": {**current["spec"], "assumeRole": None}}
     assert needs_update(no_role, desired)
+
+
+def test_a_malformed_cluster_role_arn_becomes_a_reported_problem() -> None:
+    desired = desired_for_secret("kubermatic", "credential-aws-x", resource_version="1",
+                                 uses=merge_uses([use("c9", "not-an-arn", "e")]), profile="kkp", interval="6h")
+    assert "assumeRole" not in desired["spec"], "the CRD would refuse the write"
+    problem = desired["metadata"]["annotations"]["credcheck.io/source-problem"]
+    assert problem.startswith("Cluster c9: spec.cloud.aws.assumeRoleARN 'not-an-arn' is not an IAM role ARN")

@@ -1,0 +1,50 @@
+"""Last of the cluster tests: nothing credcheck wrote or printed during the whole run holds a secret byte, and its
+ServiceAccount cannot read Secrets outside the watched namespaces."""
+
+import json
+
+import pytest
+
+from credcheck_testground.controlplane import ControlPlane
+
+from .conftest import LEAKS, NS
+
+pytestmark = pytest.mark.cluster
+
+
+def test_no_secret_in_any_object_event_annotation_or_log(control_plane: ControlPlane) -> None:
+    if not LEAKS.values:
+        pytest.skip("no cluster test wrote secrets in this run")
+    written = {
+        "AWSCredentialChecks (spec, status, annotations)": control_plane.run_kubectl(
+            "get", "awscc", "-A", "-o", "json").stdout,
+        "Events": control_plane.run_kubectl("get", "events", "-A", "-o", "json").stdout,
+        **{f"operator log {log.parent.name}": log.read_text(errors="replace") for log in LEAKS.logs if log.exists()},
+    }
+    assert len(written) > 2, "the scan covers operator logs"
+    assert json.loads(written["Events"])["items"], "the scan covers Events credcheck posted"
+    leaked = [(where, value[:4] + "…") for where, text in written.items() for value in LEAKS.values if value in text]
+    assert leaked == [], f"secret values found: {leaked}"
+    print(f"scanned {sum(len(t) for t in written.values())} bytes in {len(written)} places for "
+          f"{len(LEAKS.values)} secret values: none found")
+
+
+def test_service_account_cannot_read_secrets_outside_watched_namespaces(control_plane: ControlPlane) -> None:
+    kubeconfig = control_plane.service_account_kubeconfig(NS, "credcheck")
+    control_plane.run_kubectl("create", "namespace", "not-watched", check=False)
+    control_plane.run_kubectl("create", "secret", "generic", "elsewhere", "-n", "not-watched",
+                              "--from-literal=k=v", check=False)
+
+    def can(*args: str) -> bool:
+        result = control_plane.run_kubectl("auth", "can-i", *args, kubeconfig=kubeconfig, check=False)
+        return result.stdout.strip() == "yes"
+
+    assert can("get", "secrets", "-n", NS) and can("watch", "secrets", "-n", NS)
+    assert not can("get", "secrets", "-n", "not-watched")
+    assert not can("list", "secrets", "--all-namespaces")
+    assert not can("create", "secrets", "-n", NS) and not can("patch", "secrets", "-n", NS)
+    assert not can("patch", "clusters.kubermatic.k8c.io") and not can("delete", "presets.kubermatic.k8c.io")
+    assert can("patch", "awscredentialchecks.credcheck.io", "-n", NS)
+    denied = control_plane.run_kubectl("get", "secret", "elsewhere", "-n", "not-watched", kubeconfig=kubeconfig,
+                                       check=False)
+    assert denied.returncode != 0 and "Forbidden" in denied.stderr
