@@ -19,7 +19,7 @@ from credcheck.credential import CredentialProblem, parse_credential
 from credcheck.discovery import ANNOTATION_CLUSTERS, ANNOTATION_PROBLEM, LABEL_DISCOVERED
 from credcheck.kube import Kube, ReadFailure
 from credcheck.model import AssumeRole, Credential, Status, Verdict
-from credcheck.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_text
+from credcheck.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
 from credcheck.settings import Settings, parse_duration
 from credcheck.status import build_status, next_check_time, retry_delay, transition_event
 
@@ -63,7 +63,7 @@ def _profile(runtime: Runtime, namespace: str, name: str) -> tuple[Profile, str]
             text = runtime.kube.config_map_value(namespace, cm_name, key or "profile.yaml")
             if isinstance(text, ReadFailure):
                 return _misconfigured(text.reason, text.message)
-            profile = parse_profile_text(text, f"ConfigMap {namespace}/{cm_name}")
+            profile = parse_profile_cached(text, f"ConfigMap {namespace}/{cm_name}")
             return profile, hashlib.sha256(text.encode()).hexdigest()[:16]
     except ProfileError as err:
         return _misconfigured("InvalidProfile", str(err))

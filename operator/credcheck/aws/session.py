@@ -1,5 +1,10 @@
-"""boto3 sessions for a credential (optionally through sts:AssumeRole), with bounded retries and call counts."""
+"""AWS clients for a credential (optionally through sts:AssumeRole), with bounded retries and call counts.
 
+All clients come from one shared boto3 session per profile: a session per check would load botocore's service
+models and endpoint data again each time (about 1 MB apiece). Credentials are passed per client instead.
+"""
+
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,22 +34,39 @@ class RetryPolicy:
                       user_agent_extra="credcheck")
 
 
+_SESSIONS: dict[str | None, boto3.Session] = {}
+_LOCK = threading.Lock()  # boto3 sessions are not thread-safe; client creation is serialised through this
+
+
+def _shared(profile: str | None) -> boto3.Session:
+    if profile not in _SESSIONS:
+        _SESSIONS[profile] = boto3.Session(profile_name=profile)
+    return _SESSIONS[profile]
+
+
 @dataclass
 class AWSSession:
     """One identity's clients; every API call made through them is counted as `service:Operation`."""
 
-    session: boto3.Session
+    credential: Credential | None  # None: the default chain (environment, profile, instance role)
     region: str
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     calls: Counter[str] = field(default_factory=Counter)
     limiter: RateLimiter | None = None
     limit_key: str = "unresolved"  # the account, once the principal is known
+    profile: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            client = self.session.client(service, region_name=self.region,  # type: ignore[call-overload]
-                                         config=self.retry.config())
+            keys: dict[str, Any] = {}
+            if self.credential is not None:
+                keys = {"aws_access_key_id": self.credential.access_key_id,
+                        "aws_secret_access_key": self.credential.secret_access_key,
+                        "aws_session_token": self.credential.session_token}
+            with _LOCK:
+                client = _shared(self.profile).client(service, region_name=self.region,  # type: ignore[call-overload]
+                                                      config=self.retry.config(), **keys)
             client.meta.events.register("before-call", self._count)
             client.meta.events.register("after-call", self._outcome)
             client.meta.events.register("after-call-error", self._unreachable)
@@ -79,10 +101,7 @@ class AWSSession:
 
 def static_session(credential: Credential, region: str, retry: RetryPolicy | None = None,
                    limiter: RateLimiter | None = None) -> AWSSession:
-    session = boto3.Session(aws_access_key_id=credential.access_key_id,
-                            aws_secret_access_key=credential.secret_access_key,
-                            aws_session_token=credential.session_token, region_name=region)
-    return AWSSession(session, region, retry or RetryPolicy(), limiter=limiter)
+    return AWSSession(credential, region, retry or RetryPolicy(), limiter=limiter)
 
 
 def assume_role(base: AWSSession, role: AssumeRole, session_name: str = SESSION_NAME) -> AWSSession:
@@ -100,4 +119,4 @@ def assume_role(base: AWSSession, role: AssumeRole, session_name: str = SESSION_
 
 def ambient_session(region: str, profile: str | None = None, retry: RetryPolicy | None = None) -> AWSSession:
     """The default boto3 credential chain (environment, profile, instance role), e.g. for an auditor."""
-    return AWSSession(boto3.Session(profile_name=profile, region_name=region), region, retry or RetryPolicy())
+    return AWSSession(None, region, retry or RetryPolicy(), profile=profile)

@@ -81,7 +81,8 @@ async def _scheduler(runtime: Runtime, schedule: Schedule) -> None:
         now = runtime.now()
 
         def due_now(when: str | None, now: datetime = now) -> bool:
-            return is_due({"nextCheckTime": when}, now)
+            # a check never checked yet is its create handler's (kopf retries that one), not the scheduler's
+            return when is not None and is_due({"nextCheckTime": when}, now)
 
         for namespace, name in schedule.due(due_now):
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,8 @@ def _check_action(catalog: ActionCatalog, action: str, where: str) -> list[str]:
 
 def load_profile(name_or_path: str, catalog: ActionCatalog | None = None) -> Profile:
     """A built-in profile by name, or a profile file (YAML or JSON) by path."""
+    if name_or_path in BUILTIN and catalog is None:
+        return _builtin(name_or_path)
     if name_or_path in BUILTIN:
         text = resources.files("credcheck.requirements").joinpath(f"data/{name_or_path}.yaml").read_text("utf-8")
         origin = f"built-in profile {name_or_path}"
@@ -139,6 +142,19 @@ def load_profile(name_or_path: str, catalog: ActionCatalog | None = None) -> Pro
             raise ProfileError(f"unknown profile {name_or_path!r}: use one of {', '.join(BUILTIN)} or a file path")
         text, origin = path.read_text("utf-8"), str(path)
     return parse_profile_text(text, origin, catalog)
+
+
+@cache
+def _builtin(name: str) -> Profile:
+    """Built-in profiles are parsed and validated once (about 10 ms each); profiles are immutable."""
+    text = resources.files("credcheck.requirements").joinpath(f"data/{name}.yaml").read_text("utf-8")
+    return parse_profile_text(text, f"built-in profile {name}")
+
+
+@lru_cache(maxsize=64)
+def parse_profile_cached(text: str, origin: str) -> Profile:
+    """parse_profile_text for the operator, where the same ConfigMap text is read on every reconcile."""
+    return parse_profile_text(text, origin)
 
 
 def parse_profile_text(text: str, origin: str, catalog: ActionCatalog | None = None) -> Profile:
