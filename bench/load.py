@@ -23,7 +23,8 @@ from typing import Any
 from kubernetes import client, config, watch
 from prometheus_client.parser import text_string_to_metric_families
 
-from credcheck_testground import aws, chart, controlplane
+from credcheck_testground import aws, controlplane
+from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port, stop_all
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,11 +97,7 @@ def main(argv: list[str] | None = None) -> None:
 def run(state: Path, args: argparse.Namespace) -> None:
     cp = controlplane.start(state)
     endpoint = aws.start(state)
-    cp.run_kubectl("apply", "--server-side", "-f", str(REPO / "crds"), "-f", str(REPO / "hack" / "kkp-crds.yaml"))
-    cp.run_kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/awscredentialchecks.credcheck.io")
-    cp.run_kubectl("create", "namespace", NS)
-    cp.run_kubectl("apply", "-f", "-", input_text=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                            "items": chart.rbac(NS)}))
+    install_base(cp, NS)
     policy = json.loads((REPO / "tests" / "data" / "kkp-documented-policy.json").read_text()
                         .replace("YOUR_ACCOUNT_ID", aws.ACCOUNT))
     policy["Statement"].append({"Effect": "Allow", "Action": ["iam:SimulatePrincipalPolicy",

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from credcheck_testground import aws, chart, controlplane
+from credcheck_testground import aws, controlplane
+from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port, spawn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,12 +37,7 @@ def _secret(name: str, keys: aws.Keys) -> str:
 def seed(state: Path) -> None:
     cp = controlplane.attach(state)
     endpoint = aws.attach(state)
-    cp.run_kubectl("apply", "--server-side", "-f", str(REPO / "crds"), "-f", str(REPO / "hack" / "kkp-crds.yaml"))
-    for crd in ("awscredentialchecks.credcheck.io", "clusters.kubermatic.k8c.io", "presets.kubermatic.k8c.io"):
-        cp.run_kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd}")
-    cp.run_kubectl("create", "namespace", NS, check=False)
-    cp.run_kubectl("apply", "-f", "-", input_text=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                            "items": chart.rbac(NS)}))
+    install_base(cp, NS)
 
     full = _policy("kkp-documented-policy.json", SIMULATE, {
         "Effect": "Allow", "Action": ["elasticloadbalancing:AddTags", "iam:TagInstanceProfile"], "Resource": "*"})

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from credcheck_testground import chart
 from credcheck_testground.aws import ACCOUNT, Keys, LocalAWS
 from credcheck_testground.controlplane import ControlPlane
+from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,15 +109,6 @@ class Seed:
         return found
 
 
-def _apply_base(cp: ControlPlane) -> None:
-    cp.run_kubectl("apply", "--server-side", "-f", str(REPO / "crds"), "-f", str(REPO / "hack" / "kkp-crds.yaml"))
-    for crd in ("awscredentialchecks.credcheck.io", "clusters.kubermatic.k8c.io", "presets.kubermatic.k8c.io"):
-        cp.run_kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{crd}")
-    cp.run_kubectl("create", "namespace", NS, check=False)
-    cp.run_kubectl("apply", "-f", "-", input_text=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                            "items": chart.rbac(NS)}))
-
-
 @dataclass
 class RunningOperator:
     log: Path
@@ -136,7 +127,7 @@ class RunningOperator:
 @contextlib.contextmanager
 def running_operator(cp: ControlPlane, aws: LocalAWS, state: Path, **settings: str) -> Iterator[RunningOperator]:
     """`credcheck run` as a subprocess under the ServiceAccount kubermatic/credcheck and the chart's RBAC."""
-    _apply_base(cp)
+    install_base(cp, NS)
     kubeconfig = cp.service_account_kubeconfig(NS, "credcheck")
     state.mkdir(parents=True, exist_ok=True)
     log = state / "operator.log"
