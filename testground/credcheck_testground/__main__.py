@@ -2,6 +2,7 @@
 
 import argparse
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -32,8 +33,9 @@ def main() -> int:
         print(f"stopped: {', '.join(stopped) or 'nothing was running'}", file=sys.stderr)
         return 0
     if args.command in ("up", "demo"):
-        if any(state.glob("*.pid")):
+        if state.exists():
             stop_all(state)
+            shutil.rmtree(state)  # a fresh etcd: nothing from an earlier run may pass for a new verdict
         controlplane.start(state)
         aws.start(state)
         print("dev environment is up; to reach it:", file=sys.stderr)
