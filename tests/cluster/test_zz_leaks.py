@@ -48,3 +48,18 @@ def test_service_account_cannot_read_secrets_outside_watched_namespaces(control_
     denied = control_plane.run_kubectl("get", "secret", "elsewhere", "-n", "not-watched", kubeconfig=kubeconfig,
                                        check=False)
     assert denied.returncode != 0 and "Forbidden" in denied.stderr
+
+
+def test_kkp_objects_were_never_written_by_the_operator(control_plane: ControlPlane) -> None:
+    """kopf stores diff-bases, progress and finalizers on objects it handles with change handlers; credcheck
+    watches KKP's Secrets, Clusters and Presets only with event handlers and an index, so none may carry them."""
+    for kind, args in (("secrets", ("-n", NS)), ("clusters.kubermatic.k8c.io", ()), ("presets.kubermatic.k8c.io", ())):
+        items = json.loads(control_plane.run_kubectl("get", kind, *args, "-o", "json", "--show-managed-fields")
+                           .stdout)["items"]
+        for item in items:
+            meta = item["metadata"]
+            marks = [k for k in (meta.get("annotations") or {}) if "kopf" in k or "credcheck" in k]
+            assert marks == [], f"{kind} {meta['name']} carries {marks}"
+            assert not meta.get("finalizers"), f"{kind} {meta['name']} has finalizers"
+            writers = {f.get("manager", "") for f in meta.get("managedFields") or []}
+            assert not any("kopf" in w or "credcheck" in w for w in writers), writers
