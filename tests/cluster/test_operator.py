@@ -1,6 +1,9 @@
 """The operator on the real control plane, as its ServiceAccount with the chart's RBAC, read through kubectl."""
 
 import json
+import os
+import subprocess
+import sys
 import urllib.request
 
 import pytest
@@ -212,6 +215,21 @@ def test_json_log_has_one_line_per_check_result(seed: Seed) -> None:
     first = results[0]
     assert first["object"].startswith(f"{NS}/")
     assert "key=AKIA****" in first["message"] and "duration=" in first["message"]
+
+
+def test_cli_checks_a_secret_through_the_kubeconfig(seed: Seed, unique: str) -> None:
+    name = f"credential-aws-cli{unique}"
+    seed.kkp_secret(name, seed.user(LEAST_POLICY))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(KUBECONFIG=str(seed.cp.kubeconfig), AWS_ENDPOINT_URL=seed.aws.url)
+    result = subprocess.run([sys.executable, "-m", "credcheck.cli", "check", "--secret", f"{NS}/{name}",
+                             "--region", "eu-central-1", "--output", "json"], env=env, capture_output=True,
+                            text=True, check=False, timeout=120)
+    assert result.returncode == 1, result.stderr
+    verdict = json.loads(result.stdout)
+    assert verdict["status"] == "Insufficient"
+    assert "iam:PassRole" in {f["feature"]: f["missing"] for f in verdict["brokenFeatures"]}["machines"]
+    assert verdict["awsCalls"] == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 4}
 
 
 def test_zz_no_secret_reached_any_object_event_or_log(seed: Seed) -> None:

@@ -62,6 +62,15 @@ def test_warn_mode(control_plane: ControlPlane, local_aws: LocalAWS, webhook: tu
             "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": SECRET_KEY})
         assert code == 0 and "Warning" not in stderr, "a good secret passes silently"
 
+        preset = control_plane.run_kubectl("apply", "-f", "-", check=False, input_text=json.dumps({
+            "apiVersion": "kubermatic.k8c.io/v1", "kind": "Preset", "metadata": {"name": "webhook-preset"},
+            "spec": {"aws": {"accessKeyID": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": SECRET_KEY + " ",
+                             "assumeRoleARN": "arn:aws:iam::123:role/x"}}}))
+        assert preset.returncode == 0, preset.stderr
+        assert "Warning: credcheck: Preset webhook-preset: spec.aws: key 'secretAccessKey'" in preset.stderr
+        assert "spec.aws.assumeRoleARN 'arn:aws:iam::123:role/x' is not an IAM role ARN" in preset.stderr
+        assert SECRET_KEY not in preset.stderr
+
         code, stderr, _ = apply_secret(control_plane, "unrelated", {"password": "hunter2 "})
         assert code == 0 and "Warning" not in stderr, "not a KKP credential: not our business"
 
