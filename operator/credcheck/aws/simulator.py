@@ -1,5 +1,6 @@
 """iam:SimulatePrincipalPolicy, one call per batch, following IsTruncated/Marker pages."""
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,7 +14,7 @@ MAX_ITEMS = 1000
 def _result(raw: dict[str, Any]) -> SimulationResult:
     boundary = raw.get("PermissionsBoundaryDecisionDetail", {}).get("AllowedByPermissionsBoundary")
     orgs = raw.get("OrganizationsDecisionDetail", {}).get("AllowedByOrganizations")
-    matched = tuple(f"{s.get('SourcePolicyId', '?')} ({s.get('SourcePolicyType', 'policy')})"
+    matched = tuple(sys.intern(f"{s.get('SourcePolicyId', '?')} ({s.get('SourcePolicyType', 'policy')})")
                     for s in raw.get("MatchedStatements", []))
     return SimulationResult(action=raw["EvalActionName"], resource=raw.get("EvalResourceName", "*"),
                             decision=raw["EvalDecision"], matched_statements=matched,

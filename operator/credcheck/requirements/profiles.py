@@ -1,7 +1,7 @@
 """Loading and validating requirement profiles, and expanding them into concrete requirements."""
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -43,15 +43,26 @@ class Profile:
     description: str
     features: Mapping[str, Feature]
     statements: tuple[ProfileStatement, ...]
+    _expanded: dict[tuple[str, str, frozenset[str]], tuple[Requirement, ...]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def requirements(self, account: str, partition: str = "aws", skip_features: Iterable[str] = (),
                      catalog: ActionCatalog | None = None) -> tuple[Requirement, ...]:
         """Concrete (action, resource) requirements; an action needed by a required feature is required.
 
         Features in `skip_features` (e.g. iam-reconciling for clusters with disableIAMReconciling) are left out.
+        Expanded once per account, partition and skip set: every verdict of an account shares the same objects.
         """
-        catalog = catalog or load_catalog()
-        skipped = set(skip_features)
+        key = (account, partition, frozenset(skip_features))
+        if catalog is None and key in self._expanded:
+            return self._expanded[key]
+        expanded = self._expand(account, partition, key[2], catalog or load_catalog())
+        if catalog is None:
+            self._expanded[key] = expanded
+        return expanded
+
+    def _expand(self, account: str, partition: str, skipped: frozenset[str],
+                catalog: ActionCatalog) -> tuple[Requirement, ...]:
         merged: dict[tuple[str, str], Requirement] = {}
         for statement in self.statements:
             if statement.feature in skipped:
