@@ -46,19 +46,16 @@ def _value(data: Mapping[str, bytes], key: str, what: str) -> str | CredentialPr
 def credential_problems(data: Mapping[str, bytes], id_key: str = ACCESS_KEY_ID_KEY,
                         secret_key: str = SECRET_ACCESS_KEY_KEY) -> list[CredentialProblem]:
     """Every problem with a credential's data, in key order (values shown as (hidden))."""
+    fields = ((id_key, "access key ID", ACCESS_KEY_ID,
+               "20 upper-case letters and digits starting with AKIA or ASIA"),
+              (secret_key, "secret access key", SECRET_ACCESS_KEY, "40 characters of A-Z, a-z, 0-9, / + ="))
     problems: list[CredentialProblem] = []
-    key_id = _value(data, id_key, "access key ID")
-    if isinstance(key_id, CredentialProblem):
-        problems.append(key_id)
-    elif not ACCESS_KEY_ID.match(key_id):
-        problems.append(_problem(f"key {id_key!r}: (hidden) is not an AWS access key ID "
-                                 "(20 upper-case letters and digits starting with AKIA or ASIA)"))
-    secret = _value(data, secret_key, "secret access key")
-    if isinstance(secret, CredentialProblem):
-        problems.append(secret)
-    elif not SECRET_ACCESS_KEY.match(secret):
-        problems.append(_problem(f"key {secret_key!r}: (hidden) is not an AWS secret access key "
-                                 "(40 characters of A-Z, a-z, 0-9, / + =)"))
+    for key, what, shape, described in fields:
+        value = _value(data, key, what)
+        if isinstance(value, CredentialProblem):
+            problems.append(value)
+        elif not shape.match(value):
+            problems.append(_problem(f"key {key!r}: (hidden) is not an AWS {what} ({described})"))
     return problems
 
 
