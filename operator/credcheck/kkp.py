@@ -76,7 +76,3 @@ def merge_uses(uses: Iterable[ClusterUse]) -> CheckSettings:
     skip = ("iam-reconciling",) if all(u.disable_iam_reconciling for u in ordered) else ()
     return CheckSettings(first.assume_role_arn, first.external_id, skip, tuple(u.cluster for u in ordered), note)
 
-
-def preset_aws(preset: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    aws = (preset.get("spec") or {}).get("aws")
-    return aws if isinstance(aws, Mapping) else None

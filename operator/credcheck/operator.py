@@ -12,7 +12,7 @@ from credcheck import handlers  # registers the operator's handlers with kopf on
 from credcheck.kube import Kube, load_config
 from credcheck.reconcile import Runtime
 from credcheck.schedule import Schedule
-from credcheck.settings import Settings, add_arguments, from_arguments
+from credcheck.settings import Settings, from_arguments
 
 
 class JSONFormatter(logging.Formatter):
@@ -34,10 +34,6 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     for noisy in ("botocore", "boto3", "urllib3", "kubernetes"):
         logging.getLogger(noisy).setLevel(logging.WARNING)  # their debug output can carry request bodies
-
-
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    add_arguments(parser)
 
 
 def run_operator(args: argparse.Namespace) -> int:

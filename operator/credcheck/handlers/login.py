@@ -5,6 +5,7 @@ TLS transport holding a 256 KiB buffer (about 56 MB for 430 of them, measured). 
 each, so the limit grows with the number of watched namespaces.
 """
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -16,7 +17,8 @@ PER_NAMESPACE = 4
 
 @kopf.on.login()
 async def login(memo: kopf.Memo, logger: Any, **kwargs: Any) -> kopf.AiohttpSession | None:
-    info = kopf.login_via_client(logger=logger, **kwargs)
+    # reads kubeconfig or the ServiceAccount token from disk: not on the event loop
+    info = await asyncio.to_thread(kopf.login_via_client, logger=logger, **kwargs)
     if info is None:
         return None
     namespaces = len(memo.runtime.settings.namespaces) + 1

@@ -24,6 +24,3 @@ def glob_match(pattern: str, value: str, *, case_sensitive: bool = True) -> bool
         return pattern == value if case_sensitive else pattern.lower() == value.lower()
     return compile_glob(pattern, case_sensitive).fullmatch(value) is not None
 
-
-def has_wildcard(pattern: str) -> bool:
-    return "*" in pattern or "?" in pattern
