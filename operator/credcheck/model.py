@@ -1,7 +1,7 @@
 """The domain's values, frozen: what a check reads, plans, learns and concludes."""
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -105,6 +105,20 @@ class ActionResult:
 
 
 @dataclass(frozen=True)
+class Tally:
+    checked: int
+    allowed: int
+    missing_required: int
+    missing_recommended: int
+
+
+def missing_first(results: tuple[ActionResult, ...]) -> list[ActionResult]:
+    """The actions not allowed, required ones first, then by name: the order a status lists them in."""
+    return sorted((r for r in results if not r.allowed),
+                  key=lambda r: (r.requirement.severity is not Severity.REQUIRED, r.requirement.action))
+
+
+@dataclass(frozen=True)
 class Verdict:
     status: Status
     reason: str  # CamelCase, as Kubernetes conditions use
@@ -117,6 +131,19 @@ class Verdict:
     findings: tuple[str, ...] = ()
     aws_calls: dict[str, int] = field(default_factory=dict)
     simulated_by: str | None = None  # "self", or the auditor's ARN
+    counts: Tally | None = None  # set by compact(), whose results keep only the first missing actions
+
+    def tally(self) -> Tally:
+        if self.counts is not None:
+            return self.counts
+        return Tally(len(self.results), sum(1 for r in self.results if r.allowed), len(self.missing_required),
+                     len(self.missing_recommended))
+
+    def compact(self, listed: int) -> "Verdict":
+        """What a status shows, small enough to keep for every credential: the counts and the first `listed`
+        missing actions. The allowed actions (most of a check's ~800 results) are dropped."""
+        return replace(self, results=tuple(missing_first(self.results)[:listed]), counts=self.tally(),
+                       aws_calls={})
 
     @property
     def missing_required(self) -> tuple[ActionResult, ...]:

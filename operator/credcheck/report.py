@@ -19,7 +19,7 @@ def _action(r: ActionResult) -> dict[str, Any]:
 
 
 def verdict_to_dict(verdict: Verdict, include_allowed: bool = False) -> dict[str, Any]:
-    p = verdict.principal
+    p, tally = verdict.principal, verdict.tally()
     return {
         "status": verdict.status.value,
         "reason": verdict.reason,
@@ -27,10 +27,8 @@ def verdict_to_dict(verdict: Verdict, include_allowed: bool = False) -> dict[str
         "principal": None if p is None else {"arn": p.caller_arn, "policySource": p.policy_source_arn,
                                              "account": p.account, "partition": p.partition, "type": p.kind},
         "simulatedBy": verdict.simulated_by,
-        "summary": {"checked": len(verdict.results),
-                    "allowed": sum(1 for r in verdict.results if r.allowed),
-                    "missingRequired": len(verdict.missing_required),
-                    "missingRecommended": len(verdict.missing_recommended)},
+        "summary": {"checked": tally.checked, "allowed": tally.allowed, "missingRequired": tally.missing_required,
+                    "missingRecommended": tally.missing_recommended},
         "brokenFeatures": [{"feature": f, "missing": list(a)} for f, a in verdict.broken_features.items()],
         "missingRequired": [_action(r) for r in verdict.missing_required],
         "missingRecommended": [_action(r) for r in verdict.missing_recommended],
@@ -49,11 +47,10 @@ def verdict_to_text(verdict: Verdict, max_rows: int = 40) -> str:
                      f"{', by ' + verdict.simulated_by if verdict.simulated_by not in (None, 'self') else ''})")
     for finding in verdict.findings:
         lines.append(f"  finding: {finding}")
-    if verdict.results:
-        allowed = sum(1 for r in verdict.results if r.allowed)
-        lines.append(f"  {len(verdict.results)} actions checked: {allowed} allowed, "
-                     f"{len(verdict.missing_required)} required missing, "
-                     f"{len(verdict.missing_recommended)} recommended missing")
+    tally = verdict.tally()
+    if tally.checked:
+        lines.append(f"  {tally.checked} actions checked: {tally.allowed} allowed, "
+                     f"{tally.missing_required} required missing, {tally.missing_recommended} recommended missing")
     groups: dict[tuple[Severity, Outcome], list[ActionResult]] = defaultdict(list)
     for r in verdict.results:
         if not r.allowed:

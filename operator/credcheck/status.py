@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from credcheck.model import ActionResult, Severity, Status, Verdict
+from credcheck.model import ActionResult, Status, Verdict, missing_first
 
 MAX_MISSING_LISTED = 50
 TRANSIENT = frozenset({"Throttled"})  # keeps the last verdict, with a note
@@ -68,8 +68,7 @@ def merge_conditions(new: list[Condition], previous: list[dict[str, Any]], now: 
 
 
 def _missing(results: tuple[ActionResult, ...]) -> list[dict[str, Any]]:
-    ordered = sorted((r for r in results if not r.allowed),
-                     key=lambda r: (r.requirement.severity is not Severity.REQUIRED, r.requirement.action))
+    ordered = missing_first(results)
     return [{"action": r.requirement.action, "resource": r.requirement.resource, "reason": r.outcome.value,
              "severity": r.requirement.severity.value, "features": list(r.requirement.features),
              **({"matchedStatements": list(r.matched_statements)} if r.matched_statements else {})}
@@ -89,6 +88,7 @@ def build_status(verdict: Verdict, previous: dict[str, Any], *, now: datetime, n
                 "consecutiveFailures": int(previous.get("consecutiveFailures", 0)) + 1}
     principal = verdict.principal
     failed = verdict.status is Status.UNKNOWN
+    tally = verdict.tally()
     status: dict[str, Any] = {
         "observedGeneration": generation,
         "conditions": merge_conditions(conditions_for(verdict), previous.get("conditions") or [], now, generation),
@@ -98,9 +98,8 @@ def build_status(verdict: Verdict, previous: dict[str, Any], *, now: datetime, n
         "profile": profile,
         "simulatedBy": verdict.simulated_by,
         # no summary without results: kubectl's MISSING column stays empty rather than claiming 0
-        "summary": {"checked": len(verdict.results), "allowed": sum(1 for r in verdict.results if r.allowed),
-                    "missingRequired": len(verdict.missing_required),
-                    "missingRecommended": len(verdict.missing_recommended)} if verdict.results else None,
+        "summary": {"checked": tally.checked, "allowed": tally.allowed, "missingRequired": tally.missing_required,
+                    "missingRecommended": tally.missing_recommended} if tally.checked else None,
         "brokenFeatures": [{"feature": f, "missing": list(a)} for f, a in verdict.broken_features.items()],
         "missing": _missing(verdict.results),
         "remediationPolicy": json.dumps(verdict.remediation, indent=2) if verdict.remediation else None,

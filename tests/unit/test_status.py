@@ -83,3 +83,21 @@ def test_events_only_on_transitions() -> None:
 
 def test_retry_backoff_is_bounded() -> None:
     assert [retry_delay(n, 3600) for n in (1, 2, 3, 10)] == [60, 120, 240, 3600]
+
+
+def test_a_compacted_verdict_builds_the_same_status() -> None:
+    """The operator keeps only compacted verdicts in memory; the status must not notice."""
+    allowed = [ActionResult(Requirement(f"ec2:Action{i:03d}", "*", Severity.REQUIRED, ("machines",), "ec2:*"),
+                            Outcome.ALLOWED) for i in range(700)]
+    denied = [ActionResult(Requirement(f"ec2:Denied{i:03d}", "*", severity, ("machines",), "ec2:*"), outcome)
+              for i, (severity, outcome) in enumerate([(Severity.RECOMMENDED, Outcome.IMPLICIT_DENY)] * 40
+                                                      + [(Severity.REQUIRED, Outcome.DENIED_BY_SCP)] * 30)]
+    full = Verdict(Status.INSUFFICIENT, "MissingPermissions", "m", PRINCIPAL, tuple(denied + allowed),
+                   {"machines": ("ec2:Denied040",)}, {"Version": "2012-10-17", "Statement": []},
+                   aws_calls={"iam:SimulatePrincipalPolicy": 4})
+    compact = full.compact(50)
+    assert len(compact.results) == 50 and not compact.aws_calls
+    assert compact.tally() == full.tally()
+    assert full.tally().checked == 770 and full.tally().missing_required == 30
+    assert build(compact, {}) == build(full, {})
+    assert [m["severity"] for m in build(compact, {})["missing"]] == ["required"] * 30 + ["recommended"] * 20
