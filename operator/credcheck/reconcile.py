@@ -1,12 +1,14 @@
 """One AWSCredentialCheck reconciled: read its source, check (shared through the cache), build the status.
 
-Blocking (Kubernetes and AWS clients): the kopf handlers run it in a worker thread.
+Coroutines on the operator's loop: Kubernetes reads run in the loop's default thread pool, AWS checks in a pool
+of `concurrency` threads of their own, so slow AWS calls never hold up the Kubernetes side.
 """
 
+import asyncio
 import hashlib
 import random
-import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +23,7 @@ from credcheck.kube import Kube, ReadFailure
 from credcheck.model import AssumeRole, Credential, Status, Verdict
 from credcheck.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
 from credcheck.settings import Settings, parse_duration
-from credcheck.status import build_status, next_check_time, retry_delay, transition_event
+from credcheck.status import MAX_MISSING_LISTED, build_status, next_check_time, retry_delay, transition_event
 
 MIN_INTERVAL, MAX_INTERVAL = 300.0, 168 * 3600.0
 
@@ -31,7 +33,7 @@ class Runtime:
     settings: Settings
     kube: Kube
     cache: VerdictCache
-    aws_slots: threading.BoundedSemaphore
+    checks: ThreadPoolExecutor  # runs the AWS checks; its size is the check concurrency
     limiter: RateLimiter | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     jitter: Callable[[], float] = field(default=lambda: random.uniform(-1, 1))  # noqa: S311 - not crypto
@@ -39,7 +41,8 @@ class Runtime:
     @classmethod
     def create(cls, settings: Settings, kube: Kube) -> "Runtime":
         return cls(settings, kube, VerdictCache(settings.cache_ttl_seconds),
-                   threading.BoundedSemaphore(settings.concurrency), RateLimiter(settings.aws_calls_per_second))
+                   ThreadPoolExecutor(settings.concurrency, thread_name_prefix="aws-check"),
+                   RateLimiter(settings.aws_calls_per_second))
 
 
 @dataclass(frozen=True)
@@ -112,19 +115,25 @@ def _interval(spec: Mapping[str, Any], settings: Settings) -> float | Verdict:
     return seconds
 
 
-def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
-             secret_data: Mapping[str, bytes] | None = None) -> tuple[Verdict, str | None]:
-    """The verdict for a check's spec, and the masked key id (None when no credential was read).
+@dataclass(frozen=True)
+class CheckRequest:
+    """A check's spec resolved into what AWS is asked, and the cache key that shares the answer."""
 
-    `secret_data` stands in for the Secret's stored data (admission sees a write before it is stored).
-    """
+    key: str
+    credential: Credential
+    options: CheckOptions
+
+
+def prepare(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
+            secret_data: Mapping[str, bytes] | None = None) -> CheckRequest | Verdict:
+    """Reads the profile and the credential (blocking); a Verdict when the spec or the source is unusable."""
     profile_name = str((spec.get("requirements") or {}).get("profile") or runtime.settings.profile)
     profile = _profile(runtime, namespace, profile_name)
     if isinstance(profile, Verdict):
-        return profile, None
+        return profile
     source = _source(runtime, namespace, spec, secret_data)
     if isinstance(source, Verdict):
-        return source, None
+        return source
     credential, role = source
     skip = tuple(sorted((spec.get("requirements") or {}).get("skipFeatures") or []))
     region = str(spec.get("region") or runtime.settings.region)
@@ -133,23 +142,36 @@ def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
     settings = runtime.settings
     auditor = (Auditor(settings.auditor_profile, settings.auditor_role_arn)
                if settings.auditor_profile or settings.auditor_role_arn else None)
-    options = CheckOptions(profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor,
-                           limiter=runtime.limiter)
+    return CheckRequest(key, credential, CheckOptions(profile[0], region=region, assume_role=role,
+                                                      skip_features=skip, auditor=auditor, limiter=runtime.limiter))
 
+
+async def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
+                   secret_data: Mapping[str, bytes] | None = None) -> tuple[Verdict, str | None]:
+    """The verdict for a check's spec, and the masked key id (None when no credential was read).
+
+    `secret_data` stands in for the Secret's stored data (admission sees a write before it is stored).
+    """
+    request = await asyncio.to_thread(prepare, runtime, namespace, spec, secret_data)
+    if isinstance(request, Verdict):
+        return request, None
     computed = False
 
-    def compute() -> Verdict:
+    def check() -> Verdict:
+        with metrics.CHECK_DURATION.time():
+            return run_check(request.credential, request.options).compact(MAX_MISSING_LISTED)
+
+    async def compute() -> Verdict:
         nonlocal computed
         computed = True
-        with runtime.aws_slots, metrics.CHECK_DURATION.time():
-            return run_check(credential, options)
+        return await asyncio.get_running_loop().run_in_executor(runtime.checks, check)
 
-    verdict = runtime.cache.get_or_compute(key, compute)
+    verdict = await runtime.cache.get_or_compute(request.key, compute)
     metrics.CACHE.labels("miss" if computed else "hit").inc()
-    return verdict, credential.masked_key_id
+    return verdict, request.credential.masked_key_id
 
 
-def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
+async def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
     meta = body.get("metadata") or {}
     namespace, spec = str(meta.get("namespace")), body.get("spec") or {}
     previous: dict[str, Any] = dict(body.get("status") or {})
@@ -163,7 +185,7 @@ def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
     elif isinstance(interval, Verdict):
         verdict, masked, interval = interval, None, runtime.settings.interval_seconds
     else:
-        verdict, masked = evaluate(runtime, namespace, spec)
+        verdict, masked = await evaluate(runtime, namespace, spec)
     discovered = (meta.get("labels") or {}).get(LABEL_DISCOVERED) == "true"
     clusters = [c for c in ((meta.get("annotations") or {}).get(ANNOTATION_CLUSTERS) or "").split(",") if c]
     if discovered and verdict.reason in ("SecretNotFound", "PresetNotFound"):

@@ -1,5 +1,5 @@
 import argparse
-import threading
+import asyncio
 
 import pytest
 
@@ -22,42 +22,64 @@ def test_cache_shares_within_ttl_and_not_unknown() -> None:
     clock, calls = Clock(), []
     cache = VerdictCache(ttl=300, clock=clock)
 
-    def compute(status: Status) -> Verdict:
+    async def compute(status: Status) -> Verdict:
         calls.append(status)
         return Verdict(status, "r", "m")
 
-    assert cache.get_or_compute("a", lambda: compute(Status.SUFFICIENT)).status is Status.SUFFICIENT
-    cache.get_or_compute("a", lambda: compute(Status.SUFFICIENT))
-    assert len(calls) == 1 and cache.hits == 1
-    clock.now = 301
-    cache.get_or_compute("a", lambda: compute(Status.INSUFFICIENT))
-    assert calls == [Status.SUFFICIENT, Status.INSUFFICIENT]
-    cache.get_or_compute("u", lambda: compute(Status.UNKNOWN))
-    cache.get_or_compute("u", lambda: compute(Status.UNKNOWN))
-    assert calls.count(Status.UNKNOWN) == 2, "Unknown is never served from the cache"
-    clock.now = 1000
-    cache.prune()
-    assert len(cache) == 0
+    async def scenario() -> None:
+        assert (await cache.get_or_compute("a", lambda: compute(Status.SUFFICIENT))).status is Status.SUFFICIENT
+        await cache.get_or_compute("a", lambda: compute(Status.SUFFICIENT))
+        assert len(calls) == 1 and cache.hits == 1
+        clock.now = 301
+        await cache.get_or_compute("a", lambda: compute(Status.INSUFFICIENT))
+        assert calls == [Status.SUFFICIENT, Status.INSUFFICIENT]
+        await cache.get_or_compute("u", lambda: compute(Status.UNKNOWN))
+        await cache.get_or_compute("u", lambda: compute(Status.UNKNOWN))
+        assert calls.count(Status.UNKNOWN) == 2, "Unknown is never served from the cache"
+        clock.now = 1000
+        cache.prune()
+        assert len(cache) == 0
+
+    asyncio.run(scenario())
 
 
-def test_concurrent_askers_wait_for_one_computation() -> None:
+def test_concurrent_askers_await_one_computation_and_survive_a_cancelled_asker() -> None:
     cache = VerdictCache(ttl=300)
-    started, release, calls = threading.Event(), threading.Event(), []
+    calls: list[int] = []
 
-    def slow() -> Verdict:
-        calls.append(1)
-        started.set()
-        release.wait(5)
-        return Verdict(Status.SUFFICIENT, "r", "m")
+    async def scenario() -> list[Verdict]:
+        release = asyncio.Event()
 
-    threads = [threading.Thread(target=cache.get_or_compute, args=("k", slow)) for _ in range(5)]
-    for t in threads:
-        t.start()
-    started.wait(5)
-    release.set()
-    for t in threads:
-        t.join(5)
-    assert calls == [1]
+        async def slow() -> Verdict:
+            calls.append(1)
+            await release.wait()
+            return Verdict(Status.SUFFICIENT, "r", "m")
+
+        askers = [asyncio.ensure_future(cache.get_or_compute("k", slow)) for _ in range(5)]
+        await asyncio.sleep(0.01)
+        askers[0].cancel()  # e.g. a handler timed out: the others still get the verdict
+        release.set()
+        done = await asyncio.gather(*askers[1:])
+        assert await cache.get_or_compute("k", slow) is done[0]  # now served from the cache
+        return done
+
+    verdicts = asyncio.run(scenario())
+    assert calls == [1] and {v.status for v in verdicts} == {Status.SUFFICIENT}
+    assert cache.misses == 1 and cache.hits == 5
+
+
+def test_a_failed_computation_reaches_every_asker_and_is_not_cached() -> None:
+    cache = VerdictCache(ttl=300)
+
+    async def boom() -> Verdict:
+        await asyncio.sleep(0.01)
+        raise RuntimeError("no route")
+
+    async def scenario() -> list[BaseException | Verdict]:
+        return await asyncio.gather(*(cache.get_or_compute("k", boom) for _ in range(3)), return_exceptions=True)
+
+    outcomes = asyncio.run(scenario())
+    assert all(isinstance(o, RuntimeError) for o in outcomes) and len(cache) == 0
 
 
 def test_schedule_requests_each_due_time_once() -> None:

@@ -23,7 +23,7 @@ SCHEDULER_PERIOD = 15.0
 
 async def _apply(runtime: Runtime, body: kopf.Body, patch: kopf.Patch, logger: Any) -> None:
     started = time.monotonic()
-    outcome: Outcome = await asyncio.to_thread(reconcile, runtime, dict(body))
+    outcome: Outcome = await reconcile(runtime, dict(body))
     duration = time.monotonic() - started
     if outcome.delete:
         meta = body.get("metadata", {})
@@ -55,7 +55,7 @@ async def check_on_change(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, l
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def track_check(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def track_check(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """Keeps the scheduler's table of due times and the metrics in step with what is stored (no API calls)."""
     meta = body.get("metadata", {})
     key = (str(meta.get("namespace")), str(meta.get("name")))

@@ -1,11 +1,18 @@
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import kopf
 
+# Threads for blocking Kubernetes calls (asyncio.to_thread). AWS checks have their own pool (Runtime.checks), and
+# askers waiting for a check in flight are coroutines, so these threads only ever wait on the API server.
+KUBE_THREADS = 16
+
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: object) -> None:
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: object) -> None:
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(KUBE_THREADS, thread_name_prefix="kube"))
     settings.posting.level = logging.WARNING  # no "Handler succeeded" Events; ours mark transitions only
     settings.execution.max_workers = max(4, memo.runtime.settings.concurrency * 2)
     settings.watching.server_timeout = 300
