@@ -1,9 +1,14 @@
 """The AWS endpoint is real HTTP with real authentication, and simulates IAM as AWS does."""
 
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.parsers import QueryParser
+from moto.core.serialize import QuerySerializer
+from moto.core.utils import get_service_model
 
 from credcheck_testground.aws import Keys, LocalAWS
+from credcheck_testground.simulate import render_query_response
 
 pytestmark = pytest.mark.aws
 
@@ -126,3 +131,35 @@ def test_assume_role_honours_external_id(local_aws: LocalAWS) -> None:
         with pytest.raises(ClientError) as err:
             sts.assume_role(RoleArn=role_arn, RoleSessionName="credcheck-test", **kwargs)
         assert err.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_fast_simulate_xml_parses_as_motos_serializer_output() -> None:
+    """The emulator renders Simulate* responses itself (for speed); botocore must read them exactly as it reads
+    moto's generic serializer output, including escaping, booleans, nested lists and an absent marker."""
+    statement = {"SourcePolicyId": "a&b <policy>", "SourcePolicyType": "IAM Policy",
+                 "StartPosition": {"Line": 1, "Column": 2}, "EndPosition": {"Line": 1, "Column": 3}}
+    body = {"EvaluationResults": [
+        {"EvalActionName": "iam:PassRole", "EvalResourceName": "arn:aws:iam::1:role/kubernetes-*",
+         "EvalDecision": "allowed", "MatchedStatements": [statement], "MissingContextValues": ["aws:SourceIp"],
+         "EvalDecisionDetails": {}, "OrganizationsDecisionDetail": {"AllowedByOrganizations": False},
+         "PermissionsBoundaryDecisionDetail": {"AllowedByPermissionsBoundary": True},
+         "ResourceSpecificResults": [{"EvalResourceName": "arn:aws:iam::1:role/kubernetes-*",
+                                      "EvalResourceDecision": "allowed", "MatchedStatements": [statement],
+                                      "MissingContextValues": []}]},
+        {"EvalActionName": "ec2:RunInstances", "EvalResourceName": "*", "EvalDecision": "implicitDeny",
+         "MatchedStatements": [], "MissingContextValues": [], "EvalDecisionDetails": {}}],
+        "IsTruncated": True, "Marker": "2"}
+    model = botocore.session.get_session().get_service_model("iam").operation_model("SimulatePrincipalPolicy")
+    motos = get_service_model("iam").operation_model("SimulatePrincipalPolicy")
+    theirs = QuerySerializer(operation_model=motos).serialize(body)["body"]
+    ours = render_query_response("SimulatePrincipalPolicy", body)
+
+    def parsed(xml: str | bytes) -> dict:  # type: ignore[type-arg]
+        raw = xml.encode() if isinstance(xml, str) else xml
+        out = QueryParser().parse({"body": raw, "headers": {}, "status_code": 200}, model.output_shape)
+        out.pop("ResponseMetadata", None)
+        return out
+
+    assert parsed(ours) == parsed(theirs)
+    assert parsed(ours)["EvaluationResults"][0]["MatchedStatements"][0]["SourcePolicyId"] == "a&b <policy>"
+    assert parsed(ours)["EvaluationResults"][0]["OrganizationsDecisionDetail"] == {"AllowedByOrganizations": False}
