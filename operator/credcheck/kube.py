@@ -1,14 +1,26 @@
-"""The Kubernetes API as the operator uses it: read KKP's objects, write only AWSCredentialChecks."""
+"""The Kubernetes API as the operator uses it: read KKP's objects, write only AWSCredentialChecks.
+
+Plain REST over urllib3 with kopf's own login (in-cluster ServiceAccount, else kubeconfig): the official client
+costs ~30 MiB of resident memory for the five calls credcheck makes, and kopf imports it whenever it is installed.
+Blocking: callers run it in worker threads.
+"""
 
 import base64
+import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
+import kopf
+import urllib3
 
 from credcheck.discovery import GROUP, PLURAL, VERSION
 from credcheck.kkp import CLUSTER_GROUP, CLUSTER_VERSION
+
+TIMEOUT = urllib3.Timeout(connect=10, read=60)
+POOL_SIZE = 16  # as many as the threads that make these calls
 
 
 @dataclass(frozen=True)
@@ -17,93 +29,125 @@ class ReadFailure:
     message: str
 
 
-def load_config() -> None:
-    try:
-        config.load_incluster_config()  # type: ignore[no-untyped-call]
-    except config.ConfigException:
-        config.load_kube_config()  # type: ignore[no-untyped-call]
+class ApiError(Exception):
+    """A refused request: method, path and HTTP status only (a response body never reaches a log)."""
+
+    def __init__(self, method: str, path: str, status: int) -> None:
+        super().__init__(f"{method} {path}: HTTP {status}")
+        self.status = status
+
+
+def login() -> kopf.ConnectionInfo:
+    """In the cluster, the pod's ServiceAccount; outside, the kubeconfig ($KUBECONFIG or ~/.kube/config)."""
+    settings = kopf.OperatorSettings()
+    info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(settings=settings)
+    if info is None:
+        raise kopf.LoginError("no ServiceAccount token and no kubeconfig to reach the Kubernetes API")
+    return info
 
 
 class Kube:
-    def __init__(self, api: client.ApiClient | None = None) -> None:
-        self.api = api or client.ApiClient()
-        self.core = client.CoreV1Api(self.api)
-        self.custom = client.CustomObjectsApi(self.api)
+    def __init__(self, connect: Callable[[], kopf.ConnectionInfo] = login) -> None:
+        self._connect = connect
+        self._lock = threading.Lock()
+        self._session: tuple[str, dict[str, str], urllib3.PoolManager] | None = None
+
+    def _open(self, renew: bool = False) -> tuple[str, dict[str, str], urllib3.PoolManager]:
+        with self._lock:
+            if self._session is None or renew:
+                info = self._connect()  # re-read on renewal: ServiceAccount tokens are rotated on disk
+                pool = urllib3.PoolManager(maxsize=POOL_SIZE, ssl_context=info.as_ssl_context(), timeout=TIMEOUT,
+                                           retries=False)
+                self._session = (info.server.rstrip("/"), info.as_http_headers(), pool)
+            return self._session
+
+    def _call(self, method: str, path: str, body: Any = None,
+              content_type: str = "application/json") -> tuple[int, Any]:
+        """(status, decoded JSON or None); a 401 renews the login once."""
+        data = None if body is None else json.dumps(body).encode()
+        for attempt in (1, 2):
+            server, headers, pool = self._open(renew=attempt == 2)
+            response = pool.request(method, server + path, body=data,
+                                    headers={**headers, "Accept": "application/json", "Content-Type": content_type})
+            if response.status != 401:
+                break
+        payload = json.loads(response.data) if response.status < 300 and response.data else None
+        return response.status, payload
+
+    def _get(self, path: str, missing: tuple[int, ...] = (404,)) -> dict[str, Any] | int:
+        """The object, or the status code for the expected refusals; other failures raise."""
+        status, found = self._call("GET", path)
+        if status in missing:
+            return status
+        if status >= 300:
+            raise ApiError("GET", path, status)
+        return dict(found)
 
     def secret_data(self, namespace: str, name: str) -> dict[str, bytes] | ReadFailure:
-        try:
-            secret = self.core.read_namespaced_secret(name, namespace)
-        except ApiException as err:
-            if err.status == 404:
-                return ReadFailure("SecretNotFound", f"Secret {namespace}/{name} does not exist: create it, or fix "
-                                   "spec.source.secretRef.name")
-            if err.status == 403:
-                return ReadFailure("SecretForbidden", f"credcheck may not read Secret {namespace}/{name}: grant its "
-                                   "ServiceAccount get on Secrets in this namespace (add it to the watched namespaces)")
-            raise
-        return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
+        secret = self._get(_path("", "v1", "secrets", namespace, name), missing=(403, 404))
+        if secret == 404:
+            return ReadFailure("SecretNotFound", f"Secret {namespace}/{name} does not exist: create it, or fix "
+                               "spec.source.secretRef.name")
+        if secret == 403:
+            return ReadFailure("SecretForbidden", f"credcheck may not read Secret {namespace}/{name}: grant its "
+                               "ServiceAccount get on Secrets in this namespace (add it to the watched namespaces)")
+        assert isinstance(secret, dict)
+        return {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
 
     def secret_version(self, namespace: str, name: str) -> str | None:
         """The Secret's resourceVersion (its data is read by the API but dropped here), or None if absent."""
-        try:
-            meta = self.core.read_namespaced_secret(name, namespace).metadata
-            return str(meta.resource_version) if meta else ""
-        except ApiException as err:
-            if err.status in (403, 404):
-                return None
-            raise
+        secret = self._get(_path("", "v1", "secrets", namespace, name), missing=(403, 404))
+        if isinstance(secret, int):
+            return None
+        return str((secret.get("metadata") or {}).get("resourceVersion", ""))
 
     def preset(self, name: str) -> dict[str, Any] | ReadFailure:
-        try:
-            found: Any = self.custom.get_cluster_custom_object(
-                CLUSTER_GROUP, CLUSTER_VERSION, "presets", name)
-        except ApiException as err:
-            if err.status == 404:
-                return ReadFailure("PresetNotFound", f"Preset {name} does not exist: fix spec.source.presetRef.name")
-            if err.status == 403:
-                return ReadFailure("PresetForbidden", f"credcheck may not read Preset {name}: grant get on presets")
-            raise
-        return dict(found)
+        found = self._get(_path(CLUSTER_GROUP, CLUSTER_VERSION, "presets", None, name), missing=(403, 404))
+        if found == 404:
+            return ReadFailure("PresetNotFound", f"Preset {name} does not exist: fix spec.source.presetRef.name")
+        if found == 403:
+            return ReadFailure("PresetForbidden", f"credcheck may not read Preset {name}: grant get on presets")
+        assert isinstance(found, dict)
+        return found
 
     def config_map_value(self, namespace: str, name: str, key: str) -> str | ReadFailure:
-        try:
-            cm = self.core.read_namespaced_config_map(name, namespace)
-        except ApiException as err:
-            if err.status in (403, 404):
-                return ReadFailure("InvalidProfile", f"profile ConfigMap {namespace}/{name} cannot be read "
-                                   f"(HTTP {err.status}): create it or grant get on it")
-            raise
-        value = (cm.data or {}).get(key)
+        cm = self._get(_path("", "v1", "configmaps", namespace, name), missing=(403, 404))
+        if isinstance(cm, int):
+            return ReadFailure("InvalidProfile", f"profile ConfigMap {namespace}/{name} cannot be read "
+                               f"(HTTP {cm}): create it or grant get on it")
+        value = (cm.get("data") or {}).get(key)
         if value is None:
             return ReadFailure("InvalidProfile", f"profile ConfigMap {namespace}/{name} has no key {key!r}")
         return str(value)
 
     # --- AWSCredentialChecks: the only objects credcheck writes ---
     def get_check(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            found: Any = self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
-        except ApiException as err:
-            if err.status == 404:
-                return None
-            raise
-        return dict(found)
+        found = self._get(_path(GROUP, VERSION, PLURAL, namespace, name))
+        return None if isinstance(found, int) else found
 
     def create_check(self, manifest: dict[str, Any]) -> None:
-        try:
-            self.custom.create_namespaced_custom_object(GROUP, VERSION, manifest["metadata"]["namespace"], PLURAL,
-                                                        manifest)
-        except ApiException as err:
-            if err.status != 409:  # created meanwhile by another event: the next event reconciles it
-                raise
+        path = _path(GROUP, VERSION, PLURAL, manifest["metadata"]["namespace"], None)
+        status, _ = self._call("POST", path, manifest)
+        if status >= 300 and status != 409:  # 409: created meanwhile by another event, which reconciles it
+            raise ApiError("POST", path, status)
 
     def patch_check(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
-        self.custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, patch)
+        path = _path(GROUP, VERSION, PLURAL, namespace, name)
+        status, _ = self._call("PATCH", path, patch, content_type="application/merge-patch+json")
+        if status >= 300:
+            raise ApiError("PATCH", path, status)
 
     def delete_check(self, namespace: str, name: str) -> bool:
-        try:
-            self.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
-        except ApiException as err:
-            if err.status == 404:
-                return False
-            raise
+        path = _path(GROUP, VERSION, PLURAL, namespace, name)
+        status, _ = self._call("DELETE", path)
+        if status == 404:
+            return False
+        if status >= 300:
+            raise ApiError("DELETE", path, status)
         return True
+
+
+def _path(group: str, version: str, plural: str, namespace: str | None, name: str | None) -> str:
+    base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+    scope = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""
+    return f"{base}{scope}/{plural}" + (f"/{quote(name, safe='')}" if name else "")

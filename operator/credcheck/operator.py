@@ -9,7 +9,7 @@ from typing import Any
 import kopf
 
 from credcheck import handlers  # registers the operator's handlers with kopf on import
-from credcheck.kube import Kube, load_config
+from credcheck.kube import Kube
 from credcheck.reconcile import Runtime
 from credcheck.schedule import Schedule
 from credcheck.settings import Settings, from_arguments
@@ -32,14 +32,13 @@ def configure_logging(settings: Settings) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    for noisy in ("botocore", "boto3", "urllib3", "kubernetes"):
+    for noisy in ("botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)  # their debug output can carry request bodies
 
 
 def run_operator(args: argparse.Namespace) -> int:
     settings = from_arguments(args)
     configure_logging(settings)
-    load_config()
     runtime = Runtime.create(settings, Kube())
     if settings.webhook_cert_dir and settings.webhook_mode != "off":
         handlers.admission.register()

@@ -1,11 +1,9 @@
 """Where the CLI takes a credential from: the boto3 chain, or a KKP Secret through the kubeconfig."""
 
-import base64
-
 import boto3
-from kubernetes import client, config
 
 from credcheck.credential import CredentialProblem, parse_credential
+from credcheck.kube import Kube, ReadFailure
 from credcheck.model import Credential
 
 
@@ -20,7 +18,7 @@ def credential_from_environment(profile: str | None = None) -> Credential | Cred
 
 
 def credential_from_secret(namespace: str, name: str) -> Credential | CredentialProblem:
-    config.load_kube_config()  # type: ignore[no-untyped-call]
-    secret = client.CoreV1Api().read_namespaced_secret(name, namespace)
-    data = {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
+    data = Kube().secret_data(namespace, name)
+    if isinstance(data, ReadFailure):
+        return CredentialProblem(data.reason, data.message)
     return parse_credential(data)

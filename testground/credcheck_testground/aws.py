@@ -64,6 +64,15 @@ class LocalAWS:
         key = iam.create_access_key(UserName=name)["AccessKey"]
         return arn, Keys(key["AccessKeyId"], key["SecretAccessKey"])
 
+    def rotate_key(self, user: str) -> Keys:
+        """A new access key for `user`, deleting its oldest when it already has two (IAM's limit)."""
+        iam = self.client("iam")
+        keys = sorted(iam.list_access_keys(UserName=user)["AccessKeyMetadata"], key=lambda k: k["CreateDate"])
+        if len(keys) >= 2:
+            iam.delete_access_key(UserName=user, AccessKeyId=keys[0]["AccessKeyId"])
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        return Keys(key["AccessKeyId"], key["SecretAccessKey"])
+
     def create_role(self, name: str, trusted_arn: str, policies: list[dict[str, Any]], *,
                     external_id: str | None = None, boundary: dict[str, Any] | None = None, path: str = "/") -> str:
         statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": trusted_arn}, "Action": "sts:AssumeRole"}

@@ -4,7 +4,6 @@ ServiceAccount cannot read Secrets outside the watched namespaces."""
 import json
 
 import pytest
-from kubernetes.config import new_client_from_config
 
 from credcheck.kube import Kube, ReadFailure
 from credcheck_testground.controlplane import ControlPlane
@@ -67,13 +66,15 @@ def test_kkp_objects_were_never_written_by_the_operator(control_plane: ControlPl
             assert not any("kopf" in w or "credcheck" in w for w in writers), writers
 
 
-def test_a_secret_credcheck_may_not_read_is_reported_as_such(control_plane: ControlPlane) -> None:
+def test_a_secret_credcheck_may_not_read_is_reported_as_such(control_plane: ControlPlane,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """What a check pointing outside the watched namespaces meets: SecretForbidden, with what to do."""
     kubeconfig = control_plane.service_account_kubeconfig(NS, "credcheck")
     control_plane.run_kubectl("create", "namespace", "not-watched", check=False)
     control_plane.run_kubectl("create", "secret", "generic", "elsewhere", "-n", "not-watched",
                               "--from-literal=k=v", check=False)
-    kube = Kube(new_client_from_config(str(kubeconfig)))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    kube = Kube()  # the operator's own client, logged in as its ServiceAccount
     failure = kube.secret_data("not-watched", "elsewhere")
     assert isinstance(failure, ReadFailure) and failure.reason == "SecretForbidden"
     assert "grant its ServiceAccount get on Secrets in this namespace" in failure.message

@@ -11,16 +11,16 @@ from typing import Any
 import aiohttp
 import kopf
 
+from credcheck.kube import login as kube_login
+
 BASE_CONNECTIONS = 16
 PER_NAMESPACE = 4
 
 
 @kopf.on.login()
-async def login(memo: kopf.Memo, logger: Any, **kwargs: Any) -> kopf.AiohttpSession | None:
-    # reads kubeconfig or the ServiceAccount token from disk: not on the event loop
-    info = await asyncio.to_thread(kopf.login_via_client, logger=logger, **kwargs)
-    if info is None:
-        return None
+async def login(memo: kopf.Memo, **_: Any) -> kopf.AiohttpSession:
+    # reads the ServiceAccount token or the kubeconfig from disk: not on the event loop
+    info = await asyncio.to_thread(kube_login)
     namespaces = len(memo.runtime.settings.namespaces) + 1
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=BASE_CONNECTIONS + PER_NAMESPACE * namespaces,
