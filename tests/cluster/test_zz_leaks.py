@@ -1,11 +1,12 @@
 """Last of the cluster tests: nothing credcheck wrote or printed during the whole run holds a secret byte, and its
 ServiceAccount cannot read Secrets outside the watched namespaces."""
 
+import dataclasses
 import json
 
 import pytest
 
-from credcheck.kube import Kube, ReadFailure
+from credcheck.kube import Kube, ReadFailure, login
 from credcheck_testground.controlplane import ControlPlane
 
 from .conftest import LEAKS, NS
@@ -79,3 +80,16 @@ def test_a_secret_credcheck_may_not_read_is_reported_as_such(control_plane: Cont
     assert isinstance(failure, ReadFailure) and failure.reason == "SecretForbidden"
     assert "grant its ServiceAccount get on Secrets in this namespace" in failure.message
     assert isinstance(kube.secret_data(NS, "does-not-exist-either"), ReadFailure)
+
+
+def test_the_kube_client_logs_in_again_after_a_401(control_plane: ControlPlane,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rotated ServiceAccount token: the first answer is 401, the client re-reads its login and carries on."""
+    monkeypatch.setenv("KUBECONFIG", str(control_plane.service_account_kubeconfig(NS, "credcheck")))
+    good = login()
+    logins = iter([dataclasses.replace(good, token="expired-token"), good])
+    kube = Kube(lambda: next(logins))
+    assert kube.get_check(NS, "no-such-check") is None  # 401, then the renewed login gets the real 404
+    assert isinstance(kube.secret_data(NS, "no-such-secret"), ReadFailure)
+    with pytest.raises(StopIteration):
+        next(logins)  # exactly one renewal
