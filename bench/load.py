@@ -71,6 +71,12 @@ def rss_mib(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class ReadyWatcher(threading.Thread):
     """Records, per check and source version, when a Ready condition from a check made at or after a given
     wall-clock second first appears (a rotation's new annotation arrives before its new status)."""
@@ -194,6 +200,7 @@ def measure(cp: controlplane.ControlPlane, endpoint: aws.LocalAWS, operator: sub
     print(f"operator RSS at start: {rss_mib(operator.pid)[0]:.0f} MiB", flush=True)
 
     created: dict[str, tuple[float, float, str]] = {}  # name -> (monotonic, wall, resourceVersion)
+    cpu_before = cpu_seconds(operator.pid)
     started = time.monotonic()
     for i in range(args.secrets):
         name = f"credential-aws-load-{i:04d}"
@@ -224,6 +231,8 @@ def measure(cp: controlplane.ControlPlane, endpoint: aws.LocalAWS, operator: sub
     print(f"AWS checks performed: {calls.get('GetCallerIdentity', 0)} (distinct credentials: {len(keys)}); "
           f"SimulatePrincipalPolicy calls: {calls.get('SimulatePrincipalPolicy', 0)}")
     print_check_time(args.metrics_url)
+    print(f"operator CPU for them: {cpu_seconds(operator.pid) - cpu_before:.1f} s "
+          f"(wall {time.monotonic() - started:.0f} s)")
     print(f"operator RSS after {args.secrets} Secrets: {rss_mib(operator.pid)[0]:.0f} MiB", flush=True)
     dump_heap(operator)
 
