@@ -105,3 +105,4 @@ async def stop_scheduler(memo: kopf.Memo, **_: Any) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    memo.runtime.checks.shutdown(wait=False, cancel_futures=True)  # queued checks: their objects re-check on start
