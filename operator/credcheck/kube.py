@@ -1,8 +1,8 @@
 """The Kubernetes API as the operator uses it: read KKP's objects, write only AWSCredentialChecks.
 
 Plain REST over urllib3 with kopf's own login (in-cluster ServiceAccount, else kubeconfig): the official client
-costs ~30 MiB of resident memory for the five calls credcheck makes, and kopf imports it whenever it is installed.
-Blocking: callers run it in worker threads.
+costs ~30 MiB of resident memory for the eight calls credcheck makes, and kopf imports it whenever it is installed.
+Blocking: callers run it in the THREADS worker threads the operator sets up for it.
 """
 
 import base64
@@ -20,7 +20,9 @@ from credcheck.discovery import GROUP, PLURAL, VERSION
 from credcheck.kkp import CLUSTER_GROUP, CLUSTER_VERSION
 
 TIMEOUT = urllib3.Timeout(connect=10, read=60)
-POOL_SIZE = 16  # as many as the threads that make these calls
+THREADS = 16  # worker threads making these calls, and connections kept for them
+JSON = "application/json"
+METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 
 
 @dataclass(frozen=True)
@@ -55,28 +57,30 @@ class Kube:
     def _open(self, renew: bool = False) -> tuple[str, dict[str, str], urllib3.PoolManager]:
         with self._lock:
             if self._session is None or renew:
+                if self._session is not None:
+                    self._session[2].clear()
                 info = self._connect()  # re-read on renewal: ServiceAccount tokens are rotated on disk
-                pool = urllib3.PoolManager(maxsize=POOL_SIZE, ssl_context=info.as_ssl_context(), timeout=TIMEOUT,
+                pool = urllib3.PoolManager(maxsize=THREADS, ssl_context=info.as_ssl_context(), timeout=TIMEOUT,
                                            retries=False)
                 self._session = (info.server.rstrip("/"), info.as_http_headers(), pool)
             return self._session
 
-    def _call(self, method: str, path: str, body: Any = None,
-              content_type: str = "application/json") -> tuple[int, Any]:
+    def _call(self, method: str, path: str, body: Any = None, content_type: str = JSON,
+              accept: str = JSON) -> tuple[int, Any]:
         """(status, decoded JSON or None); a 401 renews the login once."""
         data = None if body is None else json.dumps(body).encode()
         for attempt in (1, 2):
             server, headers, pool = self._open(renew=attempt == 2)
             response = pool.request(method, server + path, body=data,
-                                    headers={**headers, "Accept": "application/json", "Content-Type": content_type})
+                                    headers={**headers, "Accept": accept, "Content-Type": content_type})
             if response.status != 401:
                 break
         payload = json.loads(response.data) if response.status < 300 and response.data else None
         return response.status, payload
 
-    def _get(self, path: str, missing: tuple[int, ...] = (404,)) -> dict[str, Any] | int:
+    def _get(self, path: str, missing: tuple[int, ...] = (404,), accept: str = JSON) -> dict[str, Any] | int:
         """The object, or the status code for the expected refusals; other failures raise."""
-        status, found = self._call("GET", path)
+        status, found = self._call("GET", path, accept=accept)
         if status in missing:
             return status
         if status >= 300:
@@ -95,8 +99,8 @@ class Kube:
         return {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
 
     def secret_version(self, namespace: str, name: str) -> str | None:
-        """The Secret's resourceVersion (its data is read by the API but dropped here), or None if absent."""
-        secret = self._get(_path("", "v1", "secrets", namespace, name), missing=(403, 404))
+        """The Secret's resourceVersion, or None if absent; asks for its metadata only, so no data is sent."""
+        secret = self._get(_path("", "v1", "secrets", namespace, name), missing=(403, 404), accept=METADATA_ONLY)
         if isinstance(secret, int):
             return None
         return str((secret.get("metadata") or {}).get("resourceVersion", ""))

@@ -93,3 +93,9 @@ def test_the_kube_client_logs_in_again_after_a_401(control_plane: ControlPlane,
     assert isinstance(kube.secret_data(NS, "no-such-secret"), ReadFailure)
     with pytest.raises(StopIteration):
         next(logins)  # exactly one renewal
+    control_plane.run_kubectl("create", "secret", "generic", "version-probe", "-n", NS, "--from-literal=k=v",
+                              check=False)
+    stored = control_plane.run_kubectl("get", "secret", "version-probe", "-n", NS, "-o",
+                                       "jsonpath={.metadata.resourceVersion}").stdout
+    assert kube.secret_version(NS, "version-probe") == stored  # read as metadata only
+    assert kube.secret_version(NS, "no-such-secret") is None

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import kopf
 
-# Threads for blocking Kubernetes calls (asyncio.to_thread). AWS checks have their own pool (Runtime.checks), and
-# askers waiting for a check in flight are coroutines, so these threads only ever wait on the API server.
-KUBE_THREADS = 16
+from credcheck import kube
 
 
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: object) -> None:
-    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(KUBE_THREADS, thread_name_prefix="kube"))
+    # asyncio.to_thread's pool is for Kubernetes calls only: AWS checks have their own (Runtime.checks), and askers
+    # waiting for a check in flight are coroutines, so these threads only ever wait on the API server
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(kube.THREADS, thread_name_prefix="kube"))
     settings.posting.level = logging.WARNING  # no "Handler succeeded" Events; ours mark transitions only
     settings.execution.max_workers = max(4, memo.runtime.settings.concurrency * 2)
     settings.watching.server_timeout = 300
