@@ -5,13 +5,16 @@ CREDCHECK_TESTGROUND_STATE to a running dev environment's folder (`make dev-env`
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from credcheck_testground import aws, controlplane
 from credcheck_testground.processes import stop_all
+
+T = TypeVar("T")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,30 +40,28 @@ def _reused_state() -> Path | None:
     return Path(state) if state else None
 
 
-@pytest.fixture(scope="session")
-def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.ControlPlane]:
+def _started(tmp_path_factory: pytest.TempPathFactory, name: str, start: Callable[[Path], T],
+             attach: Callable[[Path], T]) -> Iterator[T]:
+    """A test-ground part: the running dev environment's when CREDCHECK_TESTGROUND_STATE is set, else a new one."""
     reused = _reused_state()
     if reused:
-        yield controlplane.attach(reused)
+        yield attach(reused)
         return
-    state = tmp_path_factory.mktemp("control-plane")
+    state = tmp_path_factory.mktemp(name)
     try:
-        yield controlplane.start(state)
+        yield start(state)
     finally:
         stop_all(state)
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.ControlPlane]:
+    yield from _started(tmp_path_factory, "control-plane", controlplane.start, controlplane.attach)
 
 
 @pytest.fixture(scope="session")
 def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[aws.LocalAWS]:
-    reused = _reused_state()
-    if reused:
-        yield aws.attach(reused)
-        return
-    state = tmp_path_factory.mktemp("aws")
-    try:
-        yield aws.start(state)
-    finally:
-        stop_all(state)
+    yield from _started(tmp_path_factory, "aws", aws.start, aws.attach)
 
 
 @pytest.fixture

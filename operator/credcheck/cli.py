@@ -145,6 +145,14 @@ def _policy_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scp", action="append", metavar="FILE", help="service control policy (JSON)")
 
 
+def _profile_inputs(parser: argparse.ArgumentParser) -> None:
+    """What `check` and `policy check` share: the profile to check against, where, and how to print it."""
+    parser.add_argument("--requirements", default=DEFAULT_PROFILE, help="kkp, kkp-docs or a profile file")
+    parser.add_argument("--skip-feature", action="append", default=[], help="e.g. iam-reconciling")
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--output", choices=["text", "json"], default="text")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="credcheck", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,12 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--profile", help="boto3 profile to take the credential from (default: the boto3 chain)")
     check.add_argument("--assume-role-arn")
     check.add_argument("--external-id")
-    check.add_argument("--requirements", default=DEFAULT_PROFILE, help="kkp, kkp-docs or a profile file")
-    check.add_argument("--skip-feature", action="append", default=[], help="e.g. iam-reconciling")
-    check.add_argument("--region", default="us-east-1")
+    _profile_inputs(check)
     check.add_argument("--auditor-profile")
     check.add_argument("--auditor-role-arn", help="e.g. arn:aws:iam::{account}:role/credcheck-auditor")
-    check.add_argument("--output", choices=["text", "json"], default="text")
     check.set_defaults(func=cmd_check)
 
     policy = sub.add_parser("policy", help="offline policy evaluation").add_subparsers(dest="policy_command",
@@ -173,11 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_p.set_defaults(func=cmd_policy_evaluate)
     check_p = policy.add_parser("check", help="do these policies grant a requirement profile?")
     _policy_inputs(check_p)
-    check_p.add_argument("--requirements", default=DEFAULT_PROFILE, help="kkp, kkp-docs or a profile file")
-    check_p.add_argument("--skip-feature", action="append", default=[])
+    _profile_inputs(check_p)
     check_p.add_argument("--account", default="123456789012", help="account the profile's ARNs are built for")
-    check_p.add_argument("--region", default="us-east-1")
-    check_p.add_argument("--output", choices=["text", "json"], default="text")
     check_p.set_defaults(func=cmd_policy_check)
 
     reqs = sub.add_parser("requirements", help="requirement profiles").add_subparsers(dest="req_command",
