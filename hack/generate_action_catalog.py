@@ -13,7 +13,7 @@ from pathlib import Path
 from policy_sentry.querying.actions import get_actions_for_service
 
 OUT = Path(__file__).resolve().parent.parent / "operator" / "credcheck" / "iam" / "data" / "actions.json"
-DEFAULT_SERVICES = "ec2,elasticloadbalancing,iam,sts,autoscaling,kms,organizations"
+DEFAULT_SERVICES = "ec2,elasticloadbalancing,iam,sts,autoscaling,kms,organizations,eks"
 
 
 def main() -> None:

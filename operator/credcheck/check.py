@@ -1,18 +1,31 @@
 """One check end to end: a credential in, a Verdict out. AWS is reached through injected session builders."""
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from credcheck.aws import principal as principals
-from credcheck.aws.errors import ACCESS_DENIED, AWSFailure, describe, error_code
+from credcheck.aws.errors import ACCESS_DENIED, AWSFailure, describe, error_code, sanitize
 from credcheck.aws.ratelimit import RateLimiter
 from credcheck.aws.session import AWSSession, RetryPolicy, ambient_session, assume_role, static_session
 from credcheck.aws.simulator import simulate
 from credcheck.iam.arn import template
-from credcheck.model import AssumeRole, Credential, Principal, SimulationResult, Status, Verdict
-from credcheck.plan import SimulationBatch, plan
+from credcheck.model import (
+    KEYS,
+    OPERATING,
+    AssumeRole,
+    Credential,
+    Principal,
+    Requirement,
+    SimulationResult,
+    Status,
+    Verdict,
+)
+from credcheck.plan import RequestKey, SimulationBatch, plan
 from credcheck.requirements.profiles import Profile
-from credcheck.verdict import decide
+from credcheck.target import Target, variables
+from credcheck.trust import trust_admits, trust_statement
+from credcheck.verdict import MissingSimulationResult, TargetSummary, decide
 
 SIMULATE_STATEMENT = ('{"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", '
                       '"Resource": "%s"}')
@@ -36,12 +49,15 @@ class Auditor:
 @dataclass(frozen=True)
 class CheckOptions:
     profile: Profile
-    region: str = "us-east-1"
+    region: str = "us-east-1"  # for Clusters whose region is not known (and for checks without a Cluster)
     assume_role: AssumeRole | None = None
     skip_features: tuple[str, ...] = ()
     auditor: Auditor | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     limiter: RateLimiter | None = None  # shared by every check: a cap on calls per second per account
+    targets: tuple[Target, ...] = ()  # the Clusters using the credential; none: one check without a Cluster
+    target_profile: Profile | None = None  # the KKP version to report upgrade readiness for
+    include_recommended: bool = False  # also simulate on-request features (documented, never called)
 
 
 SessionFactory = Callable[[Credential, str, RetryPolicy, RateLimiter | None], AWSSession]
@@ -51,19 +67,16 @@ def _unknown(reason: str, message: str, principal: Principal | None = None) -> V
     return Verdict(Status.UNKNOWN, reason, message, principal)
 
 
-def _connect(credential: Credential, options: CheckOptions, factory: SessionFactory) -> AWSSession | Verdict:
-    session = factory(credential, options.region, options.retry, options.limiter)
-    if options.assume_role is None:
-        return session
+def _assume(session: AWSSession, role: AssumeRole) -> AWSSession | Verdict:
     try:
-        return assume_role(session, options.assume_role)
+        return assume_role(session, role)
     except Exception as err:
         failure = describe(err, "sts:AssumeRole")
     if failure.reason in ("InvalidCredentials", "ExpiredToken"):
         return Verdict(Status.INVALID, failure.reason, failure.message)
     if failure.reason == "AccessDenied":
         return Verdict(Status.INVALID, "AssumeRoleFailed",
-                       f"could not assume {options.assume_role.role_arn}: denied. Check the role's trust policy "
+                       f"could not assume {role.role_arn}: denied. Check the role's trust policy "
                        "names this credential's principal and that the external ID matches (a wrong or missing "
                        "external ID is denied)")
     return _unknown(failure.reason, failure.message)
@@ -75,11 +88,20 @@ def _failure_verdict(failure: AWSFailure, principal: Principal | None) -> Verdic
     return _unknown(failure.reason, failure.message, principal)
 
 
-def _simulate_with_fallback(session: AWSSession, principal: Principal, options: CheckOptions,
-                            batches: tuple[SimulationBatch, ...],
-                            ) -> tuple[dict[tuple[str, str], SimulationResult], str] | Verdict:
+@dataclass(frozen=True)
+class _Identity:
+    """One identity whose policies are simulated: the keys themselves, or the role KKP acts as."""
+
+    principal: Principal
+    session: AWSSession
+
+
+def _simulate_as(identity: _Identity, kind: str, batches: Sequence[SimulationBatch], options: CheckOptions,
+                 ) -> tuple[dict[RequestKey, SimulationResult], str] | Verdict:
+    principal, session = identity.principal, identity.session
+    arns = {kind: principal.policy_source_arn}
     try:
-        return simulate(session, principal.policy_source_arn, batches), "self"
+        return simulate(session, arns, batches), "self"
     except Exception as err:
         if error_code(err) not in ACCESS_DENIED:
             return _failure_verdict(describe(err, "iam:SimulatePrincipalPolicy"), principal)
@@ -92,7 +114,7 @@ def _simulate_with_fallback(session: AWSSession, principal: Principal, options: 
     try:
         auditor = options.auditor.session(principal, options.region, options.retry)
         auditor.calls, auditor.limiter, auditor.limit_key = session.calls, options.limiter, principal.account
-        results = simulate(auditor, principal.policy_source_arn, batches)
+        results = simulate(auditor, arns, batches)
         auditor_arn = auditor.client("sts").get_caller_identity()["Arn"]
         return results, str(auditor_arn)
     except Exception as err:
@@ -101,15 +123,94 @@ def _simulate_with_fallback(session: AWSSession, principal: Principal, options: 
                         failure.message + "; nothing was verified", principal)
 
 
+def _simulate_all(identities: dict[str, _Identity], batches: Sequence[SimulationBatch], options: CheckOptions,
+                  ) -> tuple[dict[RequestKey, SimulationResult], str] | Verdict:
+    results: dict[RequestKey, SimulationResult] = {}
+    by: list[str] = []
+    for kind, identity in identities.items():
+        mine = [b for b in batches if b.principal == kind]
+        if not mine:
+            continue
+        outcome = _simulate_as(identity, kind, mine, options)
+        if isinstance(outcome, Verdict):
+            return outcome
+        results.update(outcome[0])
+        by.append(outcome[1])
+    return results, ", ".join(dict.fromkeys(by)) or "self"
+
+
+def _summaries(profile: Profile, targets: Sequence[Target], region: str,
+               trust: Mapping[str | None, str]) -> tuple[TargetSummary, ...]:
+    out = []
+    for target in targets:
+        ccm = profile.cloud_controller(target)
+        notes: list[str] = []
+        if ccm is not None and ccm.assumed:
+            notes.append(f"no Kubernetes version known: assumed {ccm.minor}, the newest KKP {profile.version} "
+                         f"supports (cloud-controller-manager {ccm.ccm}, {ccm.mode} mode)")
+        out.append(TargetSummary(target.cluster, target.region or region, ccm.minor if ccm else None,
+                                 f"{ccm.mode} (CCM {ccm.ccm})" if ccm else None, tuple(notes),
+                                 trust.get(target.cluster)))
+    return tuple(out)
+
+
+def _requirements(profile: Profile, principal: Principal, targets: Sequence[Target], options: CheckOptions,
+                  same_identity: bool) -> list[Requirement]:
+    out: list[Requirement] = []
+    for target in targets:
+        out.extend(profile.requirements(principal.account, principal.partition, options.skip_features,
+                                        target=target, region=options.region,
+                                        include_on_request=options.include_recommended,
+                                        keys_are_operating=same_identity))
+    return out
+
+
+def _trust_problems(profile: Profile, targets: Sequence[Target], operating: _Identity, keys: Principal,
+                    ) -> tuple[dict[str | None, str], list[str]]:
+    """Clusters whose control-plane role's trust policy does not admit the keys, while their CCM must assume it."""
+    problems: dict[str | None, str] = {}
+    notes: list[str] = []
+    for target in targets:
+        ccm = profile.cloud_controller(target)
+        if ccm is None or ccm.mode != "assume-role" or target.cluster is None:
+            continue
+        values = variables(target, partition=operating.principal.partition, account=operating.principal.account,
+                           region=target.region or "us-east-1")
+        role_arn = values["controlPlaneRole"]
+        try:
+            role = operating.session.client("iam").get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
+        except Exception as err:
+            code = error_code(err)
+            if code == "NoSuchEntity":
+                continue  # KKP creates it with a trust policy that names the account
+            notes.append(f"could not read the trust policy of {role_arn} ({describe(err, 'iam:GetRole').reason})")
+            continue
+        arns = {keys.policy_source_arn, keys.caller_arn}
+        if not trust_admits(role.get("AssumeRolePolicyDocument", {}), arns, keys.account):
+            statement = json.dumps(trust_statement(keys.account, keys.partition))
+            problems[target.cluster] = (
+                f"the trust policy of {role_arn} does not admit {keys.policy_source_arn}, yet the "
+                f"cloud-controller-manager of cluster {target.cluster} ({ccm.ccm}) assumes it with the credential's "
+                f"keys (a role created before KKP v2.30 trusts only ec2.amazonaws.com). Add to its trust policy: "
+                f"{statement}")
+    return problems, notes
+
+
 def run_check(credential: Credential, options: CheckOptions, factory: SessionFactory = static_session) -> Verdict:
-    connected = _connect(credential, options, factory)
-    if isinstance(connected, Verdict):
-        return connected
-    session = connected
+    static = factory(credential, options.region, options.retry, options.limiter)
+    keys_principal: Principal | None = None
+    operating_session = static
     try:
-        principal = principals.resolve(session)
+        if options.assume_role is not None:
+            keys_principal = principals.resolve(static)
+            assumed = _assume(static, options.assume_role)
+            if isinstance(assumed, Verdict):
+                return replace(assumed, aws_calls=dict(static.calls))
+            operating_session = assumed
+        principal = principals.resolve(operating_session)
     except Exception as err:
-        return replace(_failure_verdict(describe(err, "sts:GetCallerIdentity"), None), aws_calls=dict(session.calls))
+        return replace(_failure_verdict(describe(err, "sts:GetCallerIdentity"), None), aws_calls=dict(static.calls))
+    session = operating_session
     session.limit_key = principal.account
     findings = principal.notes
     if credential.access_key_id.startswith("ASIA") and credential.session_token is None:
@@ -123,11 +224,36 @@ def run_check(credential: Credential, options: CheckOptions, factory: SessionFac
         return replace(_unknown("PrincipalNotSimulatable",
                                 f"a {principal.kind} principal cannot be simulated; use an IAM user or role",
                                 principal), findings=findings, aws_calls=dict(session.calls))
-    requirements = options.profile.requirements(principal.account, principal.partition, options.skip_features)
-    batches = plan(requirements, options.region)
-    outcome = _simulate_with_fallback(session, principal, options, batches)
+    same_identity = keys_principal is None
+    keys = keys_principal or principal
+    role_arn = options.assume_role.role_arn if options.assume_role else None
+    targets = tuple(replace(t, assume_role_arn=role_arn) for t in (options.targets or (Target(),)))
+    requirements = _requirements(options.profile, principal, targets, options, same_identity)
+    upgrade_reqs = (_requirements(options.target_profile, principal, targets, options, same_identity)
+                    if options.target_profile else [])
+    operating = _Identity(principal, session)
+    identities = {OPERATING: operating}
+    if not same_identity:
+        identities[KEYS] = _Identity(keys, static)
+    outcome = _simulate_all(identities, plan(requirements + upgrade_reqs), options)
     if isinstance(outcome, Verdict):
         return replace(outcome, findings=findings, aws_calls=dict(session.calls))
     simulated, simulated_by = outcome
-    verdict = decide(principal, requirements, simulated, findings)
+    trust, trust_notes = _trust_problems(options.profile, targets, operating, keys)
+    findings += tuple(trust_notes)
+    try:
+        verdict = decide(principal, requirements, simulated, findings,
+                         targets=_summaries(options.profile, targets, options.region, trust),
+                         profile_version=options.profile.version)
+        if options.target_profile is not None:
+            up_trust, _ = _trust_problems(options.target_profile, targets, operating, keys) if any(
+                options.target_profile.cloud_controller(t) != options.profile.cloud_controller(t)
+                for t in targets) else (trust, [])
+            verdict = replace(verdict, upgrade=decide(
+                principal, upgrade_reqs, simulated,
+                targets=_summaries(options.target_profile, targets, options.region, up_trust),
+                profile_version=options.target_profile.version))
+    except MissingSimulationResult as err:
+        verdict = replace(_unknown("CheckFailed", f"MissingSimulationResult: {sanitize(str(err))}; "
+                                   "credcheck will retry", principal), findings=findings)
     return replace(verdict, aws_calls=dict(session.calls), simulated_by=simulated_by)

@@ -72,19 +72,34 @@ class Principal:
     notes: tuple[str, ...] = ()
 
 
+OPERATING = "operating"  # the identity KKP acts as: the assumed role when the Cluster sets one, else the keys
+KEYS = "keys"  # the credential's static keys themselves (the cloud-controller-manager always uses them)
+
+Context = tuple[tuple[str, tuple[str, ...]], ...]  # request context keys and values, sorted
+
+
 @dataclass(frozen=True)
 class Requirement:
     action: str
-    resource: str  # the profile's resource pattern, templated for the account
+    resource: str  # the resource KKP's call acts on, templated for the Cluster and account (may hold `*`)
     severity: Severity
     features: tuple[str, ...]
     source_pattern: str  # the action pattern in the profile this came from, e.g. "ec2:*"
+    context: Context = ()  # what KKP's request carries, aws:RequestedRegion included
+    principal: str = OPERATING
+    cluster: str | None = None
+    why: str = ""  # why KKP needs it, for a person
+    evidence: tuple[str, ...] = ()  # repository@tag:path:line of the KKP code that calls it
+    proven_by_call: bool = False  # credcheck makes the call itself (sts:AssumeRole into assumeRoleARN)
+
+    def context_dict(self) -> dict[str, list[str]]:
+        return {key: list(values) for key, values in self.context}
 
 
 @dataclass(frozen=True)
 class SimulationResult:
     action: str
-    resource: str
+    resource: str  # the ARN simulated
     decision: str  # AWS's EvalDecision
     matched_statements: tuple[str, ...] = ()
     missing_context: tuple[str, ...] = ()
@@ -110,12 +125,33 @@ class Tally:
     allowed: int
     missing_required: int
     missing_recommended: int
+    undecided: int = 0  # required actions AWS could not decide without more request context
+
+
+@dataclass(frozen=True)
+class ClusterVerdict:
+    """What one KKP Cluster's use of the credential lacks."""
+
+    cluster: str  # the Cluster's name, or "(no Cluster)"
+    status: "Status"
+    region: str
+    kubernetes: str | None  # the minor the cloud-controller decision was made for
+    cloud_controller: str | None  # "assume-role (CCM v1.35.2)" / "direct (CCM v1.33.0)"; None: profile has none
+    missing: tuple[str, ...] = ()  # required actions denied
+    undecided: tuple[str, ...] = ()  # required actions AWS could not decide
+    notes: tuple[str, ...] = ()
 
 
 def missing_first(results: tuple[ActionResult, ...]) -> list[ActionResult]:
     """The actions not allowed, required ones first, then by name: the order a status lists them in."""
     return sorted((r for r in results if not r.allowed),
-                  key=lambda r: (r.requirement.severity is not Severity.REQUIRED, r.requirement.action))
+                  key=lambda r: (r.requirement.severity is not Severity.REQUIRED, r.requirement.action,
+                                 r.requirement.cluster or ""))
+
+
+def is_missing(result: ActionResult) -> bool:
+    """Denied: not allowed, and not merely undecided for want of request context."""
+    return not result.allowed and result.outcome is not Outcome.MISSING_CONTEXT
 
 
 @dataclass(frozen=True)
@@ -132,23 +168,32 @@ class Verdict:
     aws_calls: dict[str, int] = field(default_factory=dict)
     simulated_by: str | None = None  # "self", or the auditor's ARN
     counts: Tally | None = None  # set by compact(), whose results keep only the first missing actions
+    clusters: tuple[ClusterVerdict, ...] = ()
+    profile_version: str | None = None  # the KKP version the verdict is for
+    upgrade: "Verdict | None" = None  # the same simulation judged against the target KKP version's profile
 
     def tally(self) -> Tally:
         if self.counts is not None:
             return self.counts
         return Tally(len(self.results), sum(1 for r in self.results if r.allowed), len(self.missing_required),
-                     len(self.missing_recommended))
+                     len(self.missing_recommended), len(self.undecided_required))
 
     def compact(self, listed: int) -> "Verdict":
         """What a status shows, small enough to keep for every credential: the counts and the first `listed`
-        missing actions. The allowed actions (most of a check's ~800 results) are dropped."""
+        missing actions. The allowed actions (most of a check's results) are dropped."""
+        upgrade = self.upgrade.compact(listed) if self.upgrade is not None else None
         return replace(self, results=tuple(missing_first(self.results)[:listed]), counts=self.tally(),
-                       aws_calls={})
+                       aws_calls={}, upgrade=upgrade)
 
     @property
     def missing_required(self) -> tuple[ActionResult, ...]:
-        return tuple(r for r in self.results if not r.allowed and r.requirement.severity is Severity.REQUIRED)
+        return tuple(r for r in self.results if is_missing(r) and r.requirement.severity is Severity.REQUIRED)
 
     @property
     def missing_recommended(self) -> tuple[ActionResult, ...]:
-        return tuple(r for r in self.results if not r.allowed and r.requirement.severity is Severity.RECOMMENDED)
+        return tuple(r for r in self.results if is_missing(r) and r.requirement.severity is Severity.RECOMMENDED)
+
+    @property
+    def undecided_required(self) -> tuple[ActionResult, ...]:
+        return tuple(r for r in self.results
+                     if r.outcome is Outcome.MISSING_CONTEXT and r.requirement.severity is Severity.REQUIRED)

@@ -1,18 +1,36 @@
-"""From requirements to the fewest simulate calls: concrete actions grouped by the resource simulated."""
+"""From requirements to the fewest SimulatePrincipalPolicy calls that still ask what KKP's requests ask.
 
+A call carries one principal, a set of resources and one request context, which AWS applies to every action in
+it. So requirements share a call only when the context fits all of them: a key the profile sends with an action
+(ec2:CreateAction with ec2:CreateTags, iam:PassedToService with iam:PassRole, the tags KKP sets on create) must
+carry exactly that value, and a key it never sends with an action may ride along, since no sane policy
+conditions that action on it. Plain ec2:CreateTags and tag-on-create ec2:CreateTags therefore never share a call.
+"""
+
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from credcheck.model import Requirement
+from credcheck.model import Context, Requirement
 
 PROBE_NAME = "credcheck-probe"
+REGION_KEY = "aws:RequestedRegion"
+MAX_RESULTS = 1000  # one page of SimulatePrincipalPolicy
+
+RequestKey = tuple[str, str, str, Context]  # principal, action, simulated resource, the request's own context
 
 
 @dataclass(frozen=True)
 class SimulationBatch:
-    resource: str  # a concrete ARN (or "*") standing in for the requirement's resource pattern
+    principal: str  # OPERATING or KEYS
+    resources: tuple[str, ...]  # ("*",) or concrete ARNs
     actions: tuple[str, ...]
-    region: str  # the aws:RequestedRegion context value sent with the batch (the cluster's region)
+    context: Context  # sent as ContextEntries, aws:RequestedRegion included
+    answers: tuple[RequestKey, ...] = ()  # the requirements this call decides
+
+    @property
+    def region(self) -> str | None:
+        return next((values[0] for key, values in self.context if key == REGION_KEY and values), None)
 
 
 def probe_resource(pattern: str) -> str:
@@ -22,11 +40,60 @@ def probe_resource(pattern: str) -> str:
     return pattern.replace("*", PROBE_NAME).replace("?", "x")
 
 
-def plan(requirements: Sequence[Requirement], region: str) -> tuple[SimulationBatch, ...]:
-    """One batch per simulated resource: the fewest SimulatePrincipalPolicy calls (before paging)."""
-    groups: dict[str, list[str]] = {}
+def request_key(req: Requirement) -> RequestKey:
+    return req.principal, req.action, probe_resource(req.resource), req.context
+
+
+@dataclass
+class _Open:
+    principal: str
+    resources: list[str]
+    context: dict[str, tuple[str, ...]]
+    actions: dict[str, Context] = field(default_factory=dict)  # action -> the context it was planned with
+    answers: list[RequestKey] = field(default_factory=list)
+
+    def fits(self, key: RequestKey, sensitive: dict[str, set[str]]) -> bool:
+        principal, action, resource, context = key
+        if principal != self.principal or (resource == "*") != (self.resources == ["*"]):
+            return False
+        if action in self.actions and self.actions[action] != context:
+            return False
+        if len(set(self.actions) | {action}) * len(set(self.resources) | {resource}) > MAX_RESULTS:
+            return False
+        own = dict(context)
+        for name in set(own) | set(self.context):
+            if name in own and name in self.context:
+                if own[name] != self.context[name]:
+                    return False
+            elif name in self.context:
+                if name in sensitive[action]:
+                    return False  # KKP's request for this action lacks the key: sending it could allow wrongly
+            elif any(name in sensitive[a] for a in self.actions):
+                return False
+        return True
+
+    def add(self, key: RequestKey) -> None:
+        _, action, resource, context = key
+        self.actions.setdefault(action, context)
+        if resource not in self.resources:
+            self.resources.append(resource)
+        self.context.update(dict(context))
+        self.answers.append(key)
+
+
+def plan(requirements: Sequence[Requirement]) -> tuple[SimulationBatch, ...]:
+    """The batches that decide every requirement; requirements credcheck proves by calling are left out."""
+    sensitive: dict[str, set[str]] = defaultdict(set)
     for req in requirements:
-        actions = groups.setdefault(probe_resource(req.resource), [])
-        if req.action not in actions:
-            actions.append(req.action)
-    return tuple(SimulationBatch(resource, tuple(actions), region) for resource, actions in sorted(groups.items()))
+        sensitive[req.action].update(k for k, _ in req.context if k != REGION_KEY)
+    keys = sorted({request_key(r) for r in requirements if not r.proven_by_call},
+                  key=lambda k: (k[0], k[2] != "*", -len(k[3]), k[1], k[2], k[3]))
+    batches: list[_Open] = []
+    for key in keys:
+        batch = next((b for b in batches if b.fits(key, sensitive)), None)
+        if batch is None:
+            batch = _Open(key[0], [key[2]], {})
+            batches.append(batch)
+        batch.add(key)
+    return tuple(SimulationBatch(b.principal, tuple(b.resources), tuple(b.actions),
+                                 tuple(sorted(b.context.items())), tuple(b.answers)) for b in batches)

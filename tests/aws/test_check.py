@@ -1,4 +1,9 @@
-"""The check engine against the local AWS endpoint: real HTTP, real signatures, simulated IAM."""
+"""The check engine against the local AWS endpoint: real HTTP, real signatures, simulated IAM.
+
+The endpoint decides simulations with credcheck's own evaluator (evaluator-backed): these tests prove the wiring
+(signing, the questions asked — resources, context, principals —, batching, paging, error mapping) and how
+verdicts are built from AWS's answers; the evaluator's own decisions are pinned by tests/unit/iam/golden.yaml.
+"""
 
 import json
 from pathlib import Path
@@ -9,11 +14,33 @@ import pytest
 from credcheck.check import Auditor, CheckOptions, run_check
 from credcheck.model import AssumeRole, Credential, Outcome, Status
 from credcheck.requirements.profiles import load_profile
+from credcheck.target import Target
 from credcheck_testground.aws import ACCOUNT, Keys, LocalAWS
 
 pytestmark = pytest.mark.aws
 DATA = Path(__file__).resolve().parents[1] / "data"
 SIMULATE = {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": "*"}
+CCM_ASSUME = {"Effect": "Allow", "Action": "sts:AssumeRole",
+              "Resource": f"arn:aws:iam::{ACCOUNT}:role/kubernetes-*-control-plane"}
+V223 = {"Effect": "Allow", "Action": ["iam:TagInstanceProfile", "elasticloadbalancing:AddTags"],
+        "Resource": "*"}  # what KKP's docs added in v2.23; the file in tests/data predates it
+CLASSIC_ELB = {"Effect": "Allow", "Resource": "*", "Action": [  # the CCM's classic-ELB calls, not in KKP's docs
+    "elasticloadbalancing:ApplySecurityGroupsToLoadBalancer", "elasticloadbalancing:AttachLoadBalancerToSubnets",
+    "elasticloadbalancing:CreateLoadBalancerListeners", "elasticloadbalancing:CreateLoadBalancerPolicy",
+    "elasticloadbalancing:DeleteLoadBalancerListeners", "elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
+    "elasticloadbalancing:DescribeLoadBalancerPolicies", "elasticloadbalancing:DetachLoadBalancerFromSubnets",
+    "elasticloadbalancing:SetLoadBalancerPoliciesForBackendServer",
+    "elasticloadbalancing:SetLoadBalancerPoliciesOfListener"]}
+DETACH = {"Effect": "Allow", "Action": "iam:DetachRolePolicy", "Resource": f"arn:aws:iam::{ACCOUNT}:role/kubernetes-*"}
+ABC = Target(cluster="abc", region="eu-central-1", kubernetes_version="1.34.2")
+
+
+def allow_all_but(*actions: str) -> dict[str, Any]:
+    return {"Effect": "Allow", "NotAction": list(actions), "Resource": "*"}
+
+
+def doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
 def policy(name: str, *extra: dict[str, Any]) -> dict[str, Any]:
@@ -42,19 +69,135 @@ def test_documented_policy_is_sufficient_under_kkp_docs(local_aws: LocalAWS) -> 
     verdict = check(keys, "kkp-docs")
     assert verdict.status is Status.SUFFICIENT, verdict.message
     assert len(verdict.results) > 800
-    assert verdict.aws_calls == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 4}
+    assert verdict.aws_calls == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 2}
+
+
+def test_documented_policy_is_not_ready_under_kkp_it_lacks_the_ccm_assume_role(local_aws: LocalAWS) -> None:
+    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy.json", SIMULATE, V223)])
+    verdict = check(keys, targets=(ABC,))
+    assert verdict.status is Status.INSUFFICIENT, verdict.message
+    assert verdict.broken_features == {"cloud-controller": ("sts:AssumeRole",),
+                                       "cluster-deletion-owned": ("iam:DetachRolePolicy",)}
+    assert "sts:AssumeRole" in verdict.message
+    assert f"arn:aws:iam::{ACCOUNT}:role/kubernetes-abc-control-plane with the credential's own keys" in verdict.message
+    role = f"arn:aws:iam::{ACCOUNT}:role/kubernetes-abc"
+    assert verdict.remediation == {"Version": "2012-10-17", "Statement": [
+        {"Sid": "CredcheckGrant1", "Effect": "Allow", "Action": ["iam:DetachRolePolicy", "sts:AssumeRole"],
+         "Resource": f"{role}-control-plane"},
+        {"Sid": "CredcheckGrant2", "Effect": "Allow", "Action": "iam:DetachRolePolicy", "Resource": f"{role}-worker"}]}
+    assert [(c.cluster, c.cloud_controller) for c in verdict.clusters] == [("abc", "assume-role (CCM v1.34.0)")]
+    assert verdict.profile_version == "2.31"
+    # without a Cluster: the newest Kubernetes KKP 2.31 supports is assumed, and the verdict says so
+    unnamed = check(keys)
+    assert "sts:AssumeRole" in unnamed.broken_features["cloud-controller"]
+    assert any("assumed 1.36" in n for n in unnamed.clusters[0].notes)
+
+
+def test_documented_policy_plus_what_the_code_calls_is_ready_for_every_kkp_version(local_aws: LocalAWS) -> None:
+    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy.json", SIMULATE, V223, CCM_ASSUME,
+                                                           CLASSIC_ELB, DETACH)])
+    for profile in ("kkp-2.29", "kkp-2.30", "kkp-2.31"):
+        verdict = check(keys, profile, targets=(ABC,))
+        assert verdict.status is Status.SUFFICIENT, (profile, verdict.message)
+        assert verdict.tally().checked < 150, "only what KKP's code calls is simulated"
+    calls = check(keys, targets=(ABC,)).aws_calls
+    assert calls == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 5, "iam:GetRole": 1}
+
+
+def test_with_disable_iam_reconciling_the_deletion_calls_are_still_required(local_aws: LocalAWS) -> None:
+    deletion = ("iam:GetRole", "iam:DeleteRolePolicy", "iam:GetInstanceProfile")
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, allow_all_but(*deletion))])
+    off = check(keys, targets=(Target(cluster="abc", region="eu-central-1", disable_iam_reconciling=True),))
+    assert off.status is Status.INSUFFICIENT, off.message
+    assert off.broken_features == {"cluster-deletion": tuple(sorted(deletion))}
+    assert "cluster-deletion: missing iam:DeleteRolePolicy, iam:GetInstanceProfile, iam:GetRole" in off.message
+
+
+def test_passrole_allowed_only_for_ec2_is_not_reported_missing(local_aws: LocalAWS) -> None:
+    passrole = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{ACCOUNT}:role/kubernetes-*",
+                "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, allow_all_but("iam:PassRole"), passrole)])
+    verdict = check(keys, targets=(ABC,))
+    assert verdict.status is Status.SUFFICIENT, verdict.message
+
+
+def test_createtags_allowed_only_on_create_leaves_just_the_retagging_missing(local_aws: LocalAWS) -> None:
+    on_create = {"Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "*", "Condition": {
+        "StringEquals": {"ec2:CreateAction": ["RunInstances", "CreateSecurityGroup"]}}}
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, allow_all_but("ec2:CreateTags"), on_create)])
+    verdict = check(keys, targets=(ABC,))
+    tags = [r for r in verdict.results if r.requirement.action == "ec2:CreateTags"]
+    created = [r for r in tags if "ec2:CreateAction" in r.requirement.context_dict()]
+    assert len(created) == 2 and all(r.allowed for r in created), "tag-on-create carries ec2:CreateAction"
+    assert {r.requirement.resource for r in verdict.missing_required} == {"*"}
+    assert {r.requirement.action for r in verdict.missing_required} == {"ec2:CreateTags"}, \
+        "KKP re-tags existing subnets, route table and security group without ec2:CreateAction (tags.go:74)"
+
+
+REGION_LOCK = {"Sid": "DenyOutsideEuCentral1", "Effect": "Deny", "Resource": "*",
+               "NotAction": ["iam:*", "sts:*", "ec2:DescribeRegions"],  # as AWS's region-deny SCP example exempts
+               "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-central-1"}}}
+
+
+def test_region_locked_credential_is_ready_for_its_region_only(local_aws: LocalAWS) -> None:
+    everything = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, everything, REGION_LOCK)])
+    frankfurt = check(keys, targets=(ABC,))
+    assert frankfurt.status is Status.SUFFICIENT, frankfurt.message
+    virginia = check(keys, targets=(Target(cluster="abc", region="us-east-1", kubernetes_version="1.34"),))
+    assert virginia.status is Status.INSUFFICIENT
+    assert {r.outcome for r in virginia.missing_required} == {Outcome.EXPLICIT_DENY}
+    assert "ec2:RunInstances" in virginia.broken_features["machines"]
+    both = check(keys, targets=(ABC, Target(cluster="xyz", region="us-east-1")))
+    assert [(c.cluster, c.status) for c in both.clusters] == [("abc", Status.SUFFICIENT),
+                                                               ("xyz", Status.INSUFFICIENT)]
+
+
+def test_a_clusters_own_role_outside_kubernetes_star_is_asked_about(local_aws: LocalAWS) -> None:
+    scoped = {"Effect": "Allow", "Action": "iam:*", "Resource": [f"arn:aws:iam::{ACCOUNT}:role/kubernetes-*",
+                                                                 f"arn:aws:iam::{ACCOUNT}:instance-profile/kubernetes-*"]}
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, allow_all_but("iam:*"), scoped)])
+    assert check(keys, targets=(ABC,)).status is Status.SUFFICIENT
+    own = Target(cluster="abc", region="eu-central-1", control_plane_role=f"arn:aws:iam::{ACCOUNT}:role/team/cp",
+                 instance_profile="team-nodes")
+    verdict = check(keys, targets=(own,))
+    assert verdict.status is Status.INSUFFICIENT
+    resources = {r.requirement.resource for r in verdict.missing_required}
+    assert resources == {f"arn:aws:iam::{ACCOUNT}:role/team/cp", f"arn:aws:iam::{ACCOUNT}:instance-profile/team-nodes",
+                         f"arn:aws:iam::{ACCOUNT}:role/*"}
+
+
+def test_a_condition_on_context_kkp_does_not_send_is_unknown_not_missing(local_aws: LocalAWS) -> None:
+    vpc_only = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceVpc": "vpc-1"}}}
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, allow_all_but("iam:PassRole"), vpc_only)])
+    verdict = check(keys, targets=(ABC,))
+    assert verdict.status is Status.UNKNOWN, verdict.message
+    assert verdict.reason == "UndecidedByAWS" and "aws:SourceVpc" in verdict.message
+    assert verdict.tally().missing_required == 0 and verdict.tally().undecided == 1
+
+
+def test_upgrade_readiness_from_the_same_simulation(local_aws: LocalAWS) -> None:
+    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy.json", SIMULATE, V223, CLASSIC_ELB,
+                                                           DETACH)])
+    old = Target(cluster="abc", region="eu-central-1", kubernetes_version="1.32.9")
+    verdict = check(keys, "kkp-2.30", targets=(old,), target_profile=load_profile("kkp-2.31"))
+    assert verdict.status is Status.SUFFICIENT, "KKP 2.30 runs a direct-mode CCM for Kubernetes 1.32"
+    assert verdict.upgrade is not None and verdict.upgrade.status is Status.INSUFFICIENT
+    assert verdict.upgrade.broken_features["cloud-controller"] == ("sts:AssumeRole",)
+    alone = check(keys, "kkp-2.30", targets=(old,))
+    assert verdict.aws_calls["iam:SimulatePrincipalPolicy"] <= alone.aws_calls["iam:SimulatePrincipalPolicy"] + 1
 
 
 def test_least_privilege_policy_is_insufficient_under_kkp(local_aws: LocalAWS) -> None:
     _, keys = local_aws.create_user(policies=[policy("kkp-least-privilege-policy.json", SIMULATE)])
-    verdict = check(keys)
+    verdict = check(keys, "kkp-2.29", targets=(ABC,), include_recommended=True)
     assert verdict.status is Status.INSUFFICIENT
     assert verdict.reason == "MissingPermissions"
     assert "iam:PassRole" in verdict.broken_features["machines"]
     assert "ec2:DescribeVpcAttribute" in verdict.broken_features["machines"]
-    lbs = verdict.broken_features["load-balancers"]
+    lbs = verdict.broken_features["cloud-controller"]
     assert "elasticloadbalancing:CreateLoadBalancer" in lbs and "elasticloadbalancing:AddTags" in lbs
-    assert "cluster-provisioning" not in verdict.broken_features
     assert "machines: missing" in verdict.message
     recommended = {r.requirement.action for r in verdict.missing_recommended}
     assert "sts:GetFederationToken" in recommended and "ec2:CreateVpc" in recommended
@@ -62,19 +205,19 @@ def test_least_privilege_policy_is_insufficient_under_kkp(local_aws: LocalAWS) -
 
 
 def test_missing_passrole_and_tagrole_named_and_remediated_exactly(local_aws: LocalAWS) -> None:
-    doc = policy("kkp-documented-policy.json", SIMULATE)
-    doc["Statement"][1]["Action"].remove("iam:PassRole")
-    doc["Statement"][1]["Action"].remove("iam:TagRole")
-    doc["Statement"].append({"Effect": "Allow", "Action": ["elasticloadbalancing:AddTags", "iam:TagInstanceProfile"],
-                             "Resource": "*"})
-    _, keys = local_aws.create_user(policies=[doc])
-    verdict = check(keys)
+    documented = policy("kkp-documented-policy.json", SIMULATE, V223, CCM_ASSUME, DETACH)
+    documented["Statement"][1]["Action"].remove("iam:PassRole")
+    documented["Statement"][1]["Action"].remove("iam:TagRole")
+    _, keys = local_aws.create_user(policies=[documented])
+    verdict = check(keys, targets=(ABC,))
     assert verdict.status is Status.INSUFFICIENT
     assert {r.requirement.action for r in verdict.missing_required} == {"iam:PassRole", "iam:TagRole"}
     assert verdict.broken_features == {"iam-reconciling": ("iam:TagRole",), "machines": ("iam:PassRole",)}
-    assert verdict.remediation == {"Version": "2012-10-17", "Statement": [{
-        "Sid": "CredcheckGrant1", "Effect": "Allow", "Action": ["iam:PassRole", "iam:TagRole"],
-        "Resource": f"arn:aws:iam::{ACCOUNT}:role/kubernetes-*"}]}
+    role = f"arn:aws:iam::{ACCOUNT}:role/kubernetes-abc"
+    assert verdict.remediation == {"Version": "2012-10-17", "Statement": [
+        {"Sid": "CredcheckGrant1", "Effect": "Allow", "Action": "iam:TagRole", "Resource": f"{role}-control-plane"},
+        {"Sid": "CredcheckGrant2", "Effect": "Allow", "Action": ["iam:PassRole", "iam:TagRole"],
+         "Resource": f"{role}-worker"}]}
 
 
 def test_explicit_deny_on_kubernetes_roles(local_aws: LocalAWS) -> None:
@@ -102,11 +245,15 @@ def test_permissions_boundary_blocking_elb(local_aws: LocalAWS) -> None:
 
 def test_assumed_role_with_right_wrong_and_missing_external_id(local_aws: LocalAWS) -> None:
     user_arn, keys = local_aws.create_user(policies=[{"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}])
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}, SIMULATE]}])
     role_arn = local_aws.create_role("kkp-seed-role", user_arn, external_id="kkp-ext-1", path="/kkp/",
                                      policies=[policy("kkp-documented-policy.json", SIMULATE,
                                                       {"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"})])
     good = check(keys, "kkp-docs", assume_role=AssumeRole(role_arn, "kkp-ext-1"))
+    with_ccm = check(keys, assume_role=AssumeRole(role_arn, "kkp-ext-1"), targets=(ABC,))
+    ccm = [r for r in with_ccm.results if "cloud-controller" in r.requirement.features]
+    assert [(r.requirement.principal, r.requirement.action, r.allowed) for r in ccm] == [
+        ("keys", "sts:AssumeRole", True)], "the CCM's AssumeRole is asked of the keys' own user"
     assert good.status is Status.SUFFICIENT, good.message
     assert good.principal is not None and good.principal.kind == "assumed-role"
     assert good.principal.policy_source_arn == f"arn:aws:iam::{ACCOUNT}:role/kkp/kkp-seed-role", "path recovered"
@@ -130,7 +277,7 @@ def test_without_simulate_permission_is_unknown_then_auditor_gives_a_verdict(
         local_aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
     doc = policy("kkp-least-privilege-policy.json")
     user_arn, keys = local_aws.create_user(policies=[doc])
-    unknown = check(keys)
+    unknown = check(keys, targets=(ABC,))
     assert unknown.status is Status.UNKNOWN
     assert unknown.reason == "SimulationNotPermitted"
     assert '"Action": "iam:SimulatePrincipalPolicy"' in unknown.message and user_arn in unknown.message
@@ -139,7 +286,7 @@ def test_without_simulate_permission_is_unknown_then_auditor_gives_a_verdict(
     _, auditor_keys = local_aws.create_user(policies=[{"Version": "2012-10-17", "Statement": [SIMULATE]}])
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", auditor_keys.access_key_id)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", auditor_keys.secret_access_key)
-    audited = check(keys, auditor=Auditor())
+    audited = check(keys, auditor=Auditor(), targets=(ABC,))
     assert audited.status is Status.INSUFFICIENT
     assert "iam:PassRole" in audited.broken_features["machines"]
     assert audited.simulated_by is not None and audited.simulated_by != "self"

@@ -1,7 +1,8 @@
 """Loading and validating requirement profiles, and expanding them into concrete requirements."""
 
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -9,12 +10,17 @@ from typing import Any
 
 import yaml
 
-from credcheck.iam.arn import template
 from credcheck.iam.catalog import ActionCatalog, UnknownActionError, load_catalog
-from credcheck.model import Requirement, Severity
+from credcheck.model import KEYS, OPERATING, Requirement, Severity
+from credcheck.target import Target, fill, iam_region, minor_of, variables
 
-BUILTIN = ("kkp", "kkp-docs")
+BUILTIN = ("kkp", "kkp-2.31", "kkp-2.30", "kkp-2.29", "kkp-docs", "eks")
+ALIASES = {"kkp": "kkp-2.31"}  # `kkp` is the newest KKP minor credcheck knows
 DEFAULT_PROFILE = "kkp"
+PLACEHOLDERS = frozenset({"partition", "account", "region", "cluster", "controlPlaneRole", "workerRole",
+                          "instanceProfile", "securityGroup", "vpc", "assumeRole"})
+GATES = frozenset({"disableIAMReconciling"})
+MODES = frozenset({"direct", "assume-role"})
 
 
 class ProfileError(ValueError):
@@ -26,7 +32,10 @@ class Feature:
     name: str
     severity: Severity
     description: str
-    disabled_by: str | None = None
+    skipped_when: str | None = None  # a Cluster setting that turns the feature off: disableIAMReconciling
+    only_with_assume_role: bool = False  # needed only when the Cluster sets assumeRoleARN
+    proven_by_call: bool = False  # credcheck makes the call itself instead of simulating it
+    on_request: bool = False  # checked only when asked (includeRecommended): documented, never called
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,23 @@ class ProfileStatement:
     feature: str
     actions: tuple[str, ...]
     resources: tuple[str, ...]
+    context: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    principal: str = OPERATING
+    cloud_controller: str | None = None  # only when the Cluster's CCM runs in this mode
+    region: str | None = None  # a region KKP's code hard-codes for this call
+    component: str = ""
+    why: str = ""
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CloudController:
+    """Which cloud-controller-manager KKP runs for a Kubernetes minor, and how it uses the keys."""
+
+    minor: str
+    ccm: str
+    mode: str  # direct: EC2/ELB calls with the keys; assume-role: only sts:AssumeRole into the control-plane role
+    assumed: bool = False  # no Cluster (or no version) known: the newest Kubernetes the KKP version supports
 
 
 @dataclass(frozen=True)
@@ -43,38 +69,86 @@ class Profile:
     description: str
     features: Mapping[str, Feature]
     statements: tuple[ProfileStatement, ...]
-    _expanded: dict[tuple[str, str, frozenset[str]], tuple[Requirement, ...]] = field(
+    cloud_controllers: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # minor -> (ccm, mode)
+    newest_kubernetes: str | None = None
+    evidence: tuple[str, ...] = ()  # where the Kubernetes and CCM tables come from
+    _expanded: dict[tuple[Any, ...], tuple[Requirement, ...]] = field(
         default_factory=dict, compare=False, repr=False)
 
-    def requirements(self, account: str, partition: str = "aws", skip_features: Iterable[str] = (),
-                     catalog: ActionCatalog | None = None) -> tuple[Requirement, ...]:
-        """Concrete (action, resource) requirements; an action needed by a required feature is required.
+    def cloud_controller(self, target: Target) -> CloudController | None:
+        """The CCM KKP runs for the target's Kubernetes version (KKP's switch: an unknown minor gets the newest)."""
+        if not self.cloud_controllers or self.newest_kubernetes is None:
+            return None
+        minor = minor_of(target.kubernetes_version)
+        assumed = minor is None
+        key = minor if minor is not None and minor in self.cloud_controllers else self.newest_kubernetes
+        ccm, mode = self.cloud_controllers[key]
+        return CloudController(minor or self.newest_kubernetes, ccm, mode, assumed)
 
-        Features in `skip_features` (e.g. iam-reconciling for clusters with disableIAMReconciling) are left out.
-        Expanded once per account, partition and skip set: every verdict of an account shares the same objects.
+    def requirements(self, account: str, partition: str = "aws", skip_features: Iterable[str] = (),
+                     catalog: ActionCatalog | None = None, *, target: Target | None = None,
+                     region: str = "us-east-1", include_on_request: bool = False,
+                     keys_are_operating: bool = False) -> tuple[Requirement, ...]:
+        """Concrete requirements for one Cluster (or none): each action on the resource KKP's call acts on, with
+        the request context it carries. An action needed by a required feature is required.
+
+        Features in `skip_features`, those the Cluster's settings turn off (disableIAMReconciling), those for a
+        cloud-controller mode the Cluster's Kubernetes version does not run, and on-request features unless asked
+        are left out. With `keys_are_operating` (no assume-role) the keys and the role KKP acts as are one identity.
+        Expanded once per input: every verdict of an account shares the same objects.
         """
-        key = (account, partition, frozenset(skip_features))
+        target = target or Target()
+        key = (account, partition, frozenset(skip_features), target, region, include_on_request, keys_are_operating)
         if catalog is None and key in self._expanded:
             return self._expanded[key]
-        expanded = self._expand(account, partition, key[2], catalog or load_catalog())
+        expanded = self._expand(account, partition, key[2], catalog or load_catalog(), target=target,
+                                region=region, include_on_request=include_on_request,
+                                keys_are_operating=keys_are_operating)
         if catalog is None:
             self._expanded[key] = expanded
         return expanded
 
-    def _expand(self, account: str, partition: str, skipped: frozenset[str],
-                catalog: ActionCatalog) -> tuple[Requirement, ...]:
-        merged: dict[tuple[str, str], Requirement] = {}
+    def _active(self, statement: ProfileStatement, skipped: frozenset[str], target: Target,
+                include_on_request: bool) -> bool:
+        feature = self.features[statement.feature]
+        if statement.feature in skipped or (feature.on_request and not include_on_request):
+            return False
+        if feature.skipped_when == "disableIAMReconciling" and target.disable_iam_reconciling:
+            return False
+        if feature.only_with_assume_role and not target.assume_role_arn:
+            return False
+        if statement.cloud_controller is not None:
+            ccm = self.cloud_controller(target)
+            return ccm is not None and ccm.mode == statement.cloud_controller
+        return True
+
+    def _expand(self, account: str, partition: str, skipped: frozenset[str], catalog: ActionCatalog, *,
+                target: Target, region: str, include_on_request: bool,
+                keys_are_operating: bool) -> tuple[Requirement, ...]:
+        merged: dict[tuple[Any, ...], Requirement] = {}
+        cluster_region = target.region or region
         for statement in self.statements:
-            if statement.feature in skipped:
+            if not self._active(statement, skipped, target, include_on_request):
                 continue
             feature = self.features[statement.feature]
+            principal = OPERATING if keys_are_operating else statement.principal
             for pattern in statement.actions:
+                service = pattern.split(":", 1)[0]
+                call_region = statement.region or (iam_region(partition) if service == "iam" else cluster_region)
+                values = variables(target, partition=partition, account=account, region=call_region)
+                context = tuple(sorted(
+                    [("aws:RequestedRegion", (call_region,))]
+                    + [(fill(k, values), tuple(fill(v, values) for v in vs)) for k, vs in statement.context]))
+                why = fill(statement.why, values)
                 for action in catalog.expand(pattern):
                     for resource in statement.resources:
-                        key = (action, template(resource, account=account, partition=partition))
+                        arn = fill(resource, values)
+                        key = (principal, action, arn, context)
                         merged[key] = _merge(merged.get(key), Requirement(
-                            action=action, resource=key[1], severity=feature.severity,
-                            features=(feature.name,), source_pattern=pattern))
+                            action=action, resource=arn, severity=feature.severity, features=(feature.name,),
+                            source_pattern=pattern, context=context, principal=principal,
+                            cluster=target.cluster, why=why, evidence=statement.evidence,
+                            proven_by_call=feature.proven_by_call))
         return tuple(merged[k] for k in sorted(merged))
 
 
@@ -83,10 +157,71 @@ def _merge(old: Requirement | None, new: Requirement) -> Requirement:
         return new
     if old.severity is new.severity:
         features = old.features + tuple(f for f in new.features if f not in old.features)
+        evidence = old.evidence + tuple(e for e in new.evidence if e not in old.evidence)
         # a concrete mention wins over a wildcard one, so remediation stays precise
         pattern = old.source_pattern if "*" not in old.source_pattern else new.source_pattern
-        return Requirement(old.action, old.resource, old.severity, features, pattern)
+        return replace(old, features=features, source_pattern=pattern, evidence=evidence,
+                       proven_by_call=old.proven_by_call and new.proven_by_call)
     return old if old.severity is Severity.REQUIRED else new
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return tuple(str(v) for v in (value if isinstance(value, list) else [value]))
+
+
+def _placeholder_problems(texts: Iterable[str], where: str) -> list[str]:
+    unknown = sorted({m for t in texts for m in re.findall(r"\{([A-Za-z]+)\}", t)} - PLACEHOLDERS)
+    return [f"{where}: unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; "
+            f"use {', '.join(sorted('{' + p + '}' for p in PLACEHOLDERS))}"] if unknown else []
+
+
+def _parse_feature(name: str, spec: Mapping[str, Any], problems: list[str]) -> Feature | None:
+    severity = spec.get("severity", "required")
+    if severity not in (Severity.REQUIRED, Severity.RECOMMENDED):
+        problems.append(f"feature {name!r}: severity must be required or recommended, not {severity!r}")
+        return None
+    gate = spec.get("skippedWhen", spec.get("disabledBy"))
+    if gate is not None and gate not in GATES:
+        problems.append(f"feature {name!r}: skippedWhen must be one of {', '.join(sorted(GATES))}")
+    return Feature(name, Severity(severity), str(spec.get("description", "")), gate,
+                   spec.get("when") == "assumeRole", bool(spec.get("provenByCall", False)),
+                   bool(spec.get("onRequest", False)))
+
+
+def _parse_statement(st: Any, where: str, features: Mapping[str, Feature], catalog: ActionCatalog,
+                     problems: list[str]) -> ProfileStatement | None:
+    if not isinstance(st, Mapping):
+        problems.append(f"{where}: must be a mapping with feature, actions and resources")
+        return None
+    feature = st.get("feature")
+    if feature not in features:
+        problems.append(f"{where}: feature {feature!r} is not declared under features")
+    actions = st.get("actions") or []
+    resources_ = st.get("resources") or ["*"]
+    if not actions or not all(isinstance(a, str) for a in actions):
+        problems.append(f"{where}: actions must be a non-empty list of service:Action names")
+        return None
+    for action in actions:
+        problems.extend(_check_action(catalog, action, where))
+    context_raw = st.get("context") or {}
+    if not isinstance(context_raw, Mapping):
+        problems.append(f"{where}: context must map condition keys to values")
+        context_raw = {}
+    context = tuple(sorted((str(k), _strings(v)) for k, v in context_raw.items()))
+    when = st.get("when") or {}
+    mode = when.get("cloudController") if isinstance(when, Mapping) else None
+    if mode is not None and mode not in MODES:
+        problems.append(f"{where}: when.cloudController must be direct or assume-role, not {mode!r}")
+    principal = str(st.get("principal") or OPERATING)
+    if principal not in (OPERATING, KEYS):
+        problems.append(f"{where}: principal must be {OPERATING} or {KEYS}, not {principal!r}")
+    texts = [str(r) for r in resources_] + [k for k, _ in context] + [v for _, vs in context for v in vs]
+    problems.extend(_placeholder_problems(texts, where))
+    return ProfileStatement(str(feature), tuple(actions), tuple(str(r) for r in resources_), context, principal,
+                            mode, str(st["region"]) if st.get("region") else None, str(st.get("component", "")),
+                            str(st.get("why", "")), _strings(st.get("evidence")))
 
 
 def parse_profile(raw: Any, origin: str, catalog: ActionCatalog | None = None) -> Profile:
@@ -97,35 +232,28 @@ def parse_profile(raw: Any, origin: str, catalog: ActionCatalog | None = None) -
     problems: list[str] = []
     features: dict[str, Feature] = {}
     for name, spec in (raw.get("features") or {}).items():
-        severity = (spec or {}).get("severity", "required")
-        if severity not in (Severity.REQUIRED, Severity.RECOMMENDED):
-            problems.append(f"feature {name!r}: severity must be required or recommended, not {severity!r}")
-            continue
-        features[str(name)] = Feature(str(name), Severity(severity), str((spec or {}).get("description", "")),
-                                      (spec or {}).get("disabledBy"))
+        feature = _parse_feature(str(name), spec or {}, problems)
+        if feature is not None:
+            features[feature.name] = feature
     statements: list[ProfileStatement] = []
     for i, st in enumerate(raw.get("statements") or []):
-        where = f"statements[{i}]"
-        if not isinstance(st, Mapping):
-            problems.append(f"{where}: must be a mapping with feature, actions and resources")
-            continue
-        feature = st.get("feature")
-        if feature not in features:
-            problems.append(f"{where}: feature {feature!r} is not declared under features")
-        actions = st.get("actions") or []
-        resources_ = st.get("resources") or ["*"]
-        if not actions or not all(isinstance(a, str) for a in actions):
-            problems.append(f"{where}: actions must be a non-empty list of service:Action names")
-            continue
-        for action in actions:
-            problems.extend(_check_action(catalog, action, where))
-        statements.append(ProfileStatement(str(feature), tuple(actions), tuple(str(r) for r in resources_)))
+        statement = _parse_statement(st, f"statements[{i}]", features, catalog, problems)
+        if statement is not None:
+            statements.append(statement)
     if not statements and not problems:
         problems.append("the profile has no statements")
+    kubernetes = raw.get("kubernetes") or {}
+    controllers = {str(minor): (str(v.get("ccm", "")), str(v.get("mode", "")))
+                   for minor, v in (kubernetes.get("cloudController") or {}).items()}
+    if any(mode not in MODES for _, mode in controllers.values()):
+        problems.append("kubernetes.cloudController: each mode must be direct or assume-role")
     if problems:
         raise ProfileError(f"{origin}: " + "; ".join(problems))
     return Profile(name=str(raw.get("name", origin)), version=str(raw.get("version", "")),
-                   description=str(raw.get("description", "")), features=features, statements=tuple(statements))
+                   description=str(raw.get("description", "")), features=features, statements=tuple(statements),
+                   cloud_controllers=controllers,
+                   newest_kubernetes=str(kubernetes["newest"]) if kubernetes.get("newest") else None,
+                   evidence=_strings(kubernetes.get("evidence")) + _strings(kubernetes.get("cloudControllerEvidence")))
 
 
 def _check_action(catalog: ActionCatalog, action: str, where: str) -> list[str]:
@@ -142,6 +270,7 @@ def _check_action(catalog: ActionCatalog, action: str, where: str) -> list[str]:
 
 def load_profile(name_or_path: str, catalog: ActionCatalog | None = None) -> Profile:
     """A built-in profile by name, or a profile file (YAML or JSON) by path."""
+    name_or_path = ALIASES.get(name_or_path, name_or_path)
     if name_or_path in BUILTIN and catalog is None:
         return _builtin(name_or_path)
     if name_or_path in BUILTIN:
