@@ -4,7 +4,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from credcheck.check import Auditor, CheckOptions, run_check
 from credcheck.credential import CredentialProblem
@@ -17,7 +21,10 @@ from credcheck.report import verdict_to_dict, verdict_to_text
 from credcheck.requirements.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile
 from credcheck.settings import add_arguments
 from credcheck.sources import credential_from_environment, credential_from_secret
+from credcheck.target import Target, regions_from_seed, target_from_cluster
 from credcheck.verdict import remediation
+
+DEFAULT_REGION = "us-east-1"
 
 EXIT = {Status.SUFFICIENT: 0, Status.INSUFFICIENT: 1, Status.UNKNOWN: 2, Status.INVALID: 3, Status.MISCONFIGURED: 2}
 USAGE_ERROR = 2
@@ -74,18 +81,62 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     policies = [_read_policy(p) for p in args.policy]
     boundary = _read_policy(args.boundary, "PermissionsBoundaryPolicy") if args.boundary else None
     scps = [_read_policy(p, "Organizations") for p in args.scp] if args.scp else None
-    verdict = check_policies(policies, _profile(args.requirements), account=args.account, region=args.region,
-                             boundary=boundary, scps=scps, skip_features=args.skip_feature)
+    verdict = check_policies(policies, _profile(args.requirements), account=args.account,
+                             region=args.region or DEFAULT_REGION, boundary=boundary, scps=scps,
+                             skip_features=args.skip_feature, target=_target(args)[0])
     _print_verdict(verdict, args.output)
     return 0 if verdict.status is Status.SUFFICIENT else 1
 
 
+def _read_manifest(path: str, kind: str) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(Path(path).read_text("utf-8"))
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read ({err.strerror})") from None
+    except yaml.YAMLError:
+        raise UsageError(f"{path}: not valid YAML or JSON") from None
+    if not isinstance(raw, dict) or raw.get("kind") != kind:
+        raise UsageError(f"{path}: expected a KKP {kind} manifest (kind: {kind})")
+    return raw
+
+
+def _target(args: argparse.Namespace) -> tuple[Target, dict[str, Any] | None]:
+    """The Cluster the command asks about (--cluster, --seed), or none; --region still wins."""
+    if not getattr(args, "cluster", None):
+        target = Target(kubernetes_version=getattr(args, "kubernetes_version", None))
+        return target, None
+    cluster = _read_manifest(args.cluster, "Cluster")
+    regions = regions_from_seed(_read_manifest(args.seed, "Seed")) if getattr(args, "seed", None) else {}
+    target = target_from_cluster(cluster, regions)
+    if getattr(args, "kubernetes_version", None):
+        target = replace(target, kubernetes_version=args.kubernetes_version)
+    if args.region:
+        target = replace(target, region=args.region)
+    dc = ((cluster.get("spec") or {}).get("cloud") or {}).get("dc")
+    if target.region is None and dc:
+        print(f"note: datacenter {dc!r} is not in --seed; using {args.region or DEFAULT_REGION}", file=sys.stderr)
+    return target, cluster
+
+
 def cmd_requirements_show(args: argparse.Namespace) -> int:
     profile = _profile(args.profile)
-    reqs = profile.requirements(args.account, args.partition, args.skip_feature)
+    target, _ = _target(args)
+    # without a region, regional ARNs say `*`: the policy serves Clusters in every region
+    reqs = profile.requirements(args.account, args.partition, args.skip_feature, target=target,
+                                region=args.region or "*", include_on_request=args.include_recommended)
     if args.format == "list":
+        ccm = profile.cloud_controller(target)
+        if ccm is not None:
+            assumed = " (assumed: the newest this KKP version supports)" if ccm.assumed else ""
+            print(f"# KKP {profile.version}, Kubernetes {ccm.minor}{assumed}: cloud-controller-manager {ccm.ccm}, "
+                  f"{ccm.mode} mode ({', '.join(profile.evidence)})")
         for r in reqs:
-            print(f"{r.severity.value:<12} {r.action:<60} {r.resource:<55} {','.join(r.features)}")
+            context = ",".join(f"{k}={'|'.join(v)}" for k, v in r.context if k != "aws:RequestedRegion")
+            print(f"{r.severity.value:<12} {r.action:<50} {r.resource:<60} {','.join(r.features):<28} "
+                  f"{r.principal:<9} {context or '-'}")
+            if args.evidence:
+                for evidence in r.evidence:
+                    print(f"{'':12} evidence: {evidence}")
         return 0
 
     wanted = {Severity.REQUIRED} if args.required_only else {Severity.REQUIRED, Severity.RECOMMENDED}
@@ -118,9 +169,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT[Status.INVALID]
     auditor = (Auditor(args.auditor_profile, args.auditor_role_arn)
                if args.auditor_profile or args.auditor_role_arn else None)
-    role = AssumeRole(args.assume_role_arn, args.external_id) if args.assume_role_arn else None
-    options = CheckOptions(_profile(args.requirements), region=args.region, assume_role=role,
-                           skip_features=tuple(args.skip_feature), auditor=auditor)
+    target, cluster = _target(args)
+    aws = (((cluster or {}).get("spec") or {}).get("cloud") or {}).get("aws") or {}
+    role_arn = args.assume_role_arn or aws.get("assumeRoleARN")
+    external_id = args.external_id or aws.get("assumeRoleExternalID") or None
+    role = AssumeRole(role_arn, external_id) if role_arn else None
+    options = CheckOptions(_profile(args.requirements), region=args.region or DEFAULT_REGION, assume_role=role,
+                           skip_features=tuple(args.skip_feature), auditor=auditor, targets=(target,),
+                           target_profile=_profile(args.upgrade_to) if args.upgrade_to else None,
+                           include_recommended=args.include_recommended)
     verdict = run_check(credential, options)
     _print_verdict(verdict, args.output)
     return EXIT[verdict.status]
@@ -149,8 +206,19 @@ def _profile_inputs(parser: argparse.ArgumentParser) -> None:
     """What `check` and `policy check` share: the profile to check against, where, and how to print it."""
     parser.add_argument("--requirements", default=DEFAULT_PROFILE, help="kkp, kkp-docs or a profile file")
     parser.add_argument("--skip-feature", action="append", default=[], help="e.g. iam-reconciling")
-    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--region", help=f"overrides the Cluster's datacenter region (default {DEFAULT_REGION})")
     parser.add_argument("--output", choices=["text", "json"], default="text")
+    _cluster_inputs(parser)
+
+
+def _cluster_inputs(parser: argparse.ArgumentParser) -> None:
+    """Ask what KKP asks for one Cluster: its names, region (from the Seed) and Kubernetes version."""
+    parser.add_argument("--cluster", metavar="FILE", help="a KKP Cluster manifest (YAML or JSON)")
+    parser.add_argument("--seed", metavar="FILE", help="the KKP Seed manifest holding the Cluster's datacenter")
+    parser.add_argument("--kubernetes-version", help="decides the cloud-controller-manager (default: the "
+                        "Cluster's spec.version, else the newest the KKP version supports)")
+    parser.add_argument("--include-recommended", action="store_true",
+                        help="also check what KKP's docs grant but no KKP code calls")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -165,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     _profile_inputs(check)
     check.add_argument("--auditor-profile")
     check.add_argument("--auditor-role-arn", help="e.g. arn:aws:iam::{account}:role/credcheck-auditor")
+    check.add_argument("--upgrade-to", metavar="PROFILE", help="also say what KKP version PROFILE would lack, "
+                       "e.g. kkp-2.31 (from the same simulation)")
     check.set_defaults(func=cmd_check)
 
     policy = sub.add_parser("policy", help="offline policy evaluation").add_subparsers(dest="policy_command",
@@ -191,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--partition", default="aws")
     show.add_argument("--skip-feature", action="append", default=[])
     show.add_argument("--required-only", action="store_true")
+    show.add_argument("--evidence", action="store_true", help="with --format list: the KKP code behind each action")
+    show.add_argument("--region", help=f"default {DEFAULT_REGION}")
+    _cluster_inputs(show)
     show.set_defaults(func=cmd_requirements_show)
 
     run = sub.add_parser("run", help="run the operator (flags also read from CREDCHECK_<FLAG> variables)")

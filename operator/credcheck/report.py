@@ -4,13 +4,19 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from credcheck.model import ActionResult, Outcome, Severity, Verdict
+from credcheck.model import ActionResult, ClusterVerdict, Outcome, Severity, Verdict
 
 
 def _action(r: ActionResult) -> dict[str, Any]:
     out: dict[str, Any] = {"action": r.requirement.action, "resource": r.requirement.resource,
                            "outcome": r.outcome.value, "severity": r.requirement.severity.value,
                            "features": list(r.requirement.features)}
+    if r.requirement.cluster:
+        out["cluster"] = r.requirement.cluster
+    if r.requirement.principal != "operating":
+        out["identity"] = r.requirement.principal
+    if r.requirement.why:
+        out["why"] = r.requirement.why
     if r.matched_statements:
         out["matchedStatements"] = list(r.matched_statements)
     if r.missing_context:
@@ -27,8 +33,10 @@ def verdict_to_dict(verdict: Verdict, include_allowed: bool = False) -> dict[str
         "principal": None if p is None else {"arn": p.caller_arn, "policySource": p.policy_source_arn,
                                              "account": p.account, "partition": p.partition, "type": p.kind},
         "simulatedBy": verdict.simulated_by,
+        "kkpVersion": verdict.profile_version,
         "summary": {"checked": tally.checked, "allowed": tally.allowed, "missingRequired": tally.missing_required,
-                    "missingRecommended": tally.missing_recommended},
+                    "missingRecommended": tally.missing_recommended, "undecided": tally.undecided},
+        "clusters": [cluster_to_dict(c) for c in verdict.clusters],
         "brokenFeatures": [{"feature": f, "missing": list(a)} for f, a in verdict.broken_features.items()],
         "missingRequired": [_action(r) for r in verdict.missing_required],
         "missingRecommended": [_action(r) for r in verdict.missing_recommended],
@@ -37,7 +45,21 @@ def verdict_to_dict(verdict: Verdict, include_allowed: bool = False) -> dict[str
         "blockers": list(verdict.blockers),
         "findings": list(verdict.findings),
         "awsCalls": verdict.aws_calls,
+        **({"upgrade": upgrade_to_dict(verdict.upgrade)} if verdict.upgrade is not None else {}),
     }
+
+
+def cluster_to_dict(c: ClusterVerdict) -> dict[str, Any]:
+    return {"name": c.cluster, "status": c.status.value, "region": c.region, "kubernetes": c.kubernetes,
+            "cloudController": c.cloud_controller, "missing": list(c.missing), "undecided": list(c.undecided),
+            "notes": list(c.notes)}
+
+
+def upgrade_to_dict(upgrade: Verdict) -> dict[str, Any]:
+    return {"kkpVersion": upgrade.profile_version, "status": upgrade.status.value, "reason": upgrade.reason,
+            "message": upgrade.message,
+            "missingRequired": [_action(r) for r in upgrade.missing_required],
+            "remediationPolicy": upgrade.remediation}
 
 
 def verdict_to_text(verdict: Verdict, max_rows: int = 40) -> str:
@@ -47,6 +69,14 @@ def verdict_to_text(verdict: Verdict, max_rows: int = 40) -> str:
                      f"{', by ' + verdict.simulated_by if verdict.simulated_by not in (None, 'self') else ''})")
     for finding in verdict.findings:
         lines.append(f"  finding: {finding}")
+    for c in verdict.clusters:
+        lines.append(f"  cluster {c.cluster}: {c.status.value} — region {c.region}"
+                     + (f", Kubernetes {c.kubernetes}, cloud-controller {c.cloud_controller}" if c.cloud_controller
+                        else "")
+                     + (f"; missing {', '.join(c.missing)}" if c.missing else "")
+                     + (f"; undecided {', '.join(c.undecided)}" if c.undecided else ""))
+        for note in c.notes:
+            lines.append(f"    note: {note}")
     tally = verdict.tally()
     if tally.checked:
         lines.append(f"  {tally.checked} actions checked: {tally.allowed} allowed, "
@@ -66,4 +96,9 @@ def verdict_to_text(verdict: Verdict, max_rows: int = 40) -> str:
         lines.append(f"\nblocked: {blocker}")
     if verdict.remediation:
         lines.append("\nto grant what is missing, add:\n" + json.dumps(verdict.remediation, indent=2))
+    if verdict.upgrade is not None:
+        up = verdict.upgrade
+        lines.append(f"\nupgrade to KKP {up.profile_version}: {up.status.value}: {up.reason}\n  {up.message}")
+        if up.remediation:
+            lines.append("  to be ready, add:\n" + json.dumps(up.remediation, indent=2))
     return "\n".join(lines)

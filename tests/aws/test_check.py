@@ -313,3 +313,15 @@ def test_endpoint_down_is_unknown_never_sufficient(clean_faults: LocalAWS) -> No
         clean_faults.outage(down=False)
     assert verdict.status is Status.UNKNOWN
     assert verdict.reason == "AWSUnreachable"
+
+
+def test_the_policy_requirements_show_prints_makes_a_fresh_user_ready(
+        local_aws: LocalAWS, capsys: pytest.CaptureFixture[str]) -> None:
+    from credcheck.cli import main  # noqa: PLC0415 - the CLI's own output is the input here
+
+    assert main(["requirements", "show", "kkp-2.31", "--format", "policy", "--account", ACCOUNT]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    _, keys = local_aws.create_user(policies=[shown, doc(SIMULATE)])
+    verdict = check(keys, "kkp-2.31", targets=(ABC,))
+    assert verdict.status is Status.SUFFICIENT, verdict.message
+    assert verdict.tally().missing_recommended == 0

@@ -63,3 +63,43 @@ def test_requirements_show(capsys: pytest.CaptureFixture[str]) -> None:
     doc = json.loads(capsys.readouterr().out)
     actions = {a for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert "ec2:*" in actions and "iam:PassRole" in actions
+
+
+def test_requirements_show_lists_identity_context_and_evidence(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["requirements", "show", "kkp-2.31", "--evidence"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# KKP 2.31, Kubernetes 1.36 (assumed: the newest this KKP version supports)")
+    line = next(x for x in out.splitlines() if x.split()[:2] == ["required", "sts:AssumeRole"])
+    assert "role/kubernetes-*-control-plane" in line and " keys " in line
+    assert "evidence: kubermatic/kubermatic@v2.31.0:pkg/resources/cloudconfig/aws/cloudconfig.go:41" in out
+    passrole = next(x for x in out.splitlines() if x.split()[:2] == ["required", "iam:PassRole"])
+    assert "iam:PassedToService=ec2.amazonaws.com" in passrole
+
+
+def cluster_manifest(tmp_path: Path, **aws: object) -> str:
+    doc = {"apiVersion": "kubermatic.k8c.io/v1", "kind": "Cluster", "metadata": {"name": "abc"},
+           "spec": {"version": "1.32.9", "cloud": {"dc": "aws-frankfurt", "providerName": "aws",
+                                                    "aws": {"roleARN": "team-cp", **aws}}}}
+    return write(tmp_path, "cluster.yaml", doc)
+
+
+def seed_manifest(tmp_path: Path) -> str:
+    return write(tmp_path, "seed.json", {"kind": "Seed", "metadata": {"name": "s"}, "spec": {"datacenters": {
+        "aws-frankfurt": {"spec": {"aws": {"region": "eu-central-1"}}}}}})
+
+
+def test_requirements_show_for_a_cluster_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["requirements", "show", "kkp-2.30", "--account", "111122223333", "--cluster",
+            cluster_manifest(tmp_path), "--seed", seed_manifest(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Kubernetes 1.32: cloud-controller-manager v1.32.1, direct mode" in out
+    assert "arn:aws:iam::111122223333:role/team-cp" in out
+    assert "arn:aws:ec2:eu-central-1:111122223333:security-group/*" in out
+    assert main([*args, "--region", "us-west-2"]) == 0
+    assert "arn:aws:ec2:us-west-2:111122223333:security-group/*" in capsys.readouterr().out, "--region still wins"
+
+
+def test_cluster_manifest_of_the_wrong_kind_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["requirements", "show", "--cluster", seed_manifest(tmp_path)]) == 2
+    assert "expected a KKP Cluster manifest" in capsys.readouterr().err
