@@ -15,14 +15,15 @@ from credcheck.credential import CredentialProblem
 from credcheck.iam.catalog import load_catalog
 from credcheck.iam.evaluator import evaluate, make_request
 from credcheck.iam.policy import Policy, PolicyError, parse_policy
-from credcheck.model import ActionResult, AssumeRole, Outcome, Severity, Status, Verdict
+from credcheck.kkp import cluster_use, seed_regions
+from credcheck.model import AssumeRole, Severity, Status, Verdict
 from credcheck.offline import check_policies
 from credcheck.report import verdict_to_dict, verdict_to_text
 from credcheck.requirements.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile
 from credcheck.settings import add_arguments
 from credcheck.sources import credential_from_environment, credential_from_secret
-from credcheck.target import Target, regions_from_seed, target_from_cluster
-from credcheck.verdict import remediation
+from credcheck.target import Target, target_from_entry
+from credcheck.verdict import grant_policy
 
 DEFAULT_REGION = "us-east-1"
 
@@ -106,12 +107,13 @@ def _target(args: argparse.Namespace) -> tuple[Target, dict[str, Any] | None]:
         target = Target(kubernetes_version=getattr(args, "kubernetes_version", None))
         return target, None
     cluster = _read_manifest(args.cluster, "Cluster")
-    regions = regions_from_seed(_read_manifest(args.seed, "Seed")) if getattr(args, "seed", None) else {}
-    target = target_from_cluster(cluster, regions)
+    regions = seed_regions(_read_manifest(args.seed, "Seed")) if getattr(args, "seed", None) else {}
+    use = cluster_use(cluster, require_reference=False)
+    if use is None:
+        raise UsageError(f"{args.cluster}: the Cluster has no spec.cloud.aws")
+    target = target_from_entry(use.spec_entry(regions), args.region)
     if getattr(args, "kubernetes_version", None):
         target = replace(target, kubernetes_version=args.kubernetes_version)
-    if args.region:
-        target = replace(target, region=args.region)
     dc = ((cluster.get("spec") or {}).get("cloud") or {}).get("dc")
     if target.region is None and dc:
         print(f"note: datacenter {dc!r} is not in --seed; using {args.region or DEFAULT_REGION}", file=sys.stderr)
@@ -139,13 +141,8 @@ def cmd_requirements_show(args: argparse.Namespace) -> int:
                     print(f"{'':12} evidence: {evidence}")
         return 0
 
-    wanted = {Severity.REQUIRED} if args.required_only else {Severity.REQUIRED, Severity.RECOMMENDED}
-    as_missing = [ActionResult(r, Outcome.IMPLICIT_DENY) for r in reqs if r.severity in wanted]
-    documents = [remediation(as_missing, severity) for severity in sorted(wanted)]
-    statements = [s for doc in documents if doc for s in doc["Statement"]]  # type: ignore[attr-defined]
-    for i, statement in enumerate(statements):
-        statement["Sid"] = f"KKP{i + 1}"
-    print(json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2))
+    wanted = (Severity.REQUIRED,) if args.required_only else (Severity.REQUIRED, Severity.RECOMMENDED)
+    print(json.dumps(grant_policy(reqs, wanted), indent=2))
     return 0
 
 

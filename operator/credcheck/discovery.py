@@ -38,14 +38,15 @@ def desired_for_secret(namespace: str, secret_name: str, *, resource_version: st
                        profile: str, interval: str) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "source": {"secretRef": {"name": secret_name}},
-        "requirements": {"profile": profile, "skipFeatures": list(uses.skip_features)},
+        "requirements": {"profile": uses.profile or profile, "skipFeatures": []},
         "interval": interval,
+        "clusters": [dict(c) for c in uses.clusters],
     }
-    annotations = {ANNOTATION_SOURCE_VERSION: resource_version, ANNOTATION_CLUSTERS: ",".join(uses.clusters),
+    annotations = {ANNOTATION_SOURCE_VERSION: resource_version, ANNOTATION_CLUSTERS: ",".join(uses.names),
                    ANNOTATION_PROBLEM: ""}
     if uses.assume_role_arn and not ROLE_ARN.match(uses.assume_role_arn):
         # the CRD would refuse it: the check reports the Cluster's mistake instead
-        annotations[ANNOTATION_PROBLEM] = (f"Cluster {uses.clusters[0]}: spec.cloud.aws.assumeRoleARN "
+        annotations[ANNOTATION_PROBLEM] = (f"Cluster {uses.names[0]}: spec.cloud.aws.assumeRoleARN "
                                            f"{uses.assume_role_arn[:100]!r} is not an IAM role ARN "
                                            "(arn:aws:iam::123456789012:role/NAME): fix the Cluster")
     elif uses.assume_role_arn:
@@ -92,4 +93,5 @@ def needs_update(current: dict[str, Any], desired: dict[str, Any]) -> bool:
             or (cur_spec.get("assumeRole") or None) != (want.get("assumeRole") or None)
             or cur_req.get("profile") != want["requirements"]["profile"]
             or sorted(cur_req.get("skipFeatures") or []) != sorted(want["requirements"]["skipFeatures"])
-            or cur_spec.get("interval") != want["interval"])
+            or cur_spec.get("interval") != want["interval"]
+            or (cur_spec.get("clusters") or []) != want.get("clusters", []))

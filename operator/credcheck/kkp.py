@@ -1,4 +1,4 @@
-"""Reading KKP's objects (plain dicts): which Secret a Cluster uses, its assume-role and IAM settings."""
+"""Reading KKP's objects (plain dicts): which Secret a Cluster uses, with what settings, in which region."""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -7,11 +7,12 @@ from typing import Any
 SECRET_PREFIX = "credential-aws-"
 COPY_NAME = "cloud-credentials"  # KKP's per-cluster copy in cluster-<id>, never checked again
 CLUSTER_GROUP, CLUSTER_VERSION = "kubermatic.k8c.io", "v1"
+EKS_PROFILE = "eks"
 
 
 @dataclass(frozen=True)
 class ClusterUse:
-    """One KKP Cluster that uses an AWS credential Secret."""
+    """One KKP Cluster that uses an AWS credential Secret, with what KKP's calls for it depend on."""
 
     cluster: str
     secret_namespace: str
@@ -19,24 +20,68 @@ class ClusterUse:
     assume_role_arn: str | None
     external_id: str | None
     disable_iam_reconciling: bool
+    datacenter: str | None = None  # spec.cloud.dc: its region is in a Seed
+    version: str | None = None  # spec.version: decides the cloud-controller-manager
+    role_arn: str | None = None  # spec.cloud.aws.roleARN (the control-plane role; a name or an ARN)
+    instance_profile: str | None = None
+    security_group_id: str | None = None
+    vpc_id: str | None = None
+
+    def spec_entry(self, regions: Mapping[str, str]) -> dict[str, Any]:
+        """This Cluster as an entry of the check's spec.clusters (empty fields left out)."""
+        entry: dict[str, Any] = {
+            "name": self.cluster, "datacenter": self.datacenter,
+            "region": regions.get(self.datacenter) if self.datacenter else None,
+            "kubernetesVersion": self.version, "roleARN": self.role_arn, "instanceProfileName": self.instance_profile,
+            "securityGroupID": self.security_group_id, "vpcID": self.vpc_id,
+            "disableIAMReconciling": self.disable_iam_reconciling or None,
+        }
+        return {k: v for k, v in entry.items() if v}
 
 
-def cluster_use(cluster: Mapping[str, Any]) -> ClusterUse | None:
-    """The AWS credential use of a Cluster object, or None for a non-AWS cluster or one without a reference."""
+def cluster_use(cluster: Mapping[str, Any], require_reference: bool = True) -> ClusterUse | None:
+    """The AWS credential use of a Cluster object, or None for a non-AWS cluster or one without a reference
+    (unless `require_reference` is off, as for a manifest given to the CLI)."""
     aws = ((cluster.get("spec") or {}).get("cloud") or {}).get("aws")
     if not isinstance(aws, Mapping):
         return None
     ref = aws.get("credentialsReference") or {}
-    name, namespace = ref.get("name"), ref.get("namespace")
-    if not name or not namespace:
+    name, namespace = ref.get("name") or "", ref.get("namespace") or ""
+    if require_reference and (not name or not namespace):
         return None
+    spec = cluster.get("spec") or {}
+
+    def text(value: Any) -> str | None:
+        return str(value) if value else None
+
     return ClusterUse(
         cluster=str((cluster.get("metadata") or {}).get("name", "")),
         secret_namespace=str(namespace), secret_name=str(name),
         assume_role_arn=aws.get("assumeRoleARN") or None,
         external_id=aws.get("assumeRoleExternalID") or None,
         disable_iam_reconciling=bool(aws.get("disableIAMReconciling", False)),
+        datacenter=text((spec.get("cloud") or {}).get("dc")), version=text(spec.get("version")),
+        role_arn=text(aws.get("roleARN")), instance_profile=text(aws.get("instanceProfileName")),
+        security_group_id=text(aws.get("securityGroupID")), vpc_id=text(aws.get("vpcID")),
     )
+
+
+def external_cluster_secret(external: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The Secret (namespace, name) of an imported EKS cluster (ExternalCluster spec.cloudSpec.eks)."""
+    eks = ((external.get("spec") or {}).get("cloudSpec") or {}).get("eks")
+    ref = (eks or {}).get("credentialsReference") or {} if isinstance(eks, Mapping) else {}
+    name, namespace = ref.get("name"), ref.get("namespace")
+    return (str(namespace), str(name)) if name and namespace else None
+
+
+def seed_regions(seed: Mapping[str, Any]) -> dict[str, str]:
+    """Datacenter name -> AWS region, from a Seed (spec.datacenters[<dc>].spec.aws.region)."""
+    out: dict[str, str] = {}
+    for name, dc in (((seed.get("spec") or {}).get("datacenters")) or {}).items():
+        region = (((dc or {}).get("spec") or {}).get("aws") or {}).get("region")
+        if region:
+            out[str(name)] = str(region)
+    return out
 
 
 def is_kkp_copy(namespace: str, name: str) -> bool:
@@ -56,23 +101,28 @@ class CheckSettings:
 
     assume_role_arn: str | None
     external_id: str | None
-    skip_features: tuple[str, ...]
-    clusters: tuple[str, ...]
+    clusters: tuple[dict[str, Any], ...]  # spec.clusters: each Cluster's names, region and version
     note: str | None = None
+    profile: str | None = None  # a profile the source demands (eks for an imported EKS cluster's Secret)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(str(c["name"]) for c in self.clusters)
 
 
-def merge_uses(uses: Iterable[ClusterUse]) -> CheckSettings:
-    """Assume-role from the Clusters (the first by name if they disagree, noted); iam-reconciling is skipped
-    only when every Cluster disables it."""
+def merge_uses(uses: Iterable[ClusterUse], regions: Mapping[str, str] | None = None,
+               eks: bool = False) -> CheckSettings:
+    """Assume-role from the Clusters (the first by name if they disagree, noted); one spec entry per Cluster,
+    its region looked up in the Seeds' datacenters. A Secret only an ExternalCluster (EKS) uses gets `eks`."""
     ordered = sorted(uses, key=lambda u: u.cluster)
     if not ordered:
-        return CheckSettings(None, None, (), ())
+        return CheckSettings(None, None, (), profile=EKS_PROFILE if eks else None)
     first = ordered[0]
     roles = {(u.assume_role_arn, u.external_id) for u in ordered}
     note = None
     if len(roles) > 1:
         note = (f"Clusters {', '.join(u.cluster for u in ordered)} use different assume-role settings; "
                 f"checked with those of {first.cluster}")
-    skip = ("iam-reconciling",) if all(u.disable_iam_reconciling for u in ordered) else ()
-    return CheckSettings(first.assume_role_arn, first.external_id, skip, tuple(u.cluster for u in ordered), note)
+    return CheckSettings(first.assume_role_arn, first.external_id,
+                         tuple(u.spec_entry(regions or {}) for u in ordered), note)
 

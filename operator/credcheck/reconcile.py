@@ -24,6 +24,7 @@ from credcheck.model import AssumeRole, Credential, Status, Verdict
 from credcheck.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
 from credcheck.settings import Settings, parse_duration
 from credcheck.status import MAX_MISSING_LISTED, build_status, next_check_time, retry_delay, transition_event
+from credcheck.target import Target, target_from_entry
 
 MIN_INTERVAL, MAX_INTERVAL = 300.0, 168 * 3600.0
 
@@ -124,26 +125,41 @@ class CheckRequest:
     options: CheckOptions
 
 
+def _targets(spec: Mapping[str, Any], region: str | None) -> tuple[Target, ...]:
+    """The Clusters a check asks about (spec.clusters, written by discovery); an explicit spec.region wins."""
+    entries = [c for c in spec.get("clusters") or [] if isinstance(c, Mapping)]
+    return tuple(target_from_entry(entry, region) for entry in entries)
+
+
 def prepare(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
             secret_data: Mapping[str, bytes] | None = None) -> CheckRequest | Verdict:
     """Reads the profile and the credential (blocking); a Verdict when the spec or the source is unusable."""
-    profile_name = str((spec.get("requirements") or {}).get("profile") or runtime.settings.profile)
-    profile = _profile(runtime, namespace, profile_name)
+    requirements = spec.get("requirements") or {}
+    settings = runtime.settings
+    profile = _profile(runtime, namespace, str(requirements.get("profile") or settings.profile))
     if isinstance(profile, Verdict):
         return profile
+    upgrade_name = requirements.get("upgradeProfile") or settings.upgrade_profile
+    upgrade = _profile(runtime, namespace, str(upgrade_name)) if upgrade_name else None
+    if isinstance(upgrade, Verdict):
+        return upgrade
     source = _source(runtime, namespace, spec, secret_data)
     if isinstance(source, Verdict):
         return source
     credential, role = source
-    skip = tuple(sorted((spec.get("requirements") or {}).get("skipFeatures") or []))
-    region = str(spec.get("region") or runtime.settings.region)
+    skip = tuple(sorted(requirements.get("skipFeatures") or []))
+    explicit = str(spec["region"]) if spec.get("region") else None
+    region = explicit or settings.region
+    targets = _targets(spec, explicit)
+    include = bool(requirements.get("includeRecommended", settings.include_recommended))
     key = credential.fingerprint(role.role_arn if role else "", (role.external_id or "") if role else "",
-                                 profile[1], ",".join(skip), region)
-    settings = runtime.settings
+                                 profile[1], ",".join(skip), region, repr(targets), upgrade[1] if upgrade else "",
+                                 str(include))
     auditor = (Auditor(settings.auditor_profile, settings.auditor_role_arn)
                if settings.auditor_profile or settings.auditor_role_arn else None)
-    return CheckRequest(key, credential, CheckOptions(profile[0], region=region, assume_role=role,
-                                                      skip_features=skip, auditor=auditor, limiter=runtime.limiter))
+    return CheckRequest(key, credential, CheckOptions(
+        profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor, limiter=runtime.limiter,
+        targets=targets, target_profile=upgrade[0] if upgrade else None, include_recommended=include))
 
 
 async def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
@@ -196,10 +212,12 @@ async def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
     failures = int(previous.get("consecutiveFailures", 0)) + 1
     delay = (retry_delay(failures, interval, runtime.settings.retry_base_seconds)
              if verdict.status is Status.UNKNOWN else interval)
+    requirements = spec.get("requirements") or {}
     status = build_status(verdict, previous, now=now, next_check=next_check_time(now, delay, runtime.jitter()),
                           generation=meta.get("generation"), masked_key_id=masked,
-                          clusters=clusters,
-                          profile=str((spec.get("requirements") or {}).get("profile") or runtime.settings.profile))
+                          clusters=clusters or [str(c.get("name")) for c in spec.get("clusters") or []],
+                          profile=str(requirements.get("profile") or runtime.settings.profile),
+                          upgrade_profile=requirements.get("upgradeProfile") or runtime.settings.upgrade_profile)
     return Outcome(status, transition_event(previous, status))
 
 

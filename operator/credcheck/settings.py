@@ -34,10 +34,18 @@ class Settings:
     """Where checks for Presets are created (Presets are cluster-scoped)."""
 
     profile: str = DEFAULT_PROFILE
-    """Requirement profile of discovered checks: kkp, kkp-docs, or configmap:NAME/KEY."""
+    """Requirement profile of checks that name none: kkp (the newest KKP), kkp-2.29/2.30/2.31, kkp-docs, eks, or
+    configmap:NAME/KEY. Set it to the KKP version the seed runs."""
+
+    upgrade_profile: str | None = None
+    """The KKP version to report upgrade readiness for (e.g. kkp-2.31): the UpgradeReady condition."""
+
+    include_recommended: bool = False
+    """Also simulate what KKP's documentation grants but no KKP code calls (recommended, never failing)."""
 
     region: str = "us-east-1"
-    """Region sent as aws:RequestedRegion when a check names none."""
+    """Region of Clusters whose datacenter is in no Seed, and of checks without Clusters (a check's spec.region
+    wins over both and over the Seed)."""
 
     interval: str = "6h"
     """Default re-check interval of discovered checks (jittered by 10%)."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from credcheck.model import ActionResult, Status, Verdict, missing_first
+from credcheck.model import OPERATING, ActionResult, ClusterVerdict, Outcome, Status, Verdict, missing_first
 
 MAX_MISSING_LISTED = 50
 TRANSIENT = frozenset({"Throttled"})  # keeps the last verdict, with a note
@@ -67,17 +67,44 @@ def merge_conditions(new: list[Condition], previous: list[dict[str, Any]], now: 
     return out
 
 
-def _missing(results: tuple[ActionResult, ...]) -> list[dict[str, Any]]:
+def _missing(results: tuple[ActionResult, ...], limit: int = MAX_MISSING_LISTED) -> list[dict[str, Any]]:
     ordered = missing_first(results)
     return [{"action": r.requirement.action, "resource": r.requirement.resource, "reason": r.outcome.value,
              "severity": r.requirement.severity.value, "features": list(r.requirement.features),
+             **({"cluster": r.requirement.cluster} if r.requirement.cluster else {}),
+             **({"identity": r.requirement.principal} if r.requirement.principal != OPERATING else {}),
+             **({"why": r.requirement.why} if r.requirement.why else {}),
+             **({"missingContextKeys": list(r.missing_context)} if r.outcome is Outcome.MISSING_CONTEXT else {}),
              **({"matchedStatements": list(r.matched_statements)} if r.matched_statements else {})}
-            for r in ordered[:MAX_MISSING_LISTED]]
+            for r in ordered[:limit]]
+
+
+def _cluster(c: ClusterVerdict) -> dict[str, Any]:
+    ready = {Status.SUFFICIENT: "True", Status.INSUFFICIENT: "False"}.get(c.status, "Unknown")
+    entry = {"name": c.cluster, "ready": ready, "region": c.region, "kubernetes": c.kubernetes,
+             "cloudController": c.cloud_controller, "missing": list(c.missing), "undecided": list(c.undecided),
+             "notes": list(c.notes)}
+    return {k: v for k, v in entry.items() if v not in (None, [])}
+
+
+def upgrade_condition(verdict: Verdict, profile: str) -> Condition:
+    """UpgradeReady: what the credential lacks for the target KKP version, from the same simulation."""
+    up = verdict.upgrade
+    if up is None:
+        return Condition("UpgradeReady", "Unknown", verdict.reason,
+                         f"readiness for {profile} not verified: {verdict.message}")
+    target = f"KKP {up.profile_version} ({profile})"
+    if up.status is Status.SUFFICIENT:
+        return Condition("UpgradeReady", "True", "ReadyForTargetVersion",
+                         f"the credential has every required action of {target}")
+    if up.status is Status.INSUFFICIENT:
+        return Condition("UpgradeReady", "False", "MissingForTargetVersion", f"{target}: {up.message}")
+    return Condition("UpgradeReady", "Unknown", up.reason, f"{target}: {up.message}")
 
 
 def build_status(verdict: Verdict, previous: dict[str, Any], *, now: datetime, next_check: datetime,
                  generation: int | None, masked_key_id: str | None, clusters: list[str],
-                 profile: str) -> dict[str, Any]:
+                 profile: str, upgrade_profile: str | None = None) -> dict[str, Any]:
     """The full status for a fresh verdict; a transient failure keeps the last verdict and notes it."""
     if verdict.reason in TRANSIENT and previous.get("conditions"):
         kept = [dict(c) for c in previous["conditions"]]
@@ -89,17 +116,23 @@ def build_status(verdict: Verdict, previous: dict[str, Any], *, now: datetime, n
     principal = verdict.principal
     failed = verdict.status is Status.UNKNOWN
     tally = verdict.tally()
+    conditions = conditions_for(verdict)
+    if upgrade_profile:
+        conditions.append(upgrade_condition(verdict, upgrade_profile))
+    up = verdict.upgrade
     status: dict[str, Any] = {
         "observedGeneration": generation,
-        "conditions": merge_conditions(conditions_for(verdict), previous.get("conditions") or [], now, generation),
+        "conditions": merge_conditions(conditions, previous.get("conditions") or [], now, generation),
         "principal": None if principal is None else {"arn": principal.caller_arn, "account": principal.account,
                                                      "type": principal.kind},
         "accessKeyId": masked_key_id,
         "profile": profile,
+        "kkpVersion": verdict.profile_version,
         "simulatedBy": verdict.simulated_by,
         # no summary without results: kubectl's MISSING column stays empty rather than claiming 0
         "summary": {"checked": tally.checked, "allowed": tally.allowed, "missingRequired": tally.missing_required,
-                    "missingRecommended": tally.missing_recommended} if tally.checked else None,
+                    "missingRecommended": tally.missing_recommended, "undecided": tally.undecided}
+        if tally.checked else None,
         "brokenFeatures": [{"feature": f, "missing": list(a)} for f, a in verdict.broken_features.items()],
         "missing": _missing(verdict.results),
         "remediationPolicy": json.dumps(verdict.remediation, indent=2) if verdict.remediation else None,
@@ -108,7 +141,12 @@ def build_status(verdict: Verdict, previous: dict[str, Any], *, now: datetime, n
         "lastCheckTime": timestamp(now),
         "nextCheckTime": timestamp(next_check),
         "consecutiveFailures": int(previous.get("consecutiveFailures", 0)) + 1 if failed else 0,
-        "clusters": clusters,
+        "clusters": [_cluster(c) for c in verdict.clusters if c.cluster in clusters or not clusters]
+        or [{"name": name} for name in clusters],
+        "upgrade": None if up is None or not upgrade_profile else {
+            "profile": upgrade_profile, "kkpVersion": up.profile_version,
+            "missingRequired": up.tally().missing_required, "missing": _missing(up.results, 20),
+            "remediationPolicy": json.dumps(up.remediation, indent=2) if up.remediation else None},
     }
     return status
 

@@ -5,6 +5,7 @@ A profile's resource templates and context values are filled from a Target; a ch
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,30 +74,13 @@ def iam_region(partition: str) -> str:
     return PARTITIONS[partition].signing_region if partition in PARTITIONS else "us-east-1"
 
 
-def target_from_cluster(cluster: Any, regions: dict[str, str] | None = None) -> Target:
-    """A KKP Cluster object (a dict) as a Target; `regions` maps datacenter names to regions (from Seeds)."""
-    spec = (cluster.get("spec") or {}) if isinstance(cluster, dict) else {}
-    cloud = spec.get("cloud") or {}
-    aws = cloud.get("aws") or {}
-    dc = cloud.get("dc")
-    return Target(
-        cluster=str((cluster.get("metadata") or {}).get("name") or "") or None,
-        region=(regions or {}).get(str(dc)) if dc else None,
-        kubernetes_version=str(spec["version"]) if spec.get("version") else None,
-        control_plane_role=aws.get("roleARN") or None,
-        instance_profile=aws.get("instanceProfileName") or None,
-        security_group_id=aws.get("securityGroupID") or None,
-        vpc_id=aws.get("vpcID") or None,
-        disable_iam_reconciling=bool(aws.get("disableIAMReconciling", False)),
-        assume_role_arn=aws.get("assumeRoleARN") or None,
-    )
+def target_from_entry(entry: Mapping[str, Any], region: str | None = None) -> Target:
+    """A Target from an entry of a check's spec.clusters (what discovery writes); `region` overrides its own."""
+    def text(key: str) -> str | None:
+        value = entry.get(key)
+        return str(value) if value else None
 
-
-def regions_from_seed(seed: Any) -> dict[str, str]:
-    """Datacenter name -> AWS region, from a Seed (spec.datacenters[<dc>].spec.aws.region)."""
-    out: dict[str, str] = {}
-    for name, dc in (((seed or {}).get("spec") or {}).get("datacenters") or {}).items():
-        region = (((dc or {}).get("spec") or {}).get("aws") or {}).get("region")
-        if region:
-            out[str(name)] = str(region)
-    return out
+    return Target(cluster=text("name"), region=region or text("region"), kubernetes_version=text("kubernetesVersion"),
+                  control_plane_role=text("roleARN"), instance_profile=text("instanceProfileName"),
+                  security_group_id=text("securityGroupID"), vpc_id=text("vpcID"),
+                  disable_iam_reconciling=bool(entry.get("disableIAMReconciling", False)))

@@ -121,6 +121,17 @@ def remediation(results: Sequence[ActionResult], severity: Severity = Severity.R
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def grant_policy(requirements: Sequence[Requirement],
+                 severities: Sequence[Severity] = (Severity.REQUIRED, Severity.RECOMMENDED)) -> dict[str, object]:
+    """A policy granting the requirements of the given severities, as few statements as remediation makes."""
+    as_missing = [ActionResult(r, Outcome.IMPLICIT_DENY) for r in requirements if r.severity in severities]
+    documents = [remediation(as_missing, severity) for severity in severities]
+    statements = [dict(s) for doc in documents if doc for s in doc["Statement"]]  # type: ignore[attr-defined]
+    for i, statement in enumerate(statements):
+        statement["Sid"] = f"KKP{i + 1}"
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def blockers(results: Sequence[ActionResult]) -> tuple[str, ...]:
     """Denials no Allow can lift, each with what to do about it."""
     advice = {

@@ -1,5 +1,6 @@
 from credcheck.discovery import desired_for_secret, needs_update
-from credcheck.kkp import ClusterUse, cluster_use, is_credential_secret, merge_uses
+from credcheck.kkp import ClusterUse, cluster_use, external_cluster_secret, is_credential_secret, merge_uses, seed_regions
+from credcheck.target import target_from_entry
 
 
 def use(cluster: str, role: str | None = None, ext: str | None = None, disable: bool = False) -> ClusterUse:
@@ -7,13 +8,38 @@ def use(cluster: str, role: str | None = None, ext: str | None = None, disable: 
 
 
 def test_cluster_use_reads_kkp_fields() -> None:
-    cluster = {"metadata": {"name": "abc"}, "spec": {"cloud": {"aws": {
+    cluster = {"metadata": {"name": "abc"}, "spec": {"version": "1.34.2", "cloud": {"dc": "aws-fra", "aws": {
         "credentialsReference": {"name": "credential-aws-abc", "namespace": "kubermatic"},
-        "assumeRoleARN": "arn:aws:iam::1:role/r", "assumeRoleExternalID": "e", "disableIAMReconciling": True}}}}
+        "assumeRoleARN": "arn:aws:iam::1:role/r", "assumeRoleExternalID": "e", "disableIAMReconciling": True,
+        "roleARN": "cp", "instanceProfileName": "", "securityGroupID": "sg-1", "vpcID": "vpc-1"}}}}
     assert cluster_use(cluster) == ClusterUse("abc", "kubermatic", "credential-aws-abc", "arn:aws:iam::1:role/r",
-                                              "e", True)
+                                              "e", True, "aws-fra", "1.34.2", "cp", None, "sg-1", "vpc-1")
     assert cluster_use({"spec": {"cloud": {"openstack": {}}}}) is None
     assert cluster_use({"spec": {"cloud": {"aws": {}}}}) is None
+    assert cluster_use({"spec": {"cloud": {"aws": {}}}}, require_reference=False) is not None
+
+
+def test_spec_entry_takes_the_region_from_the_seeds_datacenter() -> None:
+    found = cluster_use({"metadata": {"name": "abc"}, "spec": {"version": "1.34.2", "cloud": {"dc": "aws-fra", "aws": {
+        "credentialsReference": {"name": "s", "namespace": "kubermatic"}, "roleARN": "cp"}}}})
+    assert found is not None
+    seed = {"spec": {"datacenters": {"aws-fra": {"spec": {"aws": {"region": "eu-central-1"}}},
+                                     "os-x": {"spec": {"openstack": {}}}}}}
+    assert seed_regions(seed) == {"aws-fra": "eu-central-1"}
+    assert found.spec_entry(seed_regions(seed)) == {"name": "abc", "datacenter": "aws-fra", "region": "eu-central-1",
+                                                     "kubernetesVersion": "1.34.2", "roleARN": "cp"}
+    assert "region" not in found.spec_entry({}), "an unknown datacenter leaves the region to the check"
+    target = target_from_entry(found.spec_entry(seed_regions(seed)))
+    assert (target.cluster, target.region, target.control_plane_role) == ("abc", "eu-central-1", "cp")
+
+
+def test_external_eks_clusters_secret() -> None:
+    eks = {"spec": {"cloudSpec": {"eks": {"credentialsReference": {"name": "credential-aws-e1",
+                                                                    "namespace": "kubermatic"}}}}}
+    assert external_cluster_secret(eks) == ("kubermatic", "credential-aws-e1")
+    assert external_cluster_secret({"spec": {"cloudSpec": {"gke": {}}}}) is None
+    assert merge_uses([], eks=True).profile == "eks"
+    assert merge_uses([use("a")], eks=True).profile is None, "a Cluster's use decides"
 
 
 def test_which_secrets_are_credentials() -> None:
@@ -26,10 +52,10 @@ def test_which_secrets_are_credentials() -> None:
 def test_merge_uses() -> None:
     assert merge_uses([]).assume_role_arn is None
     merged = merge_uses([use("b", "arn:aws:iam::1:role/b", disable=True), use("a", "arn:aws:iam::1:role/a")])
-    assert merged.assume_role_arn == "arn:aws:iam::1:role/a" and merged.clusters == ("a", "b")
+    assert merged.assume_role_arn == "arn:aws:iam::1:role/a" and merged.names == ("a", "b")
     assert merged.note is not None and "different assume-role settings" in merged.note
-    assert merged.skip_features == (), "only skipped when every Cluster disables IAM reconciling"
-    assert merge_uses([use("a", disable=True), use("b", disable=True)]).skip_features == ("iam-reconciling",)
+    assert merged.clusters == ({"name": "a"}, {"name": "b", "disableIAMReconciling": True}), \
+        "IAM reconciling is a per-Cluster setting"
 
 
 def test_desired_check_and_updates() -> None:
@@ -44,7 +70,8 @@ def test_desired_check_and_updates() -> None:
                                             "credcheck.io/source-problem": ""}},
                "spec": {"source": {"secretRef": {"name": "credential-aws-X_1", "accessKeyIdKey": "accessKeyId"}},
                         "assumeRole": {"roleARN": role, "externalID": "e"},
-                        "requirements": {"profile": "kkp", "skipFeatures": []}, "interval": "6h", "suspend": False}}
+                        "requirements": {"profile": "kkp", "skipFeatures": []}, "interval": "6h", "suspend": False,
+                        "clusters": [{"name": "a"}]}}
     assert not needs_update(current, desired), "API defaults don't count as a difference"
     rotated = {**current, "metadata": {"annotations": {**current["metadata"]["annotations"],
                                                        "credcheck.io/source-version": "43"}}}

@@ -1,6 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
-from credcheck.model import ActionResult, Outcome, Principal, Requirement, Severity, Status, Verdict
+from dataclasses import replace
+
+from credcheck.model import ActionResult, ClusterVerdict, Outcome, Principal, Requirement, Severity, Status, Verdict
 from credcheck.status import build_status, retry_delay, transition_event
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -34,10 +36,11 @@ def test_insufficient_status() -> None:
         "CredentialsValid": ("True", "Valid", "2026-11-27T12:00:00Z"),
         "PermissionsSufficient": ("False", "MissingPermissions", "2026-11-27T12:00:00Z"),
         "Ready": ("False", "MissingPermissions", "2026-11-27T12:00:00Z")}
-    assert status["summary"] == {"checked": 1, "allowed": 0, "missingRequired": 1, "missingRecommended": 0}
+    assert status["summary"] == {"checked": 1, "allowed": 0, "missingRequired": 1, "missingRecommended": 0,
+                                 "undecided": 0}
     assert status["missing"] == [{"action": "iam:PassRole", "resource": "arn:aws:iam::1:role/kubernetes-*",
                                   "reason": "implicitDeny", "severity": "required", "features": ["machines"]}]
-    assert status["observedGeneration"] == 3 and status["clusters"] == ["c1"]
+    assert status["observedGeneration"] == 3 and status["clusters"] == [{"name": "c1"}]
     assert status["principal"] == {"arn": "arn:aws:iam::1:user/kkp", "account": "1", "type": "user"}
 
 
@@ -101,3 +104,25 @@ def test_a_compacted_verdict_builds_the_same_status() -> None:
     assert full.tally().checked == 770 and full.tally().missing_required == 30
     assert build(compact, {}) == build(full, {})
     assert [m["severity"] for m in build(compact, {})["missing"]] == ["required"] * 30 + ["recommended"] * 20
+
+
+def test_per_cluster_entries_and_upgrade_readiness() -> None:
+    cluster = ClusterVerdict("c1", Status.INSUFFICIENT, "eu-central-1", "1.34", "assume-role (CCM v1.34.0)",
+                             ("iam:PassRole",))
+    verdict = replace(sufficient(), clusters=(cluster,), profile_version="2.30",
+                      upgrade=replace(insufficient(), profile_version="2.31"))
+    status = build_status(verdict, {}, now=NOW, next_check=LATER, generation=1, masked_key_id=None,
+                          clusters=["c1"], profile="kkp-2.30", upgrade_profile="kkp-2.31")
+    assert status["clusters"] == [{"name": "c1", "ready": "False", "region": "eu-central-1", "kubernetes": "1.34",
+                                   "cloudController": "assume-role (CCM v1.34.0)", "missing": ["iam:PassRole"]}]
+    assert status["kkpVersion"] == "2.30"
+    upgrade = next(c for c in status["conditions"] if c["type"] == "UpgradeReady")
+    assert (upgrade["status"], upgrade["reason"]) == ("False", "MissingForTargetVersion")
+    assert upgrade["message"].startswith("KKP 2.31 (kkp-2.31): machines: missing iam:PassRole")
+    assert status["upgrade"]["missingRequired"] == 1 and status["upgrade"]["kkpVersion"] == "2.31"
+    ready = build_status(replace(verdict, upgrade=replace(sufficient(), profile_version="2.31")), {}, now=NOW,
+                         next_check=LATER, generation=1, masked_key_id=None, clusters=[], profile="kkp-2.30",
+                         upgrade_profile="kkp-2.31")
+    assert next(c for c in ready["conditions"] if c["type"] == "UpgradeReady")["status"] == "True"
+    none = build(sufficient(), {})
+    assert "UpgradeReady" not in conditions(none), "no target version set, no condition"

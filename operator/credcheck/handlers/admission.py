@@ -11,6 +11,7 @@ import kopf
 
 from credcheck.admission import check_spec_problems, preset_problems, secret_problems
 from credcheck.discovery import GROUP, PLURAL, VERSION
+from credcheck.handlers.sources import datacenter_regions
 from credcheck.kkp import CLUSTER_GROUP, CLUSTER_VERSION, is_credential_secret, merge_uses
 from credcheck.model import Status
 from credcheck.reconcile import Runtime, evaluate
@@ -62,9 +63,8 @@ async def validate_secret(body: kopf.Body, warnings: list[str], memo: kopf.Memo,
     problems = secret_problems(data)
     _respond(runtime, problems, warnings, what)
     if runtime.settings.webhook_live and not problems:
-        merged = merge_uses(uses)
-        spec: dict[str, Any] = {"source": {"secretRef": {"name": name}},
-                                "requirements": {"skipFeatures": list(merged.skip_features)}}
+        merged = merge_uses(uses, datacenter_regions(kwargs["regions_by_datacenter"]))
+        spec: dict[str, Any] = {"source": {"secretRef": {"name": name}}, "clusters": list(merged.clusters)}
         if merged.assume_role_arn:
             spec["assumeRole"] = {"roleARN": merged.assume_role_arn, "externalID": merged.external_id}
         await _live(runtime, namespace, spec, data, warnings=warnings, what=what)
