@@ -45,7 +45,7 @@ def main() -> int:
         log = demo.start_operator(state)
         print(f"credcheck is running as ServiceAccount kubermatic/credcheck (log: {log}); waiting for verdicts …",
               file=sys.stderr)
-        demo.wait_ready(state, expected=5)
+        demo.wait_ready(state, expected=7)
     print(exports(state))
     return 0
 

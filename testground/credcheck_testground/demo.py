@@ -1,8 +1,10 @@
 """The main job's sample seed: KKP objects and AWS identities on the local parts, then credcheck on top.
 
-Four credentials, as a KKP admin meets them: one with KKP's full documented policy, one with KKP's
-least-privilege preset policy (it lacks iam:PassRole and the load-balancer actions), one whose keys AWS
-rejects, and one that reaches its permissions through a Cluster's assume-role settings. Plus a Preset.
+A Seed with two AWS datacenters (eu-central-1, us-east-1) and credentials as a KKP admin meets them: one with
+everything KKP's code calls (`credcheck requirements show kkp --format policy`), one with exactly KKP's
+documented policy (it lacks the cloud-controller-manager's sts:AssumeRole), one with KKP's least-privilege preset
+policy, one whose keys AWS rejects, one that reaches its permissions through a Cluster's assume-role settings,
+and one whose Cluster names its own control-plane role in us-east-1. Plus a Preset.
 """
 
 import json
@@ -12,7 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from credcheck_testground import aws, controlplane
+from credcheck.requirements.profiles import load_profile
+from credcheck.verdict import grant_policy
+from credcheck_testground import aws, controlplane, kkp
 from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port, spawn
 
@@ -39,33 +43,36 @@ def seed(state: Path) -> None:
     endpoint = aws.attach(state)
     install_base(cp, NS)
 
-    full = _policy("kkp-documented-policy.json", SIMULATE, {
+    full = grant_policy(load_profile("kkp").requirements(aws.ACCOUNT, region="*"))
+    full["Statement"].append(SIMULATE)  # type: ignore[attr-defined]
+    documented = _policy("kkp-documented-policy.json", SIMULATE, {
         "Effect": "Allow", "Action": ["elasticloadbalancing:AddTags", "iam:TagInstanceProfile"], "Resource": "*"})
     _, good = endpoint.create_user("kkp-full", [full])
+    _, docs = endpoint.create_user("kkp-documented", [documented])
     _, least = endpoint.create_user("kkp-least-privilege", [_policy("kkp-least-privilege-policy.json", SIMULATE)])
     _, rejected = endpoint.create_user("kkp-rotated-away", [full])
     rejected = aws.Keys(rejected.access_key_id, "x" * 40)  # a secret that no longer matches: AWS says no
+    # the keys of an assume-role credential: KKP's dashboard validates them with ec2:DescribeRegions, the
+    # cloud-controller-manager assumes the control-plane role with them
     caller_arn, caller = endpoint.create_user("kkp-seed-caller", [{"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}])
+        {"Effect": "Allow", "Action": ["sts:AssumeRole", "ec2:DescribeRegions"], "Resource": "*"}, SIMULATE]}])
     role_arn = endpoint.create_role("kkp-provisioner", caller_arn, [full, {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}]}], external_id="kkp-demo-external-id",
         path="/kkp/")
-    for name, keys in (("credential-aws-prod1", good), ("credential-aws-dev7", least),
-                       ("credential-aws-old3", rejected), ("credential-aws-role5", caller)):
-        cp.run_kubectl("apply", "-f", "-", input_text=_secret(name, keys))
-    cluster = {"apiVersion": "kubermatic.k8c.io/v1", "kind": "Cluster", "metadata": {"name": "role5"},
-               "spec": {"cloud": {"aws": {
-                   "credentialsReference": {"name": "credential-aws-role5", "namespace": NS},
-                   "assumeRoleARN": role_arn, "assumeRoleExternalID": "kkp-demo-external-id"}}}}
-    cp.run_kubectl("apply", "-f", "-", input_text=json.dumps(cluster))
-    for cluster_id in ("prod1", "dev7", "old3"):
-        cp.run_kubectl("apply", "-f", "-", input_text=json.dumps({
-            "apiVersion": "kubermatic.k8c.io/v1", "kind": "Cluster", "metadata": {"name": cluster_id},
-            "spec": {"cloud": {"aws": {"credentialsReference": {"name": f"credential-aws-{cluster_id}",
-                                                                "namespace": NS}}}}}))
-    cp.run_kubectl("apply", "-f", "-", input_text=json.dumps({
-        "apiVersion": "kubermatic.k8c.io/v1", "kind": "Preset", "metadata": {"name": "team-a"},
-        "spec": {"aws": {"accessKeyID": least.access_key_id, "secretAccessKey": least.secret_access_key}}}))
+    secrets = {"prod1": good, "docs9": docs, "dev7": least, "old3": rejected, "role5": caller, "own4": good}
+    for cluster_id, keys in secrets.items():
+        cp.run_kubectl("apply", "-f", "-", input_text=_secret(f"credential-aws-{cluster_id}", keys))
+    clusters = [kkp.cluster(cluster_id, f"credential-aws-{cluster_id}", NS)
+                for cluster_id in ("prod1", "docs9", "dev7", "old3")]
+    clusters.append(kkp.cluster("role5", "credential-aws-role5", NS, assumeRoleARN=role_arn,
+                                assumeRoleExternalID="kkp-demo-external-id"))
+    # a Cluster in the us-east-1 datacenter with a control-plane role of its own (outside kubernetes-*)
+    clusters.append(kkp.cluster("own4", "credential-aws-own4", NS, dc="aws-us-east-1a", version="1.35.1",
+                                roleARN="team-a-control-plane"))
+    for cluster in clusters:
+        cp.run_kubectl("apply", "-f", "-", input_text=json.dumps(cluster))
+    cp.run_kubectl("apply", "-f", "-", input_text=json.dumps(kkp.preset("team-a", {
+        "accessKeyID": least.access_key_id, "secretAccessKey": least.secret_access_key})))
 
 
 def start_operator(state: Path) -> Path:

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from credcheck.requirements.profiles import load_profile
+from credcheck.verdict import grant_policy
 from credcheck_testground.aws import ACCOUNT, Keys, LocalAWS
 from credcheck_testground.controlplane import ControlPlane
 from credcheck_testground.install import install_base
@@ -32,8 +34,9 @@ def kkp_policy(name: str, *extra: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-GOOD_POLICY = kkp_policy("kkp-documented-policy.json", SIMULATE, {
-    "Effect": "Allow", "Action": ["elasticloadbalancing:AddTags", "iam:TagInstanceProfile"], "Resource": "*"})
+# what `credcheck requirements show kkp --format policy` prints: everything KKP's code calls, for any Cluster
+GOOD_POLICY = grant_policy(load_profile("kkp").requirements(ACCOUNT, region="*"))
+GOOD_POLICY["Statement"].append(SIMULATE)  # type: ignore[attr-defined]
 LEAST_POLICY = kkp_policy("kkp-least-privilege-policy.json", SIMULATE)
 
 

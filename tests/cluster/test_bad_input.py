@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from credcheck_testground import kkp
+
 from .conftest import GOOD_POLICY, NS, Seed
 
 pytestmark = [pytest.mark.cluster, pytest.mark.aws]
@@ -57,10 +59,8 @@ def corpus(seed: Seed) -> dict[str, Any]:
             case = {**case, "check": {"source": {"secretRef": {"name": f"holder-{case['name']}-{run}"}},
                                       "requirements": {"profile": f"configmap:{cm}/profile.yaml"}}}
         if "cluster" in case:
-            seed.kubectl("apply", "-f", "-", input_text=json.dumps({
-                "apiVersion": "kubermatic.k8c.io/v1", "kind": "Cluster", "metadata": {"name": f"{case['name']}-{run}"},
-                "spec": {"cloud": {"aws": {"credentialsReference": {"name": secret_name, "namespace": NS},
-                                           **case["cluster"]}}}}))
+            seed.kubectl("apply", "-f", "-", input_text=json.dumps(
+                kkp.cluster(f"{case['name']}-{run}", secret_name, NS, **case["cluster"])))
         result = None
         if "check" in case:
             check_name = f"user-{case['name']}-{run}"

@@ -9,9 +9,10 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from credcheck_testground import kkp
 from credcheck_testground.aws import ACCOUNT
 
-from .conftest import GOOD_POLICY, LEAST_POLICY, NS, Seed, wait_for
+from .conftest import GOOD_POLICY, LEAST_POLICY, NS, SIMULATE, Seed, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.aws]
 
@@ -79,7 +80,7 @@ def test_identical_credentials_are_checked_once(seed: Seed, unique: str) -> None
         seed.wait_condition(name, ("True", "AllRequiredAllowed"))
     calls = seed.aws.calls()
     assert calls.get("GetCallerIdentity") == 1
-    assert calls.get("SimulatePrincipalPolicy") == 4
+    assert calls.get("SimulatePrincipalPolicy") == 5  # one check: the fewest calls the kkp profile allows
 
 
 def test_user_created_check_for_any_secret(seed: Seed, unique: str) -> None:
@@ -122,26 +123,26 @@ def test_malformed_secrets_get_their_own_reasons_and_others_are_unaffected(seed:
 
 def test_cluster_assume_role_and_iam_switch(seed: Seed, unique: str) -> None:
     user_arn, keys = seed.aws.create_user(policies=[{"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}])
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}, SIMULATE]}])
     role_policy = json.loads(json.dumps(LEAST_POLICY))
     role_policy["Statement"].append({"Effect": "Allow", "Action": ["iam:PassRole", "iam:GetRole"], "Resource": "*"})
     role_arn = seed.aws.create_role(f"kkp-{unique}", user_arn, [role_policy], external_id=f"ext-{unique}")
     secret = f"credential-aws-c{unique}"
     seed.kkp_secret(secret, keys)
-    cluster = {"apiVersion": "kubermatic.k8c.io/v1", "kind": "Cluster", "metadata": {"name": f"c{unique}"},
-               "spec": {"cloud": {"aws": {"credentialsReference": {"name": secret, "namespace": NS},
-                                          "assumeRoleARN": role_arn, "assumeRoleExternalID": f"ext-{unique}",
-                                          "disableIAMReconciling": True}}}}
+    cluster = kkp.cluster(f"c{unique}", secret, NS, assumeRoleARN=role_arn, assumeRoleExternalID=f"ext-{unique}",
+                          disableIAMReconciling=True)
     seed.kubectl("apply", "-f", "-", input_text=json.dumps(cluster))
 
     wait_for(lambda: ((seed.check(secret) or {}).get("spec") or {}).get("assumeRole", {}).get("roleARN") == role_arn,
              "the check to take the Cluster's assume-role settings")
     found = wait_for(lambda: (c := seed.check(secret)) and (c.get("status") or {}).get("principal", {}).get("type")
                      == "assumed-role" and c, "a verdict for the assumed role")
-    assert found["spec"]["requirements"]["skipFeatures"] == ["iam-reconciling"]
+    assert found["spec"]["clusters"][0]["disableIAMReconciling"] is True
     assert found["status"]["principal"]["arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/kkp-{unique}/")
     features = {f["feature"] for f in found["status"]["brokenFeatures"]}
-    assert "iam-reconciling" not in features and "load-balancers" in features
+    assert "iam-reconciling" not in features and "cluster-deletion-owned" not in features
+    assert "validation" in features, "KKP's dashboard validates the static keys themselves (ec2:DescribeRegions)"
+    assert "cloud-controller" not in features, "the keys may assume the control-plane role"
 
     cluster["spec"]["cloud"]["aws"]["assumeRoleExternalID"] = "not-the-right-one"
     seed.kubectl("apply", "-f", "-", input_text=json.dumps(cluster))
@@ -165,9 +166,8 @@ def test_unrelated_and_copied_secrets_are_not_checked(seed: Seed, unique: str) -
 def test_presets_are_discovered(seed: Seed, unique: str) -> None:
     keys = seed.user(LEAST_POLICY)
     seed.written += [keys.access_key_id, keys.secret_access_key]
-    seed.kubectl("apply", "-f", "-", input_text=json.dumps({
-        "apiVersion": "kubermatic.k8c.io/v1", "kind": "Preset", "metadata": {"name": f"team{unique}"},
-        "spec": {"aws": {"accessKeyID": keys.access_key_id, "secretAccessKey": keys.secret_access_key}}}))
+    seed.kubectl("apply", "-f", "-", input_text=json.dumps(kkp.preset(f"team{unique}", {
+        "accessKeyID": keys.access_key_id, "secretAccessKey": keys.secret_access_key})))
     found = seed.wait_condition(f"preset-team{unique}", ("False", "MissingPermissions"))
     assert found["spec"]["source"] == {"presetRef": {"name": f"team{unique}"}}
     seed.kubectl("delete", "preset", f"team{unique}")
@@ -229,7 +229,7 @@ def test_cli_checks_a_secret_through_the_kubeconfig(seed: Seed, unique: str) -> 
     verdict = json.loads(result.stdout)
     assert verdict["status"] == "Insufficient"
     assert "iam:PassRole" in {f["feature"]: f["missing"] for f in verdict["brokenFeatures"]}["machines"]
-    assert verdict["awsCalls"] == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 4}
+    assert verdict["awsCalls"] == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 5}
 
 
 def test_zz_no_secret_reached_any_object_event_or_log(seed: Seed) -> None:

@@ -34,7 +34,10 @@ spec:
     assert table[1].startswith("smoke ")
     stored = json.loads(control_plane.run_kubectl("get", "awscc", "smoke", "-n", "smoke", "-o", "json").stdout)
     assert stored["spec"]["source"]["secretRef"]["accessKeyIdKey"] == "accessKeyId", "schema defaults applied"
-    assert stored["spec"]["requirements"]["profile"] == "kkp"
+    assert "profile" not in stored["spec"]["requirements"] and "region" not in stored["spec"], \
+        "no schema default hides the operator's --profile and --region"
+    wide = control_plane.run_kubectl("get", "awscc", "-n", "smoke", "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[-4:] == ["KKP", "UPGRADE", "CLUSTERS", "AGE"]
 
 
 def test_crd_validation_rejects_both_sources(control_plane: ControlPlane) -> None:

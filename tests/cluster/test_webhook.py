@@ -112,7 +112,8 @@ def test_live_mode_warns_about_missing_passrole(control_plane: ControlPlane, loc
         code, stderr, _ = apply_secret(control_plane, "credential-aws-live", {
             "accessKeyId": least.access_key_id, "secretAccessKey": least.secret_access_key})
         assert code == 0, stderr
-        assert "Warning: credcheck: Secret kubermatic/credential-aws-live: 30 required action(s) denied" in stderr
+        assert "Warning: credcheck: Secret kubermatic/credential-aws-live: 3 required action(s) denied" in stderr
+        assert "cloud-controller: missing sts:AssumeRole" in stderr
         assert "machines: missing ec2:DescribeVpcAttribute, iam:PassRole" in stderr
         code, stderr, _ = apply_secret(control_plane, "credential-aws-live-good", {
             "accessKeyId": good.access_key_id, "secretAccessKey": good.secret_access_key})

@@ -1,5 +1,12 @@
 from credcheck.discovery import desired_for_secret, needs_update
-from credcheck.kkp import ClusterUse, cluster_use, external_cluster_secret, is_credential_secret, merge_uses, seed_regions
+from credcheck.kkp import (
+    ClusterUse,
+    cluster_use,
+    external_cluster_secret,
+    is_credential_secret,
+    merge_uses,
+    seed_regions,
+)
 from credcheck.target import target_from_entry
 
 

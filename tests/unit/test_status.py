@@ -1,6 +1,5 @@
-from datetime import UTC, datetime, timedelta
-
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from credcheck.model import ActionResult, ClusterVerdict, Outcome, Principal, Requirement, Severity, Status, Verdict
 from credcheck.status import build_status, retry_delay, transition_event
