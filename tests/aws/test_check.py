@@ -325,3 +325,26 @@ def test_the_policy_requirements_show_prints_makes_a_fresh_user_ready(
     verdict = check(keys, "kkp-2.31", targets=(ABC,))
     assert verdict.status is Status.SUFFICIENT, verdict.message
     assert verdict.tally().missing_recommended == 0
+
+
+def test_a_control_plane_role_that_trusts_only_ec2_fails_the_check(local_aws: LocalAWS) -> None:
+    everything = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    _, keys = local_aws.create_user(policies=[doc(everything)])
+    iam = local_aws.client("iam")
+    ec2_only = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                        "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="kubernetes-old1-control-plane", AssumeRolePolicyDocument=json.dumps(ec2_only))
+    old = check(keys, targets=(Target(cluster="old1", region="eu-central-1", kubernetes_version="1.34"),))
+    assert (old.status, old.reason) == (Status.INSUFFICIENT, "ControlPlaneRoleTrustMissing"), old.message
+    assert f'"AWS": "arn:aws:iam::{ACCOUNT}:root"' in old.message, "the trust statement to add"
+    assert "created before KKP v2.30" in old.message
+    assert old.clusters[0].status is Status.INSUFFICIENT
+    root = {"Version": "2012-10-17", "Statement": [ec2_only["Statement"][0], {
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="kubernetes-new2-control-plane", AssumeRolePolicyDocument=json.dumps(root))
+    new = check(keys, targets=(Target(cluster="new2", region="eu-central-1", kubernetes_version="1.34"),))
+    assert new.status is Status.SUFFICIENT, new.message
+    absent = check(keys, targets=(Target(cluster="none3", region="eu-central-1"),))
+    assert absent.status is Status.SUFFICIENT, "a role KKP has yet to create gets the right trust from KKP"
+    direct = check(keys, "kkp-2.30", targets=(Target(cluster="old1", region="eu-central-1", kubernetes_version="1.32"),))
+    assert direct.status is Status.SUFFICIENT, "a direct-mode CCM never assumes the role"

@@ -1,0 +1,157 @@
+"""What KKP's own objects decide, through the running operator: each Cluster's region (its Seed datacenter),
+names, IAM switch and Kubernetes version; imported EKS clusters; readiness for the next KKP version; and the
+CLI asking the same question from a Cluster manifest. The endpoint decides simulations with credcheck's own
+evaluator (evaluator-backed): these tests prove what is asked and how the answers land in the status."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from credcheck_testground import kkp
+from credcheck_testground.aws import ACCOUNT
+
+from .conftest import GOOD_POLICY, NS, SIMULATE, Seed, wait_for
+
+EVERYTHING = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+REGION_LOCK = {"Effect": "Deny", "Resource": "*", "NotAction": ["iam:*", "sts:*", "ec2:DescribeRegions"],
+               "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-central-1"}}}
+
+
+def doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def apply(seed: Seed, manifest: dict[str, Any]) -> None:
+    seed.kubectl("apply", "-f", "-", input_text=json.dumps(manifest))
+
+
+def settled(seed: Seed, name: str, expected: tuple[str, str], clusters: int = 1) -> dict[str, Any]:
+    """The check once it was judged with its Clusters in spec (the Secret may be seen before the Cluster)."""
+    def judged() -> dict[str, Any] | None:
+        found = seed.check(name)
+        if not found or len(found["spec"].get("clusters") or []) != clusters:
+            return None
+        status = found.get("status") or {}
+        ready = next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), {})
+        fresh = status.get("observedGeneration") == found["metadata"]["generation"]
+        return found if fresh and (ready.get("status"), ready.get("reason")) == expected else None
+    return wait_for(judged, f"{name} Ready={expected} with {clusters} Cluster(s)")  # type: ignore[no-any-return]
+
+
+def clusters_of(found: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in found["status"].get("clusters") or []}
+
+
+def test_a_region_locked_credential_is_ready_only_for_its_seeds_eu_central_1_cluster(seed: Seed, unique: str) -> None:
+    keys = seed.user(doc(SIMULATE, EVERYTHING, REGION_LOCK))
+    for suffix, dc in (("fra", "aws-eu-central-1a"), ("iad", "aws-us-east-1a")):
+        seed.kkp_secret(f"credential-aws-{suffix}{unique}", keys)
+        apply(seed, kkp.cluster(f"{suffix}{unique}", f"credential-aws-{suffix}{unique}", NS, dc=dc))
+    fra = settled(seed, f"credential-aws-fra{unique}", ("True", "AllRequiredAllowed"))
+    assert fra["spec"]["clusters"][0]["region"] == "eu-central-1"
+    iad = settled(seed, f"credential-aws-iad{unique}", ("False", "MissingPermissions"))
+    assert iad["spec"]["clusters"][0]["region"] == "us-east-1"
+    assert {m["reason"] for m in iad["status"]["missing"] if m["severity"] == "required"} == {"explicitDeny"}
+
+    shared = f"credential-aws-both{unique}"  # one Secret, two Clusters in different regions
+    seed.kkp_secret(shared, keys)
+    apply(seed, kkp.cluster(f"a{unique}", shared, NS, dc="aws-eu-central-1a"))
+    apply(seed, kkp.cluster(f"b{unique}", shared, NS, dc="aws-us-east-1a"))
+    both = settled(seed, shared, ("False", "MissingPermissions"), clusters=2)
+    per = clusters_of(both)
+    assert (per[f"a{unique}"]["ready"], per[f"b{unique}"]["ready"]) == ("True", "False")
+    assert f"Cluster(s) b{unique}" in next(c["message"] for c in both["status"]["conditions"] if c["type"] == "Ready")
+
+
+def test_a_seed_datacenter_moving_region_re_asks(seed: Seed, unique: str) -> None:
+    keys = seed.user(doc(SIMULATE, EVERYTHING, REGION_LOCK))
+    secret = f"credential-aws-move{unique}"
+    seed.kkp_secret(secret, keys)
+    apply(seed, kkp.seed(f"s{unique}", NS, {f"dc-{unique}": "eu-central-1"}))
+    apply(seed, kkp.cluster(f"move{unique}", secret, NS, dc=f"dc-{unique}"))
+    settled(seed, secret, ("True", "AllRequiredAllowed"))
+    apply(seed, kkp.seed(f"s{unique}", NS, {f"dc-{unique}": "ap-south-1"}))
+    moved = settled(seed, secret, ("False", "MissingPermissions"))
+    assert moved["spec"]["clusters"][0]["region"] == "ap-south-1"
+
+
+def test_a_clusters_own_role_and_the_deletion_calls_are_asked_about(seed: Seed, unique: str) -> None:
+    scoped = {"Effect": "Allow", "Action": "iam:*", "Resource": [f"arn:aws:iam::{ACCOUNT}:role/kubernetes-*",
+                                                                 f"arn:aws:iam::{ACCOUNT}:instance-profile/kubernetes-*"]}
+    keys = seed.user(doc(SIMULATE, {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}, scoped))
+    own = f"credential-aws-own{unique}"
+    seed.kkp_secret(own, keys)
+    apply(seed, kkp.cluster(f"own{unique}", own, NS, roleARN=f"team-{unique}-cp"))
+    found = settled(seed, own, ("False", "MissingPermissions"))
+    resources = {m["resource"] for m in found["status"]["missing"] if m["severity"] == "required"}
+    assert resources == {f"arn:aws:iam::{ACCOUNT}:role/team-{unique}-cp"}
+    assert found["status"]["remediationPolicy"] and f"role/team-{unique}-cp" in found["status"]["remediationPolicy"]
+
+    deletion = ["iam:GetRole", "iam:DeleteRolePolicy", "iam:GetInstanceProfile"]
+    no_delete = seed.user(doc(SIMULATE, {"Effect": "Allow", "NotAction": deletion, "Resource": "*"}))
+    off = f"credential-aws-off{unique}"
+    seed.kkp_secret(off, no_delete)
+    apply(seed, kkp.cluster(f"off{unique}", off, NS, disableIAMReconciling=True))
+    found = settled(seed, off, ("False", "MissingPermissions"))
+    assert found["status"]["brokenFeatures"] == [{"feature": "cluster-deletion", "missing": sorted(deletion)}]
+
+
+def test_an_imported_eks_clusters_credential_is_checked_against_the_eks_profile(seed: Seed, unique: str) -> None:
+    eks_only = doc(SIMULATE, {"Effect": "Allow", "Resource": "*", "Action": [
+        "eks:*", "iam:ListRoles", "iam:ListAttachedRolePolicies", "iam:PassRole", "ec2:DescribeRegions"]})
+    secret = f"credential-aws-eks{unique}"
+    seed.kkp_secret(secret, seed.user(eks_only))
+    apply(seed, kkp.eks_cluster(f"eks{unique}", secret, NS))
+    found = seed.wait_condition(secret, ("True", "AllRequiredAllowed"))
+    assert found["spec"]["requirements"]["profile"] == "eks"
+    assert found["status"]["summary"]["checked"] < 20
+    seed.kubectl("delete", "externalcluster", f"eks{unique}")
+    wait_for(lambda: seed.check(secret) is None or seed.check(secret)["spec"]["requirements"]["profile"] != "eks",  # type: ignore[index]
+             "the check to follow the ExternalCluster's deletion")
+
+
+def test_upgrade_readiness_is_a_condition_and_a_wide_column(seed: Seed, unique: str) -> None:
+    documented = json.loads((Path(__file__).resolve().parents[1] / "data" / "kkp-documented-policy.json")
+                            .read_text().replace("YOUR_ACCOUNT_ID", ACCOUNT))
+    documented["Statement"] += [SIMULATE, {"Effect": "Allow", "Resource": "*", "Action": [
+        "elasticloadbalancing:*", "iam:TagInstanceProfile", "iam:DetachRolePolicy"]}]
+    secret = f"holder-{unique}"
+    seed.kkp_secret(secret, seed.user(documented))
+    apply(seed, {"apiVersion": "credcheck.io/v1alpha1", "kind": "AWSCredentialCheck",
+                 "metadata": {"name": f"upgrade-{unique}", "namespace": NS},
+                 "spec": {"source": {"secretRef": {"name": secret}},
+                          "requirements": {"profile": "kkp-2.30", "upgradeProfile": "kkp-2.31"},
+                          "clusters": [{"name": f"old{unique}", "kubernetesVersion": "1.32.9",
+                                        "region": "eu-central-1"}]}})
+    found = seed.wait_condition(f"upgrade-{unique}", ("False", "MissingForTargetVersion"), kind="UpgradeReady")
+    assert seed.condition(f"upgrade-{unique}") == ("True", "AllRequiredAllowed")
+    assert found["status"]["kkpVersion"] == "2.30" and found["status"]["upgrade"]["kkpVersion"] == "2.31"
+    assert "sts:AssumeRole" in {m["action"] for m in found["status"]["upgrade"]["missing"]}
+    wide = seed.kubectl("get", "awscc", f"upgrade-{unique}", "-n", NS, "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[-4:] == ["KKP", "UPGRADE", "CLUSTERS", "AGE"]
+    assert wide[1].split()[-4:-1] == ["2.30", "False", f"old{unique}"]
+
+
+def test_check_with_a_cluster_manifest_agrees_with_the_operator(seed: Seed, unique: str, tmp_path: Path) -> None:
+    keys = seed.user(GOOD_POLICY)
+    secret = f"credential-aws-cli{unique}"
+    seed.kkp_secret(secret, keys)
+    cluster = kkp.cluster(f"cli{unique}", secret, NS, dc="aws-us-east-1a", roleARN=f"own-{unique}")
+    apply(seed, cluster)
+    found = settled(seed, secret, ("False", "MissingPermissions"))
+    (tmp_path / "cluster.yaml").write_text(json.dumps(cluster))
+    (tmp_path / "seed.yaml").write_text(json.dumps(kkp.seed(namespace=NS)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CREDCHECK_"))}
+    env.update(KUBECONFIG=str(seed.cp.kubeconfig), AWS_ENDPOINT_URL=seed.aws.url)
+    result = subprocess.run([sys.executable, "-m", "credcheck.cli", "check", "--secret", f"{NS}/{secret}",
+                             "--cluster", str(tmp_path / "cluster.yaml"), "--seed", str(tmp_path / "seed.yaml"),
+                             "--output", "json"], env=env, capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 1, result.stderr
+    cli = json.loads(result.stdout)
+    assert cli["status"] == "Insufficient" and cli["reason"] == found["status"]["conditions"][-1]["reason"]
+    operator_missing = {(m["action"], m["resource"]) for m in found["status"]["missing"] if m["severity"] == "required"}
+    assert {(m["action"], m["resource"]) for m in cli["missingRequired"]} == operator_missing
+    assert cli["clusters"][0]["region"] == "us-east-1" == clusters_of(found)[f"cli{unique}"]["region"]
