@@ -1,5 +1,7 @@
 """The AWS endpoint is real HTTP with real authentication, and simulates IAM as AWS does."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import botocore.session
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -7,6 +9,9 @@ from botocore.parsers import QueryParser
 from moto.core.serialize import QuerySerializer
 from moto.core.utils import get_service_model
 
+from credcheck.aws.principal import resolve
+from credcheck.aws.session import static_session
+from credcheck.model import Credential
 from credcheck_testground.aws import Keys, LocalAWS
 from credcheck_testground.simulate import render_query_response
 
@@ -163,3 +168,23 @@ def test_fast_simulate_xml_parses_as_motos_serializer_output() -> None:
     assert parsed(ours) == parsed(theirs)
     assert parsed(ours)["EvaluationResults"][0]["MatchedStatements"][0]["SourcePolicyId"] == "a&b <policy>"
     assert parsed(ours)["EvaluationResults"][0]["OrganizationsDecisionDetail"] == {"AllowedByOrganizations": False}
+
+
+def test_shared_clients_sign_each_call_as_its_own_sessions_credential(local_aws: LocalAWS,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checks share one botocore client per service: 8 threads, 8 identities, 10 rounds, no call signed wrongly."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local_aws.url)
+    users = [local_aws.create_user(policies=[]) for _ in range(8)]
+
+    def who(index: int) -> list[str]:
+        arn, keys = users[index]
+        seen = []
+        for _ in range(10):
+            session = static_session(Credential(keys.access_key_id, keys.secret_access_key), "eu-central-1")
+            seen.append(resolve(session).caller_arn)
+            assert session.calls == {"sts:GetCallerIdentity": 1}, "each session counts its own calls only"
+        return [s for s in seen if s != arn]
+
+    with ThreadPoolExecutor(8) as pool:
+        wrong = [w for result in pool.map(who, range(8)) for w in result]
+    assert wrong == []
