@@ -12,16 +12,16 @@ import yaml
 
 from credcheck.check import Auditor, CheckOptions, run_check
 from credcheck.credential import CredentialProblem
+from credcheck.credential_sources import credential_from_environment, credential_from_secret
+from credcheck.discovery.kkp import cluster_use, seed_regions
 from credcheck.iam.catalog import load_catalog
 from credcheck.iam.evaluator import evaluate, make_request
 from credcheck.iam.policy import Policy, PolicyError, parse_policy
-from credcheck.kkp import cluster_use, seed_regions
 from credcheck.model import AssumeRole, Severity, Status, Verdict
 from credcheck.offline import check_policies
 from credcheck.report import verdict_to_dict, verdict_to_text
 from credcheck.requirements.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile
 from credcheck.settings import add_arguments
-from credcheck.sources import credential_from_environment, credential_from_secret
 from credcheck.target import Target, target_from_entry
 from credcheck.verdict import grant_policy
 

@@ -16,8 +16,7 @@ from urllib.parse import quote
 import kopf
 import urllib3
 
-from credcheck.discovery import GROUP, PLURAL, VERSION
-from credcheck.kkp import CLUSTER_GROUP, CLUSTER_VERSION
+from credcheck.contract import GROUP, KKP_GROUP, KKP_VERSION, PLURAL, VERSION
 
 TIMEOUT = urllib3.Timeout(connect=10, read=60)
 THREADS = 16  # worker threads making these calls, and connections kept for them
@@ -106,7 +105,7 @@ class Kube:
         return str((secret.get("metadata") or {}).get("resourceVersion", ""))
 
     def preset(self, name: str) -> dict[str, Any] | ReadFailure:
-        found = self._get(_path(CLUSTER_GROUP, CLUSTER_VERSION, "presets", None, name), missing=(403, 404))
+        found = self._get(_path(KKP_GROUP, KKP_VERSION, "presets", None, name), missing=(403, 404))
         if found == 404:
             return ReadFailure("PresetNotFound", f"Preset {name} does not exist: fix spec.source.presetRef.name")
         if found == 403:

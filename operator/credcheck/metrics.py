@@ -5,10 +5,11 @@ Labels are bounded: namespace and name of each check, never action names or prin
 
 import contextlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from credcheck.contract import parse_timestamp
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 CONDITIONS = ("CredentialsValid", "PermissionsSufficient", "Ready")
@@ -44,7 +45,7 @@ def record_status(namespace: str, name: str, status: Mapping[str, Any], interval
     INTERVAL.labels(namespace, name).set(interval_seconds)
     checked = status.get("lastCheckTime")
     if current.get("Ready") in ("True", "False") and checked:
-        moment = datetime.strptime(str(checked), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        moment = parse_timestamp(str(checked))
         LAST_SUCCESS.labels(namespace, name).set(moment.timestamp())
 
 

@@ -10,7 +10,7 @@ import kopf
 
 from credcheck import handlers  # registers the operator's handlers with kopf on import
 from credcheck.kube import Kube
-from credcheck.reconcile import Runtime
+from credcheck.runtime import Runtime
 from credcheck.schedule import Schedule
 from credcheck.settings import Settings, from_arguments
 
@@ -41,7 +41,7 @@ def run_operator(args: argparse.Namespace) -> int:
     configure_logging(settings)
     runtime = Runtime.create(settings, Kube())
     if settings.webhook_cert_dir and settings.webhook_mode != "off":
-        handlers.admission.register()
+        handlers.webhook.register()
     namespaces = sorted(set(settings.namespaces) | {settings.operator_namespace})
     kopf.run(standalone=True, namespaces=namespaces, memo=kopf.Memo(runtime=runtime, schedule=Schedule()),
              liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz")

@@ -6,44 +6,29 @@ of `concurrency` threads of their own, so slow AWS calls never hold up the Kuber
 
 import asyncio
 import hashlib
-import random
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from credcheck import metrics
-from credcheck.aws.ratelimit import RateLimiter
-from credcheck.cache import VerdictCache
 from credcheck.check import Auditor, CheckOptions, run_check
+from credcheck.contract import (
+    ANNOTATION_CLUSTERS,
+    ANNOTATION_PROBLEM,
+    LABEL_DISCOVERED,
+    MAX_INTERVAL,
+    MIN_INTERVAL,
+    parse_timestamp,
+)
 from credcheck.credential import CredentialProblem, parse_credential
-from credcheck.discovery import ANNOTATION_CLUSTERS, ANNOTATION_PROBLEM, LABEL_DISCOVERED
-from credcheck.kube import Kube, ReadFailure
+from credcheck.kube import ReadFailure
 from credcheck.model import AssumeRole, Credential, Status, Verdict
 from credcheck.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
+from credcheck.runtime import Runtime
 from credcheck.settings import Settings, parse_duration
 from credcheck.status import MAX_MISSING_LISTED, build_status, next_check_time, retry_delay, transition_event
 from credcheck.target import Target, target_from_entry
-
-MIN_INTERVAL, MAX_INTERVAL = 300.0, 168 * 3600.0
-
-
-@dataclass
-class Runtime:
-    settings: Settings
-    kube: Kube
-    cache: VerdictCache
-    checks: ThreadPoolExecutor  # runs the AWS checks; its size is the check concurrency
-    limiter: RateLimiter | None = None
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    jitter: Callable[[], float] = field(default=lambda: random.uniform(-1, 1))  # noqa: S311 - not crypto
-
-    @classmethod
-    def create(cls, settings: Settings, kube: Kube) -> "Runtime":
-        return cls(settings, kube, VerdictCache(settings.cache_ttl_seconds),
-                   ThreadPoolExecutor(settings.concurrency, thread_name_prefix="aws-check"),
-                   RateLimiter(settings.aws_calls_per_second))
 
 
 @dataclass(frozen=True)
@@ -227,7 +212,7 @@ def is_due(status: Mapping[str, Any], now: datetime) -> bool:
     if not when:
         return True
     try:
-        due = datetime.strptime(str(when), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        due = parse_timestamp(str(when))
     except ValueError:
         return True
     return now >= due - timedelta(seconds=1)

@@ -9,16 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from credcheck.contract import timestamp
 from credcheck.model import OPERATING, ActionResult, ClusterVerdict, Outcome, Status, Verdict, missing_first
 
 MAX_MISSING_LISTED = 50
 TRANSIENT = frozenset({"Throttled"})  # keeps the last verdict, with a note
-CREDENTIAL_INVALID = frozenset({"InvalidCredentials", "ExpiredToken", "AssumeRoleFailed", "MalformedCredential",
-                                "SecretNotFound", "SecretForbidden", "PresetNotFound"})
-
-
-def timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

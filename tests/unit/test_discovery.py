@@ -1,5 +1,5 @@
-from credcheck.discovery import desired_for_secret, needs_update
-from credcheck.kkp import (
+from credcheck.discovery.desired import desired_for_secret, needs_update
+from credcheck.discovery.kkp import (
     ClusterUse,
     cluster_use,
     external_cluster_secret,

@@ -1,5 +1,5 @@
 """kopf handlers only: thin translations of events into calls to the modules below."""
 
-from credcheck.handlers import admission, checks, login, serving, sources, startup
+from credcheck.handlers import checks, kkp_watch, login, serving, startup, webhook
 
-__all__ = ["admission", "checks", "login", "serving", "sources", "startup"]
+__all__ = ["checks", "kkp_watch", "login", "serving", "startup", "webhook"]

@@ -13,8 +13,9 @@ from typing import Any
 import kopf
 
 from credcheck import metrics
-from credcheck.discovery import ANNOTATION_RECHECK, GROUP, PLURAL, VERSION
-from credcheck.reconcile import Outcome, Runtime, is_due, reconcile
+from credcheck.contract import ANNOTATION_RECHECK, GROUP, PLURAL, VERSION, timestamp
+from credcheck.reconcile import Outcome, is_due, reconcile
+from credcheck.runtime import Runtime
 from credcheck.schedule import Schedule
 from credcheck.settings import parse_duration
 
@@ -85,7 +86,7 @@ async def _scheduler(runtime: Runtime, schedule: Schedule) -> None:
             return when is not None and is_due({"nextCheckTime": when}, now)
 
         for namespace, name in schedule.due(due_now):
-            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp = timestamp(datetime.now(UTC))
             with contextlib.suppress(Exception):  # gone meanwhile, or the API is briefly away: next round
                 await asyncio.to_thread(runtime.kube.patch_check, namespace, name,
                                         {"metadata": {"annotations": {ANNOTATION_RECHECK: stamp}}})

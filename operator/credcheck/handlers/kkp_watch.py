@@ -5,10 +5,9 @@ from typing import Any
 
 import kopf
 
-from credcheck import sync
-from credcheck.kkp import (
-    CLUSTER_GROUP,
-    CLUSTER_VERSION,
+from credcheck.contract import KKP_GROUP, KKP_VERSION
+from credcheck.discovery import apply
+from credcheck.discovery.kkp import (
     ClusterUse,
     cluster_use,
     external_cluster_secret,
@@ -18,19 +17,19 @@ from credcheck.kkp import (
 )
 
 
-@kopf.index(CLUSTER_GROUP, CLUSTER_VERSION, "clusters")
+@kopf.index(KKP_GROUP, KKP_VERSION, "clusters")
 def clusters_by_secret(body: kopf.Body, **_: Any) -> dict[tuple[str, str], ClusterUse]:
     use = cluster_use(body)
     return {} if use is None else {(use.secret_namespace, use.secret_name): use}
 
 
-@kopf.index(CLUSTER_GROUP, CLUSTER_VERSION, "externalclusters")
+@kopf.index(KKP_GROUP, KKP_VERSION, "externalclusters")
 def eks_by_secret(body: kopf.Body, **_: Any) -> dict[tuple[str, str], str]:
     ref = external_cluster_secret(body)
     return {} if ref is None else {ref: str(body.get("metadata", {}).get("name", ""))}
 
 
-@kopf.index(CLUSTER_GROUP, CLUSTER_VERSION, "seeds")
+@kopf.index(KKP_GROUP, KKP_VERSION, "seeds")
 def regions_by_datacenter(body: kopf.Body, **_: Any) -> dict[str, str]:
     return seed_regions(body)
 
@@ -47,7 +46,7 @@ def _uses(index: kopf.Index[tuple[str, str], ClusterUse], namespace: str, name: 
 async def _ensure(runtime: Any, namespace: str, name: str, *, version: str, uses: list[ClusterUse], eks: bool,
                   kwargs: dict[str, Any]) -> str:
     settings = merge_uses(uses, datacenter_regions(kwargs["regions_by_datacenter"]), eks)
-    return await asyncio.to_thread(sync.ensure_secret_check, runtime, namespace, name, version, settings)
+    return await asyncio.to_thread(apply.ensure_secret_check, runtime, namespace, name, version, settings)
 
 
 @kopf.on.event("", "v1", "secrets")
@@ -63,7 +62,7 @@ async def secret_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, l
         return
     deleted = event.get("type") == "DELETED"
     if deleted and not uses and not eks:
-        if await asyncio.to_thread(sync.remove_secret_check, runtime, namespace, name):
+        if await asyncio.to_thread(apply.remove_secret_check, runtime, namespace, name):
             logger.info("Secret %s/%s is gone: deleted its check", namespace, name)
         return
     # a deleted Secret that Clusters still use keeps its check, which then reports SecretNotFound
@@ -77,13 +76,13 @@ async def _secret_changed_use(runtime: Any, namespace: str, name: str, *, uses: 
                               kwargs: dict[str, Any]) -> None:
     version = await asyncio.to_thread(runtime.kube.secret_version, namespace, name)
     if version is None and not uses and not eks:
-        await asyncio.to_thread(sync.remove_secret_check, runtime, namespace, name)
+        await asyncio.to_thread(apply.remove_secret_check, runtime, namespace, name)
         return
     # a Cluster pointing at a Secret that does not exist still gets a check: it reports SecretNotFound
     await _ensure(runtime, namespace, name, version=version or "absent", uses=uses, eks=eks, kwargs=kwargs)
 
 
-@kopf.on.event(CLUSTER_GROUP, CLUSTER_VERSION, "clusters")
+@kopf.on.event(KKP_GROUP, KKP_VERSION, "clusters")
 async def cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     """A Cluster's settings changed (assume-role, IAM switch, names, datacenter, version): bring its check in step."""
     use = cluster_use(body)
@@ -96,7 +95,7 @@ async def cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, 
     await _secret_changed_use(runtime, use.secret_namespace, use.secret_name, uses=uses, eks=eks, kwargs=kwargs)
 
 
-@kopf.on.event(CLUSTER_GROUP, CLUSTER_VERSION, "externalclusters")
+@kopf.on.event(KKP_GROUP, KKP_VERSION, "externalclusters")
 async def external_cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     """An imported EKS cluster's credential is checked against the eks profile."""
     ref = external_cluster_secret(body)
@@ -109,7 +108,7 @@ async def external_cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: ko
                               kwargs=kwargs)
 
 
-@kopf.on.event(CLUSTER_GROUP, CLUSTER_VERSION, "seeds")
+@kopf.on.event(KKP_GROUP, KKP_VERSION, "seeds")
 async def seed_event(memo: kopf.Memo, **kwargs: Any) -> None:
     """A datacenter's region changed: every Cluster check takes its region from the Seeds."""
     regions = datacenter_regions(kwargs["regions_by_datacenter"])
@@ -123,7 +122,7 @@ async def seed_event(memo: kopf.Memo, **kwargs: Any) -> None:
                                       eks=bool(kwargs["eks_by_secret"].get((namespace, name))), kwargs=kwargs)
 
 
-@kopf.on.event(CLUSTER_GROUP, CLUSTER_VERSION, "presets")
+@kopf.on.event(KKP_GROUP, KKP_VERSION, "presets")
 async def preset_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     runtime = memo.runtime
     if not runtime.settings.presets:
@@ -131,8 +130,8 @@ async def preset_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, *
     meta = body.get("metadata", {})
     aws = (body.get("spec") or {}).get("aws")
     if event.get("type") == "DELETED" or not aws:
-        await asyncio.to_thread(sync.remove_preset_check, runtime, meta.get("name", ""))
+        await asyncio.to_thread(apply.remove_preset_check, runtime, meta.get("name", ""))
         return
-    await asyncio.to_thread(sync.ensure_preset_check, runtime, meta.get("name", ""),
+    await asyncio.to_thread(apply.ensure_preset_check, runtime, meta.get("name", ""),
                             str(meta.get("resourceVersion", "")), aws.get("assumeRoleARN") or None,
                             aws.get("assumeRoleExternalID") or None)

@@ -4,14 +4,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from credcheck.contract import MAX_INTERVAL, MIN_INTERVAL, ROLE_ARN
 from credcheck.credential import credential_problems
 from credcheck.requirements.profiles import BUILTIN
 from credcheck.settings import parse_duration
 
-ROLE_ARN = re.compile(r"^arn:aws[a-z0-9-]*:iam::\d{12}:role(/[^/]+)*/[^/]+$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-MIN_INTERVAL, MAX_INTERVAL = 300, 168 * 3600
-MODES = ("off", "warn", "enforce")
 
 
 def check_spec_problems(spec: Mapping[str, Any]) -> list[str]:

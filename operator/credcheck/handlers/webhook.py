@@ -9,12 +9,13 @@ from typing import Any
 
 import kopf
 
-from credcheck.admission import check_spec_problems, preset_problems, secret_problems
-from credcheck.discovery import GROUP, PLURAL, VERSION
-from credcheck.handlers.sources import datacenter_regions
-from credcheck.kkp import CLUSTER_GROUP, CLUSTER_VERSION, is_credential_secret, merge_uses
+from credcheck.admission_rules import check_spec_problems, preset_problems, secret_problems
+from credcheck.contract import GROUP, KKP_GROUP, KKP_VERSION, PLURAL, VERSION
+from credcheck.discovery.kkp import is_credential_secret, merge_uses
+from credcheck.handlers.kkp_watch import datacenter_regions
 from credcheck.model import Status
-from credcheck.reconcile import Runtime, evaluate
+from credcheck.reconcile import evaluate
+from credcheck.runtime import Runtime
 from credcheck.settings import parse_duration
 
 OPERATIONS: list[kopf.Operation] = ["CREATE", "UPDATE"]
@@ -83,4 +84,4 @@ def register() -> None:
     common: dict[str, Any] = {"operations": OPERATIONS, "side_effects": False, "ignore_failures": True}
     kopf.on.validate(GROUP, VERSION, PLURAL, id="validate-check", **common)(validate_check)
     kopf.on.validate("", "v1", "secrets", id="validate-secret", **common)(validate_secret)
-    kopf.on.validate(CLUSTER_GROUP, CLUSTER_VERSION, "presets", id="validate-preset", **common)(validate_preset)
+    kopf.on.validate(KKP_GROUP, KKP_VERSION, "presets", id="validate-preset", **common)(validate_preset)

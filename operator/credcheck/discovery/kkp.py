@@ -6,7 +6,6 @@ from typing import Any
 
 SECRET_PREFIX = "credential-aws-"
 COPY_NAME = "cloud-credentials"  # KKP's per-cluster copy in cluster-<id>, never checked again
-CLUSTER_GROUP, CLUSTER_VERSION = "kubermatic.k8c.io", "v1"
 EKS_PROFILE = "eks"
 
 

@@ -3,18 +3,20 @@
 import re
 from typing import Any
 
-from credcheck.kkp import CheckSettings
-
-GROUP, VERSION, PLURAL = "credcheck.io", "v1alpha1", "awscredentialchecks"
-LABEL_DISCOVERED = "credcheck.io/discovered"
-LABEL_SECRET = "credcheck.io/secret"
-LABEL_PRESET = "credcheck.io/preset"
-ANNOTATION_SOURCE_VERSION = "credcheck.io/source-version"  # the Secret's resourceVersion: re-check on change
-ANNOTATION_NOTE = "credcheck.io/discovery-note"
-ANNOTATION_RECHECK = "credcheck.io/recheck"  # set by the scheduler when a periodic re-check is due
-ANNOTATION_CLUSTERS = "credcheck.io/clusters"  # the KKP Clusters using the Secret, comma-separated
-ANNOTATION_PROBLEM = "credcheck.io/source-problem"  # what is wrong with the Clusters' settings for this Secret
-ROLE_ARN = re.compile(r"^arn:aws[a-z0-9-]*:iam::\d{12}:role(/[^/]+)*/[^/]+$")
+from credcheck.contract import (
+    ANNOTATION_CLUSTERS,
+    ANNOTATION_NOTE,
+    ANNOTATION_PROBLEM,
+    ANNOTATION_SOURCE_VERSION,
+    GROUP,
+    KIND,
+    LABEL_DISCOVERED,
+    LABEL_PRESET,
+    LABEL_SECRET,
+    ROLE_ARN,
+    VERSION,
+)
+from credcheck.discovery.kkp import CheckSettings
 
 
 def _dns_name(text: str, prefix: str = "") -> str:
@@ -55,7 +57,7 @@ def desired_for_secret(namespace: str, secret_name: str, *, resource_version: st
     if uses.note:
         annotations[ANNOTATION_NOTE] = uses.note
     return {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "AWSCredentialCheck",
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": KIND,
         "metadata": {"name": check_name_for_secret(secret_name), "namespace": namespace,
                      "labels": {LABEL_DISCOVERED: "true", LABEL_SECRET: _label_value(secret_name)},
                      "annotations": annotations},
@@ -70,7 +72,7 @@ def desired_for_preset(namespace: str, preset_name: str, *, resource_version: st
     if assume_role_arn:
         spec["assumeRole"] = {"roleARN": assume_role_arn, **({"externalID": external_id} if external_id else {})}
     return {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "AWSCredentialCheck",
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": KIND,
         "metadata": {"name": check_name_for_preset(preset_name), "namespace": namespace,
                      "labels": {LABEL_DISCOVERED: "true", LABEL_PRESET: _label_value(preset_name)},
                      "annotations": {ANNOTATION_SOURCE_VERSION: resource_version}},

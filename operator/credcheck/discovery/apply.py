@@ -1,16 +1,15 @@
 """Keeps discovered AWSCredentialChecks in step with KKP's Secrets, Clusters and Presets (blocking calls)."""
 
-from credcheck.discovery import (
-    ANNOTATION_NOTE,
-    LABEL_DISCOVERED,
+from credcheck.contract import ANNOTATION_NOTE, LABEL_DISCOVERED
+from credcheck.discovery.desired import (
     check_name_for_preset,
     check_name_for_secret,
     desired_for_preset,
     desired_for_secret,
     needs_update,
 )
-from credcheck.kkp import CheckSettings
-from credcheck.reconcile import Runtime
+from credcheck.discovery.kkp import CheckSettings
+from credcheck.runtime import Runtime
 
 
 def ensure_secret_check(runtime: Runtime, namespace: str, secret_name: str, resource_version: str,

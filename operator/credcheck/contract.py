@@ -1,0 +1,34 @@
+"""The AWSCredentialCheck contract in one place: API coordinates, labels and annotations, the shapes the CRD
+enforces, and the timestamp format of its status. Discovery, the Kubernetes client, reconcile, admission and the
+handlers all import it from here."""
+
+import re
+from datetime import UTC, datetime
+
+GROUP, VERSION, PLURAL = "credcheck.io", "v1alpha1", "awscredentialchecks"
+KIND = "AWSCredentialCheck"
+KKP_GROUP, KKP_VERSION = "kubermatic.k8c.io", "v1"  # the KKP objects credcheck reads
+
+LABEL_DISCOVERED = "credcheck.io/discovered"
+LABEL_SECRET = "credcheck.io/secret"
+LABEL_PRESET = "credcheck.io/preset"
+ANNOTATION_SOURCE_VERSION = "credcheck.io/source-version"  # the source's resourceVersion: re-check on change
+ANNOTATION_NOTE = "credcheck.io/discovery-note"
+ANNOTATION_RECHECK = "credcheck.io/recheck"  # set by the scheduler when a periodic re-check is due
+ANNOTATION_CLUSTERS = "credcheck.io/clusters"  # the KKP Clusters using the Secret, comma-separated
+ANNOTATION_PROBLEM = "credcheck.io/source-problem"  # what is wrong with the Clusters' settings for this Secret
+
+# the CRD's pattern for spec.assumeRole.roleARN (Gardener's AWS admission uses the same)
+ROLE_ARN = re.compile(r"^arn:aws[a-z0-9-]*:iam::\d{12}:role(/[^/]+)*/[^/]+$")
+MIN_INTERVAL, MAX_INTERVAL = 300.0, 168 * 3600.0  # spec.interval: 5m to 168h
+
+TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.strftime(TIMESTAMP)
+
+
+def parse_timestamp(text: str) -> datetime:
+    """A status time back as an aware datetime; ValueError when it is not one."""
+    return datetime.strptime(text, TIMESTAMP).replace(tzinfo=UTC)
