@@ -8,6 +8,7 @@ Blocking: callers run it in the THREADS worker threads the operator sets up for 
 import base64
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,12 +31,29 @@ class ReadFailure:
     message: str
 
 
+RETRIABLE = frozenset({429, 500, 502, 503, 504})
+ATTEMPTS = 4  # per call, for RETRIABLE answers: waits of Retry-After (capped) or 0.5, 1, 2 s
+MAX_RETRY_AFTER = 10.0
+
+
 class ApiError(Exception):
     """A refused request: method, path and HTTP status only (a response body never reaches a log)."""
 
     def __init__(self, method: str, path: str, status: int) -> None:
         super().__init__(f"{method} {path}: HTTP {status}")
         self.status = status
+
+
+class Conflict(ApiError):
+    """409: the object changed since it was read (or was created meanwhile): re-read and try again."""
+
+
+def retry_after(header: str | None, attempt: int) -> float:
+    """Seconds to wait before attempt `attempt + 1`: the server's Retry-After (capped), else 0.5 s doubling."""
+    try:
+        return float(min(max(float(header), 0.0), MAX_RETRY_AFTER)) if header else 0.5 * 2.0 ** (attempt - 1)
+    except ValueError:
+        return 0.5 * 2.0 ** (attempt - 1)
 
 
 def login() -> kopf.ConnectionInfo:
@@ -48,8 +66,10 @@ def login() -> kopf.ConnectionInfo:
 
 
 class Kube:
-    def __init__(self, connect: Callable[[], kopf.ConnectionInfo] = login) -> None:
+    def __init__(self, connect: Callable[[], kopf.ConnectionInfo] = login,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._connect = connect
+        self._sleep = sleep  # these calls run in the Kubernetes worker threads, never on the event loop
         self._lock = threading.Lock()
         self._session: tuple[str, dict[str, str], urllib3.PoolManager] | None = None
 
@@ -66,14 +86,22 @@ class Kube:
 
     def _call(self, method: str, path: str, body: Any = None, content_type: str = JSON,
               accept: str = JSON) -> tuple[int, Any]:
-        """(status, decoded JSON or None); a 401 renews the login once."""
+        """(status, decoded JSON or None); a 401 renews the login once; 429 and 5xx are retried (Retry-After)."""
         data = None if body is None else json.dumps(body).encode()
-        for attempt in (1, 2):
-            server, headers, pool = self._open(renew=attempt == 2)
+        renew, renewed, attempt = False, False, 0
+        while True:
+            attempt += 1
+            server, headers, pool = self._open(renew=renew)
             response = pool.request(method, server + path, body=data,
                                     headers={**headers, "Accept": accept, "Content-Type": content_type})
-            if response.status != 401:
-                break
+            renew = response.status == 401 and not renewed
+            if renew:
+                renewed = True
+                continue
+            if response.status in RETRIABLE and attempt < ATTEMPTS:
+                self._sleep(retry_after(response.headers.get("Retry-After"), attempt))
+                continue
+            break
         payload = json.loads(response.data) if response.status < 300 and response.data else None
         return response.status, payload
 
@@ -128,15 +156,28 @@ class Kube:
         found = self._get(_path(GROUP, VERSION, PLURAL, namespace, name))
         return None if isinstance(found, int) else found
 
+    def list_checks(self, namespace: str) -> list[dict[str, Any]]:
+        found = self._get(_path(GROUP, VERSION, PLURAL, namespace, None))
+        return [] if isinstance(found, int) else list(found.get("items") or [])
+
     def create_check(self, manifest: dict[str, Any]) -> None:
+        """Conflict when it exists already (created meanwhile): the caller re-reads it."""
         path = _path(GROUP, VERSION, PLURAL, manifest["metadata"]["namespace"], None)
         status, _ = self._call("POST", path, manifest)
-        if status >= 300 and status != 409:  # 409: created meanwhile by another event, which reconciles it
+        if status == 409:
+            raise Conflict("POST", path, status)
+        if status >= 300:
             raise ApiError("POST", path, status)
 
-    def patch_check(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+    def patch_check(self, namespace: str, name: str, patch: dict[str, Any],
+                    resource_version: str | None = None) -> None:
+        """A merge patch; with `resource_version` it applies only to that version (Conflict otherwise)."""
         path = _path(GROUP, VERSION, PLURAL, namespace, name)
+        if resource_version is not None:
+            patch = {**patch, "metadata": {**(patch.get("metadata") or {}), "resourceVersion": resource_version}}
         status, _ = self._call("PATCH", path, patch, content_type="application/merge-patch+json")
+        if status == 409:
+            raise Conflict("PATCH", path, status)
         if status >= 300:
             raise ApiError("PATCH", path, status)
 

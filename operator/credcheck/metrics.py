@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from credcheck.contract import parse_timestamp
 
 REGISTRY = CollectorRegistry(auto_describe=True)
-CONDITIONS = ("CredentialsValid", "PermissionsSufficient", "Ready")
+CONDITIONS = ("CredentialsValid", "PermissionsSufficient", "Ready", "UpgradeReady")
+OPTIONAL = frozenset({"UpgradeReady"})  # only checks with an upgrade profile have it
 STATUSES = ("True", "False", "Unknown")
 
 CHECK_CONDITION = Gauge("credcheck_check_condition", "1 when the check's condition has this status, else 0",
@@ -32,11 +33,23 @@ AWS_THROTTLED = Counter("credcheck_aws_throttled_total", "AWS calls that failed 
                         ["service"], registry=REGISTRY)
 CACHE = Counter("credcheck_cache_lookups_total", "verdict cache lookups", ["result"], registry=REGISTRY)
 CHECKS = Gauge("credcheck_checks", "AWSCredentialChecks the operator serves", registry=REGISTRY)
+SCHEDULER_ROUNDS = Counter("credcheck_scheduler_rounds_total", "rounds of the re-check scheduler", registry=REGISTRY)
+SCHEDULER_SKIPPED = Counter("credcheck_scheduler_skipped_total",
+                            "re-checks the scheduler could not request (retried next round)", registry=REGISTRY)
+RESYNCS = Counter("credcheck_discovery_resyncs_total", "full discovery resyncs", registry=REGISTRY)
+DISCOVERY_FAILURES = Counter("credcheck_discovery_failures_total",
+                             "discovery attempts that failed (each retried with backoff)", registry=REGISTRY)
+RESTARTS = Counter("credcheck_background_restarts_total", "background loops restarted after a failure", ["loop"],
+                   registry=REGISTRY)
 
 
 def record_status(namespace: str, name: str, status: Mapping[str, Any], interval_seconds: float) -> None:
     current = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
     for condition in CONDITIONS:
+        if condition not in current and condition in OPTIONAL:
+            for value in STATUSES:
+                _remove(CHECK_CONDITION, namespace, name, condition, value)
+            continue
         for value in STATUSES:
             CHECK_CONDITION.labels(namespace, name, condition, value).set(1 if current.get(condition) == value else 0)
     summary = status.get("summary") or {}

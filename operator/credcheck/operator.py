@@ -13,15 +13,22 @@ from credcheck.kube import Kube
 from credcheck.runtime import Runtime
 from credcheck.schedule import Schedule
 from credcheck.settings import Settings, from_arguments
+from credcheck.supervise import Health
 
 
 class JSONFormatter(logging.Formatter):
+    """One JSON object per line; an exception's traceback goes with it (kopf's handler failures included)."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {"time": self.formatTime(record), "level": record.levelname,
                                  "logger": record.name, "message": record.getMessage()}
         obj = getattr(record, "k8s_ref", None)
         if isinstance(obj, dict):
             entry["object"] = f"{obj.get('namespace', '')}/{obj.get('name', '')}"
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry)
 
 
@@ -43,6 +50,7 @@ def run_operator(args: argparse.Namespace) -> int:
     if settings.webhook_cert_dir and settings.webhook_mode != "off":
         handlers.webhook.register()
     namespaces = sorted(set(settings.namespaces) | {settings.operator_namespace})
-    kopf.run(standalone=True, namespaces=namespaces, memo=kopf.Memo(runtime=runtime, schedule=Schedule()),
+    memo = kopf.Memo(runtime=runtime, schedule=Schedule(), health=Health())
+    kopf.run(standalone=True, namespaces=namespaces, memo=memo,
              liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz")
     return 0

@@ -6,12 +6,14 @@ of `concurrency` threads of their own, so slow AWS calls never hold up the Kuber
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from credcheck import metrics
+from credcheck.aws.errors import sanitize
 from credcheck.check import Auditor, CheckOptions, run_check
 from credcheck.contract import (
     ANNOTATION_CLUSTERS,
@@ -29,6 +31,8 @@ from credcheck.runtime import Runtime
 from credcheck.settings import Settings, parse_duration
 from credcheck.status import MAX_MISSING_LISTED, build_status, next_check_time, retry_delay, transition_event
 from credcheck.target import Target, target_from_entry
+
+LOG = logging.getLogger("credcheck.reconcile")
 
 
 @dataclass(frozen=True)
@@ -186,7 +190,11 @@ async def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
     elif isinstance(interval, Verdict):
         verdict, masked, interval = interval, None, runtime.settings.interval_seconds
     else:
-        verdict, masked = await evaluate(runtime, namespace, spec)
+        try:
+            verdict, masked = await evaluate(runtime, namespace, spec)
+        except Exception as err:  # an engine bug or an unexpected answer: visible, retried, never silent
+            LOG.exception("check %s/%s failed", namespace, meta.get("name"))
+            verdict, masked = check_failed(err), None
     discovered = (meta.get("labels") or {}).get(LABEL_DISCOVERED) == "true"
     clusters = [c for c in ((meta.get("annotations") or {}).get(ANNOTATION_CLUSTERS) or "").split(",") if c]
     if discovered and verdict.reason in ("SecretNotFound", "PresetNotFound"):
@@ -204,6 +212,12 @@ async def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
                           profile=str(requirements.get("profile") or runtime.settings.profile),
                           upgrade_profile=requirements.get("upgradeProfile") or runtime.settings.upgrade_profile)
     return Outcome(status, transition_event(previous, status))
+
+
+def check_failed(err: Exception) -> Verdict:
+    """Ready=Unknown, reason CheckFailed: the error's type and a sanitised message; retried with backoff."""
+    return Verdict(Status.UNKNOWN, "CheckFailed", f"{type(err).__name__}: {sanitize(str(err), 400)}; the check "
+                   "failed before a verdict and is retried with backoff (the operator's log has the traceback)")
 
 
 def is_due(status: Mapping[str, Any], now: datetime) -> bool:

@@ -50,6 +50,9 @@ class Settings:
     interval: str = "6h"
     """Default re-check interval of discovered checks (jittered by 10%)."""
 
+    resync_interval: str = "10m"
+    """How often discovery re-derives every check from KKP's objects, whatever events were missed."""
+
     concurrency: int = 4
     """How many checks talk to AWS at once."""
 
@@ -105,6 +108,10 @@ class Settings:
         return parse_duration(self.interval)
 
     @property
+    def resync_seconds(self) -> float:
+        return parse_duration(self.resync_interval)
+
+    @property
     def retry_base_seconds(self) -> float:
         return parse_duration(self.retry_base)
 
@@ -156,6 +163,8 @@ def from_arguments(args: argparse.Namespace) -> Settings:
     settings.interval_seconds  # noqa: B018 - validate now, not at the first check
     settings.cache_ttl_seconds  # noqa: B018
     settings.retry_base_seconds  # noqa: B018
+    if settings.resync_seconds < 1:
+        raise ValueError("--resync-interval must be at least 1s")
     if settings.log_format not in ("text", "json"):
         raise ValueError("--log-format takes text or json")
     if settings.webhook_mode not in ("off", "warn", "enforce"):

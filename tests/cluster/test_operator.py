@@ -191,18 +191,24 @@ def test_metrics_agree_with_the_checks_conditions(seed: Seed, unique: str) -> No
                     out[(labels["namespace"], labels["name"], labels["condition"], labels["status"])] = sample.value
         return out
 
-    checks = json.loads(seed.kubectl("get", "awscc", "-n", NS, "-o", "json").stdout)["items"]
-
-    def agree() -> bool:
+    def agree() -> list[tuple[str, str, str, str]]:
+        """The conditions the gauges disagree with (checks may still be changing: read both afresh)."""
+        checks = json.loads(seed.kubectl("get", "awscc", "-n", NS, "-o", "json").stdout)["items"]
         gauges = scrape()
-        for item in checks:
-            for cond in (item.get("status") or {}).get("conditions", []):
-                key = (NS, item["metadata"]["name"], cond["type"], cond["status"])
-                if gauges.get(key) != 1.0:
-                    return False
-        return True
+        return [(NS, item["metadata"]["name"], cond["type"], cond["status"])
+                for item in checks for cond in (item.get("status") or {}).get("conditions", [])
+                if gauges.get((NS, item["metadata"]["name"], cond["type"], cond["status"])) != 1.0]
 
-    wait_for(agree, "metrics to match every check's conditions", timeout=15)
+    disagree: list[tuple[str, str, str, str]] = []
+
+    def settled() -> bool:
+        disagree[:] = agree()
+        return not disagree
+
+    try:
+        wait_for(settled, "metrics to match every check's conditions", timeout=15)
+    except AssertionError:
+        raise AssertionError(f"the gauges disagree with these conditions: {disagree[:5]}") from None
     gauges = scrape()
     assert gauges[(NS, f"credential-aws-metrics{unique}", "PermissionsSufficient", "False")] == 1.0
     assert gauges[(NS, f"credential-aws-metrics{unique}", "PermissionsSufficient", "True")] == 0.0

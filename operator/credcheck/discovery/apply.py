@@ -1,64 +1,73 @@
-"""Keeps discovered AWSCredentialChecks in step with KKP's Secrets, Clusters and Presets (blocking calls)."""
+"""Writing what a key's plan calls for (blocking calls), with optimistic concurrency.
 
-from credcheck.contract import ANNOTATION_NOTE, LABEL_DISCOVERED
-from credcheck.discovery.desired import (
-    check_name_for_preset,
-    check_name_for_secret,
-    desired_for_preset,
-    desired_for_secret,
-    needs_update,
-)
-from credcheck.discovery.kkp import CheckSettings
-from credcheck.runtime import Runtime
+Every write names the resourceVersion it was computed from; a Conflict (someone wrote meanwhile, e.g. a status
+update) means: read again, decide again, write again. A create that finds the check already there reads it and
+updates it instead of counting it as created.
+"""
 
+from typing import Any
 
-def ensure_secret_check(runtime: Runtime, namespace: str, secret_name: str, resource_version: str,
-                        uses: CheckSettings) -> str:
-    settings = runtime.settings
-    desired = desired_for_secret(namespace, secret_name, resource_version=resource_version, uses=uses,
-                                 profile=settings.profile, interval=settings.interval)
-    return _ensure(runtime, desired)
+from credcheck.contract import ANNOTATION_NOTE, ANNOTATION_SOURCE_VERSION, LABEL_DISCOVERED
+from credcheck.discovery.desired import needs_update
+from credcheck.discovery.world import Plan
+from credcheck.kube import Conflict, Kube
+
+ATTEMPTS = 5
 
 
-def ensure_preset_check(runtime: Runtime, preset_name: str, resource_version: str, assume_role_arn: str | None,
-                        external_id: str | None) -> str:
-    settings = runtime.settings
-    desired = desired_for_preset(settings.operator_namespace, preset_name, resource_version=resource_version,
-                                 profile=settings.profile, interval=settings.interval,
-                                 assume_role_arn=assume_role_arn, external_id=external_id)
-    return _ensure(runtime, desired)
+def _discovered(check: dict[str, Any]) -> bool:
+    return (check.get("metadata", {}).get("labels") or {}).get(LABEL_DISCOVERED) == "true"
 
 
-def _ensure(runtime: Runtime, desired: dict[str, object]) -> str:
+def ensure(kube: Kube, desired: dict[str, Any]) -> str:
+    """created | updated | unchanged | user-owned (a check an admin made by hand with that name: left alone)."""
     meta = desired["metadata"]
-    assert isinstance(meta, dict)
-    current = runtime.kube.get_check(meta["namespace"], meta["name"])
-    if current is None:
-        runtime.kube.create_check(desired)
-        return "created"
-    if (current.get("metadata", {}).get("labels") or {}).get(LABEL_DISCOVERED) != "true":
-        return "user-owned"  # a check an admin made by hand with the same name: leave it alone
-    if not needs_update(current, desired):
-        return "unchanged"
-    spec = dict(desired["spec"])  # type: ignore[call-overload]
-    if "assumeRole" not in spec:
-        spec["assumeRole"] = None  # merge patch: drop a role the Clusters no longer set
-    annotations = {**meta["annotations"], ANNOTATION_NOTE: meta["annotations"].get(ANNOTATION_NOTE)}
-    runtime.kube.patch_check(meta["namespace"], meta["name"], {"metadata": {"annotations": annotations},
-                                                               "spec": spec})
-    return "updated"
+    for _ in range(ATTEMPTS):
+        current = kube.get_check(meta["namespace"], meta["name"])
+        try:
+            if current is None:
+                kube.create_check(desired)
+                return "created"
+            if not _discovered(current):
+                return "user-owned"
+            if not needs_update(current, desired):
+                return "unchanged"
+            spec = dict(desired["spec"])
+            if "assumeRole" not in spec:
+                spec["assumeRole"] = None  # merge patch: drop a role the Clusters no longer set
+            annotations = {**meta["annotations"], ANNOTATION_NOTE: meta["annotations"].get(ANNOTATION_NOTE)}
+            kube.patch_check(meta["namespace"], meta["name"], {"metadata": {"annotations": annotations},
+                                                               "spec": spec},
+                             resource_version=str(current["metadata"]["resourceVersion"]))
+            return "updated"
+        except Conflict:
+            continue  # changed (or created) meanwhile: read it again
+    raise Conflict("PATCH", f"{meta['namespace']}/{meta['name']}", 409)
 
 
-def remove_secret_check(runtime: Runtime, namespace: str, secret_name: str) -> bool:
-    return _remove(runtime, namespace, check_name_for_secret(secret_name))
-
-
-def remove_preset_check(runtime: Runtime, preset_name: str) -> bool:
-    return _remove(runtime, runtime.settings.operator_namespace, check_name_for_preset(preset_name))
-
-
-def _remove(runtime: Runtime, namespace: str, name: str) -> bool:
-    current = runtime.kube.get_check(namespace, name)
-    if current is None or (current.get("metadata", {}).get("labels") or {}).get(LABEL_DISCOVERED) != "true":
+def remove(kube: Kube, namespace: str, name: str) -> bool:
+    current = kube.get_check(namespace, name)
+    if current is None or not _discovered(current):
         return False
-    return runtime.kube.delete_check(namespace, name)
+    return kube.delete_check(namespace, name)
+
+
+def touch(kube: Kube, namespace: str, name: str, version: str) -> None:
+    """Tell a user-created check its Secret changed (its handler re-checks on the annotation change)."""
+    kube.patch_check(namespace, name, {"metadata": {"annotations": {ANNOTATION_SOURCE_VERSION: version}}})
+
+
+def apply_plan(kube: Kube, plan: Plan) -> list[str]:
+    """What was done, for the log: e.g. ["created kubermatic/credential-aws-abc"]."""
+    done: list[str] = []
+    if plan.ensure is not None:
+        meta = plan.ensure["metadata"]
+        result = ensure(kube, plan.ensure)
+        if result in ("created", "updated"):
+            done.append(f"{result} {meta['namespace']}/{meta['name']}")
+    if plan.remove is not None and remove(kube, *plan.remove):
+        done.append(f"deleted {plan.remove[0]}/{plan.remove[1]}")
+    for namespace, name in plan.touch:
+        touch(kube, namespace, name, plan.version)
+        done.append(f"re-check {namespace}/{name}")
+    return done

@@ -1,6 +1,8 @@
 """Which AWSCredentialCheck a discovered KKP credential should have (pure: plain dicts in, a manifest out)."""
 
+import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from credcheck.contract import (
@@ -80,20 +82,27 @@ def desired_for_preset(namespace: str, preset_name: str, *, resource_version: st
     }
 
 
-def needs_update(current: dict[str, Any], desired: dict[str, Any]) -> bool:
+TRACKED = (ANNOTATION_SOURCE_VERSION, ANNOTATION_CLUSTERS, ANNOTATION_PROBLEM, ANNOTATION_NOTE)
+
+
+def discovery_view(check: Mapping[str, Any]) -> str:
+    """What discovery owns of a check, canonically: equal views need no write (API defaults don't count)."""
+    meta = check.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    spec = check.get("spec") or {}
+    requirements = spec.get("requirements") or {}
+    view = {
+        "annotations": {k: annotations.get(k) or "" for k in TRACKED},
+        "source": {kind: (ref or {}).get("name") for kind, ref in (spec.get("source") or {}).items()},
+        "assumeRole": spec.get("assumeRole") or None,
+        "profile": requirements.get("profile"),
+        "skipFeatures": sorted(requirements.get("skipFeatures") or []),
+        "interval": spec.get("interval"),
+        "clusters": spec.get("clusters") or [],
+    }
+    return json.dumps(view, sort_keys=True)
+
+
+def needs_update(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
     """True when the discovered check's spec or tracking annotations differ from what they should be."""
-    cur_ann = (current.get("metadata") or {}).get("annotations") or {}
-    want_ann = desired["metadata"]["annotations"]
-    if any(cur_ann.get(k) != v for k, v in want_ann.items()) or (
-            ANNOTATION_NOTE in cur_ann and ANNOTATION_NOTE not in want_ann):
-        return True
-    cur_spec = current.get("spec") or {}
-    want = desired["spec"]
-    cur_req = cur_spec.get("requirements") or {}
-    cur_source = {kind: {"name": ref.get("name")} for kind, ref in (cur_spec.get("source") or {}).items()}
-    return (cur_source != want["source"]
-            or (cur_spec.get("assumeRole") or None) != (want.get("assumeRole") or None)
-            or cur_req.get("profile") != want["requirements"]["profile"]
-            or sorted(cur_req.get("skipFeatures") or []) != sorted(want["requirements"]["skipFeatures"])
-            or cur_spec.get("interval") != want["interval"]
-            or (cur_spec.get("clusters") or []) != want.get("clusters", []))
+    return discovery_view(current) != discovery_view(desired)

@@ -6,6 +6,7 @@ finalizer per object). It asks for a re-check by touching the credcheck.io/reche
 
 import asyncio
 import contextlib
+import signal
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from credcheck.reconcile import Outcome, is_due, reconcile
 from credcheck.runtime import Runtime
 from credcheck.schedule import Schedule
 from credcheck.settings import parse_duration
+from credcheck.supervise import supervise
 
 SCHEDULER_PERIOD = 15.0
 
@@ -76,9 +78,12 @@ async def track_check(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **
     metrics.record_status(*key, body.get("status") or {}, interval)
 
 
-async def _scheduler(runtime: Runtime, schedule: Schedule) -> None:
+async def _scheduler(runtime: Runtime, schedule: Schedule, logger: Any, crash: asyncio.Event) -> None:
     while True:
         await asyncio.sleep(SCHEDULER_PERIOD)
+        if crash.is_set():
+            crash.clear()
+            raise RuntimeError("scheduler crash requested (SIGUSR2: fault injection)")
         now = runtime.now()
 
         def due_now(when: str | None, now: datetime = now) -> bool:
@@ -87,16 +92,27 @@ async def _scheduler(runtime: Runtime, schedule: Schedule) -> None:
 
         for namespace, name in schedule.due(due_now):
             stamp = timestamp(datetime.now(UTC))
-            with contextlib.suppress(Exception):  # gone meanwhile, or the API is briefly away: next round
+            try:
                 await asyncio.to_thread(runtime.kube.patch_check, namespace, name,
                                         {"metadata": {"annotations": {ANNOTATION_RECHECK: stamp}}})
-                schedule.mark_requested((namespace, name))
+            except Exception as err:  # gone meanwhile, or the API is briefly away: it stays due, next round
+                metrics.SCHEDULER_SKIPPED.inc()
+                logger.warning("re-check of %s/%s not requested (%s); trying again next round", namespace, name,
+                               err, exc_info=True)
+                continue
+            schedule.mark_requested((namespace, name))
         runtime.cache.prune()
+        metrics.SCHEDULER_ROUNDS.inc()
 
 
 @kopf.on.startup()
-async def start_scheduler(memo: kopf.Memo, **_: Any) -> None:
-    memo.scheduler = asyncio.create_task(_scheduler(memo.runtime, memo.schedule))
+async def start_scheduler(memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    crash = asyncio.Event()
+    # fault injection for tests and drills: SIGUSR2 makes the scheduler fail once, as a bug would
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR2, crash.set)
+    memo.scheduler = asyncio.create_task(
+        supervise("scheduler", lambda: _scheduler(memo.runtime, memo.schedule, logger, crash), memo.health, logger))
 
 
 @kopf.on.cleanup()

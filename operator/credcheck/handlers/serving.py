@@ -7,6 +7,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from credcheck import metrics
+from credcheck.supervise import Health
 
 
 def _app(memo: kopf.Memo) -> web.Application:
@@ -15,7 +16,12 @@ def _app(memo: kopf.Memo) -> web.Application:
         return web.Response(body=generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def ready(_: web.Request) -> web.Response:
-        return web.Response(text="ok") if memo.get("ready") else web.Response(status=503, text="starting")
+        if not memo.get("ready"):
+            return web.Response(status=503, text="starting")
+        health: Health = memo.health
+        if not health.ok():
+            return web.Response(status=503, text="not running: " + ", ".join(health.down()))
+        return web.Response(text="ok")
 
     app = web.Application()
     app.add_routes([web.get("/metrics", serve_metrics), web.get("/readyz", ready)])

@@ -1,0 +1,88 @@
+"""Level-triggered work on keys, as controller-runtime's work queue does it.
+
+Events only enqueue a key. A key is worked on by one task at a time; a key enqueued while it is being worked on
+runs once more afterwards (it saw an older state). A failure is logged with its traceback and retried with
+exponential backoff; success forgets the failures. Whatever was missed, the periodic resync enqueues every key.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+
+from credcheck import metrics
+
+LOG = logging.getLogger("credcheck.discovery")
+
+
+@dataclass
+class KeyQueue:
+    work: Callable[[Hashable], Awaitable[None]]
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    _running: set[Hashable] = field(default_factory=set)
+    _again: set[Hashable] = field(default_factory=set)
+    _waiting: dict[Hashable, asyncio.TimerHandle] = field(default_factory=dict)
+    _failures: dict[Hashable, int] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    failed_total: int = 0
+    done_total: int = 0
+
+    def enqueue(self, key: Hashable) -> None:
+        """Work on `key` now (or right after its current run); an enqueue cancels a pending retry's wait."""
+        waiting = self._waiting.pop(key, None)
+        if waiting is not None:
+            waiting.cancel()
+        if key in self._running:
+            self._again.add(key)
+            return
+        self._running.add(key)
+        task = asyncio.get_running_loop().create_task(self._run(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, key: Hashable) -> None:
+        try:
+            await self.work(key)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            failures = self._failures.get(key, 0) + 1
+            self._failures[key] = failures
+            self.failed_total += 1
+            metrics.DISCOVERY_FAILURES.inc()
+            delay = min(self.max_delay, self.base_delay * 2 ** (failures - 1))
+            LOG.exception("discovery of %s failed (attempt %d); retrying in %.0f s", key, failures, delay)
+            self._retry_later(key, delay)
+        else:
+            self._failures.pop(key, None)
+            self.done_total += 1
+        finally:
+            self._running.discard(key)
+            if key in self._again:
+                self._again.discard(key)
+                self.enqueue(key)
+
+    def _retry_later(self, key: Hashable, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._waiting[key] = loop.call_later(delay, self._retry, key)
+
+    def _retry(self, key: Hashable) -> None:
+        self._waiting.pop(key, None)
+        self.enqueue(key)
+
+    @property
+    def failing(self) -> int:
+        """Keys whose last attempt failed (waiting for their retry)."""
+        return len(self._failures)
+
+    def idle(self) -> bool:
+        return not self._running and not self._waiting
+
+    async def close(self) -> None:
+        for handle in self._waiting.values():
+            handle.cancel()
+        self._waiting.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
