@@ -1,8 +1,11 @@
 """One check end to end: a credential in, a Verdict out. AWS is reached through injected session builders."""
 
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from credcheck.aws import principal as principals
 from credcheck.aws.errors import ACCESS_DENIED, AWSFailure, describe, error_code, sanitize
@@ -25,10 +28,15 @@ from credcheck.plan import RequestKey, SimulationBatch, plan
 from credcheck.requirements.profiles import Profile
 from credcheck.target import Target, variables
 from credcheck.trust import trust_admits, trust_statement
-from credcheck.verdict import MissingSimulationResult, TargetSummary, decide
+from credcheck.verdict import TargetSummary, decide
 
 SIMULATE_STATEMENT = ('{"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", '
                       '"Resource": "%s"}')
+
+
+AUDITOR_REFRESH = timedelta(minutes=5)
+_AUDITORS: dict[tuple[Any, ...], tuple[Credential | None, str, datetime | None]] = {}
+_AUDITOR_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -38,11 +46,26 @@ class Auditor:
     profile: str | None = None  # boto3 profile; None: the default chain (environment, instance role)
     role_arn: str | None = None  # e.g. arn:{partition}:iam::{account}:role/credcheck-auditor, assumed per account
 
-    def session(self, principal: Principal, region: str, retry: RetryPolicy) -> AWSSession:
+    def session(self, principal: Principal, region: str, retry: RetryPolicy) -> tuple[AWSSession, str]:
+        """A session of the auditor for the principal's account, and the auditor's ARN.
+
+        Assumed once per account and reused until five minutes before its credentials expire (not one
+        AssumeRole and GetCallerIdentity per check)."""
+        arn = template(self.role_arn, account=principal.account, partition=principal.partition) if self.role_arn \
+            else ""
+        key = (self.profile, arn, region, retry)
+        with _AUDITOR_LOCK:
+            cached = _AUDITORS.get(key)
+        if cached is not None and (cached[2] is None or cached[2] - datetime.now(UTC) > AUDITOR_REFRESH):
+            if cached[0] is None:
+                return ambient_session(region, self.profile, retry), cached[1]
+            return static_session(cached[0], region, retry), cached[1]
         base = ambient_session(region, self.profile, retry)
-        if self.role_arn:
-            arn = template(self.role_arn, account=principal.account, partition=principal.partition)
-            return assume_role(base, AssumeRole(arn), session_name="credcheck-auditor")
+        session = assume_role(base, AssumeRole(arn), session_name="credcheck-auditor") if arn else base
+        auditor_arn = str(session.client("sts").get_caller_identity()["Arn"])
+        with _AUDITOR_LOCK:
+            _AUDITORS[key] = (session.credential, auditor_arn, session.expires)
+        return session, auditor_arn
         return base
 
 
@@ -82,6 +105,12 @@ def _assume(session: AWSSession, role: AssumeRole) -> AWSSession | Verdict:
     return _unknown(failure.reason, failure.message)
 
 
+def check_failed(err: Exception) -> Verdict:
+    """Ready=Unknown, reason CheckFailed: the error's type and a sanitised message; retried with backoff."""
+    return Verdict(Status.UNKNOWN, "CheckFailed", f"{type(err).__name__}: {sanitize(str(err), 400)}; the check "
+                   "failed before a verdict and is retried with backoff (the operator's log has the traceback)")
+
+
 def _failure_verdict(failure: AWSFailure, principal: Principal | None) -> Verdict:
     if failure.reason in ("InvalidCredentials", "ExpiredToken"):
         return Verdict(Status.INVALID, failure.reason, failure.message, principal)
@@ -112,11 +141,10 @@ def _simulate_as(identity: _Identity, kind: str, batches: Sequence[SimulationBat
                         + SIMULATE_STATEMENT % principal.policy_source_arn
                         + " — or configure an auditor identity", principal)
     try:
-        auditor = options.auditor.session(principal, options.region, options.retry)
-        auditor.calls, auditor.limiter, auditor.limit_key = session.calls, options.limiter, principal.account
-        results = simulate(auditor, arns, batches)
-        auditor_arn = auditor.client("sts").get_caller_identity()["Arn"]
-        return results, str(auditor_arn)
+        auditor, auditor_arn = options.auditor.session(principal, options.region, options.retry)
+        auditor.calls, auditor.reserved = session.calls, session.reserved
+        auditor.limiter, auditor.limit_key = options.limiter, principal.account
+        return simulate(auditor, arns, batches), auditor_arn
     except Exception as err:
         failure = describe(err, "simulation by the auditor identity")
         return _unknown("AuditorFailed" if failure.reason == "AccessDenied" else failure.reason,
@@ -235,25 +263,30 @@ def run_check(credential: Credential, options: CheckOptions, factory: SessionFac
     identities = {OPERATING: operating}
     if not same_identity:
         identities[KEYS] = _Identity(keys, static)
-    outcome = _simulate_all(identities, plan(requirements + upgrade_reqs), options)
+    batches = plan(requirements + upgrade_reqs)
+    if options.limiter is not None:  # the IAM calls this check will make: simulations and trust reads
+        calls = len(batches) + sum(1 for t in targets if t.cluster is not None)
+        wait = options.limiter.reserve(principal.account, calls)
+        if wait > 0:
+            return replace(_unknown("RateLimited", f"the account's AWS call budget (--aws-calls-per-second) is "
+                                    f"spent: checking again in {wait:.1f} s", principal),
+                           findings=findings, aws_calls=dict(session.calls), retry_after=wait)
+        static.reserved[0] = calls
+    outcome = _simulate_all(identities, batches, options)
     if isinstance(outcome, Verdict):
         return replace(outcome, findings=findings, aws_calls=dict(session.calls))
     simulated, simulated_by = outcome
     trust, trust_notes = _trust_problems(options.profile, targets, operating, keys)
     findings += tuple(trust_notes)
-    try:
-        verdict = decide(principal, requirements, simulated, findings,
-                         targets=_summaries(options.profile, targets, options.region, trust),
-                         profile_version=options.profile.version)
-        if options.target_profile is not None:
-            up_trust, _ = _trust_problems(options.target_profile, targets, operating, keys) if any(
-                options.target_profile.cloud_controller(t) != options.profile.cloud_controller(t)
-                for t in targets) else (trust, [])
-            verdict = replace(verdict, upgrade=decide(
-                principal, upgrade_reqs, simulated,
-                targets=_summaries(options.target_profile, targets, options.region, up_trust),
-                profile_version=options.target_profile.version))
-    except MissingSimulationResult as err:
-        verdict = replace(_unknown("CheckFailed", f"MissingSimulationResult: {sanitize(str(err))}; "
-                                   "credcheck will retry", principal), findings=findings)
+    # a missing simulation result (MissingSimulationResult) propagates: the caller reports CheckFailed with its trace
+    verdict = decide(principal, requirements, simulated, findings,
+                     targets=_summaries(options.profile, targets, options.region, trust),
+                     profile_version=options.profile.version)
+    if options.target_profile is not None:
+        moved = any(options.target_profile.cloud_controller(t) != options.profile.cloud_controller(t) for t in targets)
+        up_trust = _trust_problems(options.target_profile, targets, operating, keys)[0] if moved else trust
+        verdict = replace(verdict, upgrade=decide(
+            principal, upgrade_reqs, simulated,
+            targets=_summaries(options.target_profile, targets, options.region, up_trust),
+            profile_version=options.target_profile.version))
     return replace(verdict, aws_calls=dict(session.calls), simulated_by=simulated_by)

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from credcheck.check import Auditor, CheckOptions, run_check
+from credcheck.check import Auditor, CheckOptions, check_failed, run_check
 from credcheck.credential import CredentialProblem
 from credcheck.credential_sources import credential_from_environment, credential_from_secret
 from credcheck.discovery.kkp import cluster_use, seed_regions
@@ -175,7 +175,11 @@ def cmd_check(args: argparse.Namespace) -> int:
                            skip_features=tuple(args.skip_feature), auditor=auditor, targets=(target,),
                            target_profile=_profile(args.upgrade_to) if args.upgrade_to else None,
                            include_recommended=args.include_recommended)
-    verdict = run_check(credential, options)
+    try:
+        verdict = run_check(credential, options)
+    except Exception as err:  # an engine bug: the same words the operator's CheckFailed condition uses
+        print(f"Unknown: CheckFailed\n  {check_failed(err).message}", file=sys.stderr)
+        return EXIT[Status.UNKNOWN]
     _print_verdict(verdict, args.output)
     return EXIT[verdict.status]
 

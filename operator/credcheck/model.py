@@ -171,6 +171,7 @@ class Verdict:
     clusters: tuple[ClusterVerdict, ...] = ()
     profile_version: str | None = None  # the KKP version the verdict is for
     upgrade: "Verdict | None" = None  # the same simulation judged against the target KKP version's profile
+    retry_after: float | None = None  # RateLimited: when the account's budget allows the check
 
     def tally(self) -> Tally:
         if self.counts is not None:

@@ -13,8 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from credcheck import metrics
-from credcheck.aws.errors import sanitize
-from credcheck.check import Auditor, CheckOptions, run_check
+from credcheck.check import Auditor, CheckOptions, check_failed, run_check
 from credcheck.contract import (
     ANNOTATION_CLUSTERS,
     ANNOTATION_PROBLEM,
@@ -203,8 +202,11 @@ async def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
         verdict = replace(verdict, message=f"{verdict.message} (used by Cluster(s) {', '.join(clusters)}, "
                                            "which cannot be reconciled without it)")
     failures = int(previous.get("consecutiveFailures", 0)) + 1
-    delay = (retry_delay(failures, interval, runtime.settings.retry_base_seconds)
-             if verdict.status is Status.UNKNOWN else interval)
+    if verdict.retry_after is not None:
+        delay = verdict.retry_after  # the account's call budget: not a failure, no backoff
+    else:
+        delay = (retry_delay(failures, interval, runtime.settings.retry_base_seconds)
+                 if verdict.status is Status.UNKNOWN else interval)
     requirements = spec.get("requirements") or {}
     status = build_status(verdict, previous, now=now, next_check=next_check_time(now, delay, runtime.jitter()),
                           generation=meta.get("generation"), masked_key_id=masked,
@@ -212,12 +214,6 @@ async def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
                           profile=str(requirements.get("profile") or runtime.settings.profile),
                           upgrade_profile=requirements.get("upgradeProfile") or runtime.settings.upgrade_profile)
     return Outcome(status, transition_event(previous, status))
-
-
-def check_failed(err: Exception) -> Verdict:
-    """Ready=Unknown, reason CheckFailed: the error's type and a sanitised message; retried with backoff."""
-    return Verdict(Status.UNKNOWN, "CheckFailed", f"{type(err).__name__}: {sanitize(str(err), 400)}; the check "
-                   "failed before a verdict and is retried with backoff (the operator's log has the traceback)")
 
 
 def is_due(status: Mapping[str, Any], now: datetime) -> bool:

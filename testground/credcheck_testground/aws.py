@@ -106,6 +106,10 @@ class LocalAWS:
         """Service control policies for `account`; [] removes them (the account is under no SCP)."""
         _post(f"{self.control_url}/scps", {"account": account, "policies": policies})
 
+    def drop_results(self, actions: list[str]) -> None:
+        """Leave these actions' results out of every simulation answer ([] restores them)."""
+        _post(f"{self.control_url}/drop-results", {"actions": actions})
+
     def calls(self) -> dict[str, int]:
         with urllib.request.urlopen(f"{self.control_url}/calls", timeout=10) as resp:  # noqa: S310
             return dict(json.loads(resp.read()))

@@ -75,6 +75,7 @@ def control_handler(endpoint: AWSEndpoint) -> type[BaseHTTPRequestHandler]:
         "/faults": endpoint.faults.configure,
         "/outage": lambda body: endpoint.stop() if body.get("down", True) else endpoint.start(),
         "/scps": set_scps,
+        "/drop-results": lambda body: simulate.DROPPED.__init__(body.get("actions", [])),  # type: ignore[misc]
         "/calls/reset": lambda body: endpoint.faults.calls.clear(),
     }
 

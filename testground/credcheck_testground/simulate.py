@@ -23,6 +23,8 @@ from credcheck.iam.policy import Policy, PolicyError, parse_policy
 
 # Service control policies per account, set through the test ground's control API (moto has no SCP evaluation).
 SCPS: dict[str, list[Policy]] = {}
+# Actions whose simulation results are left out of the answer (fault injection: AWS naming an action differently).
+DROPPED: set[str] = set()
 
 
 def _document(raw: str) -> str:
@@ -185,7 +187,7 @@ def _simulate(response: IamResponse, decide: Callable[[str, str, dict[str, list[
     resources: list[str] = response._get_param("ResourceArns", []) or ["*"]
     context = _context(response)
     results = [_result(action, resource, decide(action, resource, context), resource != "*")
-               for action in actions for resource in resources]
+               for action in actions for resource in resources if action not in DROPPED]
     return _page(response, results)
 
 

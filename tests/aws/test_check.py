@@ -6,6 +6,7 @@ verdicts are built from AWS's answers; the evaluator's own decisions are pinned 
 """
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +291,9 @@ def test_without_simulate_permission_is_unknown_then_auditor_gives_a_verdict(
     assert audited.status is Status.INSUFFICIENT
     assert "iam:PassRole" in audited.broken_features["machines"]
     assert audited.simulated_by is not None and audited.simulated_by != "self"
+    again = check(keys, auditor=Auditor(), targets=(ABC,))
+    assert again.simulated_by == audited.simulated_by
+    assert again.aws_calls["sts:GetCallerIdentity"] == 1, "the auditor's identity is cached, not asked per check"
 
 
 def test_throttling_then_recovery(clean_faults: LocalAWS) -> None:
@@ -348,3 +352,24 @@ def test_a_control_plane_role_that_trusts_only_ec2_fails_the_check(local_aws: Lo
     assert absent.status is Status.SUFFICIENT, "a role KKP has yet to create gets the right trust from KKP"
     direct = check(keys, "kkp-2.30", targets=(Target(cluster="old1", region="eu-central-1", kubernetes_version="1.32"),))
     assert direct.status is Status.SUFFICIENT, "a direct-mode CCM never assumes the role"
+
+
+def test_the_account_budget_counts_every_attempt_and_never_sleeps(clean_faults: LocalAWS) -> None:
+    from credcheck.aws.ratelimit import RateLimiter  # noqa: PLC0415
+
+    _, keys = clean_faults.create_user(policies=[doc(SIMULATE, {"Effect": "Allow", "Action": "*", "Resource": "*"})])
+    limiter = RateLimiter(rate=0.0001, burst=100)  # no refill during the test
+    clean_faults.set_faults(throttle=2, throttle_actions=("SimulatePrincipalPolicy",))
+    verdict = check(keys, targets=(ABC,), limiter=limiter)
+    assert verdict.status is Status.SUFFICIENT, verdict.message
+    iam_calls = verdict.aws_calls["iam:SimulatePrincipalPolicy"] + verdict.aws_calls["iam:GetRole"]
+    tokens, _ = limiter._buckets[ACCOUNT]
+    assert round(100 - tokens) == iam_calls + 2, "the two throttled attempts botocore retried were counted too"
+
+    slow = RateLimiter(rate=0.5, burst=10)
+    assert check(keys, targets=(ABC,), limiter=slow).status is Status.SUFFICIENT  # 6 of the 10 spent
+    started = time.monotonic()
+    starved = check(keys, targets=(ABC,), limiter=slow)
+    assert starved.status is Status.UNKNOWN and starved.reason == "RateLimited"
+    assert starved.retry_after is not None and starved.retry_after > 0
+    assert time.monotonic() - started < 2, "no thread waits for the budget: the check is re-queued instead"

@@ -104,20 +104,19 @@ def test_durations() -> None:
     assert Settings().interval_seconds == 21600
 
 
-def test_rate_limiter_caps_calls_per_account() -> None:
+def test_rate_limiter_reserves_a_checks_calls_and_never_sleeps() -> None:
     clock = Clock()
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        clock.now += seconds
-
-    limiter = RateLimiter(rate=2.0, burst=2.0, clock=clock, sleep=sleep)
-    waits = [limiter.acquire("111122223333") for _ in range(6)]
-    assert waits[:2] == [0.0, 0.0], "a burst passes"
-    assert waits[2:] == [0.5, 0.5, 0.5, 0.5], "then 2 calls per second"
-    assert limiter.acquire("444455556666") == 0.0, "another account has its own budget"
-    assert RateLimiter(rate=0).acquire("x") == 0.0, "0 disables the cap"
+    limiter = RateLimiter(rate=2.0, burst=10.0, clock=clock)
+    assert limiter.reserve("111122223333", 7) == 0.0, "a check's calls fit the burst"
+    assert limiter.reserve("111122223333", 7) == 2.0, "the next waits (4 s of budget missing at 2/s: 2 s)"
+    assert limiter.reserve("444455556666", 7) == 0.0, "another account has its own budget"
+    clock.now += 2.0
+    assert limiter.reserve("111122223333", 7) == 0.0
+    limiter.spend("111122223333")  # a botocore retry: one more attempt, into debt
+    limiter.spend("111122223333")
+    clock.now += 3.5
+    assert limiter.reserve("111122223333", 7) == 1.0, "the retries' debt is waited out by the next check"
+    assert RateLimiter(rate=0).reserve("x", 100) == 0.0, "0 disables the cap"
 
 
 def test_settings_from_flags_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:

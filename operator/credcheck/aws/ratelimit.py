@@ -1,4 +1,10 @@
-"""A cap on AWS calls per second per account (IAM and STS throttle per account, a quota that cannot be raised)."""
+"""A cap on AWS calls per second per account (IAM and STS throttle per account, a quota that cannot be raised).
+
+Never blocks a thread: a check reserves the IAM calls its plan needs before it makes them (`reserve` answers how
+long to wait when the account's budget is spent, and the check is re-queued for then, holding no thread), and
+every attempt beyond the reservation — botocore's retries included — is spent at once, into debt if need be,
+which later reservations of that account wait out.
+"""
 
 import threading
 import time
@@ -8,29 +14,36 @@ from dataclasses import dataclass, field
 
 @dataclass
 class RateLimiter:
-    """Token buckets keyed by account: `rate` calls per second, bursts up to `burst`. Blocks the calling thread."""
+    """Token buckets keyed by account: `rate` calls per second, bursts up to `burst`."""
 
     rate: float
-    burst: float = 5.0
+    burst: float = 10.0
     clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # key -> (tokens, last refill)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def acquire(self, key: str) -> float:
-        """Take one token for `key`, waiting as long as needed; returns the seconds waited."""
+    def _tokens(self, key: str, now: float) -> float:
+        tokens, last = self._buckets.get(key, (self.burst, now))
+        return min(self.burst, tokens + (now - last) * self.rate)
+
+    def reserve(self, key: str, calls: int) -> float:
+        """Take `calls` tokens now (0.0), or none and the seconds until they are there."""
         if self.rate <= 0:
             return 0.0
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self.clock()
-                tokens, last = self._buckets.get(key, (self.burst, now))
-                tokens = min(self.burst, tokens + (now - last) * self.rate)
-                if tokens >= 1:
-                    self._buckets[key] = (tokens - 1, now)
-                    return waited
-                self._buckets[key] = (tokens, now)
-                pause = (1 - tokens) / self.rate
-            self.sleep(pause)
-            waited += pause
+        need = min(float(calls), self.burst)  # a plan larger than a burst goes into debt for the rest
+        with self._lock:
+            now = self.clock()
+            tokens = self._tokens(key, now)
+            if tokens >= need:
+                self._buckets[key] = (tokens - calls, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (need - tokens) / self.rate
+
+    def spend(self, key: str) -> None:
+        """One attempt that was not reserved (a retry): taken now, into debt if need be."""
+        if self.rate <= 0:
+            return
+        with self._lock:
+            now = self.clock()
+            self._buckets[key] = (self._tokens(key, now) - 1, now)

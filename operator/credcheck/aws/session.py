@@ -11,6 +11,7 @@ the default chain) keep clients of their own, from one shared boto3 session per 
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -25,6 +26,7 @@ from credcheck.aws.ratelimit import RateLimiter
 from credcheck.model import AssumeRole, Credential
 
 SESSION_NAME = "credcheck"
+UNRESOLVED = "unresolved"  # the limit key before the account is known (STS calls: not IAM's quota)
 
 
 @dataclass(frozen=True)
@@ -92,17 +94,26 @@ def _explicit_client(service: str, region: str, retry: "RetryPolicy") -> Any:
 
 def _hook(client: Any) -> None:
     client.meta.events.register("before-call", _count)
+    client.meta.events.register("before-send", _attempt)
     client.meta.events.register("after-call", _outcome)
     client.meta.events.register("after-call-error", _unreachable)
 
 
 def _count(model: Any, **_: Any) -> None:
     session: AWSSession | None = getattr(_CURRENT, "session", None)
-    if session is None:
+    if session is not None:
+        session.calls[f"{model.service_model.endpoint_prefix}:{model.name}"] += 1
+
+
+def _attempt(**_: Any) -> None:
+    """Every HTTP attempt (botocore's retries included) counts against the account's budget."""
+    session: AWSSession | None = getattr(_CURRENT, "session", None)
+    if session is None or session.limiter is None or session.limit_key == UNRESOLVED:
         return
-    if session.limiter is not None:
-        session.limiter.acquire(session.limit_key)
-    session.calls[f"{model.service_model.endpoint_prefix}:{model.name}"] += 1
+    if session.reserved[0] > 0:
+        session.reserved[0] -= 1
+    else:
+        session.limiter.spend(session.limit_key)
 
 
 def _outcome(model: Any, parsed: Any = None, **_: Any) -> None:
@@ -155,7 +166,9 @@ class AWSSession:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     calls: Counter[str] = field(default_factory=Counter)
     limiter: RateLimiter | None = None
-    limit_key: str = "unresolved"  # the account, once the principal is known
+    limit_key: str = UNRESOLVED  # the account, once the principal is known
+    reserved: list[int] = field(default_factory=lambda: [0])  # attempts reserved in advance, shared by a check
+    expires: datetime | None = None  # temporary credentials (an assumed role): when they stop working
     profile: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
 
@@ -185,7 +198,8 @@ def assume_role(base: AWSSession, role: AssumeRole, session_name: str = SESSION_
     creds = base.client("sts").assume_role(**kwargs)["Credentials"]
     assumed = static_session(Credential(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
                              base.region, base.retry, base.limiter)
-    assumed.calls = base.calls  # one check, one count
+    assumed.calls, assumed.reserved = base.calls, base.reserved  # one check, one count, one reservation
+    assumed.expires = creds.get("Expiration")
     assumed.limit_key = role.role_arn.split(":")[4] if role.role_arn.count(":") >= 5 else base.limit_key
     return assumed
 

@@ -80,8 +80,8 @@ async def track_check(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **
 
 async def _scheduler(runtime: Runtime, schedule: Schedule, logger: Any, crash: asyncio.Event) -> None:
     while True:
-        await asyncio.sleep(SCHEDULER_PERIOD)
-        if crash.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(crash.wait(), SCHEDULER_PERIOD)
             crash.clear()
             raise RuntimeError("scheduler crash requested (SIGUSR2: fault injection)")
         now = runtime.now()
