@@ -224,7 +224,37 @@ def _trust_problems(profile: Profile, targets: Sequence[Target], operating: _Ide
     return problems, notes
 
 
-def run_check(credential: Credential, options: CheckOptions, factory: SessionFactory = static_session) -> Verdict:
+@dataclass
+class Prepared:
+    """A check between its two halves: who the credential is and what to ask AWS, before any IAM call."""
+
+    options: CheckOptions
+    static: AWSSession  # the keys themselves
+    session: AWSSession  # the identity KKP acts as
+    principal: Principal
+    keys: Principal
+    targets: tuple[Target, ...]
+    requirements: list[Requirement]
+    upgrade_requirements: list[Requirement]
+    batches: tuple[SimulationBatch, ...]
+    findings: tuple[str, ...]
+
+    @property
+    def iam_calls(self) -> int:
+        """The IAM calls the second half makes: the simulations and the control-plane roles' trust reads."""
+        return len(self.batches) + sum(1 for t in self.targets if t.cluster is not None)
+
+    def reserve(self, limiter: RateLimiter) -> float:
+        """Reserve the account's budget for the IAM calls (0.0), or the seconds to wait before trying again."""
+        wait = limiter.reserve(self.principal.account, self.iam_calls)
+        if wait == 0:
+            self.static.reserved[0] = self.iam_calls
+        return wait
+
+
+def prepare_check(credential: Credential, options: CheckOptions,
+                  factory: SessionFactory = static_session) -> Prepared | Verdict:
+    """The first half: sessions, principals (STS and one GetRole: not the IAM budget) and the plan."""
     static = factory(credential, options.region, options.retry, options.limiter)
     keys_principal: Principal | None = None
     operating_session = static
@@ -239,7 +269,7 @@ def run_check(credential: Credential, options: CheckOptions, factory: SessionFac
     except Exception as err:
         return replace(_failure_verdict(describe(err, "sts:GetCallerIdentity"), None), aws_calls=dict(static.calls))
     session = operating_session
-    session.limit_key = principal.account
+    session.limit_key = static.limit_key = principal.account
     findings = principal.notes
     if credential.access_key_id.startswith("ASIA") and credential.session_token is None:
         findings += ("the access key is temporary (ASIA…) yet no session token is stored",)
@@ -253,40 +283,54 @@ def run_check(credential: Credential, options: CheckOptions, factory: SessionFac
                                 f"a {principal.kind} principal cannot be simulated; use an IAM user or role",
                                 principal), findings=findings, aws_calls=dict(session.calls))
     same_identity = keys_principal is None
-    keys = keys_principal or principal
     role_arn = options.assume_role.role_arn if options.assume_role else None
     targets = tuple(replace(t, assume_role_arn=role_arn) for t in (options.targets or (Target(),)))
     requirements = _requirements(options.profile, principal, targets, options, same_identity)
     upgrade_reqs = (_requirements(options.target_profile, principal, targets, options, same_identity)
                     if options.target_profile else [])
-    operating = _Identity(principal, session)
+    return Prepared(options, static, session, principal, keys_principal or principal, targets, requirements,
+                    upgrade_reqs, plan(requirements + upgrade_reqs), findings)
+
+
+def rate_limited(prepared: Prepared, wait: float) -> Verdict:
+    return replace(_unknown("RateLimited", f"the account's AWS call budget (--aws-calls-per-second) is spent: "
+                            f"checking again in {wait:.1f} s", prepared.principal),
+                   findings=prepared.findings, aws_calls=dict(prepared.session.calls), retry_after=wait)
+
+
+def finish_check(prepared: Prepared) -> Verdict:
+    """The second half: the simulations, the trust reads, and the verdicts (current and upgrade)."""
+    p, options = prepared, prepared.options
+    operating = _Identity(p.principal, p.session)
     identities = {OPERATING: operating}
-    if not same_identity:
-        identities[KEYS] = _Identity(keys, static)
-    batches = plan(requirements + upgrade_reqs)
-    if options.limiter is not None:  # the IAM calls this check will make: simulations and trust reads
-        calls = len(batches) + sum(1 for t in targets if t.cluster is not None)
-        wait = options.limiter.reserve(principal.account, calls)
-        if wait > 0:
-            return replace(_unknown("RateLimited", f"the account's AWS call budget (--aws-calls-per-second) is "
-                                    f"spent: checking again in {wait:.1f} s", principal),
-                           findings=findings, aws_calls=dict(session.calls), retry_after=wait)
-        static.reserved[0] = calls
-    outcome = _simulate_all(identities, batches, options)
+    if p.keys is not p.principal:
+        identities[KEYS] = _Identity(p.keys, p.static)
+    outcome = _simulate_all(identities, p.batches, options)
     if isinstance(outcome, Verdict):
-        return replace(outcome, findings=findings, aws_calls=dict(session.calls))
+        return replace(outcome, findings=p.findings, aws_calls=dict(p.session.calls))
     simulated, simulated_by = outcome
-    trust, trust_notes = _trust_problems(options.profile, targets, operating, keys)
-    findings += tuple(trust_notes)
+    trust, trust_notes = _trust_problems(options.profile, p.targets, operating, p.keys)
+    findings = p.findings + tuple(trust_notes)
     # a missing simulation result (MissingSimulationResult) propagates: the caller reports CheckFailed with its trace
-    verdict = decide(principal, requirements, simulated, findings,
-                     targets=_summaries(options.profile, targets, options.region, trust),
+    verdict = decide(p.principal, p.requirements, simulated, findings,
+                     targets=_summaries(options.profile, p.targets, options.region, trust),
                      profile_version=options.profile.version)
     if options.target_profile is not None:
-        moved = any(options.target_profile.cloud_controller(t) != options.profile.cloud_controller(t) for t in targets)
-        up_trust = _trust_problems(options.target_profile, targets, operating, keys)[0] if moved else trust
+        moved = any(options.target_profile.cloud_controller(t) != options.profile.cloud_controller(t)
+                    for t in p.targets)
+        up_trust = _trust_problems(options.target_profile, p.targets, operating, p.keys)[0] if moved else trust
         verdict = replace(verdict, upgrade=decide(
-            principal, upgrade_reqs, simulated,
-            targets=_summaries(options.target_profile, targets, options.region, up_trust),
+            p.principal, p.upgrade_requirements, simulated,
+            targets=_summaries(options.target_profile, p.targets, options.region, up_trust),
             profile_version=options.target_profile.version))
-    return replace(verdict, aws_calls=dict(session.calls), simulated_by=simulated_by)
+    return replace(verdict, aws_calls=dict(p.session.calls), simulated_by=simulated_by)
+
+
+def run_check(credential: Credential, options: CheckOptions, factory: SessionFactory = static_session) -> Verdict:
+    """One check in one go (the CLI's); over the account's budget it answers RateLimited instead of waiting."""
+    prepared = prepare_check(credential, options, factory)
+    if isinstance(prepared, Verdict):
+        return prepared
+    if options.limiter is not None and (wait := prepared.reserve(options.limiter)) > 0:
+        return rate_limited(prepared, wait)
+    return finish_check(prepared)

@@ -7,13 +7,14 @@ of `concurrency` threads of their own, so slow AWS calls never hold up the Kuber
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from credcheck import metrics
-from credcheck.check import Auditor, CheckOptions, check_failed, run_check
+from credcheck.check import Auditor, CheckOptions, check_failed, finish_check, prepare_check
 from credcheck.contract import (
     ANNOTATION_CLUSTERS,
     ANNOTATION_PROBLEM,
@@ -161,14 +162,20 @@ async def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
         return request, None
     computed = False
 
-    def check() -> Verdict:
-        with metrics.CHECK_DURATION.time():
-            return run_check(request.credential, request.options).compact(MAX_MISSING_LISTED)
-
     async def compute() -> Verdict:
+        """Both halves in the AWS pool; waiting for the account's call budget happens here, holding no thread."""
         nonlocal computed
         computed = True
-        return await asyncio.get_running_loop().run_in_executor(runtime.checks, check)
+        loop, started = asyncio.get_running_loop(), time.monotonic()
+        prepared = await loop.run_in_executor(runtime.checks, prepare_check, request.credential, request.options)
+        if isinstance(prepared, Verdict):
+            return prepared.compact(MAX_MISSING_LISTED)
+        limiter = request.options.limiter
+        while limiter is not None and (wait := prepared.reserve(limiter)) > 0:
+            await asyncio.sleep(wait)
+        verdict = await loop.run_in_executor(runtime.checks, finish_check, prepared)
+        metrics.CHECK_DURATION.observe(time.monotonic() - started)
+        return verdict.compact(MAX_MISSING_LISTED)
 
     verdict = await runtime.cache.get_or_compute(request.key, compute)
     metrics.CACHE.labels("miss" if computed else "hit").inc()
@@ -202,11 +209,8 @@ async def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
         verdict = replace(verdict, message=f"{verdict.message} (used by Cluster(s) {', '.join(clusters)}, "
                                            "which cannot be reconciled without it)")
     failures = int(previous.get("consecutiveFailures", 0)) + 1
-    if verdict.retry_after is not None:
-        delay = verdict.retry_after  # the account's call budget: not a failure, no backoff
-    else:
-        delay = (retry_delay(failures, interval, runtime.settings.retry_base_seconds)
-                 if verdict.status is Status.UNKNOWN else interval)
+    delay = (retry_delay(failures, interval, runtime.settings.retry_base_seconds)
+             if verdict.status is Status.UNKNOWN else interval)
     requirements = spec.get("requirements") or {}
     status = build_status(verdict, previous, now=now, next_check=next_check_time(now, delay, runtime.jitter()),
                           generation=meta.get("generation"), masked_key_id=masked,

@@ -13,7 +13,7 @@ from credcheck.contract import timestamp
 from credcheck.model import OPERATING, ActionResult, ClusterVerdict, Outcome, Status, Verdict, missing_first
 
 MAX_MISSING_LISTED = 50
-TRANSIENT = frozenset({"Throttled", "RateLimited"})  # keeps the last verdict, with a note
+TRANSIENT = frozenset({"Throttled"})  # keeps the last verdict, with a note
 
 
 @dataclass(frozen=True)

@@ -102,9 +102,15 @@ class LocalAWS:
         """Close (or reopen) the endpoint's port: clients see connection refused, state is kept."""
         _post(f"{self.control_url}/outage", {"down": down})
 
-    def set_scps(self, policies: list[dict[str, Any]], account: str = ACCOUNT) -> None:
-        """Service control policies for `account`; [] removes them (the account is under no SCP)."""
-        _post(f"{self.control_url}/scps", {"account": account, "policies": policies})
+    def set_scps(self, policies: list[dict[str, Any]], account: str = ACCOUNT,
+                 levels: list[list[dict[str, Any]]] | None = None) -> None:
+        """Service control policies for `account`: one level, or `levels` from the root down; [] removes them."""
+        _post(f"{self.control_url}/scps", {"account": account, "policies": policies, "levels": levels or []})
+
+    def set_decisions(self, principal_arn: str, table: dict[str, dict[str, Any]] | None) -> None:
+        """Answer SimulatePrincipalPolicy for this principal from `table` (action or "*" -> answer), not from an
+        evaluator; None goes back to evaluating its policies. See simulate.DECISIONS for the answer's keys."""
+        _post(f"{self.control_url}/decisions", {"principal": principal_arn, "table": table})
 
     def drop_results(self, actions: list[str]) -> None:
         """Leave these actions' results out of every simulation answer ([] restores them)."""

@@ -62,12 +62,23 @@ class AWSEndpoint:
 
 
 def set_scps(body: dict[str, Any]) -> None:
-    """SCPs for an account; an empty list removes them (no SCPs apply), as an account outside AWS Organizations."""
-    policies = [parse_policy(doc, f"scp-{i}", "Organizations") for i, doc in enumerate(body.get("policies", []))]
-    if policies:
-        simulate.SCPS[body["account"]] = policies
+    """SCPs for an account: `policies` (one level) or `levels` (root first, then each OU, then the account); none
+    removes them, as for an account outside AWS Organizations."""
+    raw_levels = body.get("levels") or ([body["policies"]] if body.get("policies") else [])
+    levels = [[parse_policy(doc, f"scp-{n}-{i}", "Organizations") for i, doc in enumerate(level)]
+              for n, level in enumerate(raw_levels)]
+    if levels:
+        simulate.SCPS[body["account"]] = levels
     else:
         simulate.SCPS.pop(body["account"], None)
+
+
+def set_decisions(body: dict[str, Any]) -> None:
+    """{"principal": ARN, "table": {...}} sets one principal's table; {"principal": ARN} removes it."""
+    if body.get("table") is None:
+        simulate.DECISIONS.pop(body["principal"], None)
+    else:
+        simulate.DECISIONS[body["principal"]] = body["table"]
 
 
 def control_handler(endpoint: AWSEndpoint) -> type[BaseHTTPRequestHandler]:
@@ -76,6 +87,7 @@ def control_handler(endpoint: AWSEndpoint) -> type[BaseHTTPRequestHandler]:
         "/outage": lambda body: endpoint.stop() if body.get("down", True) else endpoint.start(),
         "/scps": set_scps,
         "/drop-results": lambda body: simulate.DROPPED.__init__(body.get("actions", [])),  # type: ignore[misc]
+        "/decisions": set_decisions,
         "/calls/reset": lambda body: endpoint.faults.calls.clear(),
     }
 

@@ -6,6 +6,7 @@ stores and answer in AWS's response shape (moto serialises the result with botoc
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
@@ -21,10 +22,44 @@ from credcheck.iam.arn import Arn, ArnError
 from credcheck.iam.evaluator import Evaluation, evaluate, make_request
 from credcheck.iam.policy import Policy, PolicyError, parse_policy
 
-# Service control policies per account, set through the test ground's control API (moto has no SCP evaluation).
-SCPS: dict[str, list[Policy]] = {}
+# Service control policies per account, by level of the organization (root, OUs, the account), set through the
+# test ground's control API (moto has no SCP evaluation). AWS allows an action only when every level allows it.
+SCPS: dict[str, list[list[Policy]]] = {}
 # Actions whose simulation results are left out of the answer (fault injection: AWS naming an action differently).
 DROPPED: set[str] = set()
+# Decision tables: the exact answer per principal (PolicySourceArn), independent of any evaluator. A table maps
+# action names (or "*") to an answer: {"decision": "allowed" | "implicitDeny" | "explicitDeny",
+# "matched": ["PolicyId"], "organizations": bool, "boundary": bool, "missing": ["context:Key"]}.
+DECISIONS: dict[str, dict[str, dict[str, Any]]] = {}
+
+
+@dataclass(frozen=True)
+class TableAnswer:
+    """An Evaluation-shaped answer read from a decision table."""
+
+    decision: str
+    matched: tuple[str, ...] = ()
+    allowed_by_organizations: bool | None = None
+    allowed_by_boundary: bool | None = None
+    missing_context_values: tuple[str, ...] = ()
+
+
+def table_answer(table: dict[str, dict[str, Any]], action: str) -> TableAnswer:
+    row = table.get(action, table.get("*"))
+    if row is None:
+        raise InvalidInput(f"the decision table has no answer for {action} and no '*' row")
+    return TableAnswer(str(row.get("decision", "implicitDeny")), tuple(row.get("matched", ())),
+                       row.get("organizations"), row.get("boundary"), tuple(row.get("missing", ())))
+
+
+def evaluate_with_scps(request: Any, policies: list[Policy], boundary: Policy | None,
+                       levels: list[list[Policy]] | None) -> Evaluation:
+    """AWS Organizations: an SCP at every level, root to account, must allow (AWS Organizations User Guide,
+    "SCP evaluation"); the first level that does not decides the answer."""
+    if not levels:
+        return evaluate(request, policies, boundary, None)
+    results = [evaluate(request, policies, boundary, level) for level in levels]
+    return next((r for r in results if r.allowed_by_organizations is False), results[0])
 
 
 def _document(raw: str) -> str:
@@ -105,7 +140,7 @@ def _authorize(response: IamResponse, action: str, resource: str) -> None:
         return  # account root (moto's default identity) may do anything
     policies, boundary, variables = _caller_policies(response, caller)
     account = Arn.parse(caller).account
-    result = evaluate(make_request(action, resource, variables), policies, boundary, SCPS.get(account))
+    result = evaluate_with_scps(make_request(action, resource, variables), policies, boundary, SCPS.get(account))
     if result.decision != "allowed":
         raise AccessDeniedError(caller, action)
 
@@ -117,11 +152,17 @@ def _context(response: IamResponse) -> dict[str, list[str]]:
     return context
 
 
-def _result(action: str, resource: str, evaluation: Evaluation, resource_specific: bool) -> dict[str, Any]:
-    matched = [{"SourcePolicyId": s.policy_id, "SourcePolicyType": s.policy_type,
-                "StartPosition": {"Line": 1, "Column": s.index + 1},
-                "EndPosition": {"Line": 1, "Column": s.index + 2}}
-               for s in evaluation.matched_statements]
+def _result(action: str, resource: str, evaluation: Evaluation | TableAnswer,
+            resource_specific: bool) -> dict[str, Any]:
+    if isinstance(evaluation, TableAnswer):
+        matched = [{"SourcePolicyId": policy_id, "SourcePolicyType": "IAM Policy",
+                    "StartPosition": {"Line": 1, "Column": 1}, "EndPosition": {"Line": 1, "Column": 2}}
+                   for policy_id in evaluation.matched]
+    else:
+        matched = [{"SourcePolicyId": s.policy_id, "SourcePolicyType": s.policy_type,
+                    "StartPosition": {"Line": 1, "Column": s.index + 1},
+                    "EndPosition": {"Line": 1, "Column": s.index + 2}}
+                   for s in evaluation.matched_statements]
     out: dict[str, Any] = {
         "EvalActionName": action,
         "EvalResourceName": resource,
@@ -177,7 +218,8 @@ def render_query_response(action: str, result: dict[str, Any]) -> str:
             f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></{action}Response>")
 
 
-def _simulate(response: IamResponse, decide: Callable[[str, str, dict[str, list[str]]], Evaluation]) -> str:
+def _simulate(response: IamResponse,
+              decide: Callable[[str, str, dict[str, list[str]]], Evaluation | TableAnswer]) -> str:
     actions: list[str] = response._get_param("ActionNames", [])
     if not actions:
         raise InvalidInput("ActionNames must not be empty")
@@ -198,11 +240,14 @@ def simulate_principal_policy(self: IamResponse) -> str:
         account = Arn.parse(source_arn).account
     except ArnError:
         raise InvalidInput(f"Invalid ARN: {source_arn}") from None
+    table = DECISIONS.get(source_arn)
+    if table is not None:  # the test said what AWS answers: no evaluator involved
+        return _simulate(self, lambda action, resource, context: table_answer(table, action))
     policies, boundary, variables = principal_policies(iam_backends[account][self.partition], source_arn)
     scps = SCPS.get(account)
 
     def decide(action: str, resource: str, context: dict[str, list[str]]) -> Evaluation:
-        return evaluate(make_request(action, resource, {**variables, **context}), policies, boundary, scps)
+        return evaluate_with_scps(make_request(action, resource, {**variables, **context}), policies, boundary, scps)
 
     return _simulate(self, decide)
 

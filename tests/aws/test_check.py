@@ -373,3 +373,86 @@ def test_the_account_budget_counts_every_attempt_and_never_sleeps(clean_faults: 
     assert starved.status is Status.UNKNOWN and starved.reason == "RateLimited"
     assert starved.retry_after is not None and starved.retry_after > 0
     assert time.monotonic() - started < 2, "no thread waits for the budget: the check is re-queued instead"
+
+
+# --- verdicts from decision tables: the endpoint answers exactly what the test says AWS answers (no evaluator) ---
+
+def tabled_user(local_aws: LocalAWS, table: dict[str, dict[str, Any]]) -> Keys:
+    arn, keys = local_aws.create_user(policies=[doc(SIMULATE)])
+    local_aws.set_decisions(arn, table)
+    return keys
+
+
+ALLOWED = {"decision": "allowed", "matched": ["KKP"]}
+
+
+def test_sufficient_from_a_decision_table(local_aws: LocalAWS) -> None:
+    verdict = check(tabled_user(local_aws, {"*": ALLOWED}), targets=(ABC,))
+    assert verdict.status is Status.SUFFICIENT and verdict.tally().missing_required == 0
+
+
+def test_missing_passrole_from_a_decision_table(local_aws: LocalAWS) -> None:
+    keys = tabled_user(local_aws, {"*": ALLOWED, "iam:PassRole": {"decision": "implicitDeny"}})
+    verdict = check(keys, targets=(ABC,))
+    assert verdict.broken_features == {"machines": ("iam:PassRole",)}
+    assert verdict.remediation == {"Version": "2012-10-17", "Statement": [{
+        "Sid": "CredcheckGrant1", "Effect": "Allow", "Action": "iam:PassRole",
+        "Resource": f"arn:aws:iam::{ACCOUNT}:role/kubernetes-abc-worker"}]}
+
+
+def test_explicit_deny_from_a_decision_table(local_aws: LocalAWS) -> None:
+    deny = {"decision": "explicitDeny", "matched": ["NoK8sRoles"]}
+    verdict = check(tabled_user(local_aws, {"*": ALLOWED, "iam:CreateRole": deny}), targets=(ABC,))
+    assert {r.outcome for r in verdict.missing_required} == {Outcome.EXPLICIT_DENY}
+    assert verdict.remediation is None, "an Allow cannot lift an explicit deny"
+    assert any("explicit Deny (NoK8sRoles (IAM Policy))" in b and "iam:CreateRole" in b for b in verdict.blockers)
+
+
+def test_scp_denial_from_a_decision_table(local_aws: LocalAWS) -> None:
+    scp = {"decision": "implicitDeny", "organizations": False}
+    verdict = check(tabled_user(local_aws, {"*": ALLOWED, "ec2:RunInstances": scp}), targets=(ABC,))
+    assert [(r.requirement.action, r.outcome) for r in verdict.missing_required] == [
+        ("ec2:RunInstances", Outcome.DENIED_BY_SCP)]
+    assert any("SCP blocks ec2:RunInstances" in b for b in verdict.blockers)
+
+
+def test_boundary_denial_from_a_decision_table(local_aws: LocalAWS) -> None:
+    boundary = {"decision": "implicitDeny", "boundary": False}
+    verdict = check(tabled_user(local_aws, {"*": ALLOWED, "iam:PassRole": boundary}), targets=(ABC,))
+    assert [r.outcome for r in verdict.missing_required] == [Outcome.DENIED_BY_BOUNDARY]
+    assert any("permissions boundary does not allow iam:PassRole" in b for b in verdict.blockers)
+
+
+def test_missing_context_from_a_decision_table_is_unknown(local_aws: LocalAWS) -> None:
+    undecided = {"decision": "implicitDeny", "missing": ["aws:SourceVpc"]}
+    verdict = check(tabled_user(local_aws, {"*": ALLOWED, "iam:PassRole": undecided}), targets=(ABC,))
+    assert (verdict.status, verdict.reason) == (Status.UNKNOWN, "UndecidedByAWS")
+    assert "aws:SourceVpc" in verdict.message
+
+
+# --- assumed roles, with trust decided as AWS decides it (the test ground's own trust rules) ---
+
+def test_a_role_trusted_through_the_account_root_with_a_boundary_names_the_boundary(local_aws: LocalAWS) -> None:
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, {"Effect": "Allow", "Resource": "*", "Action": [
+        "sts:AssumeRole", "ec2:DescribeRegions"]})])
+    boundary = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": "iam:PassRole",
+                                                        "Resource": "*"}]}
+    role = local_aws.create_role("bounded-kkp", f"arn:aws:iam::{ACCOUNT}:root",
+                                 [doc({"Effect": "Allow", "Action": "*", "Resource": "*"})], boundary=boundary)
+    verdict = check(keys, assume_role=AssumeRole(role), targets=(ABC,))
+    assert verdict.status is Status.INSUFFICIENT, verdict.message
+    assert [(r.requirement.action, r.outcome) for r in verdict.missing_required] == [
+        ("iam:PassRole", Outcome.DENIED_BY_BOUNDARY)]
+
+
+def test_a_role_trusted_through_the_account_root_with_an_external_id_is_ready(local_aws: LocalAWS) -> None:
+    user_arn, keys = local_aws.create_user(policies=[doc(SIMULATE, {"Effect": "Allow", "Resource": "*", "Action": [
+        "sts:AssumeRole", "ec2:DescribeRegions"]})])
+    role = local_aws.create_role("ext-kkp", f"arn:aws:iam::{ACCOUNT}:root",
+                                 [doc({"Effect": "Allow", "Action": "*", "Resource": "*"})], external_id="kkp-77")
+    ready = check(keys, assume_role=AssumeRole(role, "kkp-77"), targets=(ABC,))
+    assert ready.status is Status.SUFFICIENT, ready.message
+    assert check(keys, assume_role=AssumeRole(role, "nope"), targets=(ABC,)).reason == "AssumeRoleFailed"
+    _, stranger = local_aws.create_user(policies=[doc(SIMULATE)])  # no identity grant: the root trust is not enough
+    assert check(stranger, assume_role=AssumeRole(role, "kkp-77"), targets=(ABC,)).reason == "AssumeRoleFailed"
+    assert user_arn.endswith("user/" + user_arn.rsplit("/", 1)[-1])

@@ -107,6 +107,25 @@ def test_scp_denial(local_aws: LocalAWS) -> None:
     assert only["OrganizationsDecisionDetail"]["AllowedByOrganizations"] is False
 
 
+def test_scps_by_level_allow_only_what_every_level_allows(local_aws: LocalAWS) -> None:
+    """An account under a root SCP (ec2 and iam) and an OU SCP (iam only): ec2 is denied by the OU's level.
+    (Evaluator-backed: the endpoint decides each level with credcheck's evaluator; the levels are its own.)"""
+    allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    arn, _ = local_aws.create_user(policies=[allow_all])
+    root = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ec2:*", "iam:*"], "Resource": "*"}]}
+    ou = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}
+    local_aws.set_scps([], levels=[[root], [ou]])
+    try:
+        result = local_aws.client("iam").simulate_principal_policy(
+            PolicySourceArn=arn, ActionNames=["ec2:RunInstances", "iam:PassRole"])
+    finally:
+        local_aws.set_scps([])
+    by_action = {r["EvalActionName"]: r for r in result["EvaluationResults"]}
+    assert by_action["iam:PassRole"]["EvalDecision"] == "allowed"
+    assert by_action["ec2:RunInstances"]["EvalDecision"] == "implicitDeny"
+    assert by_action["ec2:RunInstances"]["OrganizationsDecisionDetail"]["AllowedByOrganizations"] is False
+
+
 def test_throttling_fault(clean_faults: LocalAWS) -> None:
     clean_faults.set_faults(throttle=1, throttle_actions=("GetCallerIdentity",))
     sts = clean_faults.client("sts")

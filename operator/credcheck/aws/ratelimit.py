@@ -1,7 +1,8 @@
 """A cap on AWS calls per second per account (IAM and STS throttle per account, a quota that cannot be raised).
 
 Never blocks a thread: a check reserves the IAM calls its plan needs before it makes them (`reserve` answers how
-long to wait when the account's budget is spent, and the check is re-queued for then, holding no thread), and
+long to wait when the account's budget is spent; the operator waits that long on its event loop, holding no
+thread, between the check's two halves), and
 every attempt beyond the reservation — botocore's retries included — is spent at once, into debt if need be,
 which later reservations of that account wait out.
 """
