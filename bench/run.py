@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHES = ("evaluator", "check", "load")
+BENCHES = ("start", "evaluator", "check", "load")
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or BENCHES:

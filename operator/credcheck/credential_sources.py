@@ -4,6 +4,7 @@ import boto3
 
 from credcheck.credential import CredentialProblem, parse_credential
 from credcheck.kube import Kube, ReadFailure
+from credcheck.kubeconfig import cli_login
 from credcheck.model import Credential
 
 
@@ -18,7 +19,7 @@ def credential_from_environment(profile: str | None = None) -> Credential | Cred
 
 
 def credential_from_secret(namespace: str, name: str) -> Credential | CredentialProblem:
-    data = Kube().secret_data(namespace, name)
+    data = Kube(cli_login).secret_data(namespace, name)
     if isinstance(data, ReadFailure):
         return CredentialProblem(data.reason, data.message)
     return parse_credential(data)

@@ -71,7 +71,7 @@ class Kube:
         self._connect = connect
         self._sleep = sleep  # these calls run in the Kubernetes worker threads, never on the event loop
         self._lock = threading.Lock()
-        self._session: tuple[str, dict[str, str], urllib3.PoolManager] | None = None
+        self._session: tuple[str, dict[str, str], urllib3.PoolManager] | None = None  # ProxyManager is one
 
     def _open(self, renew: bool = False) -> tuple[str, dict[str, str], urllib3.PoolManager]:
         with self._lock:
@@ -79,8 +79,10 @@ class Kube:
                 if self._session is not None:
                     self._session[2].clear()
                 info = self._connect()  # re-read on renewal: ServiceAccount tokens are rotated on disk
-                pool = urllib3.PoolManager(maxsize=THREADS, ssl_context=info.as_ssl_context(), timeout=TIMEOUT,
-                                           retries=False)
+                options: dict[str, Any] = {"maxsize": THREADS, "ssl_context": info.as_ssl_context(),
+                                           "timeout": TIMEOUT, "retries": False}
+                pool = (urllib3.ProxyManager(info.proxy_url, **options) if info.proxy_url
+                        else urllib3.PoolManager(**options))
                 self._session = (info.server.rstrip("/"), info.as_http_headers(), pool)
             return self._session
 

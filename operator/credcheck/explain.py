@@ -1,0 +1,86 @@
+"""An AWSCredentialCheck read back for a person (pure: a stored object in, text or a summary out).
+
+The words are the status's own — conditions, per-Cluster entries, missing actions with why KKP needs them, the
+policy to add — grouped by KKP feature and by Cluster, for a terminal.
+"""
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+
+def summary(check: Mapping[str, Any]) -> dict[str, Any]:
+    """What `explain --output json` prints: the parts of the status a person acts on."""
+    meta, status = check.get("metadata") or {}, check.get("status") or {}
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    by_feature: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for entry in status.get("missing") or []:
+        for feature in entry.get("features") or ["(none)"]:
+            by_feature[feature].append(entry)
+    return {
+        "name": f"{meta.get('namespace', '')}/{meta.get('name', '')}",
+        "ready": {k: conditions.get("Ready", {}).get(k) for k in ("status", "reason", "message")},
+        "conditions": {t: {"status": c.get("status"), "reason": c.get("reason")} for t, c in conditions.items()},
+        "principal": (status.get("principal") or {}).get("arn"),
+        "kkpVersion": status.get("kkpVersion"),
+        "clusters": status.get("clusters") or [],
+        "missingByFeature": {f: [_row(e) for e in entries] for f, entries in sorted(by_feature.items())},
+        "blockers": status.get("blockers") or [],
+        "findings": status.get("findings") or [],
+        "remediationPolicy": json.loads(status["remediationPolicy"]) if status.get("remediationPolicy") else None,
+        "upgrade": status.get("upgrade"),
+    }
+
+
+def _row(entry: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("action", "resource", "reason", "severity", "cluster", "identity", "why", "missingContextKeys")
+    return {k: entry[k] for k in keys if entry.get(k)}
+
+
+def _mark(status: str | None) -> str:
+    return {"True": "OK", "False": "NOT READY", "Unknown": "UNKNOWN"}.get(str(status), "PENDING")
+
+
+def to_text(check: Mapping[str, Any]) -> str:
+    s = summary(check)
+    ready = s["ready"]
+    lines = [f"{s['name']}: {_mark(ready['status'])} ({ready['reason'] or 'not checked yet'})"]
+    if ready["message"]:
+        lines.append(f"  {ready['message']}")
+    if s["principal"]:
+        lines.append(f"  principal: {s['principal']}" + (f"   KKP {s['kkpVersion']}" if s["kkpVersion"] else ""))
+    for cluster in s["clusters"]:
+        detail = ", ".join(x for x in (cluster.get("region"), cluster.get("kubernetes") and
+                                       f"Kubernetes {cluster['kubernetes']}", cluster.get("cloudController") and
+                                       f"cloud-controller {cluster['cloudController']}") if x)
+        lines.append(f"\n  Cluster {cluster.get('name')}: {_mark(cluster.get('ready'))}" + (f" — {detail}" if detail
+                                                                                              else ""))
+        if cluster.get("missing"):
+            lines.append(f"    missing: {', '.join(cluster['missing'])}")
+        if cluster.get("undecided"):
+            lines.append(f"    AWS could not decide: {', '.join(cluster['undecided'])}")
+        lines.extend(f"    note: {note}" for note in cluster.get("notes") or [])
+    for feature, rows in s["missingByFeature"].items():
+        lines.append(f"\n  {feature}:")
+        for row in rows:
+            where = f" on {row['resource']}" if row.get("resource") not in (None, "*") else ""
+            lines.append(f"    - {row['action']}{where} [{row['severity']}, {row['reason']}]"
+                         + (f" (Cluster {row['cluster']})" if row.get("cluster") else ""))
+            if row.get("why"):
+                lines.append(f"      why: {row['why']}")
+    for blocker in s["blockers"]:
+        lines.append(f"\n  blocked: {blocker}")
+    for finding in s["findings"]:
+        lines.append(f"  finding: {finding}")
+    if s["remediationPolicy"]:
+        lines.append("\n  To fix it, add to the credential's policy:")
+        lines.extend("    " + line for line in json.dumps(s["remediationPolicy"], indent=2).splitlines())
+    upgrade = s["upgrade"]
+    if upgrade:
+        lines.append(f"\n  Upgrade to KKP {upgrade.get('kkpVersion')} ({upgrade.get('profile')}): "
+                     + ("ready" if not upgrade.get("missingRequired") else
+                        f"{upgrade['missingRequired']} required action(s) missing"))
+        for row in upgrade.get("missing") or []:
+            lines.append(f"    - {row.get('action')} on {row.get('resource')}")
+    return "\n".join(lines)

@@ -1,0 +1,45 @@
+"""`credcheck explain`: a stored check's status, for a person (plain values in, text and JSON out)."""
+
+import json
+
+from credcheck.explain import summary, to_text
+
+CHECK = {
+    "metadata": {"namespace": "kubermatic", "name": "credential-aws-abc"},
+    "status": {
+        "conditions": [{"type": "Ready", "status": "False", "reason": "MissingPermissions",
+                        "message": "1 required action(s) denied (Cluster(s) abc) — cloud-controller: missing "
+                                   "sts:AssumeRole"}],
+        "principal": {"arn": "arn:aws:iam::111122223333:user/kkp"}, "kkpVersion": "2.31",
+        "clusters": [{"name": "abc", "ready": "False", "region": "eu-central-1", "kubernetes": "1.34",
+                      "cloudController": "assume-role (CCM v1.34.0)", "missing": ["sts:AssumeRole"]}],
+        "missing": [{"action": "sts:AssumeRole", "resource": "arn:aws:iam::111122223333:role/kubernetes-abc-control-plane",
+                     "reason": "implicitDeny", "severity": "required", "features": ["cloud-controller"],
+                     "cluster": "abc", "identity": "keys", "why": "the cloud-controller-manager of cluster abc assumes it"}],
+        "remediationPolicy": json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Sid": "CredcheckGrant1", "Effect": "Allow", "Action": "sts:AssumeRole",
+             "Resource": "arn:aws:iam::111122223333:role/kubernetes-abc-control-plane"}]}),
+        "upgrade": {"profile": "kkp-2.32", "kkpVersion": "2.32", "missingRequired": 0, "missing": []},
+    },
+}
+
+
+def test_text_groups_by_feature_and_cluster_with_the_policy_to_add() -> None:
+    text = to_text(CHECK)
+    assert text.startswith("kubermatic/credential-aws-abc: NOT READY (MissingPermissions)")
+    assert "Cluster abc: NOT READY — eu-central-1, Kubernetes 1.34, cloud-controller assume-role (CCM v1.34.0)" in text
+    assert "  cloud-controller:\n    - sts:AssumeRole on arn:aws:iam::111122223333:role/kubernetes-abc-control-plane" in text
+    assert "why: the cloud-controller-manager of cluster abc assumes it" in text
+    assert '"Action": "sts:AssumeRole"' in text and "To fix it, add to the credential's policy:" in text
+    assert "Upgrade to KKP 2.32 (kkp-2.32): ready" in text
+
+
+def test_json_keeps_the_same_words() -> None:
+    out = summary(CHECK)
+    assert out["ready"]["reason"] == "MissingPermissions"
+    assert out["missingByFeature"]["cloud-controller"][0]["why"].startswith("the cloud-controller-manager")
+    assert out["remediationPolicy"]["Statement"][0]["Action"] == "sts:AssumeRole"
+
+
+def test_a_check_not_yet_checked() -> None:
+    assert to_text({"metadata": {"namespace": "n", "name": "x"}}) == "n/x: PENDING (not checked yet)"
