@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STATE ?= .dev-env
 
-.PHONY: venv lint test test-unit dev-env dev-env-down demo bench manifests clean
+.PHONY: venv lint test test-unit dev-env dev-env-down demo bench manifests clean lock audit image
 
 $(VENV)/.installed: pyproject.toml testground/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,27 @@ bench: venv
 
 clean: dev-env-down
 	rm -rf $(VENV) $(STATE)
+
+# The runtime dependencies, locked with hashes by a pinned pip-tools in a venv of its own (the image installs them
+# with --require-hashes; a test keeps the lock in step with pyproject.toml).
+TOOLS := .tools
+$(TOOLS)/lock/.installed:
+	$(PYTHON) -m venv $(TOOLS)/lock
+	$(TOOLS)/lock/bin/pip install --quiet pip-tools==7.5.2 pip-audit==2.9.0
+	touch $@
+
+lock: $(TOOLS)/lock/.installed
+	env -u PIP_FIND_LINKS $(TOOLS)/lock/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-find-links --no-emit-index-url --output-file requirements.lock pyproject.toml
+
+# Known vulnerabilities in the locked versions (PyPI's advisory data).
+audit: $(TOOLS)/lock/.installed
+	$(TOOLS)/lock/bin/pip-audit --requirement requirements.lock --require-hashes --disable-pip --vulnerability-service pypi --strict
+
+# The image, built with buildah (no Docker engine needed): BASE defaults to python:3.11-slim; the tests pass the
+# local Debian base of hack/build-base-image.sh. IMAGE names the result.
+IMAGE ?= localhost/credcheck:dev
+BASE ?= python:3.11-slim
+image:
+	buildah --storage-driver vfs bud --isolation chroot --layers=false --build-arg BASE=$(BASE) --tag $(IMAGE) \
+		--volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro --file Dockerfile .

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Tools the tests need beyond Python and Go: promtool (Debian's prometheus package) for the alert rule tests,
-# dockerfilelint (npm) for the Dockerfile, helm (built from its Go module) for the chart.
+# buildah and debootstrap (Debian) to build and run the image, dockerfilelint (npm) for the Dockerfile, helm (built
+# from its Go module) for the chart.
 set -euo pipefail
-if ! command -v promtool >/dev/null 2>&1; then
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v buildah >/dev/null 2>&1 || missing+=(buildah)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+if (( ${#missing[@]} )); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    echo "[tools] installing promtool (Debian package prometheus)" >&2
+    echo "[tools] installing Debian packages: ${missing[*]}" >&2
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "[tools] promtool is missing: install Debian's prometheus package (or put promtool on PATH)" >&2
+    echo "[tools] missing Debian packages: ${missing[*]} (install them, as root)" >&2
     exit 1
   fi
 fi
