@@ -10,6 +10,22 @@ echo
 echo "\$ kubectl get awscredentialchecks -A"
 "$bin_dir/kubectl" get awscredentialchecks -A
 echo
+echo "\$ kubectl get awscredentialchecks -A -o wide   # the KKP version, upgrade readiness and Clusters too"
+"$bin_dir/kubectl" get awscredentialchecks -A -o wide
+echo
+echo "\$ credcheck explain kubermatic/credential-aws-docs9   # KKP's documented policy, measured against its code"
+.venv/bin/credcheck explain kubermatic/credential-aws-docs9 || true
+echo
+echo "\$ kubectl apply -f malformed-secret.yaml   # a key id with a trailing newline: the admission webhook warns"
+"$bin_dir/kubectl" apply -f - <<'YAML' 2>&1 | sed 's/^/  /'
+apiVersion: v1
+kind: Secret
+metadata: {name: credential-aws-typo8, namespace: kubermatic}
+stringData:
+  accessKeyId: "AKIAIOSFODNN7EXAMPLE\n"
+  secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+YAML
+echo
 echo "Everything keeps running. To look around:"
 echo "$exports" | sed 's/^/  /'
 echo "  kubectl describe awscc -n kubermatic credential-aws-dev7"

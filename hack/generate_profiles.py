@@ -173,10 +173,10 @@ def _why(feature: str, row: dict[str, Any]) -> str:
                 "credential's own keys (the role's trust policy names the account root, so the keys' own "
                 "policy must allow it)")
     if feature == "cloud-controller":
-        return f"the cloud-controller-manager of cluster {{cluster}} calls {action} with the credential's keys"
+        return "the cloud-controller-manager of cluster {cluster} calls it with the credential's keys"
     if action == "iam:PassRole":
         return "machine-controller launches the nodes of cluster {cluster} with {workerRole} (RunInstances)"
-    return f"{comp} calls {action} for cluster {{cluster}}"
+    return f"{comp} calls it for cluster {{cluster}} ({feature})"
 
 
 def _statements(rows: list[dict[str, Any]], kkp: str) -> list[dict[str, Any]]:

@@ -62,6 +62,10 @@ def to_text(check: Mapping[str, Any]) -> str:
             lines.append(f"    AWS could not decide: {', '.join(cluster['undecided'])}")
         lines.extend(f"    note: {note}" for note in cluster.get("notes") or [])
     for feature, rows in s["missingByFeature"].items():
+        if all(row.get("severity") == "recommended" for row in rows):
+            actions = sorted({str(row["action"]) for row in rows})
+            lines.append(f"\n  {feature} (recommended, never failing): {', '.join(actions)}")
+            continue
         lines.append(f"\n  {feature}:")
         for row in rows:
             where = f" on {row['resource']}" if row.get("resource") not in (None, "*") else ""

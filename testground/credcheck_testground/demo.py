@@ -19,6 +19,7 @@ from credcheck.verdict import grant_policy
 from credcheck_testground import aws, controlplane, kkp
 from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port, spawn
+from credcheck_testground.webhook import local_configuration, serving_certs
 
 REPO = Path(__file__).resolve().parents[2]
 NS = "kubermatic"
@@ -80,8 +81,14 @@ def start_operator(state: Path) -> Path:
     cp = controlplane.attach(state)
     kubeconfig = cp.service_account_kubeconfig(NS, "credcheck")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # the admission webhook too (warn mode), on 127.0.0.1 with a CA made here, as the chart configures it
+    port = free_port()
+    ca = serving_certs(state / "webhook-certs")
+    cp.run_kubectl("apply", "-f", "-", input_text=json.dumps(local_configuration(port, ca)))
     env.update(KUBECONFIG=str(kubeconfig), AWS_ENDPOINT_URL=aws.attach(state).url,
-               CREDCHECK_HEALTH_PORT=str(free_port()), CREDCHECK_REGION="eu-central-1")
+               CREDCHECK_HEALTH_PORT=str(free_port()), CREDCHECK_REGION="eu-central-1",
+               CREDCHECK_WEBHOOK_MODE="warn", CREDCHECK_WEBHOOK_CERT_DIR=str(state / "webhook-certs"),
+               CREDCHECK_WEBHOOK_ADDRESS="127.0.0.1", CREDCHECK_WEBHOOK_PORT=str(port))
     spawn("operator", [sys.executable, "-m", "credcheck.cli", "run"], state, env=env)
     return state / "operator.log"
 

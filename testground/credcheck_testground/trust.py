@@ -146,11 +146,25 @@ def assume_allowed(decision: str | None, *, same_account: bool, identity_ok: Cal
 _original_check = IAMRequestBase.check_action_permitted
 
 
+IAM_RESOURCES = {"RoleName": "role", "InstanceProfileName": "instance-profile", "UserName": "user"}
+
+
 def check_action_permitted(self: IAMRequestBase, resource: str) -> None:
-    """moto's own request authorization, except sts:AssumeRole: assume_role above decides that one as AWS does
-    (moto's would demand an identity grant even where the trust names the caller, and match principals literally)."""
-    if getattr(self, "_action", "") == "sts:AssumeRole":
+    """moto's own request authorization, with two corrections. sts:AssumeRole is left to assume_role above, which
+    decides it as AWS does (moto's would demand an identity grant even where the trust names the caller, and match
+    principals literally). IAM calls naming a role, instance profile or user are authorized on that resource's ARN,
+    as AWS does, not on `*` (where a policy scoped to role/kubernetes-* would never match)."""
+    action = getattr(self, "_action", "")
+    if action == "sts:AssumeRole":
         return
+    if action.startswith("iam:") and resource == "*":
+        data: dict[str, Any] = getattr(self, "_data", {}) or {}
+        for param, kind in IAM_RESOURCES.items():
+            value = data.get(param)
+            name = value[0] if isinstance(value, list) and value else value
+            if name:
+                resource = f"arn:aws:iam::{self.account_id}:{kind}/{name}"
+                break
     _original_check(self, resource)
 
 

@@ -139,3 +139,18 @@ def test_dockerfile_lint() -> None:
     text = (REPO / "Dockerfile").read_text()
     assert text.count("FROM ") == 2 and "USER 65532" in text and 'ENTRYPOINT ["credcheck", "run"]' in text
     assert "gcc" not in text.split("FROM ")[-1], "no build tools in the final stage"
+
+
+@pytest.mark.parametrize(("flag", "complaint"), [
+    ("webhook.mode=strict", "/webhook/mode"),
+    ("profile=kkp-9.9", "/profile"),
+    ("interval=6 hours", "/interval"),
+    ("concurrency=0", "/concurrency"),
+    ("namespace=kubermatic", "namespace"),  # a misspelt key (namespaces) is refused, not ignored
+])
+def test_values_schema_refuses_bad_values(flag: str, complaint: str) -> None:
+    result = subprocess.run([chart.helm(), "template", str(chart.CHART), "--set", flag], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode != 0, f"{flag} was accepted"
+    assert "values don't meet the specifications of the schema" in result.stderr
+    assert complaint in result.stderr, result.stderr
