@@ -18,7 +18,6 @@ from urllib.parse import unquote
 
 from moto.core.exceptions import AccessDeniedError
 from moto.iam.access_control import IAMPolicy, IAMRequestBase, PermissionResult
-from moto.iam.exceptions import NoSuchEntity
 from moto.iam.models import IAMBackend, iam_backends
 from moto.sts.responses import TokenResponse
 
@@ -115,7 +114,7 @@ def assume_role(self: TokenResponse) -> Any:
         raise AccessDeniedError(caller, "sts:AssumeRole")
     try:
         role = iam_backends[parts[4]][self.partition].get_role(parts[5].rsplit("/", 1)[-1])
-    except NoSuchEntity:
+    except Exception:  # moto's not-found errors differ by path: AWS says AccessDenied for any missing role
         raise AccessDeniedError(caller, "sts:AssumeRole") from None
     caller_account = caller.split(":")[4]
     context = {"aws:principalarn": [next(iter(sorted(caller_names(caller) - {caller})), caller)],

@@ -207,3 +207,13 @@ def test_shared_clients_sign_each_call_as_its_own_sessions_credential(local_aws:
     with ThreadPoolExecutor(8) as pool:
         wrong = [w for result in pool.map(who, range(8)) for w in result]
     assert wrong == []
+
+
+def test_assuming_a_role_that_does_not_exist_is_access_denied(local_aws: LocalAWS) -> None:
+    """AWS answers AccessDenied (not NoSuchEntity) for sts:AssumeRole on a role that does not exist."""
+    _, keys = local_aws.create_user(policies=[{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}])
+    with pytest.raises(ClientError) as err:
+        local_aws.client("sts", keys).assume_role(RoleArn="arn:aws:iam::123456789012:role/kkp-no-such-role",
+                                                  RoleSessionName="credcheck", ExternalId="  spaces and ümlauts  ")
+    assert err.value.response["Error"]["Code"] == "AccessDenied"
