@@ -1,7 +1,7 @@
 """Benchmark: AWS calls, wall and CPU time per check, per profile, against the local endpoint.
 
 kkp is asked for one Cluster (eu-central-1, Kubernetes 1.34: the CCM assumes the control-plane role, so one GetRole
-reads its trust policy); kkp+upgrade judges kkp-2.30 and kkp-2.31 from one simulation; kkp-docs is the documented
+reads its trust policy); the upgrade case judges kkp-2.30 (Kubernetes 1.32: direct-mode CCM) and kkp-2.31 from one simulation; kkp-docs is the documented
 policy's ~830 actions, for comparison. CPU is credcheck's own process time (the endpoint runs in another process).
 
 Starts its own AWS endpoint (moto + simulation) on 127.0.0.1; prints numbers, never fails.
@@ -39,9 +39,11 @@ def main(rounds: int = 10) -> None:
             _, keys = endpoint.create_user(policies=[doc, docs])
             credential = Credential(keys.access_key_id, keys.secret_access_key)
             cluster = Target(cluster="bench", region="eu-central-1", kubernetes_version="1.34.2")
+            old = Target(cluster="bench", region="eu-central-1", kubernetes_version="1.32.9")  # direct-mode CCM on 2.30
             cases = {"kkp": CheckOptions(load_profile("kkp"), region="eu-central-1", targets=(cluster,)),
-                     "kkp-2.30+upgrade": CheckOptions(load_profile("kkp-2.30"), region="eu-central-1",
-                                                      targets=(cluster,), target_profile=load_profile("kkp-2.31")),
+                     "kkp-2.30 (1.32) + upgrade to kkp-2.31": CheckOptions(
+                         load_profile("kkp-2.30"), region="eu-central-1", targets=(old,),
+                         target_profile=load_profile("kkp-2.31")),
                      "kkp-docs": CheckOptions(load_profile("kkp-docs"), region="eu-central-1")}
             for name, options in cases.items():
                 times, cpu, verdict = [], [], None
