@@ -2,7 +2,8 @@
 
 kkp is asked for one Cluster (eu-central-1, Kubernetes 1.34: the CCM assumes the control-plane role, so one GetRole
 reads its trust policy); the upgrade case judges kkp-2.30 (Kubernetes 1.32: direct-mode CCM) and kkp-2.31 from one
-simulation; kkp-docs is the documented policy's ~830 actions, for comparison. CPU is credcheck's own process time (the endpoint runs in another process).
+simulation; kkp-docs is the documented policy's ~830 actions, for comparison. CPU is credcheck's own process time
+(the endpoint runs in another process).
 
 Starts its own AWS endpoint (moto + simulation) on 127.0.0.1; prints numbers, never fails.
 """
