@@ -1,12 +1,16 @@
 """The CLI logs in with the kubeconfigs KKP admins have: exec credential plugins (v1, v1beta1), token files,
-client certificates, insecure-skip-tls-verify — tested with real kubeconfigs against the local kube-apiserver,
+client certificates, insecure-skip-tls-verify, proxy-url (through a CONNECT proxy) — tested with real kubeconfigs against the local kube-apiserver,
 reading an AWSCredentialCheck with `credcheck explain` (also as `kubectl credcheck explain`)."""
 
+import contextlib
 import json
 import os
+import socket
+import socketserver
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +111,64 @@ def test_kubectl_plugin_name(seed: Seed, ready_check: str, tmp_path: Path) -> No
                           text=True, check=False, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "OK (AllRequiredAllowed)" in done.stdout
+
+
+class ConnectProxy:
+    """A minimal HTTP CONNECT proxy on 127.0.0.1 that counts the tunnels it opened."""
+
+    def __init__(self) -> None:
+        self.tunnels: list[str] = []
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def _handler(self) -> type[socketserver.BaseRequestHandler]:
+        proxy = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                request = self.rfile.readline().decode()
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                method, target, _ = request.split(" ", 2)
+                if method != "CONNECT" or not target.startswith("127.0.0.1:"):
+                    self.wfile.write(b"HTTP/1.1 403 Forbidden\r\n\r\n")
+                    return
+                host, port = target.split(":")
+                upstream = socket.create_connection((host, int(port)))
+                proxy.tunnels.append(target)
+                self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                self.wfile.flush()
+                pipe(self.connection, upstream)
+
+        return Handler
+
+
+def pipe(a: socket.socket, b: socket.socket) -> None:
+    def one_way(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    other = threading.Thread(target=one_way, args=(b, a), daemon=True)
+    other.start()
+    one_way(a, b)
+    other.join(timeout=5)
+
+
+def test_proxy_url_kubeconfig(seed: Seed, ready_check: str, tmp_path: Path) -> None:
+    proxy = ConnectProxy()
+    try:
+        token = seed.cp.run_kubectl("create", "token", "credcheck", "-n", NS).stdout.strip()
+        done = explain(kubeconfig(tmp_path, seed.cp, {"token": token}, "proxied", cluster={"proxy-url": proxy.url}),
+                       ready_check)
+        assert done.returncode == 0, done.stderr
+        assert proxy.tunnels and all(t.startswith("127.0.0.1:") for t in proxy.tunnels), "it went through the proxy"
+    finally:
+        proxy.server.shutdown()
