@@ -6,9 +6,18 @@ import asyncio
 from credcheck.discovery.desired import discovery_view
 from credcheck.discovery.kkp import ClusterUse
 from credcheck.discovery.queue import KeyQueue
-from credcheck.discovery.world import CheckView, PresetKey, PresetView, SecretKey, Settings, World, all_keys, plan_for
+from credcheck.discovery.world import (
+    CheckView,
+    DiscoveryScope,
+    PresetKey,
+    PresetView,
+    SecretKey,
+    World,
+    all_keys,
+    plan_for,
+)
 
-SETTINGS = Settings(("kubermatic",), "kubermatic", "kkp", "6h")
+SETTINGS = DiscoveryScope(("kubermatic",), "kubermatic", "kkp", "6h")
 
 
 def world(**kw: object) -> World:

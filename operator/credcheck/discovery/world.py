@@ -68,7 +68,7 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class Settings:
+class DiscoveryScope:
     namespaces: tuple[str, ...]
     operator_namespace: str
     profile: str
@@ -97,7 +97,7 @@ class World:
         return self._regions
 
 
-def plan_secret(key: SecretKey, world: World, settings: Settings) -> Plan:
+def plan_secret(key: SecretKey, world: World, settings: DiscoveryScope) -> Plan:
     ref = (key.namespace, key.name)
     version = world.first(world.secrets, ref)
     uses: list[ClusterUse] = list(world.clusters.get(ref, ()))
@@ -121,7 +121,7 @@ def plan_secret(key: SecretKey, world: World, settings: Settings) -> Plan:
     return Plan(ensure=desired if stale else None, touch=touch, version=version or "")
 
 
-def plan_preset(key: PresetKey, world: World, settings: Settings) -> Plan:
+def plan_preset(key: PresetKey, world: World, settings: DiscoveryScope) -> Plan:
     preset: PresetView | None = world.first(world.presets, key.name)
     namespace, name = settings.operator_namespace, check_name_for_preset(key.name)
     ours = [c for c in world.checks.get((namespace, f"preset:{key.name}"), ()) if c.discovered]
@@ -134,7 +134,7 @@ def plan_preset(key: PresetKey, world: World, settings: Settings) -> Plan:
     return Plan(ensure=desired if stale else None)
 
 
-def plan_for(key: Key, world: World, settings: Settings) -> Plan:
+def plan_for(key: Key, world: World, settings: DiscoveryScope) -> Plan:
     return plan_secret(key, world, settings) if isinstance(key, SecretKey) else plan_preset(key, world, settings)
 
 
@@ -155,7 +155,7 @@ def check_view(body: Mapping[str, Any]) -> tuple[tuple[str, str], CheckView] | N
     return (namespace, ref), view
 
 
-def all_keys(world: World, settings: Settings) -> set[Key]:
+def all_keys(world: World, settings: DiscoveryScope) -> set[Key]:
     """Every key anything knows of: the resync's work list (unchanged keys cost no API call)."""
     keys: set[Key] = set()
     for index in (world.secrets, world.clusters, world.eks):

@@ -17,11 +17,11 @@ from credcheck.discovery.kkp import ClusterUse, cluster_use, external_cluster_se
 from credcheck.discovery.queue import KeyQueue
 from credcheck.discovery.world import (
     CheckView,
+    DiscoveryScope,
     Key,
     PresetKey,
     PresetView,
     SecretKey,
-    Settings,
     World,
     all_keys,
     check_view,
@@ -81,9 +81,9 @@ def _world(indexes: dict[str, Any]) -> World:
                  indexes["regions_by_datacenter"], indexes["presets_by_name"], indexes["checks_by_source"])
 
 
-def _settings(memo: kopf.Memo) -> Settings:
+def _settings(memo: kopf.Memo) -> DiscoveryScope:
     s = memo.runtime.settings
-    return Settings(s.namespaces, s.operator_namespace, s.profile, s.interval, s.presets)
+    return DiscoveryScope(s.namespaces, s.operator_namespace, s.profile, s.interval, s.presets)
 
 
 def _queue(memo: kopf.Memo, kwargs: dict[str, Any]) -> KeyQueue:
