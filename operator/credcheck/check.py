@@ -193,14 +193,19 @@ def _requirements(profile: Profile, principal: Principal, targets: Sequence[Targ
     return out
 
 
-def _trust_problems(profile: Profile, targets: Sequence[Target], operating: _Identity, keys: Principal,
-                    ) -> tuple[dict[str | None, str], list[str]]:
-    """Clusters whose control-plane role's trust policy does not admit the keys, while their CCM must assume it."""
-    problems: dict[str | None, str] = {}
+def _assumes_role(profile: Profile, target: Target) -> bool:
+    ccm = profile.cloud_controller(target)
+    return ccm is not None and ccm.mode == "assume-role" and target.cluster is not None
+
+
+def _read_trust(profiles: Sequence[Profile], targets: Sequence[Target], operating: _Identity,
+                ) -> tuple[dict[str, tuple[str, Any]], list[str]]:
+    """Each control-plane role a CCM in assume-role mode will assume (under any of the profiles), read once:
+    cluster -> (role ARN, trust policy); a role not created yet is left out (KKP creates it with the right trust)."""
+    documents: dict[str, tuple[str, Any]] = {}
     notes: list[str] = []
     for target in targets:
-        ccm = profile.cloud_controller(target)
-        if ccm is None or ccm.mode != "assume-role" or target.cluster is None:
+        if target.cluster is None or not any(_assumes_role(p, target) for p in profiles):
             continue
         values = variables(target, partition=operating.principal.partition, account=operating.principal.account,
                            region=target.region or "us-east-1")
@@ -208,20 +213,30 @@ def _trust_problems(profile: Profile, targets: Sequence[Target], operating: _Ide
         try:
             role = operating.session.client("iam").get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
         except Exception as err:
-            code = error_code(err)
-            if code == "NoSuchEntity":
-                continue  # KKP creates it with a trust policy that names the account
-            notes.append(f"could not read the trust policy of {role_arn} ({describe(err, 'iam:GetRole').reason})")
+            if error_code(err) != "NoSuchEntity":
+                notes.append(f"could not read the trust policy of {role_arn} ({describe(err, 'iam:GetRole').reason})")
             continue
-        arns = {keys.policy_source_arn, keys.caller_arn}
-        if not trust_admits(role.get("AssumeRolePolicyDocument", {}), arns, keys.account):
+        documents[target.cluster] = (role_arn, role.get("AssumeRolePolicyDocument", {}))
+    return documents, notes
+
+
+def _trust_problems(profile: Profile, targets: Sequence[Target], documents: Mapping[str, tuple[str, Any]],
+                    keys: Principal) -> dict[str | None, str]:
+    """Clusters whose control-plane role's trust policy does not admit the keys, while their CCM must assume it."""
+    problems: dict[str | None, str] = {}
+    for target in targets:
+        if target.cluster is None or not _assumes_role(profile, target) or target.cluster not in documents:
+            continue
+        role_arn, document = documents[target.cluster]
+        ccm = profile.cloud_controller(target)
+        if not trust_admits(document, {keys.policy_source_arn, keys.caller_arn}, keys.account):
             statement = json.dumps(trust_statement(keys.account, keys.partition))
             problems[target.cluster] = (
                 f"the trust policy of {role_arn} does not admit {keys.policy_source_arn}, yet the "
-                f"cloud-controller-manager of cluster {target.cluster} ({ccm.ccm}) assumes it with the credential's "
-                f"keys (a role created before KKP v2.30 trusts only ec2.amazonaws.com). Add to its trust policy: "
-                f"{statement}")
-    return problems, notes
+                f"cloud-controller-manager of cluster {target.cluster} ({ccm.ccm if ccm else ''}) assumes it with "
+                f"the credential's keys (a role created before KKP v2.30 trusts only ec2.amazonaws.com). Add to its "
+                f"trust policy: {statement}")
+    return problems
 
 
 @dataclass
@@ -242,7 +257,8 @@ class Prepared:
     @property
     def iam_calls(self) -> int:
         """The IAM calls the second half makes: the simulations and the control-plane roles' trust reads."""
-        return len(self.batches) + sum(1 for t in self.targets if t.cluster is not None)
+        profiles = [p for p in (self.options.profile, self.options.target_profile) if p is not None]
+        return len(self.batches) + sum(1 for t in self.targets if any(_assumes_role(p, t) for p in profiles))
 
     def reserve(self, limiter: RateLimiter) -> float:
         """Reserve the account's budget for the IAM calls (0.0), or the seconds to wait before trying again."""
@@ -309,16 +325,16 @@ def finish_check(prepared: Prepared) -> Verdict:
     if isinstance(outcome, Verdict):
         return replace(outcome, findings=p.findings, aws_calls=dict(p.session.calls))
     simulated, simulated_by = outcome
-    trust, trust_notes = _trust_problems(options.profile, p.targets, operating, p.keys)
+    profiles = [x for x in (options.profile, options.target_profile) if x is not None]
+    documents, trust_notes = _read_trust(profiles, p.targets, operating)
     findings = p.findings + tuple(trust_notes)
     # a missing simulation result (MissingSimulationResult) propagates: the caller reports CheckFailed with its trace
     verdict = decide(p.principal, p.requirements, simulated, findings,
-                     targets=_summaries(options.profile, p.targets, options.region, trust),
+                     targets=_summaries(options.profile, p.targets, options.region,
+                                        _trust_problems(options.profile, p.targets, documents, p.keys)),
                      profile_version=options.profile.version)
     if options.target_profile is not None:
-        moved = any(options.target_profile.cloud_controller(t) != options.profile.cloud_controller(t)
-                    for t in p.targets)
-        up_trust = _trust_problems(options.target_profile, p.targets, operating, p.keys)[0] if moved else trust
+        up_trust = _trust_problems(options.target_profile, p.targets, documents, p.keys)
         verdict = replace(verdict, upgrade=decide(
             p.principal, p.upgrade_requirements, simulated,
             targets=_summaries(options.target_profile, p.targets, options.region, up_trust),
