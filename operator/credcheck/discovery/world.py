@@ -93,8 +93,13 @@ class World:
 
     def region_map(self) -> dict[str, str]:
         if self._regions is None:
-            self._regions = {dc: region for dc, regions in self.regions.items() for region in list(regions)[:1]}
+            self._regions = datacenter_regions(self.regions)
         return self._regions
+
+
+def datacenter_regions(index: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """Datacenter -> region over every Seed (datacenter names are unique across a KKP installation)."""
+    return {dc: region for dc, regions in index.items() for region in list(regions)[:1]}
 
 
 def plan_secret(key: SecretKey, world: World, settings: DiscoveryScope) -> Plan:

@@ -25,6 +25,7 @@ from credcheck.discovery.world import (
     World,
     all_keys,
     check_view,
+    datacenter_regions,
     plan_for,
 )
 from credcheck.supervise import supervise
@@ -71,11 +72,6 @@ def checks_by_source(body: kopf.Body, **_: Any) -> dict[tuple[str, str], CheckVi
     return {} if entry is None else {entry[0]: entry[1]}
 
 
-def datacenter_regions(index: kopf.Index[str, str]) -> dict[str, str]:
-    """Datacenter -> region over every Seed (datacenter names are unique across a KKP installation)."""
-    return {dc: region for dc, regions in index.items() for region in list(regions)[:1]}
-
-
 def _world(indexes: dict[str, Any]) -> World:
     return World(indexes["secrets_by_name"], indexes["clusters_by_secret"], indexes["eks_by_secret"],
                  indexes["regions_by_datacenter"], indexes["presets_by_name"], indexes["checks_by_source"])
@@ -119,13 +115,15 @@ async def secret_event(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
 
 
 @kopf.on.event(KKP_GROUP, KKP_VERSION, "clusters")
-async def cluster_event(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+async def cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     """A Cluster's settings changed: its Secret's check, and the one it pointed at before if it moved."""
     name = str(body.get("metadata", {}).get("name", ""))
     use = cluster_use(body)
     key = SecretKey(use.secret_namespace, use.secret_name) if use else None
-    previous = memo.setdefault("cluster_keys", {}).get(name)
-    memo.cluster_keys[name] = key
+    known: dict[str, SecretKey | None] = memo.setdefault("cluster_keys", {})
+    previous = known.pop(name, None)
+    if event.get("type") != "DELETED":
+        known[name] = key
     _enqueue(memo, kwargs, *{k for k in (key, previous) if k is not None})
 
 

@@ -12,7 +12,7 @@ import kopf
 from credcheck.admission_rules import check_spec_problems, preset_problems, secret_problems
 from credcheck.contract import GROUP, KKP_GROUP, KKP_VERSION, PLURAL, VERSION
 from credcheck.discovery.kkp import is_credential_secret, merge_uses
-from credcheck.handlers.kkp_watch import datacenter_regions
+from credcheck.discovery.world import datacenter_regions
 from credcheck.model import Status
 from credcheck.reconcile import evaluate
 from credcheck.runtime import Runtime
