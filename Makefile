@@ -64,10 +64,10 @@ lock: $(TOOLS)/lock/.installed
 audit: $(TOOLS)/lock/.installed
 	$(TOOLS)/lock/bin/pip-audit --requirement requirements.lock --require-hashes --disable-pip --vulnerability-service pypi --strict
 
-# The image, built with buildah (no Docker engine needed): BASE defaults to python:3.11-slim; the tests pass the
-# local Debian base of hack/build-base-image.sh. IMAGE names the result.
+# The image, built with buildah (no Docker engine needed; installed where missing): BASE defaults to python:3.11-slim;
+# `make image BASE=local` builds on the local Debian base of hack/build-base-image.sh where no registry can be
+# reached (the tests do). IMAGE names the result.
 IMAGE ?= localhost/credcheck:dev
 BASE ?= python:3.11-slim
 image:
-	buildah --storage-driver vfs bud --isolation chroot --layers=false --build-arg BASE=$(BASE) --tag $(IMAGE) \
-		--volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro --file Dockerfile .
+	BASE=$(BASE) IMAGE=$(IMAGE) bash hack/build-image.sh

@@ -38,9 +38,17 @@ def run(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
 def image() -> str:
     if shutil.which("buildah") is None or os.geteuid() != 0:
         pytest.fail("building the image needs root and buildah: `bash hack/install-tools.sh` installs it")
-    base = run("bash", str(REPO / "hack" / "build-base-image.sh")).stdout.strip().splitlines()[-1]
-    run("make", "-C", str(REPO), "image", f"BASE={base}", f"IMAGE={IMAGE}")
+    run("make", "-C", str(REPO), "image", "BASE=local", f"IMAGE={IMAGE}")
     return IMAGE
+
+
+def test_make_image_names_the_local_base_when_the_base_cannot_be_pulled() -> None:
+    """No registry answers for this name: `make image` says so and names the one command that builds locally."""
+    done = subprocess.run(["make", "-C", str(REPO), "image", "BASE=registry.invalid/none/python:3.11-slim",
+                           "IMAGE=localhost/credcheck:never"], capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert "could not pull the base image registry.invalid/none/python:3.11-slim" in done.stderr
+    assert "make image BASE=local" in done.stderr
 
 
 @contextlib.contextmanager
