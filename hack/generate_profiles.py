@@ -70,11 +70,6 @@ FEATURES: dict[str, dict[str, Any]] = {
                           "granted by KKP's documented policy, but no KKP code calls it (checked only on request)"},
 }
 
-ROLE_ACTIONS = {"iam:GetRole", "iam:CreateRole", "iam:TagRole", "iam:PutRolePolicy", "iam:ListRolePolicies",
-                "iam:DeleteRolePolicy", "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy", "iam:DeleteRole"}
-PROFILE_ACTIONS = {"iam:GetInstanceProfile", "iam:CreateInstanceProfile", "iam:TagInstanceProfile",
-                   "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"}
-SG_ACTIONS = {"ec2:AuthorizeSecurityGroupIngress", "ec2:DeleteSecurityGroup"}
 OWNERSHIP_TAG = "owned-by.kubermatic.k8c.io/{cluster}"  # pkg/provider/cloud/aws/provider.go:36
 TAGS = {"aws:RequestTag/" + OWNERSHIP_TAG: [""], "aws:TagKeys": [OWNERSHIP_TAG]}
 TAGGED_CREATES = {"iam:CreateRole", "iam:TagRole", "iam:CreateInstanceProfile", "iam:TagInstanceProfile",
@@ -118,33 +113,9 @@ def _feature(row: dict[str, Any]) -> str | None:
     return str(feature)
 
 
-def _resources(row: dict[str, Any], feature: str) -> list[str]:
-    action = row["action"]
-    if feature == "assume-role":
-        return ["{assumeRole}"]
-    if action == "sts:AssumeRole":
-        return ["{controlPlaneRole}"]
-    if action == "iam:PassRole":
-        return ["{workerRole}"]
-    if action in ROLE_ACTIONS:
-        # the control-plane role always; the worker role too where KKP owns the instance profile (role.go:59)
-        always = "ALWAYS" in (row.get("conditional") or "") or row["feature"] == "legacy-ownership-migration"
-        return ["{controlPlaneRole}"] if always else ["{controlPlaneRole}", "{workerRole}"]
-    if action in PROFILE_ACTIONS:
-        return ["{instanceProfile}"]
-    if action in SG_ACTIONS and row["component"].startswith("seed-controller-manager"):
-        return ["{securityGroup}"]
-    if action == "ec2:CreateSecurityGroup" and row["component"].startswith("seed-controller-manager"):
-        return ["{vpc}"]
-    if action.startswith("kms:"):
-        return ["arn:{partition}:kms:{region}:{account}:key/*"]
-    if action == "iam:CreateServiceLinkedRole":
-        return ["arn:{partition}:iam::{account}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot"]
-    if action == "ec2:CreateTags" and "ec2:CreateAction=RunInstances" in (row.get("conditional") or ""):
-        return ["arn:{partition}:ec2:{region}:{account}:instance/*"]  # tag-on-create tags the new instance
-    if action == "ec2:CreateTags" and "ec2:CreateAction=CreateSecurityGroup" in (row.get("conditional") or ""):
-        return ["arn:{partition}:ec2:{region}:{account}:security-group/*"]
-    return ["*"]
+def _resources(row: dict[str, Any]) -> list[str]:
+    """Every resource the call acts on, as the audit records it (each with the path that reaches it)."""
+    return [str(r["arn"]) for r in row["resources"]]
 
 
 def _context(row: dict[str, Any]) -> dict[str, list[str]]:
@@ -208,7 +179,7 @@ def _statements(rows: list[dict[str, Any]], kkp: str) -> list[dict[str, Any]]:
         if feature == "cloud-controller" and ("only" in cond and ("Fargate" in cond or "supported instance" in cond)):
             severity_override = "cloud-controller-conditional"
         feat = severity_override or feature
-        resources = _resources(row, feature)
+        resources = _resources(row)
         context = _context(row)
         key = (feat, tuple(resources), json.dumps(context, sort_keys=True), principal, json.dumps(when), region,
                _component(row))
