@@ -2,9 +2,12 @@
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import replace
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +27,35 @@ from credcheck.verdict import grant_policy
 
 DEFAULT_REGION = "us-east-1"
 
-EXIT = {Status.SUFFICIENT: 0, Status.INSUFFICIENT: 1, Status.UNKNOWN: 2, Status.INVALID: 3, Status.MISCONFIGURED: 2}
-USAGE_ERROR = 2
+
+class Exit(IntEnum):
+    """Every command's exit status (README, "Command line"). A verdict's status decides it for `check`, `policy
+    check` and `explain`; `policy evaluate`, `requirements show` and `catalog` exit 0 when they could answer;
+    `run` exits as the operator does. A bug prints its traceback and exits 4, not Python's 1 (Insufficient)."""
+
+    SUFFICIENT = 0
+    INSUFFICIENT = 1
+    # argparse itself exits 2 on a bad command line, so 2 is every usage error: a bad flag, an unreadable or
+    # malformed input file, an unknown profile; and a Misconfigured check, whose own settings are that input
+    USAGE = 2
+    INVALID = 3  # the credential itself: malformed, rejected by AWS, or its role cannot be assumed
+    UNKNOWN = 4  # no verdict: AWS could not decide, could not be asked, or the check failed or never ran
+    # stdout's reader went away (`credcheck … | head -1`): 128 + SIGPIPE (13), the status a shell reports for a
+    # program SIGPIPE ended (`yes | head -1`), which is what scripts and `set -o pipefail` users know. Not the 1 of
+    # the Python docs' example: here 1 says Insufficient. See main()
+    BROKEN_PIPE = 141
+
+
+EXIT = {Status.SUFFICIENT: Exit.SUFFICIENT, Status.INSUFFICIENT: Exit.INSUFFICIENT, Status.INVALID: Exit.INVALID,
+        Status.UNKNOWN: Exit.UNKNOWN, Status.MISCONFIGURED: Exit.USAGE}
+
+
+def exit_code(status: Status) -> int:
+    return int(EXIT[status])
 
 
 class UsageError(Exception):
-    """Bad input from the command line: printed, exit 2."""
+    """Bad input from the command line: printed, exit 2 (Exit.USAGE)."""
 
 
 def _read_policy(path: str, policy_type: str = "IAM Policy") -> Policy:
@@ -83,7 +109,7 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
                              region=args.region or DEFAULT_REGION, boundary=boundary, scps=scps,
                              skip_features=args.skip_feature, target=_target(args)[0])
     _print_verdict(verdict, args.output)
-    return 0 if verdict.status is Status.SUFFICIENT else 1
+    return exit_code(verdict.status)
 
 
 def _read_manifest(path: str, kind: str) -> dict[str, Any]:
@@ -153,20 +179,16 @@ def _print_verdict(verdict: Verdict, output: str) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     # boto3 and the Kubernetes login load only for the commands that talk to AWS or Kubernetes: the offline
     # commands start in a fraction of the time (tests/unit/test_cli_start.py)
+    from botocore.exceptions import ProfileNotFound  # noqa: PLC0415
+
     from credcheck.check import Auditor, CheckOptions, check_failed, run_check  # noqa: PLC0415
     from credcheck.credential import CredentialProblem  # noqa: PLC0415
     from credcheck.credential_sources import credential_from_environment, credential_from_secret  # noqa: PLC0415
 
-    if args.secret:
-        namespace, _, name = args.secret.partition("/")
-        if not name:
-            raise UsageError("--secret takes NAMESPACE/NAME")
-        credential = credential_from_secret(namespace, name)
-    else:
-        credential = credential_from_environment(args.profile)
-    if isinstance(credential, CredentialProblem):
-        print(f"Invalid: {credential.reason}\n  {credential.message}", file=sys.stderr)
-        return EXIT[Status.INVALID]
+    # the command line first: a usage error is exit 2 whatever the credential is
+    namespace, _, name = (args.secret or "").partition("/")
+    if args.secret and not name:
+        raise UsageError("--secret takes NAMESPACE/NAME")
     auditor = (Auditor(args.auditor_profile, args.auditor_role_arn)
                if args.auditor_profile or args.auditor_role_arn else None)
     target, cluster = _target(args)
@@ -178,17 +200,27 @@ def cmd_check(args: argparse.Namespace) -> int:
                            skip_features=tuple(args.skip_feature), auditor=auditor, targets=(target,),
                            target_profile=_profile(args.upgrade_to) if args.upgrade_to else None,
                            include_recommended=args.include_recommended)
+    if args.secret:
+        credential = credential_from_secret(namespace, name)
+    else:
+        try:
+            credential = credential_from_environment(args.profile)
+        except ProfileNotFound as err:
+            raise UsageError(str(err)) from None
+    if isinstance(credential, CredentialProblem):
+        print(f"Invalid: {credential.reason}\n  {credential.message}", file=sys.stderr)
+        return exit_code(Status.INVALID)
     try:
         verdict = run_check(credential, options)
     except Exception as err:  # an engine bug: the same words the operator's CheckFailed condition uses
         print(f"Unknown: CheckFailed\n  {check_failed(err).message}", file=sys.stderr)
-        return EXIT[Status.UNKNOWN]
+        return exit_code(Status.UNKNOWN)
     _print_verdict(verdict, args.output)
-    return EXIT[verdict.status]
+    return exit_code(verdict.status)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from credcheck.explain import summary, to_text  # noqa: PLC0415
+    from credcheck.explain import summary, to_text, verdict_status  # noqa: PLC0415
     from credcheck.kube import Kube  # noqa: PLC0415
     from credcheck.kubeconfig import cli_login  # noqa: PLC0415
 
@@ -199,9 +231,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if check is None:
         raise UsageError(f"no AWSCredentialCheck {namespace}/{name} (kubectl get awscc -A lists them)")
     print(json.dumps(summary(check), indent=2) if args.output == "json" else to_text(check))
-    ready = next((c.get("status") for c in (check.get("status") or {}).get("conditions") or []
-                  if c.get("type") == "Ready"), None)
-    return {"True": 0, "False": 1}.get(str(ready), 2)
+    return exit_code(verdict_status(check))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -302,13 +332,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except UsageError as err:
         print(f"credcheck: {err}", file=sys.stderr)
-        return USAGE_ERROR
+        return int(Exit.USAGE)
+    except BrokenPipeError:
+        raise  # main's
+    except Exception:  # a bug: its traceback, but not Python's exit 1, which a script would read as Insufficient
+        traceback.print_exc()
+        return int(Exit.UNKNOWN)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """A reader that closes the pipe early (`credcheck requirements show --format list | head -1`) ends the
+    command quietly, as Python's documentation recommends ("Note on SIGPIPE", in the signal module's): catch
+    BrokenPipeError here and point stdout at /dev/null, so the interpreter's final flush of what is still buffered
+    cannot fail again. SIGPIPE is not reset to SIG_DFL instead: the same page warns that it would also kill the
+    process when a socket (AWS, the Kubernetes API, `credcheck run`'s servers) is closed under a write."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # what is still buffered fails here, inside the try, not at interpreter exit
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return int(Exit.BROKEN_PIPE)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from credcheck.action_entry import ACTION_FIELDS
+from credcheck.model import Status
+
 
 def summary(check: Mapping[str, Any]) -> dict[str, Any]:
     """What `explain --output json` prints: the parts of the status a person acts on."""
@@ -33,9 +36,28 @@ def summary(check: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# a row per missing action: its features group the rows; the matched statements are for scripts, not a person
+ROW_FIELDS = tuple(k for k in ACTION_FIELDS if k not in ("features", "matchedStatements"))
+
+
 def _row(entry: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("action", "resource", "reason", "severity", "cluster", "identity", "why", "missingContextKeys")
-    return {k: entry[k] for k in keys if entry.get(k)}
+    return {k: entry[k] for k in ROW_FIELDS if entry.get(k)}
+
+
+def verdict_status(check: Mapping[str, Any]) -> Status:
+    """The verdict a stored check's conditions record (status.conditions_for, read back), so `explain` exits
+    with the code `check` would; a check not checked yet is Unknown."""
+    conditions = {c.get("type"): c.get("status") for c in (check.get("status") or {}).get("conditions") or []}
+    ready = conditions.get("Ready")
+    if ready == "True":
+        return Status.SUFFICIENT
+    if ready != "False":
+        return Status.UNKNOWN
+    if conditions.get("CredentialsValid") == "False":
+        return Status.INVALID
+    if conditions.get("PermissionsSufficient") == "Unknown":
+        return Status.MISCONFIGURED  # the credential was not even tried: the check's own settings are wrong
+    return Status.INSUFFICIENT
 
 
 def _mark(status: str | None) -> str:

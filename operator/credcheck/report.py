@@ -1,27 +1,14 @@
-"""A Verdict as JSON-ready data and as a readable text table (for the CLI; status.py builds the CR status)."""
+"""A Verdict as JSON-ready data and as a readable text table (for the CLI; status.py builds the CR status).
+
+Each action is shaped by action_entry, as in the status: the same keys (`reason`, `missingContextKeys`) in both.
+"""
 
 import json
 from collections import defaultdict
 from typing import Any
 
+from credcheck.action_entry import action_entry
 from credcheck.model import ActionResult, ClusterVerdict, Outcome, Severity, Verdict
-
-
-def _action(r: ActionResult) -> dict[str, Any]:
-    out: dict[str, Any] = {"action": r.requirement.action, "resource": r.requirement.resource,
-                           "outcome": r.outcome.value, "severity": r.requirement.severity.value,
-                           "features": list(r.requirement.features)}
-    if r.requirement.cluster:
-        out["cluster"] = r.requirement.cluster
-    if r.requirement.principal != "operating":
-        out["identity"] = r.requirement.principal
-    if r.requirement.why:
-        out["why"] = r.requirement.why
-    if r.matched_statements:
-        out["matchedStatements"] = list(r.matched_statements)
-    if r.missing_context:
-        out["missingContext"] = list(r.missing_context)
-    return out
 
 
 def verdict_to_dict(verdict: Verdict, include_allowed: bool = False) -> dict[str, Any]:
@@ -38,9 +25,9 @@ def verdict_to_dict(verdict: Verdict, include_allowed: bool = False) -> dict[str
                     "missingRecommended": tally.missing_recommended, "undecided": tally.undecided},
         "clusters": [cluster_to_dict(c) for c in verdict.clusters],
         "brokenFeatures": [{"feature": f, "missing": list(a)} for f, a in verdict.broken_features.items()],
-        "missingRequired": [_action(r) for r in verdict.missing_required],
-        "missingRecommended": [_action(r) for r in verdict.missing_recommended],
-        **({"allowed": [_action(r) for r in verdict.results if r.allowed]} if include_allowed else {}),
+        "missingRequired": [action_entry(r) for r in verdict.missing_required],
+        "missingRecommended": [action_entry(r) for r in verdict.missing_recommended],
+        **({"allowed": [action_entry(r) for r in verdict.results if r.allowed]} if include_allowed else {}),
         "remediationPolicy": verdict.remediation,
         "blockers": list(verdict.blockers),
         "findings": list(verdict.findings),
@@ -58,7 +45,7 @@ def cluster_to_dict(c: ClusterVerdict) -> dict[str, Any]:
 def upgrade_to_dict(upgrade: Verdict) -> dict[str, Any]:
     return {"kkpVersion": upgrade.profile_version, "status": upgrade.status.value, "reason": upgrade.reason,
             "message": upgrade.message,
-            "missingRequired": [_action(r) for r in upgrade.missing_required],
+            "missingRequired": [action_entry(r) for r in upgrade.missing_required],
             "remediationPolicy": upgrade.remediation}
 
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from credcheck.action_entry import action_entry
 from credcheck.contract import timestamp
-from credcheck.model import OPERATING, ActionResult, ClusterVerdict, Outcome, Status, Verdict, missing_first
+from credcheck.model import ActionResult, ClusterVerdict, Status, Verdict, missing_first
 
 MAX_MISSING_LISTED = 50
 TRANSIENT = frozenset({"Throttled"})  # keeps the last verdict, with a note
@@ -63,15 +64,7 @@ def merge_conditions(new: list[Condition], previous: list[dict[str, Any]], now: 
 
 
 def _missing(results: tuple[ActionResult, ...], limit: int = MAX_MISSING_LISTED) -> list[dict[str, Any]]:
-    ordered = missing_first(results)
-    return [{"action": r.requirement.action, "resource": r.requirement.resource, "reason": r.outcome.value,
-             "severity": r.requirement.severity.value, "features": list(r.requirement.features),
-             **({"cluster": r.requirement.cluster} if r.requirement.cluster else {}),
-             **({"identity": r.requirement.principal} if r.requirement.principal != OPERATING else {}),
-             **({"why": r.requirement.why} if r.requirement.why else {}),
-             **({"missingContextKeys": list(r.missing_context)} if r.outcome is Outcome.MISSING_CONTEXT else {}),
-             **({"matchedStatements": list(r.matched_statements)} if r.matched_statements else {})}
-            for r in ordered[:limit]]
+    return [action_entry(r) for r in missing_first(results)[:limit]]
 
 
 def _cluster(c: ClusterVerdict) -> dict[str, Any]:

@@ -1,11 +1,18 @@
 """The CLI contract: flags, JSON shape and exit codes (run in-process through main())."""
 
 import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from credcheck.cli import main
+from credcheck.action_entry import ACTION_FIELDS
+from credcheck.cli import Exit, exit_code, main
+from credcheck.model import Outcome, Status, Verdict
+from credcheck.status import build_status
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -103,3 +110,170 @@ def test_requirements_show_for_a_cluster_manifest(tmp_path: Path, capsys: pytest
 def test_cluster_manifest_of_the_wrong_kind_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["requirements", "show", "--cluster", seed_manifest(tmp_path)]) == 2
     assert "expected a KKP Cluster manifest" in capsys.readouterr().err
+
+
+# --- exit codes: one table (cli.Exit), every command ----------------------------------------------------------------
+
+def test_the_exit_code_table() -> None:
+    assert {s.value: exit_code(s) for s in Status} == {"Sufficient": 0, "Insufficient": 1, "Misconfigured": 2,
+                                                      "Invalid": 3, "Unknown": 4}
+    assert (Exit.USAGE, Exit.BROKEN_PIPE) == (2, 128 + 13)
+    with pytest.raises(SystemExit) as usage:
+        main(["policy", "check"])  # argparse's own usage error (--policy is required): the same 2
+    assert usage.value.code == Exit.USAGE
+
+
+UNDECIDED = {"Version": "2012-10-17", "Statement": [{"Sid": "OnlyFromTheVpc", "Effect": "Allow", "Action": "*",
+                                                     "Resource": "*",
+                                                     "Condition": {"StringEquals": {"aws:SourceVpc": "vpc-0123"}}}]}
+
+
+def test_policy_check_exits_4_when_undecided_like_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A condition on a key KKP's requests never carry: neither missing nor allowed, Unknown; `check` says 4 too."""
+    args = ["policy", "check", "--policy", write(tmp_path, "vpc.json", UNDECIDED), "--account", "111122223333",
+            "--output", "json"]
+    assert main(args) == 4
+    verdict = json.loads(capsys.readouterr().out)
+    assert (verdict["status"], verdict["reason"]) == ("Unknown", "UndecidedByAWS")
+    assert main([*args, "--requirements", "no-such-profile"]) == 2, "a usage error stays 2"
+
+
+def test_policy_check_json_names_actions_as_the_status_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    least = (DATA / "kkp-least-privilege-policy.json").read_text().replace("YOUR_ACCOUNT_ID", "111122223333")
+    assert main(["policy", "check", "--policy", write(tmp_path, "least.json", least), "--requirements", "kkp",
+                 "--account", "111122223333", "--output", "json"]) == 1
+    entries = json.loads(capsys.readouterr().out)["missingRequired"]
+    assert entries and all(set(e) <= set(ACTION_FIELDS) for e in entries)
+    assert {e["reason"] for e in entries} <= {o.value for o in Outcome}
+    assert not any("outcome" in e or "missingContext" in e for e in entries)
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """Keys in the environment, no profile files, no instance metadata: boto3 reads them without any network."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    return monkeypatch
+
+
+@pytest.mark.parametrize(("status", "code"), [(Status.SUFFICIENT, 0), (Status.INSUFFICIENT, 1), (Status.INVALID, 3),
+                                              (Status.UNKNOWN, 4)])
+def test_check_exits_by_the_verdict(aws_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                    status: Status, code: int) -> None:
+    """Offline: the AWS part (run_check) answers with a plain verdict; the command maps it."""
+    import credcheck.check  # noqa: PLC0415
+
+    aws_env.setattr(credcheck.check, "run_check", lambda credential, options: Verdict(status, "Because", "said so"))
+    assert main(["check", "--output", "json"]) == code
+    assert json.loads(capsys.readouterr().out)["status"] == status.value
+
+
+def test_check_exit_codes_without_aws(aws_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import credcheck.check  # noqa: PLC0415
+
+    def engine_bug(credential: object, options: object) -> Verdict:
+        raise KeyError("boom")
+
+    aws_env.setattr(credcheck.check, "run_check", engine_bug)
+    assert main(["check"]) == 4
+    assert capsys.readouterr().err.startswith("Unknown: CheckFailed")
+    assert main(["check", "--secret", "no-slash"]) == 2
+    assert main(["check", "--requirements", "no-such-profile"]) == 2
+    assert main(["check", "--profile", "no-such-profile"]) == 2
+    assert "could not be found" in capsys.readouterr().err
+    aws_env.delenv("AWS_ACCESS_KEY_ID")
+    aws_env.delenv("AWS_SECRET_ACCESS_KEY")
+    assert main(["check"]) == 3
+    assert capsys.readouterr().err.startswith("Invalid: MalformedCredential")
+    assert main(["check", "--requirements", "no-such-profile"]) == 2, "the command line is judged before the key"
+
+
+def test_a_bug_is_a_traceback_and_unknown_never_insufficient(monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import credcheck.cli  # noqa: PLC0415
+
+    def broken(_: object) -> int:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(credcheck.cli, "load_catalog", broken)
+    assert main(["catalog"]) == 4
+    assert "Traceback" in capsys.readouterr().err
+
+
+def stored_check(verdict: Verdict) -> dict[str, object]:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    return {"metadata": {"namespace": "kubermatic", "name": "c"},
+            "status": build_status(verdict, {}, now=now, next_check=now, generation=1, masked_key_id=None,
+                                   clusters=[], profile="kkp")}
+
+
+@pytest.mark.parametrize(("status", "code"), [(Status.SUFFICIENT, 0), (Status.INSUFFICIENT, 1),
+                                              (Status.MISCONFIGURED, 2), (Status.INVALID, 3), (Status.UNKNOWN, 4)])
+def test_explain_exits_as_check_would(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                      status: Status, code: int) -> None:
+    import credcheck.kube  # noqa: PLC0415
+
+    stored = stored_check(Verdict(status, "Because", "said so"))
+
+    class FakeKube:
+        def __init__(self, _: object) -> None:
+            pass
+
+        def get_check(self, namespace: str, name: str) -> dict[str, object] | None:
+            return stored if (namespace, name) == ("kubermatic", "c") else None
+
+    monkeypatch.setattr(credcheck.kube, "Kube", FakeKube)
+    assert main(["explain", "kubermatic/c"]) == code
+    assert main(["explain", "kubermatic/other"]) == 2
+    capsys.readouterr()
+
+
+# --- a reader that goes away ----------------------------------------------------------------------------------------
+
+def _entry_points() -> list[list[str]]:
+    """The console script pyproject.toml installs (credcheck = credcheck.cli:main), and `python -m credcheck.cli`."""
+    script = Path(sys.executable).with_name("credcheck")
+    return ([[str(script)]] if script.exists() else []) + [[sys.executable, "-m", "credcheck.cli"]]
+
+
+def _env(buffered: bool) -> dict[str, str]:
+    """stdout block-buffered, as usual in a pipe, or written through (PYTHONUNBUFFERED, as in some CI and here)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return env if buffered else {**env, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("entry", _entry_points(), ids=lambda e: Path(e[-1]).name)
+def test_a_closed_pipe_ends_quietly_with_141(entry: list[str], buffered: bool,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`credcheck requirements show … | head -1`: no traceback, 128 + SIGPIPE."""
+    args = ["requirements", "show", "kkp", "--format", "list", "--evidence", "--include-recommended"]
+    assert main(args) == 0
+    assert len(capsys.readouterr().out) > 2 * 65536, "twice what a pipe holds: the writer is still writing"
+    proc = subprocess.Popen([*entry, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(buffered))
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"# KKP")
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err and err == ""
+
+
+@pytest.mark.parametrize(("args", "buffered"), [(["catalog"], True), (["catalog"], False), (["--help"], True)],
+                         ids=["catalog-buffered", "catalog-unbuffered", "help-buffered"])
+def test_a_pipe_closed_before_the_only_write_ends_quietly_too(args: list[str], buffered: bool) -> None:
+    """Short output is written once, buffered: by the last flush, which then fails inside main, not at interpreter
+    exit ("Exception ignored … BrokenPipeError", exit 120). (Unbuffered, argparse ignores a failed --help itself.)"""
+    proc = subprocess.Popen([sys.executable, "-m", "credcheck.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=_env(buffered))
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the interpreter has even started: no reader is left for any write
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert err == ""

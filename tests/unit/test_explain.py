@@ -1,8 +1,14 @@
 """`credcheck explain`: a stored check's status, for a person (plain values in, text and JSON out)."""
 
 import json
+from datetime import UTC, datetime
+from typing import Any
 
-from credcheck.explain import summary, to_text
+import pytest
+
+from credcheck.explain import summary, to_text, verdict_status
+from credcheck.model import Status, Verdict
+from credcheck.status import build_status
 
 CHECK = {
     "metadata": {"namespace": "kubermatic", "name": "credential-aws-abc"},
@@ -43,3 +49,20 @@ def test_json_keeps_the_same_words() -> None:
 
 def test_a_check_not_yet_checked() -> None:
     assert to_text({"metadata": {"namespace": "n", "name": "x"}}) == "n/x: PENDING (not checked yet)"
+
+
+def stored(verdict: Verdict) -> dict[str, Any]:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    return {"status": build_status(verdict, {}, now=now, next_check=now, generation=1, masked_key_id=None,
+                                   clusters=[], profile="kkp")}
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_the_verdict_is_read_back_from_the_conditions(status: Status) -> None:
+    """`explain` exits as `check` would: the conditions status.py writes for each verdict say which it was."""
+    assert verdict_status(stored(Verdict(status, "Because", "said so"))) is status
+
+
+def test_a_check_never_checked_is_unknown_and_a_bare_not_ready_insufficient() -> None:
+    assert verdict_status({"metadata": {"name": "x"}}) is Status.UNKNOWN
+    assert verdict_status(CHECK) is Status.INSUFFICIENT, "Ready False, nothing else said: as before, 1"

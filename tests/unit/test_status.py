@@ -1,7 +1,9 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from credcheck.action_entry import ACTION_FIELDS
 from credcheck.model import ActionResult, ClusterVerdict, Outcome, Principal, Requirement, Severity, Status, Verdict
+from credcheck.report import verdict_to_dict
 from credcheck.status import build_status, retry_delay, transition_event
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -125,3 +127,23 @@ def test_per_cluster_entries_and_upgrade_readiness() -> None:
     assert next(c for c in ready["conditions"] if c["type"] == "UpgradeReady")["status"] == "True"
     none = build(sufficient(), {})
     assert "UpgradeReady" not in conditions(none), "no target version set, no condition"
+
+
+def test_the_status_and_the_cli_json_name_an_action_alike() -> None:
+    """One shape (action_entry) for `status.missing` and `credcheck check --output json`: same keys, same values."""
+    undecided = ActionResult(replace(PASSROLE, action="ec2:RunInstances", cluster="c1", principal="keys",
+                                     why="machines are EC2 instances"), Outcome.MISSING_CONTEXT,
+                             ("p#OnlyFromTheVpc",), ("aws:SourceVpc",))
+    denied = ActionResult(PASSROLE, Outcome.IMPLICIT_DENY, (), ("ec2:CreateAction",))
+    verdict = replace(insufficient(), results=(denied, undecided))
+    entries = {e["action"]: e for e in build(verdict, {})["missing"]}
+    assert entries["ec2:RunInstances"] == {
+        "action": "ec2:RunInstances", "resource": "arn:aws:iam::1:role/kubernetes-*", "reason": "missingContext",
+        "severity": "required", "features": ["machines"], "cluster": "c1", "identity": "keys",
+        "why": "machines are EC2 instances", "missingContextKeys": ["aws:SourceVpc"],
+        "matchedStatements": ["p#OnlyFromTheVpc"]}
+    assert entries["iam:PassRole"]["missingContextKeys"] == ["ec2:CreateAction"], "why the Allow did not match"
+    cli = verdict_to_dict(verdict)
+    assert cli["missingRequired"] == [entries["iam:PassRole"]]  # the denied ones; status.missing: all not allowed
+    assert verdict_to_dict(verdict, include_allowed=True)["allowed"] == []
+    assert list(entries["ec2:RunInstances"]) == [k for k in ACTION_FIELDS if k in entries["ec2:RunInstances"]]
