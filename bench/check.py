@@ -32,7 +32,8 @@ def main(rounds: int = 10) -> None:
         try:
             endpoint = aws.start(state)
             os.environ["AWS_ENDPOINT_URL"] = endpoint.url
-            docs = json.loads((DATA / "kkp-documented-policy.json").read_text().replace("YOUR_ACCOUNT_ID", aws.ACCOUNT))
+            docs = json.loads((DATA / "kkp-documented-policy-2.31.json").read_text()
+                              .replace("YOUR_ACCOUNT_ID", aws.ACCOUNT))
             doc = grant_policy(load_profile("kkp").requirements(aws.ACCOUNT, region="*"))
             for policy in (doc, docs):
                 policy["Statement"].append(  # type: ignore[attr-defined]

@@ -165,7 +165,7 @@ def run(state: Path, args: argparse.Namespace) -> None:
     cp = controlplane.start(state)
     endpoint = aws.start(state)
     install_base(cp, NS)
-    policy = json.loads((REPO / "tests" / "data" / "kkp-documented-policy.json").read_text()
+    policy = json.loads((REPO / "tests" / "data" / "kkp-documented-policy-2.22.json").read_text()
                         .replace("YOUR_ACCOUNT_ID", aws.ACCOUNT))
     policy["Statement"].append({"Effect": "Allow", "Action": ["iam:SimulatePrincipalPolicy",
                                 "elasticloadbalancing:AddTags", "iam:TagInstanceProfile"], "Resource": "*"})

@@ -10,8 +10,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = (["--help"], ["catalog"], ["requirements", "show", "kkp-2.31"],
-            ["policy", "evaluate", "--policy", "tests/data/kkp-documented-policy.json", "--action", "ec2:RunInstances"],
-            ["policy", "check", "--policy", "tests/data/kkp-documented-policy.json", "--requirements", "kkp"])
+            ["policy", "evaluate", "--policy", "tests/data/kkp-documented-policy-2.22.json",
+             "--action", "ec2:RunInstances"],
+            ["policy", "check", "--policy", "tests/data/kkp-documented-policy-2.22.json", "--requirements", "kkp"])
 
 
 def main() -> None:

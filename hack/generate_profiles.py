@@ -10,7 +10,6 @@ A unit test keeps the shipped data equal to what this produces.
 import argparse
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,12 @@ VERSIONS: dict[str, dict[str, Any]] = {
              "versionsEvidence": f"{KKP}@v2.31.0:pkg/defaulting/configuration.go:236",
              "trustEvidence": f"{KKP}@v2.31.0:pkg/provider/cloud/aws/policy.go:38"},
 }
-ASSUME_ROLE_CCM = (1, 33, 2)
+# How each cloud-provider-aws release uses the keys (kubernetes/cloud-provider-aws pkg/providers/v1/aws.go at each tag):
+# assume-role only from v1.33.1 (PR #1169, cherry-picked as #1178), backported to v1.32.4 (#1180), v1.31.9 (#1278)
+# and v1.30.10 (#1279); before that, from v1.30.9/v1.31.8/v1.32.1/v1.33.0, a hybrid: the keys first in the chain for
+# every EC2/ELB call, but the SDK-v2 instance-topology client assumes the role (v1.33.0 aws.go:491-510,596,629).
+ASSUME_ROLE_FROM = {(1, 30): (1, 30, 10), (1, 31): (1, 31, 9), (1, 32): (1, 32, 4), (1, 33): (1, 33, 1)}
+HYBRID_FROM = {(1, 30): (1, 30, 9), (1, 31): (1, 31, 8), (1, 32): (1, 32, 1), (1, 33): (1, 33, 0)}
 
 FEATURES: dict[str, dict[str, Any]] = {
     "cluster-provisioning": {"severity": "required", "description":
@@ -83,12 +87,6 @@ DOCUMENTED_UNUSED = ["sts:GetFederationToken", "iam:ListInstanceProfiles", "elas
 DOCS = "kubermatic/docs: shared/kkp/aws-required-policy.md (documented, no code calls it)"
 KMS_ACTIONS = ["kms:CreateGrant", "kms:GenerateDataKeyWithoutPlaintext", "kms:Decrypt", "kms:ReEncryptFrom",
                "kms:ReEncryptTo", "kms:DescribeKey"]
-EKS_EXTRA = [("ec2:DescribeRegions", "kubermatic/dashboard@v2.31.0:modules/api/pkg/handler/common/provider/eks.go:206"),
-             ("iam:ListRoles", "kubermatic/dashboard@v2.31.0:modules/api/pkg/handler/common/provider/eks.go:225"),
-             ("iam:ListAttachedRolePolicies",
-              "kubermatic/dashboard@v2.31.0:modules/api/pkg/handler/common/provider/eks.go:231")]
-
-
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.lstrip("v").split("."))
 
@@ -96,11 +94,11 @@ def _version(text: str) -> tuple[int, ...]:
 def _feature(row: dict[str, Any]) -> str | None:
     """KKP's feature as KKP gates it; None for calls that need no permission or never run in KKP."""
     feature, cond, action = row["feature"], row.get("conditional") or "", row["action"]
-    if action == "sts:GetCallerIdentity" or "DISABLED" in feature or feature == "eks-external-cluster":
+    if action == "sts:GetCallerIdentity" or "DISABLED" in feature or feature.startswith("eks-"):
         return None
     if feature == "cluster-cleanup":
         return "cluster-deletion" if action.startswith("ec2:") or "ALWAYS" in cond else "cluster-deletion-owned"
-    if action in {"iam:CreateServiceLinkedRole", "ec2:CancelSpotInstanceRequests"}:
+    if feature == "machines" and action in {"iam:CreateServiceLinkedRole", "ec2:CancelSpotInstanceRequests"}:
         return "spot-instances"
     if action.startswith("kms:"):
         return "ebs-encryption"
@@ -130,6 +128,7 @@ def _context(row: dict[str, Any]) -> dict[str, list[str]]:
             context.update(TAGS)
     if action in TAGGED_CREATES and row["component"].startswith("seed-controller-manager"):
         context.update(TAGS)  # the ownership tag, also when the legacy migration tags (migrate_ownership.go)
+    context.update(row.get("context") or {})  # what the audit records the request carries
     return context
 
 
@@ -164,21 +163,21 @@ def _statements(rows: list[dict[str, Any]], kkp: str) -> list[dict[str, Any]]:
         region = None
         if feature == "cloud-controller":
             principal = "keys"
-            is_assume = row["action"] == "sts:AssumeRole"
-            when = {"cloudController": "assume-role" if is_assume else "direct"}
-            if when["cloudController"] not in modes:
+            # direct-mode calls run on the keys in hybrid mode too; sts:AssumeRole is what assume-role mode needs
+            wanted = ["assume-role"] if row["action"] == "sts:AssumeRole" else ["direct", "hybrid"]
+            active = [m for m in wanted if m in modes]
+            if not active:
                 continue
+            when = {"cloudController": active[0] if len(active) == 1 else active}
         if feature == "assume-role":
             when = {"assumeRole": "true"}
             principal = "keys"
         if "region hard-coded us-east-2" in (row.get("conditional") or ""):
             region = "us-east-2"
             principal = "keys"
-        severity_override = None
         cond = row.get("conditional") or ""
-        if feature == "cloud-controller" and ("only" in cond and ("Fargate" in cond or "supported instance" in cond)):
-            severity_override = "cloud-controller-conditional"
-        feat = severity_override or feature
+        advisory = feature == "cloud-controller" and cond.startswith("ADVISORY")
+        feat = "cloud-controller-conditional" if advisory else feature
         resources = _resources(row)
         context = _context(row)
         key = (feat, tuple(resources), json.dumps(context, sort_keys=True), principal, json.dumps(when), region,
@@ -188,6 +187,8 @@ def _statements(rows: list[dict[str, Any]], kkp: str) -> list[dict[str, Any]]:
                                       **({"principal": principal} if principal else {}),
                                       **({"when": when} if when else {}), **({"region": region} if region else {}),
                                       "why": _why(feature, row), "evidence": []})
+        if row.get("sarExceptions"):
+            st.setdefault("sarExceptions", {}).update(row["sarExceptions"])
         if row["action"] not in st["actions"]:
             st["actions"].append(row["action"])
         evidence = row["evidence"]
@@ -200,14 +201,37 @@ def _statements(rows: list[dict[str, Any]], kkp: str) -> list[dict[str, Any]]:
                                                          s["component"], s["resources"], s["actions"]))
     for st in statements:
         st["actions"].sort()
+    if "hybrid" in modes:
+        statements.append(_hybrid_assume_role(info))
     statements.append({"feature": "documented-unused", "component": "none", "actions": DOCUMENTED_UNUSED,
                        "resources": ["*"], "why": "KKP's documentation grants it; no KKP code calls it",
-                       "evidence": [DOCS]})
+                       "evidence": [DOCS], "sarExceptions": {
+                           "*": "asked as KKP's documentation grants it (ec2:* on *), only on request"}})
     return statements
 
 
+def _hybrid_assume_role(info: dict[str, Any]) -> dict[str, Any]:
+    """A hybrid CCM assumes the control-plane role only for instance topology, whose denial it just logs."""
+    hybrids = sorted({ccm for ccm in info["supported"].values() if _mode(ccm) == "hybrid"}, key=_version)
+    return {"feature": "cloud-controller-conditional", "component": "aws-cloud-controller-manager",
+            "actions": ["sts:AssumeRole"], "resources": ["{controlPlaneRole}"], "principal": "keys",
+            "when": {"cloudController": "hybrid"},
+            "why": ("the cloud-controller-manager of cluster {cluster} (" + ", ".join(hybrids) + ") assumes "
+                    "{controlPlaneRole} with the keys for instance topology only; a denial is logged, not fatal"),
+            "evidence": ["kubernetes/cloud-provider-aws@v1.33.0:pkg/providers/v1/aws.go:491-510,596,629",
+                         "kubernetes/cloud-provider-aws@v1.34.0:pkg/providers/v1/topology.go:101-106",
+                         info["ccmEvidence"]]}
+
+
 def _mode(ccm: str) -> str:
-    return "assume-role" if _version(ccm) >= ASSUME_ROLE_CCM else "direct"
+    """direct, hybrid or assume-role, from the exact release (backports make a threshold wrong)."""
+    version = _version(ccm)
+    minor = version[:2]
+    if minor > max(ASSUME_ROLE_FROM) or version >= ASSUME_ROLE_FROM.get(minor, (999,)):
+        return "assume-role"
+    if minor in HYBRID_FROM and version >= HYBRID_FROM[minor]:
+        return "hybrid"
+    return "direct"
 
 
 def kkp_profile(rows: list[dict[str, Any]], kkp: str) -> dict[str, Any]:
@@ -216,7 +240,8 @@ def kkp_profile(rows: list[dict[str, Any]], kkp: str) -> dict[str, Any]:
     features = dict(FEATURES)
     features["cloud-controller-conditional"] = {
         "severity": "recommended", "description":
-        "conditional cloud-controller-manager calls (Fargate nodes, instance types with topology support)"}
+        "cloud-controller-manager calls whose denial is only logged or that need a Service annotation (instance "
+        "topology, target-group attributes, the first load balancer's service-linked role)"}
     profile = {
         "name": f"kkp-{kkp}",
         "version": kkp,
@@ -236,36 +261,49 @@ def kkp_profile(rows: list[dict[str, Any]], kkp: str) -> dict[str, Any]:
     return profile
 
 
+EKS_FEATURES = {
+    "eks-external-cluster": ("eks-management", {
+        "severity": "required", "description": "importing and managing the EKS cluster and its node groups "
+        "(eks:ListClusters is KKP's own validity check; eks:DescribeCluster is polled every 5 minutes)"}),
+    "eks-wizard": ("eks-wizard", {"severity": "recommended", "description": "the dashboard's EKS creation wizard"}),
+    "eks-service-linked-roles": ("eks-service-linked-roles", {
+        "severity": "recommended", "description": "the first EKS cluster or node group created in an account "
+        "(AWS creates its service-linked roles)"}),
+}
+
+
 def eks_profile(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    by_resource: dict[str, dict[str, Any]] = defaultdict(lambda: {"actions": [], "evidence": []})
+    """The imported-EKS credential's profile: one statement per (feature, resources, context, identity)."""
+    grouped: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
-        if row["feature"] != "eks-external-cluster" or row["action"] == "sts:GetCallerIdentity":
+        if row["feature"] not in EKS_FEATURES or row["action"] == "sts:GetCallerIdentity":
             continue
-        severity = "required-dashboard" if row["action"] == "ec2:DescribeInstanceTypeOfferings" else "management"
-        st = by_resource[severity]
+        feature = EKS_FEATURES[row["feature"]][0]
+        resources = _resources(row)
+        context = row.get("context") or {}
+        principal = "keys" if (row.get("conditional") or "").startswith("STATIC KEYS") else None
+        key = (feature, tuple(resources), json.dumps(context, sort_keys=True), principal)
+        why = ("the dashboard's EKS wizard calls it with this credential" if feature == "eks-wizard" else
+               "AWS creates a service-linked role on the first EKS cluster or node group of an account"
+               if feature == "eks-service-linked-roles" else
+               "KKP imports and manages the EKS cluster {cluster} with this credential")
+        if principal:
+            why += " (with the static keys, even when assumeRoleARN is set)"
+        st = grouped.setdefault(key, {"feature": feature, "component": _component(row), "actions": [],
+                                      "resources": resources, **({"context": context} if context else {}),
+                                      **({"principal": principal} if principal else {}), "why": why,
+                                      "evidence": []})
         if row["action"] not in st["actions"]:
             st["actions"].append(row["action"])
         if row["evidence"] not in st["evidence"]:
             st["evidence"].append(row["evidence"])
-    for action, evidence in EKS_EXTRA:
-        by_resource["management"]["actions"].append(action)
-        by_resource["management"]["evidence"].append(evidence)
-    statements = [{"feature": "eks-management", "component": "KKP/dashboard EKS provider",
-                   "actions": sorted(by_resource["management"]["actions"]), "resources": ["*"],
-                   "why": "KKP imports and manages the EKS cluster {cluster} with this credential",
-                   "evidence": by_resource["management"]["evidence"]},
-                  {"feature": "eks-wizard", "component": "KKP dashboard",
-                   "actions": sorted(by_resource["required-dashboard"]["actions"]), "resources": ["*"],
-                   "why": "the dashboard's EKS wizard lists instance types with this credential",
-                   "evidence": by_resource["required-dashboard"]["evidence"]}]
+    order = [f for f, _ in EKS_FEATURES.values()]
+    statements = sorted(grouped.values(), key=lambda st: (order.index(st["feature"]), st["resources"], st["actions"]))
+    for st in statements:
+        st["actions"].sort()
     return {"name": "eks", "version": "2.31",
             "description": "What KKP v2.31 calls with the credential of an imported EKS cluster (ExternalCluster)",
-            "features": {"eks-management": {"severity": "required", "description":
-                                            "importing and managing the EKS cluster and its node groups "
-                                            "(eks:ListClusters is KKP's own validity check)"},
-                         "eks-wizard": {"severity": "recommended",
-                                        "description": "the dashboard's EKS creation wizard"}},
-            "statements": statements}
+            "features": dict(EKS_FEATURES.values()), "statements": statements}
 
 
 class _Dumper(yaml.SafeDumper):

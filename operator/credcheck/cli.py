@@ -135,6 +135,9 @@ def _target(args: argparse.Namespace) -> tuple[Target, dict[str, Any] | None]:
     if use is None:
         raise UsageError(f"{args.cluster}: the Cluster has no spec.cloud.aws")
     target = target_from_entry(use.spec_entry(regions), args.region)
+    aws = ((cluster.get("spec") or {}).get("cloud") or {}).get("aws") or {}
+    if aws.get("assumeRoleARN"):  # KKP's controllers assume it with the keys: the policy must allow it
+        target = replace(target, assume_role_arn=str(aws["assumeRoleARN"]))
     if getattr(args, "kubernetes_version", None):
         target = replace(target, kubernetes_version=args.kubernetes_version)
     dc = ((cluster.get("spec") or {}).get("cloud") or {}).get("dc")
@@ -146,15 +149,19 @@ def _target(args: argparse.Namespace) -> tuple[Target, dict[str, Any] | None]:
 def cmd_requirements_show(args: argparse.Namespace) -> int:
     profile = _profile(args.profile)
     target, _ = _target(args)
-    # without a region, regional ARNs say `*`: the policy serves Clusters in every region
-    reqs = profile.requirements(args.account, args.partition, args.skip_feature, target=target,
-                                region=args.region or "*", include_on_request=args.include_recommended)
+    # without a region, regional ARNs say `*`: the policy serves Clusters in every region; without a Kubernetes
+    # version, every minor the KKP version supports (each runs its own cloud-controller-manager mode)
+    targets = [target] if target.kubernetes_version or not profile.cloud_controllers else [
+        replace(target, kubernetes_version=minor) for minor in profile.cloud_controllers]
+    reqs = tuple(dict.fromkeys(r for t in targets for r in profile.requirements(
+        args.account, args.partition, args.skip_feature, target=t, region=args.region or "*",
+        include_on_request=args.include_recommended)))
     if args.format == "list":
-        ccm = profile.cloud_controller(target)
-        if ccm is not None:
-            assumed = " (assumed: the newest this KKP version supports)" if ccm.assumed else ""
-            print(f"# KKP {profile.version}, Kubernetes {ccm.minor}{assumed}: cloud-controller-manager {ccm.ccm}, "
-                  f"{ccm.mode} mode ({', '.join(profile.evidence)})")
+        for each in targets:
+            ccm = profile.cloud_controller(each)
+            if ccm is not None:
+                print(f"# KKP {profile.version}, Kubernetes {ccm.minor}: cloud-controller-manager {ccm.ccm}, "
+                      f"{ccm.mode} mode ({', '.join(profile.evidence)})")
         for r in reqs:
             context = ",".join(f"{k}={'|'.join(v)}" for k, v in r.context if k != "aws:RequestedRegion")
             print(f"{r.severity.value:<12} {r.action:<50} {r.resource:<60} {','.join(r.features):<28} "

@@ -1,5 +1,6 @@
 """Pure decisions: simulation results -> per-action outcomes -> a Verdict with a remediation policy."""
 
+import fnmatch
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -123,8 +124,16 @@ def remediation(results: Sequence[ActionResult], severity: Severity = Severity.R
 
 def grant_policy(requirements: Sequence[Requirement],
                  severities: Sequence[Severity] = (Severity.REQUIRED, Severity.RECOMMENDED)) -> dict[str, object]:
-    """A policy granting the requirements of the given severities, as few statements as remediation makes."""
-    as_missing = [ActionResult(r, Outcome.IMPLICIT_DENY) for r in requirements if r.severity in severities]
+    """A policy granting the requirements of the given severities, as few statements as remediation makes; a
+    resource another resource of the same action already covers (`loadbalancer/net/*/*` under `loadbalancer/*`) is
+    left out, so every pair in the policy is one some requirement needs."""
+    wanted = [r for r in requirements if r.severity in severities]
+    resources: dict[str, set[str]] = defaultdict(set)
+    for r in wanted:
+        resources[r.action].add(r.resource)
+    kept = [r for r in wanted if not any(other != r.resource and fnmatch.fnmatchcase(r.resource, other)
+                                         for other in resources[r.action])]
+    as_missing = [ActionResult(r, Outcome.IMPLICIT_DENY) for r in kept]
     documents = [remediation(as_missing, severity) for severity in severities]
     statements = [dict(s) for doc in documents if doc for s in doc["Statement"]]  # type: ignore[attr-defined]
     for i, statement in enumerate(statements):

@@ -46,8 +46,7 @@ def seed(state: Path) -> None:
 
     full = grant_policy(load_profile("kkp").requirements(aws.ACCOUNT, region="*"))
     full["Statement"].append(SIMULATE)  # type: ignore[attr-defined]
-    documented = _policy("kkp-documented-policy.json", SIMULATE, {
-        "Effect": "Allow", "Action": ["elasticloadbalancing:AddTags", "iam:TagInstanceProfile"], "Resource": "*"})
+    documented = _policy("kkp-documented-policy-2.31.json", SIMULATE)  # today's page, for KKP 2.29-2.31
     _, good = endpoint.create_user("kkp-full", [full])
     _, docs = endpoint.create_user("kkp-documented", [documented])
     _, least = endpoint.create_user("kkp-least-privilege", [_policy("kkp-least-privilege-policy.json", SIMULATE)])

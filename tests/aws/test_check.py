@@ -5,6 +5,7 @@ The endpoint decides simulations with credcheck's own evaluator (evaluator-backe
 verdicts are built from AWS's answers; the evaluator's own decisions are pinned by tests/unit/iam/golden.yaml.
 """
 
+import fnmatch
 import json
 import time
 from pathlib import Path
@@ -65,16 +66,26 @@ def check(keys: Keys, profile: str = "kkp", **kwargs: Any) -> Any:
     return run_check(cred(keys), CheckOptions(load_profile(profile), region="eu-central-1", **kwargs))
 
 
-def test_documented_policy_is_sufficient_under_kkp_docs(local_aws: LocalAWS) -> None:
-    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy.json", SIMULATE)])
-    verdict = check(keys, "kkp-docs")
+def test_documented_policy_of_v2_22_is_sufficient_under_kkp_docs_2_22(local_aws: LocalAWS) -> None:
+    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy-2.22.json", SIMULATE)])
+    verdict = check(keys, "kkp-docs-2.22")
     assert verdict.status is Status.SUFFICIENT, verdict.message
     assert len(verdict.results) > 800
     assert verdict.aws_calls == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 2}
 
 
+def test_todays_documented_policy_is_sufficient_under_kkp_docs_and_the_v2_22_page_is_not(local_aws: LocalAWS) -> None:
+    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy-2.31.json", SIMULATE)])
+    assert (verdict := check(keys, "kkp-docs")).status is Status.SUFFICIENT, verdict.message
+    _, old = local_aws.create_user(policies=[policy("kkp-documented-policy-2.22.json", SIMULATE)])
+    verdict = check(old, "kkp-docs")
+    assert verdict.status is Status.INSUFFICIENT
+    assert {r.requirement.action for r in verdict.missing_required} == {
+        "iam:TagInstanceProfile", "elasticloadbalancing:AddTags"}
+
+
 def test_documented_policy_is_not_ready_under_kkp_it_lacks_the_ccm_assume_role(local_aws: LocalAWS) -> None:
-    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy.json", SIMULATE, V223)])
+    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy-2.22.json", SIMULATE, V223)])
     verdict = check(keys, targets=(ABC,))
     assert verdict.status is Status.INSUFFICIENT, verdict.message
     assert verdict.broken_features == {"cloud-controller": ("sts:AssumeRole",),
@@ -95,14 +106,14 @@ def test_documented_policy_is_not_ready_under_kkp_it_lacks_the_ccm_assume_role(l
 
 
 def test_documented_policy_plus_what_the_code_calls_is_ready_for_every_kkp_version(local_aws: LocalAWS) -> None:
-    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy.json", SIMULATE, V223, CCM_ASSUME,
+    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy-2.22.json", SIMULATE, V223, CCM_ASSUME,
                                                            CLASSIC_ELB, DETACH)])
     for profile in ("kkp-2.29", "kkp-2.30", "kkp-2.31"):
         verdict = check(keys, profile, targets=(ABC,))
         assert verdict.status is Status.SUFFICIENT, (profile, verdict.message)
         assert verdict.tally().checked < 150, "only what KKP's code calls is simulated"
     calls = check(keys, targets=(ABC,)).aws_calls
-    assert calls == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 5, "iam:GetRole": 1}
+    assert calls == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 6, "iam:GetRole": 1}
 
 
 def test_with_disable_iam_reconciling_the_deletion_calls_are_still_required(local_aws: LocalAWS) -> None:
@@ -130,7 +141,9 @@ def test_createtags_allowed_only_on_create_leaves_just_the_retagging_missing(loc
     tags = [r for r in verdict.results if r.requirement.action == "ec2:CreateTags"]
     created = [r for r in tags if "ec2:CreateAction" in r.requirement.context_dict()]
     assert len(created) == 2 and all(r.allowed for r in created), "tag-on-create carries ec2:CreateAction"
-    assert {r.requirement.resource for r in verdict.missing_required} == {"*"}
+    assert {r.requirement.resource for r in verdict.missing_required} == {
+        f"arn:aws:ec2:eu-central-1:{ACCOUNT}:{kind}/*" for kind in ("subnet", "route-table", "security-group",
+                                                                   "instance")}
     assert {r.requirement.action for r in verdict.missing_required} == {"ec2:CreateTags"}, \
         "KKP re-tags existing subnets, route table and security group without ec2:CreateAction (tags.go:74)"
 
@@ -179,7 +192,7 @@ def test_a_condition_on_context_kkp_does_not_send_is_unknown_not_missing(local_a
 
 
 def test_upgrade_readiness_from_the_same_simulation(local_aws: LocalAWS) -> None:
-    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy.json", SIMULATE, V223, CLASSIC_ELB,
+    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy-2.22.json", SIMULATE, V223, CLASSIC_ELB,
                                                            DETACH)])
     old = Target(cluster="abc", region="eu-central-1", kubernetes_version="1.32.9")
     verdict = check(keys, "kkp-2.30", targets=(old,), target_profile=load_profile("kkp-2.31"))
@@ -202,11 +215,12 @@ def test_least_privilege_policy_is_insufficient_under_kkp(local_aws: LocalAWS) -
     assert "machines: missing" in verdict.message
     recommended = {r.requirement.action for r in verdict.missing_recommended}
     assert "sts:GetFederationToken" in recommended and "ec2:CreateVpc" in recommended
-    assert not recommended & {r.requirement.action for r in verdict.missing_required}
+    recommended_pairs = {(r.requirement.action, r.requirement.resource) for r in verdict.missing_recommended}
+    assert not recommended_pairs & {(r.requirement.action, r.requirement.resource) for r in verdict.missing_required}
 
 
 def test_missing_passrole_and_tagrole_named_and_remediated_exactly(local_aws: LocalAWS) -> None:
-    documented = policy("kkp-documented-policy.json", SIMULATE, V223, CCM_ASSUME, DETACH)
+    documented = policy("kkp-documented-policy-2.22.json", SIMULATE, V223, CCM_ASSUME, DETACH)
     documented["Statement"][1]["Action"].remove("iam:PassRole")
     documented["Statement"][1]["Action"].remove("iam:TagRole")
     _, keys = local_aws.create_user(policies=[documented])
@@ -223,8 +237,8 @@ def test_missing_passrole_and_tagrole_named_and_remediated_exactly(local_aws: Lo
 
 def test_explicit_deny_on_kubernetes_roles(local_aws: LocalAWS) -> None:
     deny = {"Sid": "NoK8sRoles", "Effect": "Deny", "Action": "iam:*", "Resource": f"arn:aws:iam::{ACCOUNT}:role/kubernetes-*"}
-    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy.json", SIMULATE, deny)])
-    verdict = check(keys, "kkp-docs")
+    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy-2.22.json", SIMULATE, deny)])
+    verdict = check(keys, "kkp-docs-2.22")
     assert verdict.status is Status.INSUFFICIENT
     denied = {r.requirement.action: r for r in verdict.missing_required}
     assert denied["iam:CreateRole"].outcome is Outcome.EXPLICIT_DENY
@@ -236,8 +250,8 @@ def test_explicit_deny_on_kubernetes_roles(local_aws: LocalAWS) -> None:
 def test_permissions_boundary_blocking_elb(local_aws: LocalAWS) -> None:
     boundary = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": "elasticloadbalancing:*",
                                                         "Resource": "*"}]}
-    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy.json", SIMULATE)], boundary=boundary)
-    verdict = check(keys, "kkp-docs")
+    _, keys = local_aws.create_user(policies=[policy("kkp-documented-policy-2.22.json", SIMULATE)], boundary=boundary)
+    verdict = check(keys, "kkp-docs-2.22")
     outcomes = {r.outcome for r in verdict.missing_required}
     assert outcomes == {Outcome.DENIED_BY_BOUNDARY}
     assert all(r.requirement.action.startswith("elasticloadbalancing:") for r in verdict.missing_required)
@@ -248,9 +262,9 @@ def test_assumed_role_with_right_wrong_and_missing_external_id(local_aws: LocalA
     user_arn, keys = local_aws.create_user(policies=[{"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}, SIMULATE]}])
     role_arn = local_aws.create_role("kkp-seed-role", user_arn, external_id="kkp-ext-1", path="/kkp/",
-                                     policies=[policy("kkp-documented-policy.json", SIMULATE,
+                                     policies=[policy("kkp-documented-policy-2.22.json", SIMULATE,
                                                       {"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"})])
-    good = check(keys, "kkp-docs", assume_role=AssumeRole(role_arn, "kkp-ext-1"))
+    good = check(keys, "kkp-docs-2.22", assume_role=AssumeRole(role_arn, "kkp-ext-1"))
     with_ccm = check(keys, assume_role=AssumeRole(role_arn, "kkp-ext-1"), targets=(ABC,))
     ccm = [r for r in with_ccm.results if "cloud-controller" in r.requirement.features]
     assert [(r.requirement.principal, r.requirement.action, r.allowed) for r in ccm] == [
@@ -260,7 +274,7 @@ def test_assumed_role_with_right_wrong_and_missing_external_id(local_aws: LocalA
     assert good.principal.policy_source_arn == f"arn:aws:iam::{ACCOUNT}:role/kkp/kkp-seed-role", "path recovered"
     assert good.aws_calls["iam:GetRole"] == 1 and good.aws_calls["sts:AssumeRole"] == 1
     for external_id in ("wrong-id", None):
-        bad = check(keys, "kkp-docs", assume_role=AssumeRole(role_arn, external_id))
+        bad = check(keys, "kkp-docs-2.22", assume_role=AssumeRole(role_arn, external_id))
         assert bad.status is Status.INVALID
         assert bad.reason == "AssumeRoleFailed"
         assert "external ID" in bad.message
@@ -297,38 +311,95 @@ def test_without_simulate_permission_is_unknown_then_auditor_gives_a_verdict(
 
 
 def test_throttling_then_recovery(clean_faults: LocalAWS) -> None:
-    _, keys = clean_faults.create_user(policies=[policy("kkp-documented-policy.json", SIMULATE)])
+    _, keys = clean_faults.create_user(policies=[policy("kkp-documented-policy-2.22.json", SIMULATE)])
     clean_faults.set_faults(throttle=-1, throttle_actions=("SimulatePrincipalPolicy",))
-    throttled = check(keys, "kkp-docs")
+    throttled = check(keys, "kkp-docs-2.22")
     assert throttled.status is Status.UNKNOWN
     assert throttled.reason == "Throttled"
     assert throttled.aws_calls["iam:SimulatePrincipalPolicy"] == 1, "counted once per API call, retries inside"
     clean_faults.set_faults(throttle=2, throttle_actions=("SimulatePrincipalPolicy",))
-    recovered = check(keys, "kkp-docs")
+    recovered = check(keys, "kkp-docs-2.22")
     assert recovered.status is Status.SUFFICIENT, "two throttled attempts are absorbed by bounded retries"
 
 
 def test_endpoint_down_is_unknown_never_sufficient(clean_faults: LocalAWS) -> None:
-    _, keys = clean_faults.create_user(policies=[policy("kkp-documented-policy.json", SIMULATE)])
+    _, keys = clean_faults.create_user(policies=[policy("kkp-documented-policy-2.22.json", SIMULATE)])
     clean_faults.outage(down=True)
     try:
-        verdict = check(keys, "kkp-docs")
+        verdict = check(keys, "kkp-docs-2.22")
     finally:
         clean_faults.outage(down=False)
     assert verdict.status is Status.UNKNOWN
     assert verdict.reason == "AWSUnreachable"
 
 
-def test_the_policy_requirements_show_prints_makes_a_fresh_user_ready(
-        local_aws: LocalAWS, capsys: pytest.CaptureFixture[str]) -> None:
+def _shown(version: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     from credcheck.cli import main  # noqa: PLC0415 - the CLI's own output is the input here
 
-    assert main(["requirements", "show", "kkp-2.31", "--format", "policy", "--account", ACCOUNT]) == 0
-    shown = json.loads(capsys.readouterr().out)
+    assert main(["requirements", "show", version, "--format", "policy", "--account", ACCOUNT]) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def _minus(shown: dict[str, Any], action: str, resource: str) -> dict[str, Any]:
+    """The printed policy less one (action, resource) pair."""
+    statements = []
+    for st in shown["Statement"]:
+        actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+        resources = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
+        if action in actions and resource in resources:
+            if len(actions) > 1:
+                statements.append({**st, "Action": [a for a in actions if a != action]})
+            if len(resources) > 1:
+                statements.append({**st, "Sid": st["Sid"] + "r", "Action": action,
+                                   "Resource": [r for r in resources if r != resource]})
+        else:
+            statements.append(st)
+    return {**shown, "Statement": statements}
+
+
+@pytest.mark.parametrize("version", ["kkp-2.29", "kkp-2.30", "kkp-2.31"])
+def test_the_printed_policy_makes_a_fresh_user_ready_on_every_kubernetes_version_kkp_supports(
+        version: str, local_aws: LocalAWS, capsys: pytest.CaptureFixture[str]) -> None:
+    shown = _shown(version, capsys)
     _, keys = local_aws.create_user(policies=[shown, doc(SIMULATE)])
-    verdict = check(keys, "kkp-2.31", targets=(ABC,))
+    targets = tuple(Target(cluster="abc", region="eu-central-1", kubernetes_version=f"{minor}.1")
+                    for minor in load_profile(version).cloud_controllers)
+    verdict = check(keys, version, targets=targets)
     assert verdict.status is Status.SUFFICIENT, verdict.message
     assert verdict.tally().missing_recommended == 0
+
+
+@pytest.mark.parametrize(("action", "resource"), [
+    ("iam:DeleteRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/kubernetes-*-worker"),
+    ("ec2:CreateSecurityGroup", f"arn:aws:ec2:*:{ACCOUNT}:security-group/*"),
+    ("ec2:RunInstances", "arn:aws:ec2:*::image/*"),
+    ("ec2:TerminateInstances", f"arn:aws:ec2:*:{ACCOUNT}:instance/*"),
+])
+def test_the_printed_policy_without_one_pair_is_not_ready_naming_that_pair(
+        action: str, resource: str, local_aws: LocalAWS, capsys: pytest.CaptureFixture[str]) -> None:
+    shown = _shown("kkp-2.31", capsys)
+    _, keys = local_aws.create_user(policies=[_minus(shown, action, resource), doc(SIMULATE)])
+    verdict = check(keys, "kkp-2.31", targets=(ABC,))
+    assert verdict.status is Status.INSUFFICIENT
+    missing = {(r.requirement.action, r.requirement.resource) for r in verdict.missing_required}
+    assert {a for a, _ in missing} == {action}
+    assert all(fnmatch.fnmatchcase(r, resource) for _, r in missing), missing
+
+
+def test_run_instances_granted_on_exactly_the_resource_types_aws_requires_is_ready(local_aws: LocalAWS) -> None:
+    """The Service Authorization Reference's required types for ec2:RunInstances (image, instance,
+    network-interface, security-group, subnet) plus the root volume machine-controller creates; nothing on `*`."""
+    region = f"arn:aws:ec2:eu-central-1:{ACCOUNT}"
+    scoped = {"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": [
+        "arn:aws:ec2:eu-central-1::image/*", f"{region}:instance/*", f"{region}:network-interface/*",
+        f"{region}:security-group/*", f"{region}:subnet/*", f"{region}:volume/*"]}
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, allow_all_but("ec2:RunInstances"), scoped)])
+    verdict = check(keys, targets=(ABC,))
+    assert verdict.status is Status.SUFFICIENT, verdict.message
+    one_type = dict(scoped, Resource=f"{region}:instance/*")
+    _, narrow = local_aws.create_user(policies=[doc(SIMULATE, allow_all_but("ec2:RunInstances"), one_type)])
+    missing = {r.requirement.resource.split(":")[-1] for r in check(narrow, targets=(ABC,)).missing_required}
+    assert missing == {"image/*", "network-interface/*", "security-group/*", "subnet/*", "volume/*"}
 
 
 def test_a_control_plane_role_that_trusts_only_ec2_fails_the_check(local_aws: LocalAWS) -> None:
@@ -411,8 +482,8 @@ def test_explicit_deny_from_a_decision_table(local_aws: LocalAWS) -> None:
 def test_scp_denial_from_a_decision_table(local_aws: LocalAWS) -> None:
     scp = {"decision": "implicitDeny", "organizations": False}
     verdict = check(tabled_user(local_aws, {"*": ALLOWED, "ec2:RunInstances": scp}), targets=(ABC,))
-    assert [(r.requirement.action, r.outcome) for r in verdict.missing_required] == [
-        ("ec2:RunInstances", Outcome.DENIED_BY_SCP)]
+    assert {(r.requirement.action, r.outcome) for r in verdict.missing_required} == {
+        ("ec2:RunInstances", Outcome.DENIED_BY_SCP)}
     assert any("SCP blocks ec2:RunInstances" in b for b in verdict.blockers)
 
 

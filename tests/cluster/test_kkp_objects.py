@@ -114,7 +114,7 @@ def test_an_imported_eks_clusters_credential_is_checked_against_the_eks_profile(
 
 
 def test_upgrade_readiness_is_a_condition_and_a_wide_column(seed: Seed, unique: str) -> None:
-    documented = json.loads((Path(__file__).resolve().parents[1] / "data" / "kkp-documented-policy.json")
+    documented = json.loads((Path(__file__).resolve().parents[1] / "data" / "kkp-documented-policy-2.22.json")
                             .read_text().replace("YOUR_ACCOUNT_ID", ACCOUNT))
     documented["Statement"] += [SIMULATE, {"Effect": "Allow", "Resource": "*", "Action": [
         "elasticloadbalancing:*", "iam:TagInstanceProfile", "iam:DetachRolePolicy"]}]

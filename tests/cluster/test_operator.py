@@ -80,7 +80,7 @@ def test_identical_credentials_are_checked_once(seed: Seed, unique: str) -> None
         seed.wait_condition(name, ("True", "AllRequiredAllowed"))
     calls = seed.aws.calls()
     assert calls.get("GetCallerIdentity") == 1
-    assert calls.get("SimulatePrincipalPolicy") == 5  # one check: the fewest calls the kkp profile allows
+    assert calls.get("SimulatePrincipalPolicy") == 6  # one check: the fewest calls the kkp profile allows
 
 
 def test_user_created_check_for_any_secret(seed: Seed, unique: str) -> None:
@@ -235,7 +235,7 @@ def test_cli_checks_a_secret_through_the_kubeconfig(seed: Seed, unique: str) -> 
     verdict = json.loads(result.stdout)
     assert verdict["status"] == "Insufficient"
     assert "iam:PassRole" in {f["feature"]: f["missing"] for f in verdict["brokenFeatures"]}["machines"]
-    assert verdict["awsCalls"] == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 5}
+    assert verdict["awsCalls"] == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 6}
 
 
 def test_zz_no_secret_reached_any_object_event_or_log(seed: Seed) -> None:

@@ -38,11 +38,11 @@ def test_policy_evaluate_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_policy_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    raw = (DATA / "kkp-documented-policy.json").read_text()
-    assert main(["policy", "check", "--policy", write(tmp_path, "docs.json", raw), "--requirements", "kkp-docs"]) == 1
+    raw = (DATA / "kkp-documented-policy-2.22.json").read_text()
+    assert main(["policy", "check", "--policy", write(tmp_path, "docs.json", raw), "--requirements", "kkp-docs-2.22"]) == 1
     assert "iam:PassRole" in capsys.readouterr().out, "YOUR_ACCOUNT_ID matches no real account"
     documented = write(tmp_path, "docs.json", raw.replace("YOUR_ACCOUNT_ID", "111122223333"))
-    assert main(["policy", "check", "--policy", documented, "--requirements", "kkp-docs",
+    assert main(["policy", "check", "--policy", documented, "--requirements", "kkp-docs-2.22",
                  "--account", "111122223333"]) == 0
     least = (DATA / "kkp-least-privilege-policy.json").read_text().replace("YOUR_ACCOUNT_ID", "111122223333")
     capsys.readouterr()
@@ -75,7 +75,8 @@ def test_requirements_show(capsys: pytest.CaptureFixture[str]) -> None:
 def test_requirements_show_lists_identity_context_and_evidence(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["requirements", "show", "kkp-2.31", "--evidence"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("# KKP 2.31, Kubernetes 1.36 (assumed: the newest this KKP version supports)")
+    assert out.startswith("# KKP 2.31, Kubernetes 1.33: cloud-controller-manager v1.33.2, assume-role mode")
+    assert "# KKP 2.31, Kubernetes 1.36: cloud-controller-manager v1.35.2, assume-role mode" in out
     line = next(x for x in out.splitlines() if x.split()[:2] == ["required", "sts:AssumeRole"])
     assert "role/kubernetes-*-control-plane" in line and " keys " in line
     assert "evidence: kubermatic/kubermatic@v2.31.0:pkg/resources/cloudconfig/aws/cloudconfig.go:41" in out
@@ -100,7 +101,7 @@ def test_requirements_show_for_a_cluster_manifest(tmp_path: Path, capsys: pytest
             cluster_manifest(tmp_path), "--seed", seed_manifest(tmp_path)]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "Kubernetes 1.32: cloud-controller-manager v1.32.1, direct mode" in out
+    assert "Kubernetes 1.32: cloud-controller-manager v1.32.1, hybrid mode" in out
     assert "arn:aws:iam::111122223333:role/team-cp" in out
     assert "arn:aws:ec2:eu-central-1:111122223333:security-group/*" in out
     assert main([*args, "--region", "us-west-2"]) == 0
@@ -277,3 +278,15 @@ def test_a_pipe_closed_before_the_only_write_ends_quietly_too(args: list[str], b
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141, err
     assert err == ""
+
+
+def test_requirements_show_for_a_cluster_with_assume_role_grants_assuming_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    role = "arn:aws:iam::444455556666:role/kkp-provisioner"
+    args = ["requirements", "show", "kkp-2.31", "--account", "111122223333", "--format", "policy", "--cluster",
+            cluster_manifest(tmp_path, assumeRoleARN=role, assumeRoleExternalID="kkp-hidden-external-id-7")]
+    assert main(args) == 0
+    statements = json.loads(capsys.readouterr().out)["Statement"]
+    assert any("sts:AssumeRole" in st["Action"] and role in ([st["Resource"]] if isinstance(st["Resource"], str)
+                                                             else st["Resource"]) for st in statements)
+    assert "kkp-hidden-external-id-7" not in json.dumps(statements), "the external ID is not part of the policy"

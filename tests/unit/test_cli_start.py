@@ -22,8 +22,8 @@ print(json.dumps({{"code": code, "loaded": sorted(m for m in sys.modules if m.sp
 
 @pytest.mark.parametrize("argv", [
     ["--help"], ["catalog"], ["requirements", "show", "kkp-2.31"], ["requirements", "show", "kkp", "--format", "policy"],
-    ["policy", "evaluate", "--policy", "tests/data/kkp-documented-policy.json", "--action", "ec2:RunInstances"],
-    ["policy", "check", "--policy", "tests/data/kkp-documented-policy.json", "--requirements", "kkp-docs"],
+    ["policy", "evaluate", "--policy", "tests/data/kkp-documented-policy-2.22.json", "--action", "ec2:RunInstances"],
+    ["policy", "check", "--policy", "tests/data/kkp-documented-policy-2.22.json", "--requirements", "kkp-docs"],
 ])
 def test_offline_commands_load_no_aws_or_kubernetes_client(argv: list[str]) -> None:
     result = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, check=True)

@@ -1,4 +1,6 @@
+import importlib.util
 import re
+from pathlib import Path
 
 import pytest
 
@@ -7,6 +9,7 @@ from credcheck.requirements.profiles import BUILTIN, ProfileError, load_profile,
 from credcheck.target import Target
 
 ACCOUNT = "111122223333"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def reqs_of(profile: str, target: Target | None = None, **kw: object) -> dict[tuple[str, str], list]:  # type: ignore[type-arg]
@@ -22,11 +25,20 @@ def actions(profile: str, target: Target | None = None, severity: Severity = Sev
 
 
 def test_kkp_docs_is_the_documented_policy_every_action_required() -> None:
-    reqs = load_profile("kkp-docs").requirements(ACCOUNT)
+    reqs = load_profile("kkp-docs-2.22").requirements(ACCOUNT)
     assert all(r.severity is Severity.REQUIRED for r in reqs)
     assert any(r.action == "iam:PassRole" and r.resource == f"arn:aws:iam::{ACCOUNT}:role/kubernetes-*" for r in reqs)
     assert not any(r.action in ("elasticloadbalancing:AddTags", "iam:TagInstanceProfile") for r in reqs)
     assert len(reqs) > 800
+
+
+def test_kkp_docs_is_todays_documented_policy_with_tag_instance_profile_and_add_tags() -> None:
+    reqs = load_profile("kkp-docs").requirements(ACCOUNT)
+    assert load_profile("kkp-docs").version == "2.31"
+    assert any(r.action == "iam:TagInstanceProfile" and r.resource == f"arn:aws:iam::{ACCOUNT}:instance-profile/*"
+               for r in reqs)
+    assert any(r.action == "elasticloadbalancing:AddTags" and r.resource == "*" for r in reqs)
+    assert all(r.severity is Severity.REQUIRED for r in reqs)
 
 
 def test_kkp_means_the_newest_kkp_version() -> None:
@@ -48,11 +60,34 @@ def test_kkp_229_ccm_uses_the_keys_directly_for_ec2_and_elb() -> None:
     assert {"elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:RegisterTargets",
             "ec2:RevokeSecurityGroupIngress"} <= required
     assert "sts:AssumeRole" not in required
-    elb = reqs_of("kkp-2.29")[("elasticloadbalancing:CreateLoadBalancer", "*")]
+    elb = reqs_of("kkp-2.29")[("elasticloadbalancing:CreateLoadBalancer", "arn:aws:elasticloadbalancing:us-east-1:"
+                                                                          f"{ACCOUNT}:loadbalancer/*")]
     assert elb[0].principal == KEYS
 
 
-@pytest.mark.parametrize(("version", "mode"), [("1.32.9", "direct"), ("v1.33.2", "assume-role"),
+def test_a_hybrid_ccm_needs_the_keys_for_elb_and_assumes_the_role_only_for_topology() -> None:
+    """CCM v1.32.1 / v1.33.0: the keys first in the chain for EC2/ELB, the SDK-v2 topology client assumes the role
+    (cloud-provider-aws@v1.33.0 aws.go:491-510,596,629); a topology denial is only logged (topology.go:101-106)."""
+    target = Target(cluster="abc", kubernetes_version="1.33.4")
+    assert (ccm := load_profile("kkp-2.29").cloud_controller(target)) is not None and ccm.mode == "hybrid"
+    assert "elasticloadbalancing:CreateLoadBalancer" in actions("kkp-2.29", target)
+    assert "sts:AssumeRole" not in actions("kkp-2.29", target)
+    assert "sts:AssumeRole" in actions("kkp-2.29", target, Severity.RECOMMENDED)
+
+
+@pytest.mark.parametrize(("ccm", "mode"), [("v1.31.1", "direct"), ("v1.31.8", "hybrid"), ("v1.31.9", "assume-role"),
+                                           ("v1.32.1", "hybrid"), ("v1.32.4", "assume-role"), ("v1.33.0", "hybrid"),
+                                           ("v1.33.1", "assume-role"), ("v1.30.10", "assume-role"),
+                                           ("v1.35.2", "assume-role")])
+def test_the_ccm_mode_follows_the_exact_release_backports_included(ccm: str, mode: str) -> None:
+    spec = importlib.util.spec_from_file_location("generate_profiles", ROOT / "hack" / "generate_profiles.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module._mode(ccm) == mode
+
+
+@pytest.mark.parametrize(("version", "mode"), [("1.32.9", "hybrid"), ("v1.33.2", "assume-role"),
                                                ("1.35", "assume-role"), (None, "assume-role")])
 def test_kkp_230_cloud_controller_mode_follows_the_kubernetes_version(version: str | None, mode: str) -> None:
     profile = load_profile("kkp-2.30")
@@ -61,7 +96,7 @@ def test_kkp_230_cloud_controller_mode_follows_the_kubernetes_version(version: s
     assert ccm.assumed is (version is None)
     required = actions("kkp-2.30", Target(cluster="c", kubernetes_version=version))
     assert ("sts:AssumeRole" in required) is (mode == "assume-role")
-    assert ("elasticloadbalancing:CreateLoadBalancer" in required) is (mode == "direct")
+    assert ("elasticloadbalancing:CreateLoadBalancer" in required) is (mode == "hybrid")
 
 
 def test_without_a_cluster_the_newest_kubernetes_is_assumed() -> None:
@@ -108,10 +143,12 @@ def test_request_context_is_what_kkps_calls_carry() -> None:
     reqs = reqs_of("kkp-2.31", Target(cluster="abc", region="eu-central-1"))
     passrole = reqs[("iam:PassRole", "arn:aws:iam::111122223333:role/kubernetes-abc-worker")][0]
     assert passrole.context_dict() == {"aws:RequestedRegion": ["us-east-1"], "iam:PassedToService": ["ec2.amazonaws.com"]}
-    on_create = reqs[("ec2:CreateTags", "arn:aws:ec2:eu-central-1:111122223333:instance/*")][0]
-    assert on_create.context_dict() == {"aws:RequestedRegion": ["eu-central-1"], "ec2:CreateAction": ["RunInstances"]}
-    plain = [r for r in reqs[("ec2:CreateTags", "*")] if "ec2:CreateAction" not in r.context_dict()]
-    assert plain, "KKP also tags existing subnets, route table and security group (tags.go:74)"
+    on_instance = [r.context_dict() for r in reqs[("ec2:CreateTags", "arn:aws:ec2:eu-central-1:111122223333:instance/*")]]
+    assert {"aws:RequestedRegion": ["eu-central-1"], "ec2:CreateAction": ["RunInstances"]} in on_instance
+    for tagged in ("subnet/*", "route-table/*", "security-group/*"):
+        plain = reqs[("ec2:CreateTags", f"arn:aws:ec2:eu-central-1:111122223333:{tagged}")]
+        assert [r for r in plain if "ec2:CreateAction" not in r.context_dict()], (
+            "KKP also tags existing subnets, route table and security group (tags.go:74)")
     role = reqs[("iam:CreateRole", "arn:aws:iam::111122223333:role/kubernetes-abc-control-plane")][0]
     assert role.context_dict()["aws:TagKeys"] == ["owned-by.kubermatic.k8c.io/abc"]
     regions = reqs[("ec2:DescribeRegions", "*")]
@@ -128,9 +165,15 @@ def test_every_generated_requirement_names_the_kkp_code_that_calls_it() -> None:
 
 def test_eks_profile_is_for_imported_eks_clusters() -> None:
     required = actions("eks")
-    assert {"eks:ListClusters", "eks:DescribeCluster", "eks:UpdateClusterVersion", "iam:ListRoles",
-            "iam:ListAttachedRolePolicies", "ec2:DescribeRegions"} <= required
+    assert {"eks:ListClusters", "eks:DescribeCluster", "eks:UpdateClusterVersion", "eks:CreateNodegroup"} <= required
+    wizard = actions("eks", severity=Severity.RECOMMENDED)
+    assert {"iam:ListRoles", "iam:ListAttachedRolePolicies", "ec2:DescribeRegions", "ec2:DescribeSubnets",
+            "ec2:DescribeVpcs", "ec2:DescribeSecurityGroups", "ec2:DescribeInstanceTypeOfferings"} <= wizard
     assert "ec2:RunInstances" not in required
+    polled = [r for r in load_profile("eks").requirements(ACCOUNT, region="eu-central-1")
+              if r.action == "eks:DescribeCluster" and r.principal == KEYS]
+    assert polled and polled[0].resource == f"arn:aws:eks:eu-central-1:{ACCOUNT}:cluster/*", (
+        "the master-controller-manager polls DescribeCluster with the static keys (cluster_controller.go:207,381)")
 
 
 def test_custom_profile_with_unknown_action_names_the_closest() -> None:
@@ -166,5 +209,5 @@ def test_invalid_profiles_are_explained(text: str, problem: str) -> None:
 def test_unknown_profile_name() -> None:
     with pytest.raises(ProfileError, match=r"use one of kkp, kkp-2\.31"):
         load_profile("kkp-2099")
-    assert set(BUILTIN) >= {"kkp-2.29", "kkp-2.30", "kkp-2.31", "kkp-docs", "eks"}
+    assert set(BUILTIN) >= {"kkp-2.29", "kkp-2.30", "kkp-2.31", "kkp-docs", "kkp-docs-2.22", "eks"}
     assert OPERATING != KEYS

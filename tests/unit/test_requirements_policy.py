@@ -2,6 +2,7 @@
 sufficient, and without any one required action it is not. Decided in-process by the offline evaluator (the
 policy comes from the profile's data, the decision from the IAM evaluator, pinned by tests/unit/iam/golden.yaml)."""
 
+import fnmatch
 import json
 
 import pytest
@@ -51,3 +52,62 @@ def test_removing_any_one_required_action_makes_it_insufficient(capsys: pytest.C
         result = verdict(without(doc, action))
         assert result.status is Status.INSUFFICIENT, action
         assert action in {r.requirement.action for r in result.missing_required}, action
+
+
+def _pairs(doc: dict) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    out = []
+    for st in doc["Statement"]:
+        actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+        resources = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
+        out += [(a, r) for a in actions for r in resources]
+    return out
+
+
+def without_pair(doc: dict, action: str, resource: str) -> dict:  # type: ignore[type-arg]
+    """The policy less one (action, resource) pair: the rest of its statement stays, split where needed."""
+    statements = []
+    for st in doc["Statement"]:
+        actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+        resources = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
+        if action not in actions or resource not in resources:
+            statements.append(st)
+            continue
+        if len(actions) > 1:
+            statements.append({**st, "Action": [a for a in actions if a != action]})
+        if len(resources) > 1:
+            statements.append({**st, "Sid": st["Sid"] + "r", "Action": action,
+                               "Resource": [r for r in resources if r != resource]})
+    return {**doc, "Statement": statements}
+
+
+def _targets(version: str) -> list[Target]:
+    """One Cluster per Kubernetes minor the KKP version supports: each cloud-controller mode it runs."""
+    return [Target(cluster="abc", region="eu-central-1", kubernetes_version=f"{minor}.1")
+            for minor in load_profile(version).cloud_controllers]
+
+
+@pytest.mark.parametrize("version", ["kkp-2.29", "kkp-2.30", "kkp-2.31"])
+def test_the_printed_policy_without_any_one_required_pair_names_that_pair(
+        version: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["requirements", "show", version, "--format", "policy", "--account", ACCOUNT]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    profile = load_profile(version)
+    checked = 0
+    for action, pattern in _pairs(doc):
+        needing = [(t, r) for t in _targets(version) for r in profile.requirements(ACCOUNT, target=t)
+                   if r.action == action and r.severity is Severity.REQUIRED and not r.proven_by_call
+                   and fnmatch.fnmatchcase(r.resource, pattern)]
+        if not needing:
+            continue  # a recommended pair (spot instances, EBS encryption): its absence is a warning
+        target = needing[0][0]
+        result = check_policies([parse_policy(json.dumps(without_pair(doc, action, pattern)), "shown")], profile,
+                                account=ACCOUNT, region="eu-central-1", target=target)
+        assert result.status is Status.INSUFFICIENT, (action, pattern)
+        assert any(r.requirement.action == action and fnmatch.fnmatchcase(r.requirement.resource, pattern)
+                   for r in result.missing_required), (action, pattern)
+        checked += 1
+    for target in _targets(version):
+        whole = check_policies([parse_policy(json.dumps(doc), "shown")], profile, account=ACCOUNT,
+                               region="eu-central-1", target=target)
+        assert whole.status is Status.SUFFICIENT, (target.kubernetes_version, whole.message)
+    assert checked > 40

@@ -14,13 +14,15 @@ from credcheck.iam.catalog import ActionCatalog, UnknownActionError, load_catalo
 from credcheck.model import KEYS, OPERATING, Requirement, Severity
 from credcheck.target import Target, fill, iam_region, minor_of, variables
 
-BUILTIN = ("kkp", "kkp-2.31", "kkp-2.30", "kkp-2.29", "kkp-docs", "eks")
+BUILTIN = ("kkp", "kkp-2.31", "kkp-2.30", "kkp-2.29", "kkp-docs", "kkp-docs-2.22", "eks")
 ALIASES = {"kkp": "kkp-2.31"}  # `kkp` is the newest KKP minor credcheck knows
 DEFAULT_PROFILE = "kkp"
 PLACEHOLDERS = frozenset({"partition", "account", "region", "cluster", "controlPlaneRole", "workerRole",
                           "instanceProfile", "securityGroup", "vpc", "assumeRole"})
 GATES = frozenset({"disableIAMReconciling"})
-MODES = frozenset({"direct", "assume-role"})
+# How a cloud-controller-manager uses the keys: direct (every EC2/ELB call with them), hybrid (direct, but the
+# instance-topology client assumes the control-plane role), assume-role (only sts:AssumeRole with them)
+MODES = frozenset({"direct", "hybrid", "assume-role"})
 
 
 class ProfileError(ValueError):
@@ -45,7 +47,7 @@ class ProfileStatement:
     resources: tuple[str, ...]
     context: tuple[tuple[str, tuple[str, ...]], ...] = ()
     principal: str = OPERATING
-    cloud_controller: str | None = None  # only when the Cluster's CCM runs in this mode
+    cloud_controllers: tuple[str, ...] = ()  # only when the Cluster's CCM runs in one of these modes
     region: str | None = None  # a region KKP's code hard-codes for this call
     component: str = ""
     why: str = ""
@@ -117,9 +119,9 @@ class Profile:
             return False
         if feature.only_with_assume_role and not target.assume_role_arn:
             return False
-        if statement.cloud_controller is not None:
+        if statement.cloud_controllers:
             ccm = self.cloud_controller(target)
-            return ccm is not None and ccm.mode == statement.cloud_controller
+            return ccm is not None and ccm.mode in statement.cloud_controllers
         return True
 
     def _expand(self, account: str, partition: str, skipped: frozenset[str], catalog: ActionCatalog, *,
@@ -211,16 +213,16 @@ def _parse_statement(st: Any, where: str, features: Mapping[str, Feature], catal
         context_raw = {}
     context = tuple(sorted((str(k), _strings(v)) for k, v in context_raw.items()))
     when = st.get("when") or {}
-    mode = when.get("cloudController") if isinstance(when, Mapping) else None
-    if mode is not None and mode not in MODES:
-        problems.append(f"{where}: when.cloudController must be direct or assume-role, not {mode!r}")
+    modes = _strings(when.get("cloudController")) if isinstance(when, Mapping) else ()
+    if any(mode not in MODES for mode in modes):
+        problems.append(f"{where}: when.cloudController must name {', '.join(sorted(MODES))}, not {list(modes)!r}")
     principal = str(st.get("principal") or OPERATING)
     if principal not in (OPERATING, KEYS):
         problems.append(f"{where}: principal must be {OPERATING} or {KEYS}, not {principal!r}")
     texts = [str(r) for r in resources_] + [k for k, _ in context] + [v for _, vs in context for v in vs]
     problems.extend(_placeholder_problems(texts, where))
     return ProfileStatement(str(feature), tuple(actions), tuple(str(r) for r in resources_), context, principal,
-                            mode, str(st["region"]) if st.get("region") else None, str(st.get("component", "")),
+                            modes, str(st["region"]) if st.get("region") else None, str(st.get("component", "")),
                             str(st.get("why", "")), _strings(st.get("evidence")))
 
 
@@ -246,7 +248,7 @@ def parse_profile(raw: Any, origin: str, catalog: ActionCatalog | None = None) -
     controllers = {str(minor): (str(v.get("ccm", "")), str(v.get("mode", "")))
                    for minor, v in (kubernetes.get("cloudController") or {}).items()}
     if any(mode not in MODES for _, mode in controllers.values()):
-        problems.append("kubernetes.cloudController: each mode must be direct or assume-role")
+        problems.append(f"kubernetes.cloudController: each mode must be one of {', '.join(sorted(MODES))}")
     if problems:
         raise ProfileError(f"{origin}: " + "; ".join(problems))
     return Profile(name=str(raw.get("name", origin)), version=str(raw.get("version", "")),
