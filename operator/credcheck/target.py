@@ -52,11 +52,14 @@ def variables(target: Target, *, partition: str, account: str, region: str) -> d
     ec2 = f"arn:{partition}:ec2:{region}:{account}"
     control_plane = (_role_arn(target.control_plane_role, partition, account) if target.control_plane_role
                      else f"{iam}:role/kubernetes-{cluster}-control-plane")
+    # KKP's IAM calls find the role by its name in the account KKP acts in, whatever account the ARN names
+    # (kubermatic/kubermatic@v2.31.0:pkg/provider/cloud/aws/role.go:133-146); the CCM assumes the ARN as written
+    in_account = f"{iam}:role/{control_plane.split(':role/', 1)[1]}"
     # a profile the admin named holds a role KKP does not know in advance: any role may be passed
     worker = f"{iam}:role/*" if target.instance_profile else f"{iam}:role/kubernetes-{cluster}-worker"
     return {
         "partition": partition, "account": account, "region": region, "cluster": cluster,
-        "controlPlaneRole": control_plane, "workerRole": worker,
+        "controlPlaneRole": control_plane, "controlPlaneRoleInAccount": in_account, "workerRole": worker,
         "instanceProfile": f"{iam}:instance-profile/{target.instance_profile or 'kubernetes-' + cluster}",
         "securityGroup": f"{ec2}:security-group/{target.security_group_id or '*'}",
         "vpc": f"{ec2}:vpc/{target.vpc_id or '*'}",

@@ -211,3 +211,15 @@ def test_unknown_profile_name() -> None:
         load_profile("kkp-2099")
     assert set(BUILTIN) >= {"kkp-2.29", "kkp-2.30", "kkp-2.31", "kkp-docs", "kkp-docs-2.22", "eks"}
     assert OPERATING != KEYS
+
+
+def test_a_control_plane_role_arn_of_another_account_is_looked_up_by_name_in_the_acting_account() -> None:
+    """KKP keeps only the role's name and path and asks IAM in the account it acts in (role.go:133-146); the CCM
+    assumes the ARN as written (cloudconfig.go:41)."""
+    target = Target(cluster="abc", region="eu-central-1", kubernetes_version="1.35.1",
+                    control_plane_role="arn:aws:iam::999988887777:role/kkp/team-cp")
+    reqs = load_profile("kkp-2.31").requirements(ACCOUNT, target=target)
+    put = {r.resource for r in reqs if r.action == "iam:PutRolePolicy"}
+    assert f"arn:aws:iam::{ACCOUNT}:role/kkp/team-cp" in put
+    assume = {r.resource for r in reqs if r.action == "sts:AssumeRole"}
+    assert assume == {"arn:aws:iam::999988887777:role/kkp/team-cp"}

@@ -17,7 +17,8 @@ from credcheck.target import Target, fill, iam_region, minor_of, variables
 BUILTIN = ("kkp", "kkp-2.31", "kkp-2.30", "kkp-2.29", "kkp-docs", "kkp-docs-2.22", "eks")
 ALIASES = {"kkp": "kkp-2.31"}  # `kkp` is the newest KKP minor credcheck knows
 DEFAULT_PROFILE = "kkp"
-PLACEHOLDERS = frozenset({"partition", "account", "region", "cluster", "controlPlaneRole", "workerRole",
+PLACEHOLDERS = frozenset({"partition", "account", "region", "cluster", "controlPlaneRole", "controlPlaneRoleInAccount",
+                          "workerRole",
                           "instanceProfile", "securityGroup", "vpc", "assumeRole"})
 GATES = frozenset({"disableIAMReconciling"})
 # How a cloud-controller-manager uses the keys: direct (every EC2/ELB call with them), hybrid (direct, but the
