@@ -527,3 +527,22 @@ def test_a_role_trusted_through_the_account_root_with_an_external_id_is_ready(lo
     _, stranger = local_aws.create_user(policies=[doc(SIMULATE)])  # no identity grant: the root trust is not enough
     assert check(stranger, assume_role=AssumeRole(role, "kkp-77"), targets=(ABC,)).reason == "AssumeRoleFailed"
     assert user_arn.endswith("user/" + user_arn.rsplit("/", 1)[-1])
+
+
+def test_delete_security_group_granted_only_on_kkp_tagged_groups_is_ready(local_aws: LocalAWS) -> None:
+    """KKP deletes a group only when it carries its ownership tag (security_group.go:303-309), so a grant conditioned
+    on that tag is enough; one on another tag can't be decided (the group may carry it): never Ready."""
+    def tagged(tag: str) -> dict[str, Any]:
+        return {"Effect": "Allow", "Action": "ec2:DeleteSecurityGroup", "Resource": "*",
+                "Condition": {"StringLike": {f"aws:ResourceTag/{tag}": "*"}}}
+
+    own = ABC.__class__(**{**ABC.__dict__, "security_group_id": "sg-0123456789abcdef0"})
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, allow_all_but("ec2:DeleteSecurityGroup"),
+                                                  tagged("owned-by.kubermatic.k8c.io/abc"))])
+    assert (verdict := check(keys, targets=(own,))).status is Status.SUFFICIENT, verdict.message
+    _, other = local_aws.create_user(policies=[doc(SIMULATE, allow_all_but("ec2:DeleteSecurityGroup"),
+                                                   tagged("team"))])
+    verdict = check(other, targets=(own,))
+    assert verdict.status is not Status.SUFFICIENT
+    undecided = [r for r in verdict.results if r.requirement.action == "ec2:DeleteSecurityGroup"]
+    assert [(r.outcome, r.missing_context) for r in undecided] == [(Outcome.MISSING_CONTEXT, ("aws:ResourceTag/team",))]
