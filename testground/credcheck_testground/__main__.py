@@ -6,7 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from credcheck_testground import aws, controlplane, demo
+from credcheck_testground import aws, controlplane, demo, kkp
 from credcheck_testground.processes import stop_all
 
 DEFAULT_STATE = Path(".dev-env")
@@ -40,7 +40,7 @@ def main() -> int:
         aws.start(state)
         print("dev environment is up; to reach it:", file=sys.stderr)
     if args.command == "demo":
-        print("seeding KKP objects and AWS identities …", file=sys.stderr)
+        print(f"seeding KKP objects and AWS identities ({kkp.crd_description()}) …", file=sys.stderr)
         demo.seed(state)
         log = demo.start_operator(state)
         print(f"credcheck is running as ServiceAccount kubermatic/credcheck (log: {log}); waiting for verdicts …",

@@ -1,4 +1,5 @@
-"""What a seed needs before credcheck runs on the local control plane: CRDs (ours and KKP v2.31.0's own), the
+"""What a seed needs before credcheck runs on the local control plane: CRDs (ours, and KKP's kinds: KKP v2.31.0's own
+where available, else those credcheck wrote from KKP's API types; see kkp.crd_dir), the
 namespace with a Seed of two AWS datacenters, and the chart's ServiceAccount and RBAC."""
 
 import json

@@ -1,35 +1,85 @@
-"""KKP objects as a v2.31 seed holds them: manifests valid under KKP's own CRDs (shared/kkp/crds).
+"""KKP objects as a v2.31 seed holds them, and the CRDs that serve them on the local control plane.
 
-The CRDs are KKP v2.31.0's own (Apache-2.0), read from the shared folder beside the repository, never copied
-into it: set CREDCHECK_KKP_CRDS to another folder holding them.
+Two sets of CRDs for Clusters, Presets, Seeds and ExternalClusters (kubermatic.k8c.io/v1):
+- credcheck's own (`kkp_crds/`, shipped with this package): written by hand from KKP v2.31.0's Go API types,
+  covering the fields credcheck and this test ground read or write with KKP's types, required fields, enums and
+  defaults, and keeping every other field as given (x-kubernetes-preserve-unknown-fields). A clean clone uses them.
+- KKP's own (v2.31.0's generated `pkg/crd/k8c.io`, Apache-2.0), never copied into this repository: optional
+  conformance data, from the folder $CREDCHECK_KKP_CRDS names or the team's shared folder beside the repository.
+
+`crd_dir()` picks, in order: CREDCHECK_KKP_CRDS (a folder holding KKP's files, or `credcheck` to force ours), the
+shared folder when it holds KKP's files, else ours. `crd_source()` says which ("kkp" or "credcheck");
+tests/cluster/test_kkp_crd_conformance.py proves every manifest below is accepted alike under both.
 """
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 REPO = Path(__file__).resolve().parents[2]
-CRD_FILES = ("kubermatic.k8c.io_clusters.yaml", "kubermatic.k8c.io_presets.yaml", "kubermatic.k8c.io_seeds.yaml",
-             "kubermatic.k8c.io_externalclusters.yaml")
+OWN_CRDS = Path(__file__).resolve().parent / "kkp_crds"
+KKP_VERSION = "v2.31.0"
 CRD_NAMES = ("clusters.kubermatic.k8c.io", "presets.kubermatic.k8c.io", "seeds.kubermatic.k8c.io",
              "externalclusters.kubermatic.k8c.io")
+CRD_FILES = tuple(f"kubermatic.k8c.io_{name.split('.')[0]}.yaml" for name in CRD_NAMES)  # KKP's file names
+OWN_CRD_FILES = tuple(f"{name}.yaml" for name in CRD_NAMES)
+FORCE_OWN = "credcheck"  # CREDCHECK_KKP_CRDS=credcheck: use credcheck's CRDs even where KKP's are at hand
 # two AWS datacenters of the local seed, as KKP names them in a Seed
 DATACENTERS = {"aws-eu-central-1a": "eu-central-1", "aws-us-east-1a": "us-east-1"}
 API = "kubermatic.k8c.io/v1"
+Source = Literal["kkp", "credcheck"]
+
+
+def _shared_kkp_crds() -> Path:
+    return REPO.parent / "shared" / "kkp" / "crds"  # optional conformance data; else CREDCHECK_KKP_CRDS names one
+
+
+def kkp_crd_dir() -> Path | None:
+    """The folder holding KKP's own CRDs on this machine, or None: CREDCHECK_KKP_CRDS when it names a folder
+    (which must hold them all), else the shared folder when it holds them."""
+    named = os.environ.get("CREDCHECK_KKP_CRDS", "")
+    if named and named != FORCE_OWN:
+        folder = Path(named)
+        missing = [f for f in CRD_FILES if not (folder / f).is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"CREDCHECK_KKP_CRDS={named}: KKP's CRDs {', '.join(missing)} are not there; name the folder "
+                f"holding KKP {KKP_VERSION}'s pkg/crd/k8c.io CRDs, `{FORCE_OWN}` for credcheck's own, or unset it")
+        return folder
+    shared = _shared_kkp_crds()
+    return shared if all((shared / f).is_file() for f in CRD_FILES) else None
+
+
+def _in_use() -> tuple[Source, Path]:
+    kkp = None if os.environ.get("CREDCHECK_KKP_CRDS") == FORCE_OWN else kkp_crd_dir()
+    return ("kkp", kkp) if kkp is not None else ("credcheck", OWN_CRDS)
+
+
+def crd_source() -> Source:
+    """Whose CRDs the test ground installs: KKP's own ("kkp"), or those credcheck wrote ("credcheck")."""
+    return _in_use()[0]
 
 
 def crd_dir() -> Path:
-    folder = Path(os.environ.get("CREDCHECK_KKP_CRDS") or REPO.parent / "shared" / "kkp" / "crds")
-    missing = [f for f in CRD_FILES if not (folder / f).is_file()]
-    if missing:
-        raise FileNotFoundError(f"KKP's CRDs {', '.join(missing)} are not in {folder}: set CREDCHECK_KKP_CRDS to "
-                                "the folder holding KKP v2.31.0's pkg/crd/k8c.io CRDs")
-    return folder
+    """The folder of the CRDs in use (see crd_source)."""
+    return _in_use()[1]
 
 
 def crd_paths() -> list[Path]:
-    folder = crd_dir()
-    return [folder / f for f in CRD_FILES]
+    source, folder = _in_use()
+    return [folder / f for f in (CRD_FILES if source == "kkp" else OWN_CRD_FILES)]
+
+
+def own_crd_paths() -> list[Path]:
+    return [OWN_CRDS / f for f in OWN_CRD_FILES]
+
+
+def crd_description() -> str:
+    """One line for a log or a demo: whose CRDs serve KKP's objects, and from where."""
+    source, folder = _in_use()
+    if source == "kkp":
+        return f"KKP {KKP_VERSION}'s own CRDs ({folder})"
+    return f"KKP's CRDs written by credcheck from KKP {KKP_VERSION}'s API types ({folder})"
 
 
 def seed(name: str = "kubermatic", namespace: str = "kubermatic",
