@@ -54,7 +54,8 @@ def preset_problems(aws: Mapping[str, Any]) -> list[str]:
     data = {k: str(v).encode() for k, v in aws.items() if k in ("accessKeyID", "secretAccessKey") and v is not None}
     if not data:
         return []  # a Preset that takes its AWS credential from elsewhere
-    problems = [f"spec.aws: {p.message}" for p in credential_problems(data, "accessKeyID", "secretAccessKey")]
+    problems = [f"spec.aws: {p.message}" for p in credential_problems(data, "accessKeyID", "secretAccessKey",
+                                                                          where="Preset")]
     role = aws.get("assumeRoleARN")
     if role and not ROLE_ARN.match(str(role)):
         problems.append(f"spec.aws.assumeRoleARN {role!r} is not an IAM role ARN")

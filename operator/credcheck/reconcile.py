@@ -84,7 +84,7 @@ def _source(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
         if not aws:
             return _misconfigured("PresetHasNoAWS", f"Preset {source['presetRef']['name']} has no spec.aws")
         parsed = parse_credential({k: str(v).encode() for k, v in aws.items() if isinstance(v, str)},
-                                  "accessKeyID", "secretAccessKey")
+                                  "accessKeyID", "secretAccessKey", where="Preset")
         if role is None and aws.get("assumeRoleARN"):
             role = AssumeRole(aws["assumeRoleARN"], aws.get("assumeRoleExternalID") or None)
     else:

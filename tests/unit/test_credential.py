@@ -1,6 +1,7 @@
 import pytest
 
-from credcheck.credential import CredentialProblem, parse_credential
+from credcheck.admission_rules import preset_problems, secret_problems
+from credcheck.credential import CredentialProblem, credential_problems, parse_credential
 from credcheck.model import Credential, mask_key_id
 
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
@@ -40,3 +41,141 @@ def test_malformed_credentials_name_the_key_never_the_value(data: dict[str, byte
     assert problem.reason == "MalformedCredential"
     assert fragment in problem.message
     assert KEY_ID not in problem.message and SECRET not in problem.message
+
+
+# Issue 25 item 5: every malformed credential names its cause and what to do, never the value nor any part of it.
+FAKE_ID = "AKIA2Q7XJ4M9PLW3RTBZ"
+FAKE_TEMP_ID = "ASIA2Q7XJ4M9PLW3RTBZ"
+FAKE_SECRET = "Zq8vR2mT5yK1nB7xW4cF0hJ6dL3pG9sA/+eU2iOx"
+PUBLIC = {"AKIA", "ASIA"}  # an access key ID's type prefix: public (the masked form AKIA************ABCD shows it)
+
+
+def _good(**values: str) -> dict[str, bytes]:
+    data = {"accessKeyId": FAKE_ID, "secretAccessKey": FAKE_SECRET, **values}
+    return {k: v.encode() for k, v in data.items()}
+
+
+CAUSES = {
+    "swapped": ({"accessKeyId": FAKE_SECRET.encode(), "secretAccessKey": FAKE_ID.encode()},
+                ["look swapped", "'accessKeyId' holds a 40-character value shaped like a secret access key",
+                 "put each value under the other key"]),
+    "zero-width-space": (_good(accessKeyId=FAKE_ID[:8] + "\u200b" + FAKE_ID[8:]),
+                         ["'accessKeyId' (access key ID) contains an invisible character",
+                          "a zero-width space (U+200B) at character 9 of 21", "store it without that character"]),
+    "no-break-space": (_good(secretAccessKey=FAKE_SECRET + "\u00a0"),
+                       ["'secretAccessKey' (secret access key) has leading or trailing whitespace",
+                        "ends with a no-break space (U+00A0) at character 41 of 41", "write the value without it"]),
+    "no-break-space-inside": (_good(secretAccessKey=FAKE_SECRET[:10] + "\u00a0" + FAKE_SECRET[10:]),
+                              ["contains an invisible character", "a no-break space (U+00A0) at character 11 of 41"]),
+    "byte-order-mark": (_good(accessKeyId="\ufeff" + FAKE_ID),
+                        ["contains an invisible character", "a byte-order mark (U+FEFF) at character 1 of 21"]),
+    "non-ascii-letter": (_good(accessKeyId="AKIA\u0410" + FAKE_ID[5:]),
+                         ["contains a non-ASCII character", "a non-ASCII letter", "at character 5 of 20",
+                          "retype the value"]),
+    "two-odd-characters": (_good(accessKeyId=FAKE_ID[:3] + "\u200b" + FAKE_ID[3:12] + "\u200d" + FAKE_ID[12:]),
+                           ["at character 4 of 22 (and 1 more such character)"]),
+    "trailing-newline": (_good(accessKeyId=FAKE_ID + "\n"),
+                         ["has leading or trailing whitespace or a newline (hidden)",
+                          "ends with a newline (\\n) at character 21 of 21"]),
+    "trailing-crlf": (_good(secretAccessKey=FAKE_SECRET + "\r\n"),
+                      ["ends with a carriage return (\\r) and a newline (\\n) at characters 41-42 of 42"]),
+    "trailing-tab": (_good(secretAccessKey=FAKE_SECRET + "\t"), ["ends with a tab (\\t) at character 41 of 41"]),
+    "leading-space": (_good(accessKeyId=" " + FAKE_ID), ["starts with a space at character 1 of 21"]),
+    "only-whitespace": (_good(accessKeyId=" \n"), ["it is nothing but whitespace (a space and a newline (\\n))"]),
+    "double-quotes": (_good(accessKeyId=f'"{FAKE_ID}"'),
+                      ["'accessKeyId' (access key ID) is wrapped in double quotes (\"…\")",
+                       "the quotes were stored as part of the value", "store the value without them"]),
+    "single-quotes": (_good(secretAccessKey=f"'{FAKE_SECRET}'"),
+                      ["'secretAccessKey' (secret access key) is wrapped in single quotes ('…')"]),
+    "typographic-quotes": (_good(accessKeyId=f"\u201c{FAKE_ID}\u201d"), ["is wrapped in typographic double quotes"]),
+    "one-quote": (_good(accessKeyId=f'{FAKE_ID}"'), ['ends with a quote (", character 21 of 21)']),
+    "environment-names": ({"AWS_ACCESS_KEY_ID": FAKE_ID.encode(), "AWS_SECRET_ACCESS_KEY": FAKE_SECRET.encode()},
+                          ["no key 'accessKeyId'", "found 'AWS_ACCESS_KEY_ID', the AWS CLI's environment-variable "
+                           "name: KKP's Secret spells it 'accessKeyId'",
+                           "keys found: 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'",
+                           "expected: 'accessKeyId' and 'secretAccessKey'", "Rename the keys, the values can stay"]),
+    "credentials-file-names": ({"aws_access_key_id": FAKE_ID.encode(), "aws_secret_access_key": FAKE_SECRET.encode()},
+                               ["found 'aws_access_key_id', the AWS CLI's credentials-file name",
+                                "keys found: 'aws_access_key_id', 'aws_secret_access_key'"]),
+    "snake-case-names": ({"access_key_id": FAKE_ID.encode(), "secret_access_key": FAKE_SECRET.encode()},
+                         ["no key 'accessKeyId'", "found 'access_key_id': KKP's Secret spells it 'accessKeyId'"]),
+    "one-environment-name": ({"accessKeyId": FAKE_ID.encode(), "AWS_SECRET_ACCESS_KEY": FAKE_SECRET.encode()},
+                             ["no key 'secretAccessKey'", "found 'AWS_SECRET_ACCESS_KEY'",
+                              "Rename the key, the value can stay"]),
+    "unrelated-keys": ({"notes": b"x7Qp-v93Lz=k"}, ["no key 'accessKeyId'", "keys found: 'notes'",
+                                                   "Add the key 'accessKeyId'"]),
+    "no-data": ({}, ["the Secret has no data at all", "KKP reads the access key ID from 'accessKeyId'",
+                     "write both keys into it"]),
+    "temporary-key": (_good(accessKeyId=FAKE_TEMP_ID),
+                      ["holds a temporary access key ID (ASIA…)", "KKP stores no session token",
+                       "create a long-term access key (AKIA…)"]),
+    "key-id-twice": (_good(secretAccessKey=FAKE_ID), ["is not an AWS secret access key",
+                                                      "shaped like an access key ID"]),
+    "secret-twice": (_good(accessKeyId=FAKE_SECRET), ["is not an AWS access key ID",
+                                                      "40 characters long, shaped like a secret access key"]),
+    "key-id-short": (_good(accessKeyId=FAKE_ID[:-1]), ["is not an AWS access key ID", "19 characters long, not 20"]),
+    "secret-odd-ascii": (_good(secretAccessKey=FAKE_SECRET[:20] + "!" + FAKE_SECRET[21:]),
+                         ["is not an AWS secret access key", "other than A-Z, a-z, 0-9, / + = at character 21 of 40"]),
+}
+EXISTING = {  # the cases of test_malformed_credentials_name_the_key_never_the_value, for the leak test
+    "empty": {"accessKeyId": b"", "secretAccessKey": SECRET.encode()},
+    "not-utf8": {"accessKeyId": b"\xff\xfe", "secretAccessKey": SECRET.encode()},
+    "huge": {"accessKeyId": b"A" * (1 << 20), "secretAccessKey": SECRET.encode()},
+    "lower-case": {"accessKeyId": b"akiaiosfodnn7example", "secretAccessKey": SECRET.encode()},
+    "short-secret": {"accessKeyId": KEY_ID.encode(), "secretAccessKey": b"short"},
+}
+
+
+@pytest.mark.parametrize(("data", "fragments"), CAUSES.values(), ids=CAUSES.keys())
+def test_each_malformed_credential_names_its_cause(data: dict[str, bytes], fragments: list[str]) -> None:
+    problem = parse_credential(data)
+    assert isinstance(problem, CredentialProblem)
+    assert problem.reason == "MalformedCredential"
+    for fragment in fragments:
+        assert fragment in problem.message
+
+
+def _windows(value: bytes) -> set[str]:
+    text = value.decode("utf-8", "replace")
+    return {text[i:i + 4] for i in range(len(text) - 3)} - PUBLIC
+
+
+@pytest.mark.parametrize("data", [*(d for d, _ in CAUSES.values()), *EXISTING.values()],
+                         ids=[*CAUSES.keys(), *EXISTING.keys()])
+def test_no_message_holds_a_value_or_any_four_characters_of_one(data: dict[str, bytes]) -> None:
+    problems = credential_problems(data)
+    assert problems, "every case is malformed"
+    for problem in problems:
+        for value in data.values():
+            if value.strip():
+                assert value.decode("utf-8", "replace") not in problem.message
+            leaked = {w for w in _windows(value) if w in problem.message}
+            assert not leaked, f"{problem.message!r} shows part of a value"
+
+
+def test_admission_warnings_use_the_same_words() -> None:
+    swapped = {"accessKeyId": FAKE_SECRET.encode(), "secretAccessKey": FAKE_ID.encode()}
+    assert secret_problems(swapped) == [p.message for p in credential_problems(swapped)]
+    assert "look swapped" in secret_problems(swapped)[0]
+    warned = preset_problems({"accessKeyID": FAKE_TEMP_ID, "secretAccessKey": FAKE_SECRET})
+    assert warned and warned[0].startswith("spec.aws: key 'accessKeyID' (access key ID) holds a temporary")
+
+
+def test_a_preset_is_named_as_such_and_both_problems_are_listed() -> None:
+    problems = credential_problems({"assumeRoleARN": b"arn:aws:iam::123456789012:role/x"}, "accessKeyID",
+                                   "secretAccessKey", where="Preset")
+    assert [p.message.split(";")[0] for p in problems] == [
+        "the Preset has no key 'accessKeyID' for the access key ID",
+        "the Preset has no key 'secretAccessKey' for the secret access key"]
+    assert "keys found: 'assumeRoleARN'; expected: 'accessKeyID' and 'secretAccessKey'" in problems[0].message
+
+
+def test_a_custom_key_name_is_the_check_s_not_kkp_s() -> None:
+    problem = parse_credential({"ID": FAKE_ID.encode(), "key": FAKE_SECRET.encode()}, "id", "key")
+    assert isinstance(problem, CredentialProblem)
+    assert "no key 'id' for the access key ID (found 'ID': the check reads 'id')" in problem.message
+
+
+def test_a_long_term_key_pair_still_parses() -> None:
+    cred = parse_credential(_good())
+    assert isinstance(cred, Credential) and cred.masked_key_id == "AKIA************RTBZ"
