@@ -74,6 +74,18 @@ FEATURES: dict[str, dict[str, Any]] = {
                           "granted by KKP's documented policy, but no KKP code calls it (checked only on request)"},
 }
 
+CONTROL_PLANE_ROLE_FEATURES: dict[str, dict[str, Any]] = {
+    "control-plane-role": {"severity": "required", "onlyWhen": "disableIAMReconciling", "description":
+                           "the control-plane role's own policies, where the admin owns them (disableIAMReconciling: "
+                           "KKP writes no policy): the cloud-controller-manager makes these calls as that role "
+                           "(node initialisation, Services of type LoadBalancer)"},
+    "control-plane-role-kkp": {"severity": "recommended", "skippedWhen": "disableIAMReconciling", "description":
+                               "the control-plane role's inline policy KKP writes (pkg/provider/cloud/aws/policy.go): "
+                               "a call it denies is KKP's own gap, reported as a warning"},
+    "control-plane-role-conditional": {"severity": "recommended", "description":
+                                       "control-plane-role calls whose denial is only logged or that need a Service "
+                                       "annotation or the account's first load balancer"},
+}
 OWNERSHIP_TAG = "owned-by.kubermatic.k8c.io/{cluster}"  # pkg/provider/cloud/aws/provider.go:36
 TAGS = {"aws:RequestTag/" + OWNERSHIP_TAG: [""], "aws:TagKeys": [OWNERSHIP_TAG]}
 TAGGED_CREATES = {"iam:CreateRole", "iam:TagRole", "iam:CreateInstanceProfile", "iam:TagInstanceProfile",
@@ -149,6 +161,37 @@ def _why(feature: str, row: dict[str, Any]) -> str:
     return f"{comp} calls it for cluster {{cluster}} ({feature})"
 
 
+def _variants(row: dict[str, Any], feature: str, modes: set[str]) -> list[tuple[str, str | None, dict[str, Any], str]]:
+    """Who makes the call, when, and under which feature: (feature, principal, when, why) per way KKP makes it.
+
+    A cloud-controller-manager call is made with the keys in direct and hybrid mode, and as the Cluster's
+    control-plane role in assume-role mode (the role's own policies are asked then: required where the admin owns
+    the role's policy, a warning where KKP writes it)."""
+    cond = row.get("conditional") or ""
+    why = _why(feature, row)
+    if feature == "assume-role":
+        return [(feature, "keys", {"assumeRole": "true"}, why)]
+    if "region hard-coded us-east-2" in cond:
+        return [(feature, "keys", {}, why)]
+    if feature != "cloud-controller":
+        return [(feature, None, {}, why)]
+    advisory = cond.startswith("ADVISORY")
+    if row["action"] == "sts:AssumeRole":
+        return [(feature, "keys", {"cloudController": "assume-role"}, why)] if "assume-role" in modes else []
+    out: list[tuple[str, str | None, dict[str, Any], str]] = []
+    on_keys = [m for m in ("direct", "hybrid") if m in modes]
+    if on_keys:
+        out.append(("cloud-controller-conditional" if advisory else feature, "keys",
+                    {"cloudController": on_keys[0] if len(on_keys) == 1 else on_keys}, why))
+    if "assume-role" in modes:
+        as_role = ("the cloud-controller-manager of cluster {cluster} calls it as {controlPlaneRole} "
+                   "(assume-role mode): the role's own policies must allow it")
+        for feat in (["control-plane-role-conditional"] if advisory
+                     else ["control-plane-role", "control-plane-role-kkp"]):
+            out.append((feat, "controlPlaneRole", {"cloudController": "assume-role"}, as_role))
+    return out
+
+
 def _statements(rows: list[dict[str, Any]], kkp: str) -> list[dict[str, Any]]:
     """One statement per (feature, resource, context, principal, when, region), actions merged, evidence kept."""
     info = VERSIONS[kkp]
@@ -158,44 +201,28 @@ def _statements(rows: list[dict[str, Any]], kkp: str) -> list[dict[str, Any]]:
         feature = _feature(row)
         if feature is None:
             continue
-        when: dict[str, str] = {}
-        principal = None
-        region = None
-        if feature == "cloud-controller":
-            principal = "keys"
-            # direct-mode calls run on the keys in hybrid mode too; sts:AssumeRole is what assume-role mode needs
-            wanted = ["assume-role"] if row["action"] == "sts:AssumeRole" else ["direct", "hybrid"]
-            active = [m for m in wanted if m in modes]
-            if not active:
-                continue
-            when = {"cloudController": active[0] if len(active) == 1 else active}
-        if feature == "assume-role":
-            when = {"assumeRole": "true"}
-            principal = "keys"
-        if "region hard-coded us-east-2" in (row.get("conditional") or ""):
-            region = "us-east-2"
-            principal = "keys"
-        cond = row.get("conditional") or ""
-        advisory = feature == "cloud-controller" and cond.startswith("ADVISORY")
-        feat = "cloud-controller-conditional" if advisory else feature
+        region = "us-east-2" if "region hard-coded us-east-2" in (row.get("conditional") or "") else None
         resources = _resources(row)
         context = _context(row)
-        key = (feat, tuple(resources), json.dumps(context, sort_keys=True), principal, json.dumps(when), region,
-               _component(row))
-        st = grouped.setdefault(key, {"feature": feat, "component": _component(row), "actions": [],
-                                      "resources": resources, **({"context": context} if context else {}),
-                                      **({"principal": principal} if principal else {}),
-                                      **({"when": when} if when else {}), **({"region": region} if region else {}),
-                                      "why": _why(feature, row), "evidence": []})
-        if row.get("sarExceptions"):
-            st.setdefault("sarExceptions", {}).update(row["sarExceptions"])
-        if row["action"] not in st["actions"]:
-            st["actions"].append(row["action"])
-        evidence = row["evidence"]
-        if feature == "cloud-controller" and "trustEvidence" in info and row["action"] == "sts:AssumeRole":
-            evidence = f"{evidence}; {info['trustEvidence']}"
-        if evidence not in st["evidence"]:
-            st["evidence"].append(evidence)
+        for feat, principal, when, why in _variants(row, feature, modes):
+            key = (feat, tuple(resources), json.dumps(context, sort_keys=True), principal, json.dumps(when), region,
+                   _component(row), bool(row.get("untagged")))
+            st = grouped.setdefault(key, {"feature": feat, "component": _component(row), "actions": [],
+                                          "resources": resources, **({"context": context} if context else {}),
+                                          **({"principal": principal} if principal else {}),
+                                          **({"when": when} if when else {}),
+                                          **({"region": region} if region else {}),
+                                          **({"untagged": True} if row.get("untagged") else {}),
+                                          "why": why, "evidence": []})
+            if row.get("sarExceptions"):
+                st.setdefault("sarExceptions", {}).update(row["sarExceptions"])
+            if row["action"] not in st["actions"]:
+                st["actions"].append(row["action"])
+            evidence = row["evidence"]
+            if feature == "cloud-controller" and "trustEvidence" in info and row["action"] == "sts:AssumeRole":
+                evidence = f"{evidence}; {info['trustEvidence']}"
+            if evidence not in st["evidence"]:
+                st["evidence"].append(evidence)
     statements = sorted(grouped.values(), key=lambda s: (list(FEATURES).index(s["feature"])
                                                          if s["feature"] in FEATURES else 99,
                                                          s["component"], s["resources"], s["actions"]))
@@ -238,6 +265,8 @@ def kkp_profile(rows: list[dict[str, Any]], kkp: str) -> dict[str, Any]:
     info = VERSIONS[kkp]
     supported = info["supported"]
     features = dict(FEATURES)
+    if any(_mode(ccm) == "assume-role" for ccm in supported.values()):
+        features.update(CONTROL_PLANE_ROLE_FEATURES)
     features["cloud-controller-conditional"] = {
         "severity": "recommended", "description":
         "cloud-controller-manager calls whose denial is only logged or that need a Service annotation (instance "

@@ -23,11 +23,12 @@ from credcheck.model import (
     SimulationResult,
     Status,
     Verdict,
+    role_of,
 )
 from credcheck.plan import RequestKey, SimulationBatch, plan
 from credcheck.requirements.profiles import Profile
 from credcheck.target import Target, variables
-from credcheck.trust import trust_admits, trust_statement
+from credcheck.trust import NO_ORGANIZATION, Trust, trust_admits, trust_statement
 from credcheck.verdict import TargetSummary, decide
 
 SIMULATE_STATEMENT = ('{"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", '
@@ -94,7 +95,7 @@ def _assume(session: AWSSession, role: AssumeRole) -> AWSSession | Verdict:
     try:
         return assume_role(session, role)
     except Exception as err:
-        failure = describe(err, "sts:AssumeRole")
+        failure = describe(err, "sts:AssumeRole", session.region)
     if failure.reason in ("InvalidCredentials", "ExpiredToken"):
         return Verdict(Status.INVALID, failure.reason, failure.message)
     if failure.reason == "AccessDenied":
@@ -141,7 +142,7 @@ def _simulate_as(identity: _Identity, kind: str, batches: Sequence[SimulationBat
                         + SIMULATE_STATEMENT % principal.policy_source_arn
                         + " — or configure an auditor identity", principal)
     try:
-        auditor, auditor_arn = options.auditor.session(principal, options.region, options.retry)
+        auditor, auditor_arn = options.auditor.session(principal, identity.session.region, options.retry)
         auditor.calls, auditor.reserved = session.calls, session.reserved
         auditor.limiter, auditor.limit_key = options.limiter, principal.account
         return simulate(auditor, arns, batches), auditor_arn
@@ -152,19 +153,32 @@ def _simulate_as(identity: _Identity, kind: str, batches: Sequence[SimulationBat
 
 
 def _simulate_all(identities: dict[str, _Identity], batches: Sequence[SimulationBatch], options: CheckOptions,
-                  ) -> tuple[dict[RequestKey, SimulationResult], str] | Verdict:
+                  ) -> tuple[dict[RequestKey, SimulationResult], str, dict[str, str]] | Verdict:
+    """Every identity's batches simulated; the credential's own failing ends the check, a control-plane role's
+    failing (not created yet, not permitted) leaves its questions undecided: returned as principal -> why."""
     results: dict[RequestKey, SimulationResult] = {}
     by: list[str] = []
+    unasked: dict[str, str] = {}
     for kind, identity in identities.items():
         mine = [b for b in batches if b.principal == kind]
         if not mine:
             continue
         outcome = _simulate_as(identity, kind, mine, options)
         if isinstance(outcome, Verdict):
-            return outcome
+            if role_of(kind) is None:
+                return outcome
+            unasked[kind] = (f"the control-plane role {role_of(kind)} could not be simulated ({outcome.reason}: "
+                             f"{outcome.message[:300]}); what the cloud-controller-manager may do as that role is "
+                             "neither missing nor verified")
+            continue
         results.update(outcome[0])
         by.append(outcome[1])
-    return results, ", ".join(dict.fromkeys(by)) or "self"
+    return results, ", ".join(dict.fromkeys(by)) or "self", unasked
+
+
+def _undecided(requirements: Sequence[Requirement], unasked: Mapping[str, str]) -> list[Requirement]:
+    return [replace(r, undecided_because=unasked[r.principal]) if r.principal in unasked else r
+            for r in requirements]
 
 
 def _summaries(profile: Profile, targets: Sequence[Target], region: str,
@@ -198,6 +212,50 @@ def _assumes_role(profile: Profile, target: Target) -> bool:
     return ccm is not None and ccm.mode == "assume-role" and target.cluster is not None
 
 
+# the tag KKP puts on what it creates (kubermatic/kubermatic@v2.31.0:pkg/provider/cloud/aws/provider.go:36)
+OWNERSHIP_TAG = "owned-by.kubermatic.k8c.io/{cluster}"
+
+
+def _profiles_to_read(targets: Sequence[Target]) -> set[str]:
+    return {t.instance_profile for t in targets if t.instance_profile and t.instance_profile_role is None
+            and t.instance_profile_unread is None}
+
+
+def _read_instance_profiles(targets: Sequence[Target], operating: _Identity) -> tuple[Target, ...]:
+    """Each instance profile a Cluster names, read once (iam:GetInstanceProfile, which KKP calls itself): the role
+    inside it is what RunInstances passes, and its ownership tag says whether KKP manages the worker role. A profile
+    that does not exist yet is created by KKP with its own worker role; one that can't be read leaves the PassRole
+    question undecided, naming why."""
+    read: dict[str, tuple[str | None, list[dict[str, str]] | None, str | None]] = {}
+    for name in sorted(_profiles_to_read(targets)):
+        try:
+            profile = operating.session.client("iam").get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+            roles = profile.get("Roles") or []
+            read[name] = (str(roles[0]["Arn"]) if roles else None, list(profile.get("Tags") or []), None)
+        except Exception as err:
+            if error_code(err) == "NoSuchEntity":
+                read[name] = (None, None, None)  # KKP creates it (instance_profile.go:113-118), with its worker role
+            else:
+                failure = describe(err, "iam:GetInstanceProfile")
+                read[name] = (None, None, f"iam:GetInstanceProfile failed ({failure.reason})")
+    out = []
+    for t in targets:
+        if t.instance_profile not in read:
+            out.append(t)
+            continue
+        role, tags, why = read[t.instance_profile]
+        if why is not None:
+            out.append(replace(t, instance_profile_unread=why))
+        elif tags is None:
+            out.append(replace(t, instance_profile_owned=True))
+        else:
+            owned = any(tag.get("Key") == OWNERSHIP_TAG.format(cluster=t.cluster) for tag in tags)
+            unread = None if role else f"instance profile {t.instance_profile} holds no role yet"
+            out.append(replace(t, instance_profile_role=role, instance_profile_owned=owned,
+                               instance_profile_unread=unread))
+    return tuple(out)
+
+
 def _read_trust(profiles: Sequence[Profile], targets: Sequence[Target], operating: _Identity,
                 ) -> tuple[dict[str, tuple[str, Any]], list[str]]:
     """Each control-plane role a CCM in assume-role mode will assume (under any of the profiles), read once:
@@ -220,23 +278,50 @@ def _read_trust(profiles: Sequence[Profile], targets: Sequence[Target], operatin
     return documents, notes
 
 
+def _organization(documents: Mapping[str, tuple[str, Any]], keys: AWSSession) -> str | None:
+    """The keys' AWS Organization, read only when a trust policy conditions on aws:PrincipalOrgID (the common
+    organisation guard): its ID, NO_ORGANIZATION for an account in none, None when it may not be read."""
+    if not any("aws:principalorgid" in json.dumps(doc).lower() for _, doc in documents.values()):
+        return None
+    try:
+        return str(keys.client("organizations").describe_organization()["Organization"]["Id"])
+    except Exception as err:
+        return NO_ORGANIZATION if error_code(err) == "AWSOrganizationsNotInUseException" else None
+
+
 def _trust_problems(profile: Profile, targets: Sequence[Target], documents: Mapping[str, tuple[str, Any]],
-                    keys: Principal) -> dict[str | None, str]:
-    """Clusters whose control-plane role's trust policy does not admit the keys, while their CCM must assume it."""
+                    keys: Principal, organization_id: str | None = None,
+                    ) -> tuple[dict[str | None, str], tuple[str, ...]]:
+    """Clusters whose control-plane role's trust policy refuses the keys while their CCM must assume it; and notes
+    for the roles whose trust credcheck cannot decide (a condition on a key it cannot know: neither missing nor ok).
+
+    The request is the CCM's: sts:AssumeRole with the keys, no external ID, source identity, MFA or session tags,
+    through the STS endpoint of the Cluster's region; organization_id: the keys' AWS Organization, None: unknown."""
     problems: dict[str | None, str] = {}
+    undecided: list[str] = []
     for target in targets:
         if target.cluster is None or not _assumes_role(profile, target) or target.cluster not in documents:
             continue
         role_arn, document = documents[target.cluster]
         ccm = profile.cloud_controller(target)
-        if not trust_admits(document, {keys.policy_source_arn, keys.caller_arn}, keys.account):
+        assumer = (f"the cloud-controller-manager of cluster {target.cluster} ({ccm.ccm if ccm else ''}) assumes it "
+                   f"with the credential's keys")
+        decision = trust_admits(document, keys, region=target.region, organization_id=organization_id)
+        if decision.answer is Trust.UNDECIDED:
+            undecided.append(f"could not decide whether the trust policy of {role_arn} admits {keys.policy_source_arn} "
+                             f"for the cloud-controller-manager of cluster {target.cluster}: {decision.reason}; "
+                             "neither missing nor verified")
+        elif decision.answer is Trust.REFUSES and decision.denied:
+            problems[target.cluster] = (
+                f"the trust policy of {role_arn} refuses {keys.policy_source_arn} ({decision.reason}), yet {assumer} "
+                "(no external ID, source identity, MFA or session tags). Narrow that Deny so it spares this AssumeRole")
+        elif decision.answer is Trust.REFUSES:
             statement = json.dumps(trust_statement(keys.account, keys.partition))
             problems[target.cluster] = (
-                f"the trust policy of {role_arn} does not admit {keys.policy_source_arn}, yet the "
-                f"cloud-controller-manager of cluster {target.cluster} ({ccm.ccm if ccm else ''}) assumes it with "
-                f"the credential's keys (a role created before KKP v2.30 trusts only ec2.amazonaws.com). Add to its "
+                f"the trust policy of {role_arn} does not admit {keys.policy_source_arn} ({decision.reason}), yet "
+                f"{assumer} (a role created before KKP v2.30 trusts only ec2.amazonaws.com). Add to its "
                 f"trust policy: {statement}")
-    return problems
+    return problems, tuple(undecided)
 
 
 @dataclass
@@ -258,7 +343,8 @@ class Prepared:
     def iam_calls(self) -> int:
         """The IAM calls the second half makes: the simulations and the control-plane roles' trust reads."""
         profiles = [p for p in (self.options.profile, self.options.target_profile) if p is not None]
-        return len(self.batches) + sum(1 for t in self.targets if any(_assumes_role(p, t) for p in profiles))
+        return (len(self.batches) + sum(1 for t in self.targets if any(_assumes_role(p, t) for p in profiles))
+                + len(_profiles_to_read(self.targets)))
 
     def reserve(self, limiter: RateLimiter) -> float:
         """Reserve the account's budget for the IAM calls (0.0), or the seconds to wait before trying again."""
@@ -270,8 +356,13 @@ class Prepared:
 
 def prepare_check(credential: Credential, options: CheckOptions,
                   factory: SessionFactory = static_session) -> Prepared | Verdict:
-    """The first half: sessions, principals (STS and one GetRole: not the IAM budget) and the plan."""
-    static = factory(credential, options.region, options.retry, options.limiter)
+    """The first half: sessions, principals (STS and one GetRole: not the IAM budget) and the plan.
+
+    STS and IAM are asked in the partition of what is checked (the Clusters' regions; the check's region without
+    one), in its home Region: never an opt-in Region, and a key of that partition is known there."""
+    scope = principals.Scope.of(options.targets, options.region)
+    static = factory(credential, scope.region, options.retry, options.limiter)
+    probe = principals.prober(factory, static.calls)
     keys_principal: Principal | None = None
     operating_session = static
     try:
@@ -283,7 +374,10 @@ def prepare_check(credential: Credential, options: CheckOptions,
             operating_session = assumed
         principal = principals.resolve(operating_session)
     except Exception as err:
-        return replace(_failure_verdict(describe(err, "sts:GetCallerIdentity"), None), aws_calls=dict(static.calls))
+        # the keys' own GetCallerIdentity: a rejection is judged after asking the other partitions (WrongPartition)
+        failure = (principals.rejected(err, credential, scope, probe) if operating_session is static
+                   else describe(err, "sts:GetCallerIdentity", scope.region))
+        return replace(_failure_verdict(failure, None), aws_calls=dict(static.calls))
     session = operating_session
     session.limit_key = static.limit_key = principal.account
     findings = principal.notes
@@ -298,6 +392,10 @@ def prepare_check(credential: Credential, options: CheckOptions,
         return replace(_unknown("PrincipalNotSimulatable",
                                 f"a {principal.kind} principal cannot be simulated; use an IAM user or role",
                                 principal), findings=findings, aws_calls=dict(session.calls))
+    problem, notes = principals.out_of_scope(session, principal, scope, probe)  # MixedPartitions, RegionNotEnabled
+    findings += notes
+    if problem is not None:
+        return replace(_failure_verdict(problem, principal), findings=findings, aws_calls=dict(session.calls))
     same_identity = keys_principal is None
     role_arn = options.assume_role.role_arn if options.assume_role else None
     targets = tuple(replace(t, assume_role_arn=role_arn) for t in (options.targets or (Target(),)))
@@ -318,25 +416,42 @@ def finish_check(prepared: Prepared) -> Verdict:
     """The second half: the simulations, the trust reads, and the verdicts (current and upgrade)."""
     p, options = prepared, prepared.options
     operating = _Identity(p.principal, p.session)
+    if _profiles_to_read(p.targets):
+        targets = _read_instance_profiles(p.targets, operating)
+        same_identity = p.keys is p.principal
+        requirements = _requirements(options.profile, p.principal, targets, options, same_identity)
+        upgrade = (_requirements(options.target_profile, p.principal, targets, options, same_identity)
+                   if options.target_profile else [])
+        p = replace(p, targets=targets, requirements=requirements, upgrade_requirements=upgrade,
+                    batches=plan(requirements + upgrade))
     identities = {OPERATING: operating}
     if p.keys is not p.principal:
         identities[KEYS] = _Identity(p.keys, p.static)
+    for kind in dict.fromkeys(b.principal for b in p.batches if role_of(b.principal)):
+        arn = str(role_of(kind))  # the control-plane role, simulated by the identity KKP acts as (or the auditor)
+        identities[kind] = _Identity(replace(p.principal, caller_arn=arn, policy_source_arn=arn, kind="role",
+                                             notes=()), operating.session)
     outcome = _simulate_all(identities, p.batches, options)
     if isinstance(outcome, Verdict):
         return replace(outcome, findings=p.findings, aws_calls=dict(p.session.calls))
-    simulated, simulated_by = outcome
+    simulated, simulated_by, unasked = outcome
+    if unasked:  # a control-plane role that could not be simulated: its questions are undecided, saying why
+        p = replace(p, requirements=_undecided(p.requirements, unasked),
+                    upgrade_requirements=_undecided(p.upgrade_requirements, unasked),
+                    findings=p.findings + tuple(sorted(set(unasked.values()))))
     profiles = [x for x in (options.profile, options.target_profile) if x is not None]
     documents, trust_notes = _read_trust(profiles, p.targets, operating)
-    findings = p.findings + tuple(trust_notes)
+    organization = _organization(documents, p.static)
+    trust, trust_undecided = _trust_problems(options.profile, p.targets, documents, p.keys, organization)
+    findings = p.findings + tuple(trust_notes) + trust_undecided
     # a missing simulation result (MissingSimulationResult) propagates: the caller reports CheckFailed with its trace
     verdict = decide(p.principal, p.requirements, simulated, findings,
-                     targets=_summaries(options.profile, p.targets, options.region,
-                                        _trust_problems(options.profile, p.targets, documents, p.keys)),
+                     targets=_summaries(options.profile, p.targets, options.region, trust),
                      profile_version=options.profile.version)
     if options.target_profile is not None:
-        up_trust = _trust_problems(options.target_profile, p.targets, documents, p.keys)
+        up_trust, up_undecided = _trust_problems(options.target_profile, p.targets, documents, p.keys, organization)
         verdict = replace(verdict, upgrade=decide(
-            p.principal, p.upgrade_requirements, simulated,
+            p.principal, p.upgrade_requirements, simulated, up_undecided,
             targets=_summaries(options.target_profile, p.targets, options.region, up_trust),
             profile_version=options.target_profile.version))
     return replace(verdict, aws_calls=dict(p.session.calls), simulated_by=simulated_by)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from credcheck.action_entry import ACTION_FIELDS
-from credcheck.model import Status
+from credcheck.model import Status, role_of
 
 
 def summary(check: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,6 +42,22 @@ ROW_FIELDS = tuple(k for k in ACTION_FIELDS if k not in ("features", "matchedSta
 
 def _row(entry: Mapping[str, Any]) -> dict[str, Any]:
     return {k: entry[k] for k in ROW_FIELDS if entry.get(k)}
+
+
+def _role_grants(by_feature: Mapping[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """What each control-plane role's own policy lacks (required rows only), as a statement to add to it."""
+    wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for rows in by_feature.values():
+        for row in rows:
+            role = role_of(str(row.get("identity", "")))
+            if role and row.get("severity") == "required":
+                wanted[role][str(row["resource"])].add(str(row["action"]))
+    grants: dict[str, dict[str, Any]] = {}
+    for role, by_resource in sorted(wanted.items()):
+        statements = [{"Effect": "Allow", "Action": sorted(actions), "Resource": resource}
+                      for resource, actions in sorted(by_resource.items())]
+        grants[role] = {"Version": "2012-10-17", "Statement": statements}
+    return grants
 
 
 def verdict_status(check: Mapping[str, Any]) -> Status:
@@ -91,8 +107,10 @@ def to_text(check: Mapping[str, Any]) -> str:
         lines.append(f"\n  {feature}:")
         for row in rows:
             where = f" on {row['resource']}" if row.get("resource") not in (None, "*") else ""
+            role = role_of(str(row.get("identity", "")))
             lines.append(f"    - {row['action']}{where} [{row['severity']}, {row['reason']}]"
-                         + (f" (Cluster {row['cluster']})" if row.get("cluster") else ""))
+                         + (f" (Cluster {row['cluster']})" if row.get("cluster") else "")
+                         + (f" as {role}" if role else ""))
             if row.get("why"):
                 lines.append(f"      why: {row['why']}")
     for blocker in s["blockers"]:
@@ -102,6 +120,9 @@ def to_text(check: Mapping[str, Any]) -> str:
     if s["remediationPolicy"]:
         lines.append("\n  To fix it, add to the credential's policy:")
         lines.extend("    " + line for line in json.dumps(s["remediationPolicy"], indent=2).splitlines())
+    for role, grant in _role_grants(s["missingByFeature"]).items():
+        lines.append(f"\n  To fix it, add to the policy of the control-plane role {role}:")
+        lines.extend("    " + line for line in json.dumps(grant, indent=2).splitlines())
     upgrade = s["upgrade"]
     if upgrade:
         lines.append(f"\n  Upgrade to KKP {upgrade.get('kkpVersion')} ({upgrade.get('profile')}): "

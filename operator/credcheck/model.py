@@ -74,6 +74,19 @@ class Principal:
 
 OPERATING = "operating"  # the identity KKP acts as: the assumed role when the Cluster sets one, else the keys
 KEYS = "keys"  # the credential's static keys themselves (the cloud-controller-manager always uses them)
+# in a profile: the Cluster's control-plane role, as the cloud-controller-manager acts in assume-role mode; in a
+# requirement its ARN follows: "controlPlaneRole:arn:aws:iam::123456789012:role/kubernetes-abc-control-plane"
+CONTROL_PLANE_ROLE = "controlPlaneRole"
+
+
+def role_principal(arn: str) -> str:
+    return f"{CONTROL_PLANE_ROLE}:{arn}"
+
+
+def role_of(principal: str) -> str | None:
+    """The role ARN of a control-plane-role principal; None for the credential's own identities."""
+    prefix = CONTROL_PLANE_ROLE + ":"
+    return principal[len(prefix):] if principal.startswith(prefix) else None
 
 Context = tuple[tuple[str, tuple[str, ...]], ...]  # request context keys and values, sorted
 
@@ -91,6 +104,8 @@ class Requirement:
     why: str = ""  # why KKP needs it, for a person
     evidence: tuple[str, ...] = ()  # repository@tag:path:line of the KKP code that calls it
     proven_by_call: bool = False  # credcheck makes the call itself (sts:AssumeRole into assumeRoleARN)
+    undecided_because: str | None = None  # the resource is not known (why): a denial on the stand-in is undecided
+    untagged: bool = False  # KKP's request carries no tags: a condition on aws:RequestTag/aws:TagKeys can't hold
 
     def context_dict(self) -> dict[str, list[str]]:
         return {key: list(values) for key, values in self.context}

@@ -81,11 +81,18 @@ class _Open:
         self.answers.append(key)
 
 
+def _is_request_tag(key: str) -> bool:
+    return key.lower().startswith(("aws:requesttag/", "ec2:requesttag/")) or key.lower() == "aws:tagkeys"
+
+
 def plan(requirements: Sequence[Requirement]) -> tuple[SimulationBatch, ...]:
     """The batches that decide every requirement; requirements credcheck proves by calling are left out."""
     sensitive: dict[str, set[str]] = defaultdict(set)
+    tags = {k for r in requirements for k, _ in r.context if _is_request_tag(k)}
     for req in requirements:
         sensitive[req.action].update(k for k, _ in req.context if k != REGION_KEY)
+        if req.untagged:  # the request carries no tags: the tags of a create must not ride along
+            sensitive[req.action].update(tags)
     keys = sorted({request_key(r) for r in requirements if not r.proven_by_call},
                   key=lambda k: (k[0], k[2] != "*", -len(k[3]), k[1], k[2], k[3]))
     batches: list[_Open] = []

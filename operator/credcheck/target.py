@@ -25,6 +25,11 @@ class Target:
     vpc_id: str | None = None
     disable_iam_reconciling: bool = False
     assume_role_arn: str | None = None  # spec.cloud.aws.assumeRoleARN: KKP acts in that role's account
+    # the Cluster's own instance profile as AWS shows it (iam:GetInstanceProfile at check time): the role inside it,
+    # whether KKP owns it (its ownership tag: then KKP manages the worker role), or why it could not be read
+    instance_profile_role: str | None = None
+    instance_profile_owned: bool | None = None
+    instance_profile_unread: str | None = None
 
     @property
     def label(self) -> str:
@@ -55,11 +60,15 @@ def variables(target: Target, *, partition: str, account: str, region: str) -> d
     # KKP's IAM calls find the role by its name in the account KKP acts in, whatever account the ARN names
     # (kubermatic/kubermatic@v2.31.0:pkg/provider/cloud/aws/role.go:133-146); the CCM assumes the ARN as written
     in_account = f"{iam}:role/{control_plane.split(':role/', 1)[1]}"
-    # a profile the admin named holds a role KKP does not know in advance: any role may be passed
-    worker = f"{iam}:role/*" if target.instance_profile else f"{iam}:role/kubernetes-{cluster}-worker"
+    # KKP's worker role has a fixed name (kubermatic/kubermatic@v2.31.0:pkg/provider/cloud/aws/role.go:42-44); the role
+    # passed to RunInstances is the one inside the instance profile: KKP's worker role when KKP made the profile,
+    # else whatever the admin's profile holds (read at check time; unknown offline: any role)
+    worker = f"{iam}:role/kubernetes-{cluster}-worker"
+    inside = target.instance_profile_role or (f"{iam}:role/*" if target.instance_profile else worker)
     return {
         "partition": partition, "account": account, "region": region, "cluster": cluster,
         "controlPlaneRole": control_plane, "controlPlaneRoleInAccount": in_account, "workerRole": worker,
+        "instanceProfileRole": inside,
         "instanceProfile": f"{iam}:instance-profile/{target.instance_profile or 'kubernetes-' + cluster}",
         "securityGroup": f"{ec2}:security-group/{target.security_group_id or '*'}",
         "vpc": f"{ec2}:vpc/{target.vpc_id or '*'}",

@@ -16,6 +16,7 @@ from credcheck.model import (
     Status,
     Verdict,
     is_missing,
+    role_of,
 )
 from credcheck.plan import RequestKey, request_key
 
@@ -70,10 +71,21 @@ def action_results(requirements: Sequence[Requirement],
             out.append(ActionResult(req, Outcome.ALLOWED, (PROVEN,)))
             continue
         result = simulated.get(request_key(req))
+        if result is None and req.undecided_because:
+            out.append(ActionResult(req, Outcome.MISSING_CONTEXT))  # not asked: its identity could not be simulated
+            continue
         if result is None:
             raise MissingSimulationResult(f"AWS returned no simulation result for {req.action} on {req.resource}")
         absent = frozenset(sent[req.action] - {k.lower() for k, _ in req.context})
-        out.append(ActionResult(req, classify(result, absent), result.matched_statements, result.missing_context))
+        if req.untagged:  # the request carries no tags: a condition on them cannot hold
+            absent |= {k.lower() for k in result.missing_context
+                       if k.lower().startswith(("aws:requesttag/", "ec2:requesttag/")) or k.lower() == "aws:tagkeys"}
+        outcome = classify(result, absent)
+        if req.undecided_because and outcome is not Outcome.ALLOWED:
+            # asked on a stand-in (any role): a denial there says nothing about the real resource
+            out.append(ActionResult(req, Outcome.MISSING_CONTEXT, result.matched_statements))
+            continue
+        out.append(ActionResult(req, outcome, result.matched_statements, result.missing_context))
     return tuple(out)
 
 
@@ -93,7 +105,8 @@ def remediation(results: Sequence[ActionResult], severity: Severity = Severity.R
 
     A wildcard the profile uses (ec2:*) is granted as is when every action it stands for is missing.
     """
-    wanted = [r for r in results if r.requirement.severity is severity]
+    # the credential's policy only: what a control-plane role lacks belongs in that role's policy (its entries say so)
+    wanted = [r for r in results if r.requirement.severity is severity and role_of(r.requirement.principal) is None]
     totals: dict[tuple[str, str], int] = defaultdict(int)
     missing: dict[tuple[str, str], list[str]] = defaultdict(list)
     for r in wanted:
@@ -160,12 +173,18 @@ def blockers(results: Sequence[ActionResult]) -> tuple[str, ...]:
 def undecided_findings(results: Sequence[ActionResult]) -> tuple[str, ...]:
     """Required actions AWS could not decide, each with the context keys it asked for."""
     by_keys: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    unknown: dict[str, set[str]] = defaultdict(set)
     for r in results:
         if r.outcome is Outcome.MISSING_CONTEXT and r.requirement.severity is Severity.REQUIRED:
-            by_keys[tuple(sorted(r.missing_context))].add(r.requirement.action)
-    return tuple(f"AWS could not decide {', '.join(sorted(actions))} without the context key(s) "
-                 f"{', '.join(keys)}: the policy conditions on something KKP's requests do not carry; "
-                 "neither missing nor verified" for keys, actions in sorted(by_keys.items()))
+            if r.requirement.undecided_because:
+                unknown[r.requirement.undecided_because].add(r.requirement.action)
+            else:
+                by_keys[tuple(sorted(r.missing_context))].add(r.requirement.action)
+    resources = tuple(f"could not decide {', '.join(sorted(actions))}: {why}; neither missing nor verified"
+                      for why, actions in sorted(unknown.items()))
+    return resources + tuple(f"AWS could not decide {', '.join(sorted(actions))} without the context key(s) "
+                             f"{', '.join(keys)}: the policy conditions on something KKP's requests do not carry; "
+                             "neither missing nor verified" for keys, actions in sorted(by_keys.items()))
 
 
 def cluster_verdicts(results: Sequence[ActionResult], targets: Sequence[TargetSummary]) -> tuple[ClusterVerdict, ...]:

@@ -1,4 +1,9 @@
-"""The local AWS endpoint as tests and the dev environment use it: start, seed IAM, inject faults."""
+"""The local AWS endpoint as tests and the dev environment use it: start, seed IAM, inject faults.
+
+Partitions: the endpoint keeps IAM and STS apart per partition (aws, aws-cn, aws-us-gov), chosen by the Region a
+request is signed for. Each partition has its own test-ground admin; `create_user(..., partition="aws-cn")` makes a
+user that only the China partition knows, whose ARN is arn:aws-cn:iam::….
+"""
 
 import json
 import sys
@@ -15,6 +20,8 @@ from credcheck_testground.processes import spawn, wait_until
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "eu-central-1"
+# the Region the test ground signs its own requests for, per partition
+PARTITION_REGIONS = {"aws": REGION, "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
 
 
 @dataclass(frozen=True)
@@ -39,20 +46,32 @@ class LocalAWS:
     url: str
     control_url: str
     admin: Keys
+    partition_admins: dict[str, Keys] = field(default_factory=dict, hash=False)  # the admins of aws-cn, aws-us-gov
 
-    def client(self, service: str, keys: Keys | None = None, session_token: str | None = None) -> Any:
-        keys = keys or self.admin
+    def admin_of(self, partition: str) -> Keys:
+        if partition == "aws":
+            return self.admin
+        if partition not in self.partition_admins:
+            raise KeyError(f"the test ground has no admin in {partition} (started before partitions? restart it)")
+        return self.partition_admins[partition]
+
+    def client(self, service: str, keys: Keys | None = None, session_token: str | None = None,
+               partition: str = "aws", region: str | None = None) -> Any:
+        """A client signing for `region` (default: the partition's test-ground Region), as `keys` (default: the
+        partition's admin)."""
+        keys = keys or self.admin_of(partition)
         make_client: Any = boto3.client  # a runtime service name defeats boto3-stubs' overloads
-        return make_client(service, endpoint_url=self.url, region_name=REGION,
+        return make_client(service, endpoint_url=self.url, region_name=region or PARTITION_REGIONS[partition],
                             aws_access_key_id=keys.access_key_id, aws_secret_access_key=keys.secret_access_key,
                             aws_session_token=session_token,
                             config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
 
     # --- seeding ------------------------------------------------------------------------------------
     def create_user(self, name: str | None = None, policies: list[dict[str, Any]] | None = None,
-                    boundary: dict[str, Any] | None = None, path: str = "/") -> tuple[str, Keys]:
-        """An IAM user with inline policies (and optionally a boundary); returns its ARN and fresh keys."""
-        iam = self.client("iam")
+                    boundary: dict[str, Any] | None = None, path: str = "/",
+                    partition: str = "aws") -> tuple[str, Keys]:
+        """An IAM user with inline policies (and optionally a boundary) in `partition`; its ARN and fresh keys."""
+        iam = self.client("iam", partition=partition)
         name = name or f"user-{uuid.uuid4().hex[:10]}"
         arn = iam.create_user(UserName=name, Path=path)["User"]["Arn"]
         for i, doc in enumerate(policies or []):
@@ -64,9 +83,9 @@ class LocalAWS:
         key = iam.create_access_key(UserName=name)["AccessKey"]
         return arn, Keys(key["AccessKeyId"], key["SecretAccessKey"])
 
-    def rotate_key(self, user: str) -> Keys:
+    def rotate_key(self, user: str, partition: str = "aws") -> Keys:
         """A new access key for `user`, deleting its oldest when it already has two (IAM's limit)."""
-        iam = self.client("iam")
+        iam = self.client("iam", partition=partition)
         keys = sorted(iam.list_access_keys(UserName=user)["AccessKeyMetadata"], key=lambda k: k["CreateDate"])
         if len(keys) >= 2:
             iam.delete_access_key(UserName=user, AccessKeyId=keys[0]["AccessKeyId"])
@@ -74,11 +93,12 @@ class LocalAWS:
         return Keys(key["AccessKeyId"], key["SecretAccessKey"])
 
     def create_role(self, name: str, trusted_arn: str, policies: list[dict[str, Any]], *,
-                    external_id: str | None = None, boundary: dict[str, Any] | None = None, path: str = "/") -> str:
+                    external_id: str | None = None, boundary: dict[str, Any] | None = None, path: str = "/",
+                    partition: str = "aws") -> str:
         statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": trusted_arn}, "Action": "sts:AssumeRole"}
         if external_id is not None:
             statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
-        iam = self.client("iam")
+        iam = self.client("iam", partition=partition)
         kwargs: dict[str, Any] = {}
         if boundary is not None:
             kwargs["PermissionsBoundary"] = iam.create_policy(
@@ -120,6 +140,16 @@ class LocalAWS:
         with urllib.request.urlopen(f"{self.control_url}/calls", timeout=10) as resp:  # noqa: S310
             return dict(json.loads(resp.read()))
 
+    def calls_by_region(self) -> dict[str, dict[str, int]]:
+        """Requests since the last reset_calls per Region they were signed for, then per action."""
+        with urllib.request.urlopen(f"{self.control_url}/calls/regions", timeout=10) as resp:  # noqa: S310
+            return dict(json.loads(resp.read()))
+
+    def disable_regions(self, regions: list[str]) -> None:
+        """Opt-in Regions the account has not enabled: requests signed for them are answered InvalidClientTokenId,
+        as at such a Region's STS endpoint ([] enables every Region again)."""
+        _post(f"{self.control_url}/regions", {"disabled": regions})
+
     def reset_calls(self) -> None:
         _post(f"{self.control_url}/calls/reset", {})
 
@@ -135,12 +165,18 @@ def start(state: Path, timeout: float = 60) -> LocalAWS:
     proc = spawn("aws", [sys.executable, "-m", "credcheck_testground.awsserver", "--ready-file", str(ready)], state)
     wait_until(ready.exists, "AWS endpoint", timeout, proc, state / "aws.log")
     info = json.loads(ready.read_text())
-    bootstrap = LocalAWS(info["url"], info["control_url"], Keys("AKIAIOSFODNN7EXAMPLE", "bootstrap-secret"))
+    bootstrap_keys = Keys("AKIAIOSFODNN7EXAMPLE", "bootstrap-secret")
+    bootstrap = LocalAWS(info["url"], info["control_url"], bootstrap_keys,
+                         {p: bootstrap_keys for p in PARTITION_REGIONS if p != "aws"})
     _, admin = bootstrap.create_user("testground-admin", [ADMIN_POLICY])
+    others = {p: bootstrap.create_user("testground-admin", [ADMIN_POLICY], partition=p)[1]
+              for p in PARTITION_REGIONS if p != "aws"}
     _post(f"{info['url']}/moto-api/reset-auth", b"0")
-    endpoint = LocalAWS(info["url"], info["control_url"], admin)
+    endpoint = LocalAWS(info["url"], info["control_url"], admin, others)
     (state / "aws-admin.json").write_text(json.dumps(admin.__dict__))
     (state / "aws-admin.json").chmod(0o600)
+    (state / "aws-partition-admins.json").write_text(json.dumps({p: k.__dict__ for p, k in others.items()}))
+    (state / "aws-partition-admins.json").chmod(0o600)
     return endpoint
 
 
@@ -148,4 +184,6 @@ def attach(state: Path) -> LocalAWS:
     """The endpoint a running dev environment started (from its state folder)."""
     info = json.loads((state / "aws.json").read_text())
     admin = Keys(**json.loads((state / "aws-admin.json").read_text()))
-    return LocalAWS(info["url"], info["control_url"], admin)
+    others_file = state / "aws-partition-admins.json"
+    others = ({p: Keys(**k) for p, k in json.loads(others_file.read_text()).items()} if others_file.exists() else {})
+    return LocalAWS(info["url"], info["control_url"], admin, others)

@@ -1,5 +1,6 @@
 """The local AWS endpoint: moto in server mode on 127.0.0.1 with IAM simulation, trust-policy checks and a
-control API (on its own port) for fault injection: throttling, latency, full outage, SCPs, call counts.
+control API (on its own port) for fault injection: throttling, latency, full outage, SCPs, call counts, opt-in
+Regions not enabled. Partitions: moto answers each request from the partition of the Region it is signed for.
 
 Run: python -m credcheck_testground.awsserver --port 0 --control-port 0 --ready-file FILE
 """
@@ -18,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from credcheck.iam.policy import parse_policy
 from credcheck_testground import simulate, trust
 from credcheck_testground.faults import FaultState, with_faults
+from credcheck_testground.regions import RegionState, with_regions
 
 
 class AWSEndpoint:
@@ -27,7 +29,9 @@ class AWSEndpoint:
         simulate.install()
         trust.install()
         self.faults = FaultState()
-        self.app = with_faults(DomainDispatcherApplication(create_backend_app), self.faults)
+        self.regions = RegionState()
+        self.app = with_faults(with_regions(DomainDispatcherApplication(create_backend_app), self.regions),
+                               self.faults)
         self.host = host
         self.port = port
         self._server: BaseWSGIServer | None = None
@@ -81,6 +85,12 @@ def set_decisions(body: dict[str, Any]) -> None:
         simulate.DECISIONS[body["principal"]] = body["table"]
 
 
+def reset_calls(endpoint: AWSEndpoint) -> None:
+    with endpoint.faults.lock:
+        endpoint.faults.calls.clear()
+    endpoint.regions.reset()
+
+
 def control_handler(endpoint: AWSEndpoint) -> type[BaseHTTPRequestHandler]:
     routes: dict[str, Callable[[dict[str, Any]], Any]] = {
         "/faults": endpoint.faults.configure,
@@ -88,7 +98,8 @@ def control_handler(endpoint: AWSEndpoint) -> type[BaseHTTPRequestHandler]:
         "/scps": set_scps,
         "/drop-results": lambda body: simulate.DROPPED.__init__(body.get("actions", [])),  # type: ignore[misc]
         "/decisions": set_decisions,
-        "/calls/reset": lambda body: endpoint.faults.calls.clear(),
+        "/calls/reset": lambda body: reset_calls(endpoint),
+        "/regions": endpoint.regions.configure,
     }
 
     class Handler(BaseHTTPRequestHandler):
@@ -104,6 +115,8 @@ def control_handler(endpoint: AWSEndpoint) -> type[BaseHTTPRequestHandler]:
             if self.path == "/calls":
                 with endpoint.faults.lock:
                     self._reply(200, dict(endpoint.faults.calls))
+            elif self.path == "/calls/regions":
+                self._reply(200, endpoint.regions.by_region())
             elif self.path == "/health":
                 self._reply(200, {"running": endpoint.running, "url": endpoint.url})
             else:

@@ -8,13 +8,15 @@ verdicts are built from AWS's answers; the evaluator's own decisions are pinned 
 import fnmatch
 import json
 import time
+import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from credcheck.check import Auditor, CheckOptions, run_check
-from credcheck.model import AssumeRole, Credential, Outcome, Status
+from credcheck.model import AssumeRole, Credential, Outcome, Status, role_of
 from credcheck.requirements.profiles import load_profile
 from credcheck.target import Target
 from credcheck_testground.aws import ACCOUNT, Keys, LocalAWS
@@ -113,7 +115,8 @@ def test_documented_policy_plus_what_the_code_calls_is_ready_for_every_kkp_versi
         assert verdict.status is Status.SUFFICIENT, (profile, verdict.message)
         assert verdict.tally().checked < 150, "only what KKP's code calls is simulated"
     calls = check(keys, targets=(ABC,)).aws_calls
-    assert calls == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 6, "iam:GetRole": 1}
+    # six for the credential, one that finds the control-plane role does not exist yet (KKP creates it)
+    assert calls == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 7, "iam:GetRole": 1}
 
 
 def test_with_disable_iam_reconciling_the_deletion_calls_are_still_required(local_aws: LocalAWS) -> None:
@@ -139,7 +142,8 @@ def test_createtags_allowed_only_on_create_leaves_just_the_retagging_missing(loc
     _, keys = local_aws.create_user(policies=[doc(SIMULATE, allow_all_but("ec2:CreateTags"), on_create)])
     verdict = check(keys, targets=(ABC,))
     tags = [r for r in verdict.results if r.requirement.action == "ec2:CreateTags"]
-    created = [r for r in tags if "ec2:CreateAction" in r.requirement.context_dict()]
+    created = [r for r in tags if "ec2:CreateAction" in r.requirement.context_dict()
+               and role_of(r.requirement.principal) is None]
     assert len(created) == 2 and all(r.allowed for r in created), "tag-on-create carries ec2:CreateAction"
     assert {r.requirement.resource for r in verdict.missing_required} == {
         f"arn:aws:ec2:eu-central-1:{ACCOUNT}:{kind}/*" for kind in ("subnet", "route-table", "security-group",
@@ -177,8 +181,9 @@ def test_a_clusters_own_role_outside_kubernetes_star_is_asked_about(local_aws: L
     verdict = check(keys, targets=(own,))
     assert verdict.status is Status.INSUFFICIENT
     resources = {r.requirement.resource for r in verdict.missing_required}
-    assert resources == {f"arn:aws:iam::{ACCOUNT}:role/team/cp", f"arn:aws:iam::{ACCOUNT}:instance-profile/team-nodes",
-                         f"arn:aws:iam::{ACCOUNT}:role/*"}
+    assert resources == {f"arn:aws:iam::{ACCOUNT}:role/team/cp", f"arn:aws:iam::{ACCOUNT}:instance-profile/team-nodes"}
+    # the keys may not read that profile: which role it holds is unknown, so PassRole is undecided, never missing
+    assert [r.outcome for r in verdict.results if r.requirement.action == "iam:PassRole"] == [Outcome.MISSING_CONTEXT]
 
 
 def test_a_condition_on_context_kkp_does_not_send_is_unknown_not_missing(local_aws: LocalAWS) -> None:
@@ -431,9 +436,10 @@ def test_the_account_budget_counts_every_attempt_and_never_sleeps(clean_faults: 
     _, keys = clean_faults.create_user(policies=[doc(SIMULATE, {"Effect": "Allow", "Action": "*", "Resource": "*"})])
     limiter = RateLimiter(rate=0.0001, burst=100)  # no refill during the test
     clean_faults.set_faults(throttle=2, throttle_actions=("SimulatePrincipalPolicy",))
-    verdict = check(keys, targets=(ABC,), limiter=limiter)
+    # no Cluster: no control-plane role to read or simulate, so every reserved call is made
+    verdict = check(keys, limiter=limiter)
     assert verdict.status is Status.SUFFICIENT, verdict.message
-    iam_calls = verdict.aws_calls["iam:SimulatePrincipalPolicy"] + verdict.aws_calls["iam:GetRole"]
+    iam_calls = verdict.aws_calls["iam:SimulatePrincipalPolicy"] + verdict.aws_calls.get("iam:GetRole", 0)
     tokens, _ = limiter._buckets[ACCOUNT]
     assert round(100 - tokens) == iam_calls + 2, "the two throttled attempts botocore retried were counted too"
 
@@ -544,5 +550,135 @@ def test_delete_security_group_granted_only_on_kkp_tagged_groups_is_ready(local_
                                                    tagged("team"))])
     verdict = check(other, targets=(own,))
     assert verdict.status is not Status.SUFFICIENT
-    undecided = [r for r in verdict.results if r.requirement.action == "ec2:DeleteSecurityGroup"]
+    undecided = [r for r in verdict.results if r.requirement.action == "ec2:DeleteSecurityGroup"
+                 and role_of(r.requirement.principal) is None]
     assert [(r.outcome, r.missing_context) for r in undecided] == [(Outcome.MISSING_CONTEXT, ("aws:ResourceTag/team",))]
+
+
+def _instance_profile(local_aws: LocalAWS, name: str, role: str, tags: dict[str, str] | None = None) -> str:
+    iam = local_aws.client("iam")
+    arn = str(iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(doc(
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"})))["Role"]["Arn"])
+    iam.create_instance_profile(InstanceProfileName=name,
+                                Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
+    return arn
+
+
+def test_passrole_is_asked_on_the_role_inside_the_admins_instance_profile(local_aws: LocalAWS) -> None:
+    """RunInstances passes the role inside the Cluster's own instance profile; KKP manages no worker role in a
+    profile it does not own (instance_profile.go:66), so CreateRole/DeleteRole on role/* are not asked."""
+    unique = uuid.uuid4().hex[:8]
+    role_arn = _instance_profile(local_aws, f"team-workers-{unique}", f"team-worker-{unique}")
+    passrole = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": role_arn}
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, allow_all_but("iam:PassRole"), passrole)])
+    own = replace(ABC, instance_profile=f"team-workers-{unique}")
+    verdict = check(keys, targets=(own,))
+    assert verdict.status is Status.SUFFICIENT, verdict.message
+    asked = {(r.requirement.action, r.requirement.resource) for r in verdict.results
+             if r.requirement.action in ("iam:PassRole", "iam:CreateRole", "iam:DeleteRole")}
+    assert ("iam:PassRole", role_arn) in asked
+    assert not any(resource.endswith("role/*") for _, resource in asked), asked
+    assert verdict.aws_calls["iam:GetInstanceProfile"] == 1
+
+
+def test_passrole_on_an_instance_profile_that_cant_be_read_is_undecided_never_missing(local_aws: LocalAWS) -> None:
+    unique = uuid.uuid4().hex[:8]
+    _instance_profile(local_aws, f"hidden-{unique}", f"hidden-worker-{unique}")
+    deny = {"Effect": "Deny", "Action": ["iam:GetInstanceProfile", "iam:PassRole"], "Resource": "*"}
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, {"Effect": "Allow", "Action": "*", "Resource": "*"}, deny)])
+    verdict = check(keys, targets=(replace(ABC, instance_profile=f"hidden-{unique}"),))
+    passrole = [r for r in verdict.results if r.requirement.action == "iam:PassRole"]
+    assert [r.outcome for r in passrole] == [Outcome.MISSING_CONTEXT]
+    assert "iam:PassRole" not in {r.requirement.action for r in verdict.missing_required}
+    assert any(f"instance profile hidden-{unique}" in f and "iam:GetInstanceProfile failed" in f
+               for f in verdict.findings), verdict.findings
+
+
+NODES_ONLY = {"Effect": "Allow", "Action": ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"], "Resource": "*"}
+CCM_ALL = {"Effect": "Allow", "Action": ["ec2:*", "elasticloadbalancing:*", "iam:CreateServiceLinkedRole"],
+           "Resource": "*"}
+
+
+def _role_cluster(local_aws: LocalAWS, user_arn: str, role_policy: dict[str, Any], *, own: bool) -> Target:
+    """A Cluster on Kubernetes 1.35 (CCM v1.35.2, assume-role mode) whose control-plane role trusts the keys."""
+    name = f"team-cp-{uuid.uuid4().hex[:8]}"
+    arn = local_aws.create_role(name, user_arn, [doc(role_policy)])
+    return Target(cluster="abc", region="eu-central-1", kubernetes_version="1.35.1", control_plane_role=arn,
+                  disable_iam_reconciling=own)
+
+
+def test_an_admins_control_plane_role_without_the_ccms_elb_calls_is_not_ready_naming_the_role_and_calls(
+        local_aws: LocalAWS) -> None:
+    """In assume-role mode the cloud-controller-manager makes its EC2/ELB calls as the control-plane role
+    (cloud-provider-aws@v1.34.0 aws.go:508-514); with disableIAMReconciling KKP writes no policy on it."""
+    user_arn, keys = local_aws.create_user(policies=[doc({"Effect": "Allow", "Action": "*", "Resource": "*"})])
+    lacking = _role_cluster(local_aws, user_arn, NODES_ONLY, own=True)
+    verdict = check(keys, targets=(lacking,))
+    assert verdict.status is Status.INSUFFICIENT, verdict.message
+    role = f"controlPlaneRole:{lacking.control_plane_role}"
+    missing = {r.requirement.action for r in verdict.missing_required if r.requirement.principal == role}
+    assert {"elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
+            "ec2:AuthorizeSecurityGroupIngress"} <= missing
+    assert "ec2:DescribeInstances" not in missing
+    assert set(verdict.broken_features) == {"control-plane-role"}
+    assert verdict.remediation is None, "the credential's own policy lacks nothing: the role's does"
+    whole = _role_cluster(local_aws, user_arn, CCM_ALL, own=True)
+    assert (ready := check(keys, targets=(whole,))).status is Status.SUFFICIENT, ready.message
+
+
+def test_gaps_in_the_role_policy_kkp_writes_are_warnings_not_failures(local_aws: LocalAWS) -> None:
+    user_arn, keys = local_aws.create_user(policies=[doc({"Effect": "Allow", "Action": "*", "Resource": "*"})])
+    kkp_written = _role_cluster(local_aws, user_arn, NODES_ONLY, own=False)
+    verdict = check(keys, targets=(kkp_written,))
+    assert verdict.status is Status.SUFFICIENT, verdict.message
+    warned = {r.requirement.action for r in verdict.missing_recommended
+              if r.requirement.principal == f"controlPlaneRole:{kkp_written.control_plane_role}"}
+    assert "elasticloadbalancing:CreateLoadBalancer" in warned
+
+
+def test_a_listener_call_kkps_role_policy_conditions_on_request_tags_is_denied_not_undecided(
+        local_aws: LocalAWS) -> None:
+    """KKP's role policy allows classic-ELB listener calls only with aws:RequestTag/<cluster tag> (policy.go:300-316),
+    but CreateLoadBalancerListeners carries no tags (cloud-provider-aws@v1.34.0 aws_loadbalancer.go:1279-1283): a
+    denial KKP's own policy causes, reported as a warning."""
+    user_arn, keys = local_aws.create_user(policies=[doc({"Effect": "Allow", "Action": "*", "Resource": "*"})])
+    tag_only = {"Effect": "Allow", "Action": "elasticloadbalancing:CreateLoadBalancerListeners", "Resource": "*",
+                "Condition": {"Null": {"aws:RequestTag/kubernetes.io/cluster/abc": "false"}}}
+    cluster = _role_cluster(local_aws, user_arn, {**CCM_ALL, "Action": ["ec2:*"]}, own=False)
+    iam = local_aws.client("iam")
+    iam.put_role_policy(RoleName=str(cluster.control_plane_role).rsplit("/", 1)[1], PolicyName="listeners",
+                        PolicyDocument=json.dumps(doc(tag_only)))
+    verdict = check(keys, targets=(cluster,))
+    listeners = [r for r in verdict.results if r.requirement.action == "elasticloadbalancing:CreateLoadBalancerListeners"
+                 and role_of(r.requirement.principal)]
+    assert [r.outcome for r in listeners] == [Outcome.IMPLICIT_DENY] * len(listeners) and listeners
+    assert verdict.status is Status.SUFFICIENT, "KKP writes that policy: a warning, not a failure"
+
+
+def test_an_organisation_guard_on_the_control_plane_role_is_not_a_trust_failure(local_aws: LocalAWS) -> None:
+    """The common guard: Deny sts:AssumeRole unless aws:PrincipalOrgID is the organisation's (IAM User Guide,
+    aws:PrincipalOrgID). The keys' organisation is read (organizations:DescribeOrganization) to decide it."""
+    orgs = local_aws.client("organizations")
+    try:
+        org_id = orgs.describe_organization()["Organization"]["Id"]
+    except orgs.exceptions.AWSOrganizationsNotInUseException:
+        org_id = orgs.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    _, keys = local_aws.create_user(policies=[doc({"Effect": "Allow", "Action": "*", "Resource": "*"})])
+    name = f"guarded-{uuid.uuid4().hex[:8]}"
+    iam = local_aws.client("iam")
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"})
+    guard = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole",
+             "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": org_id}}}
+    role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(
+        {**trust, "Statement": [*trust["Statement"], guard]}))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="ccm", PolicyDocument=json.dumps(doc(CCM_ALL)))
+    target = Target(cluster="abc", region="eu-central-1", kubernetes_version="1.35.1", control_plane_role=role_arn)
+    verdict = check(keys, targets=(target,))
+    assert verdict.reason != "ControlPlaneRoleTrustMissing", verdict.message
+    assert verdict.status is Status.SUFFICIENT, verdict.message
+    other = {**guard, "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-someoneelse"}}}
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(
+        {**trust, "Statement": [*trust["Statement"], other]}))
+    refused = check(keys, targets=(target,))
+    assert refused.reason == "ControlPlaneRoleTrustMissing" and "Narrow that Deny" in refused.message

@@ -66,3 +66,20 @@ def test_the_verdict_is_read_back_from_the_conditions(status: Status) -> None:
 def test_a_check_never_checked_is_unknown_and_a_bare_not_ready_insufficient() -> None:
     assert verdict_status({"metadata": {"name": "x"}}) is Status.UNKNOWN
     assert verdict_status(CHECK) is Status.INSUFFICIENT, "Ready False, nothing else said: as before, 1"
+
+
+def test_what_a_control_plane_role_lacks_is_named_with_the_role_and_a_policy_for_it() -> None:
+    role = "arn:aws:iam::111122223333:role/team-cp"
+    check = {"metadata": {"namespace": "kubermatic", "name": "credential-aws-abc"},
+             "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "MissingPermissions",
+                                        "message": "control-plane-role: missing elasticloadbalancing:CreateLoadBalancer"}],
+                        "missing": [{"action": "elasticloadbalancing:CreateLoadBalancer",
+                                     "resource": "arn:aws:elasticloadbalancing:eu-central-1:111122223333:loadbalancer/*",
+                                     "reason": "implicitDeny", "severity": "required",
+                                     "features": ["control-plane-role"], "cluster": "abc",
+                                     "identity": f"controlPlaneRole:{role}"}]}}
+    text = to_text(check)
+    assert f"elasticloadbalancing:CreateLoadBalancer on arn:aws:elasticloadbalancing:eu-central-1:111122223333:" \
+           f"loadbalancer/* [required, implicitDeny] (Cluster abc) as {role}" in text
+    assert f"To fix it, add to the policy of the control-plane role {role}:" in text
+    assert "To fix it, add to the credential's policy" not in text

@@ -19,6 +19,12 @@ EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefr
 THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
              "RequestThrottled", "SlowDown"}
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+# STS does not know the key id. AWS answers the same for a key of another partition and, at the STS endpoint of an
+# opt-in Region the account has not enabled, for any of the account's keys: it only means "not known here".
+KEY_NOT_KNOWN_HERE = {"InvalidClientTokenId"}
+# STS deactivated in the Region asked, for the account whose credentials are requested (IAM User Guide, "Manage AWS
+# STS in an AWS Region")
+REGION_DISABLED = {"RegionDisabledException"}
 
 _SCRUB = (
     (re.compile(r"Credential=[^,\s]+"), "Credential=(hidden)"),
@@ -58,11 +64,16 @@ def error_code(err: Exception) -> str:
     return ""
 
 
-def describe(err: Exception, during: str) -> AWSFailure:
-    """The reason (CamelCase) and a safe message for an exception raised while doing `during`."""
+def describe(err: Exception, during: str, region: str | None = None) -> AWSFailure:
+    """The reason (CamelCase) and a safe message for an exception raised while doing `during` (in `region`)."""
     if isinstance(err, ClientError):
         code = error_code(err)
         text = sanitize(str(err.response.get("Error", {}).get("Message", "")))
+        if code in REGION_DISABLED:
+            where = f"in {region}" if region else "in the Region asked"
+            return AWSFailure("RegionNotEnabled", f"AWS STS is not active {where} for the account whose credentials "
+                              f"{during} requests ({code}); the key was not judged. Activate STS in that Region "
+                              "(IAM console: Account settings, Security Token Service endpoints)", code)
         if code in INVALID_CREDENTIALS:
             return AWSFailure("InvalidCredentials", f"AWS rejected the access key during {during} ({code}): the "
                               "key id is unknown or the secret is wrong; update the Secret with a valid key pair",

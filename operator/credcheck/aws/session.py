@@ -6,6 +6,11 @@ credentials answer for the calling thread serves every credential. A check runs 
 names its session first. Creating two clients per check cost ~20 % of a check's CPU, and each client's own
 connection pool a new TCP (on AWS: TLS) connection per check. Ambient identities (an auditor from a profile or
 the default chain) keep clients of their own, from one shared boto3 session per profile.
+
+A session's region picks the partition: botocore resolves a client of region cn-north-1 to the China partition's
+endpoints (sts.cn-north-1.amazonaws.com.cn, iam.cn-north-1.amazonaws.com.cn) and signs for that region, one of
+us-gov-west-1 to GovCloud's (iam.us-gov.amazonaws.com). Checks ask STS and IAM in the home region of the partition
+they check (credcheck.iam.arn.choose_partition).
 """
 
 import threading
@@ -42,6 +47,10 @@ class RetryPolicy:
                       connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
                       user_agent_extra="credcheck")
 
+
+# Asking a partition or Region whether it knows a key (after a rejection): one retry, short timeouts, so that a
+# partition the seed cannot reach (the China partition from some networks) costs seconds, not a check's budget.
+PROBE_RETRY = RetryPolicy(max_attempts=2, connect_timeout=3.0, read_timeout=10.0)
 
 _SESSIONS: dict[str | None, boto3.Session] = {}
 _LOCK = threading.Lock()  # boto3 sessions are not thread-safe; client creation is serialised through this

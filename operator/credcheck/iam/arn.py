@@ -1,5 +1,7 @@
 """ARNs: parse, format, partitions, templating and resource matching."""
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from credcheck.iam.wildcard import glob_match
@@ -50,6 +52,64 @@ def partition_of_region(region: str) -> str:
             if region.startswith(prefix) and len(prefix) > best_len:
                 best, best_len = partition.name, len(prefix)
     return best
+
+
+# The partitions reachable from the internet, in the order a rejected key is asked of them (the ISO partitions are
+# air-gapped: nothing outside them can reach their endpoints).
+PUBLIC_PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+
+# The Regions of `aws` enabled in every account: those launched before 20 March 2019 (AWS Account Management
+# Reference Guide, "Enable or disable AWS Regions in your account"). Every later Region is opt-in: disabled until the
+# account enables it, and its STS endpoint rejects the account's keys until then (IAM User Guide, "AWS STS Regions
+# and endpoints": "¹You must enable the Region to use it"). aws-cn and aws-us-gov have no opt-in Regions.
+DEFAULT_REGIONS = frozenset({
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+    "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ap-south-1",
+})
+_REGION_NAME = re.compile(r"^[a-z]{2,4}(?:-[a-z]+)+-\d+$")
+
+
+def home_region(partition: str) -> str:
+    """Where STS and IAM are asked in a partition: its first Region (us-east-1, cn-north-1, us-gov-west-1), never an
+    opt-in one (and us-east-1's STS cannot be deactivated); botocore then signs for, and sends to, that partition's
+    endpoints."""
+    return PARTITIONS[partition].signing_region if partition in PARTITIONS else PARTITIONS["aws"].signing_region
+
+
+def is_opt_in(region: str) -> bool:
+    """A Region of `aws` that an account must enable before using it (me-south-1, ap-east-1, il-central-1, …)."""
+    return (bool(_REGION_NAME.match(region)) and partition_of_region(region) == "aws"
+            and region not in DEFAULT_REGIONS)
+
+
+@dataclass(frozen=True)
+class PartitionChoice:
+    """The partition a check asks STS and IAM in, chosen from the Regions it checks."""
+
+    partition: str
+    regions: tuple[tuple[str, tuple[str, ...]], ...]  # every partition of the check -> its Regions, as first seen
+
+    @property
+    def region(self) -> str:
+        return home_region(self.partition)
+
+    @property
+    def mixed(self) -> bool:
+        """The checked Regions span partitions: no access key can serve them all."""
+        return len(self.regions) > 1
+
+
+def choose_partition(regions: Sequence[str]) -> PartitionChoice:
+    """The partition of most of `regions` (one per Cluster; the check's region when there is none); on a tie, the
+    partition seen first. Keys belong to one partition: when the Regions span several, the choice says so (mixed)."""
+    seen: dict[str, list[str]] = {}
+    for region in regions:
+        seen.setdefault(partition_of_region(region), []).append(region)
+    if not seen:
+        seen["aws"] = [home_region("aws")]
+    partition = max(seen, key=lambda name: len(seen[name]))  # max keeps the first of equals
+    return PartitionChoice(partition, tuple((name, tuple(dict.fromkeys(found))) for name, found in seen.items()))
 
 
 @dataclass(frozen=True)

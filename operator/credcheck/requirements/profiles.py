@@ -11,14 +11,14 @@ from typing import Any
 import yaml
 
 from credcheck.iam.catalog import ActionCatalog, UnknownActionError, load_catalog
-from credcheck.model import KEYS, OPERATING, Requirement, Severity
+from credcheck.model import CONTROL_PLANE_ROLE, KEYS, OPERATING, Requirement, Severity, role_principal
 from credcheck.target import Target, fill, iam_region, minor_of, variables
 
 BUILTIN = ("kkp", "kkp-2.31", "kkp-2.30", "kkp-2.29", "kkp-docs", "kkp-docs-2.22", "eks")
 ALIASES = {"kkp": "kkp-2.31"}  # `kkp` is the newest KKP minor credcheck knows
 DEFAULT_PROFILE = "kkp"
 PLACEHOLDERS = frozenset({"partition", "account", "region", "cluster", "controlPlaneRole", "controlPlaneRoleInAccount",
-                          "workerRole",
+                          "workerRole", "instanceProfileRole",
                           "instanceProfile", "securityGroup", "vpc", "assumeRole"})
 GATES = frozenset({"disableIAMReconciling"})
 # How a cloud-controller-manager uses the keys: direct (every EC2/ELB call with them), hybrid (direct, but the
@@ -39,6 +39,7 @@ class Feature:
     only_with_assume_role: bool = False  # needed only when the Cluster sets assumeRoleARN
     proven_by_call: bool = False  # credcheck makes the call itself instead of simulating it
     on_request: bool = False  # checked only when asked (includeRecommended): documented, never called
+    only_when: str | None = None  # a Cluster setting without which the feature is off: disableIAMReconciling
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class ProfileStatement:
     component: str = ""
     why: str = ""
     evidence: tuple[str, ...] = ()
+    untagged: bool = False  # the call carries no tags (aws:RequestTag, aws:TagKeys are certainly absent)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,10 @@ class Profile:
             return False
         if feature.skipped_when == "disableIAMReconciling" and target.disable_iam_reconciling:
             return False
+        if feature.only_when == "disableIAMReconciling" and not target.disable_iam_reconciling:
+            return False
+        if statement.principal == CONTROL_PLANE_ROLE and target.cluster is None:
+            return False  # no Cluster, no role to ask
         if feature.only_with_assume_role and not target.assume_role_arn:
             return False
         if statement.cloud_controllers:
@@ -134,7 +140,10 @@ class Profile:
             if not self._active(statement, skipped, target, include_on_request):
                 continue
             feature = self.features[statement.feature]
-            principal = OPERATING if keys_are_operating else statement.principal
+            principal = (role_principal(variables(target, partition=partition, account=account,
+                                                  region=cluster_region)["controlPlaneRoleInAccount"])
+                         if statement.principal == CONTROL_PLANE_ROLE
+                         else OPERATING if keys_are_operating else statement.principal)
             for pattern in statement.actions:
                 service = pattern.split(":", 1)[0]
                 call_region = statement.region or (iam_region(partition) if service == "iam" else cluster_region)
@@ -145,13 +154,20 @@ class Profile:
                 why = fill(statement.why, values)
                 for action in catalog.expand(pattern):
                     for resource in statement.resources:
+                        if resource == "{workerRole}" and target.instance_profile_owned is False:
+                            continue  # KKP manages the worker role only in a profile it owns (instance_profile.go:66)
                         arn = fill(resource, values)
+                        undecided = (f"the role inside instance profile {target.instance_profile} is unknown: "
+                                     f"{target.instance_profile_unread}"
+                                     if resource == "{instanceProfileRole}" and target.instance_profile_unread
+                                     else None)
                         key = (principal, action, arn, context)
                         merged[key] = _merge(merged.get(key), Requirement(
                             action=action, resource=arn, severity=feature.severity, features=(feature.name,),
                             source_pattern=pattern, context=context, principal=principal,
                             cluster=target.cluster, why=why, evidence=statement.evidence,
-                            proven_by_call=feature.proven_by_call))
+                            proven_by_call=feature.proven_by_call, undecided_because=undecided,
+                            untagged=statement.untagged))
         return tuple(merged[k] for k in sorted(merged))
 
 
@@ -186,11 +202,13 @@ def _parse_feature(name: str, spec: Mapping[str, Any], problems: list[str]) -> F
         problems.append(f"feature {name!r}: severity must be required or recommended, not {severity!r}")
         return None
     gate = spec.get("skippedWhen", spec.get("disabledBy"))
-    if gate is not None and gate not in GATES:
-        problems.append(f"feature {name!r}: skippedWhen must be one of {', '.join(sorted(GATES))}")
+    only = spec.get("onlyWhen")
+    for key, value in (("skippedWhen", gate), ("onlyWhen", only)):
+        if value is not None and value not in GATES:
+            problems.append(f"feature {name!r}: {key} must be one of {', '.join(sorted(GATES))}")
     return Feature(name, Severity(severity), str(spec.get("description", "")), gate,
                    spec.get("when") == "assumeRole", bool(spec.get("provenByCall", False)),
-                   bool(spec.get("onRequest", False)))
+                   bool(spec.get("onRequest", False)), only)
 
 
 def _parse_statement(st: Any, where: str, features: Mapping[str, Feature], catalog: ActionCatalog,
@@ -218,13 +236,13 @@ def _parse_statement(st: Any, where: str, features: Mapping[str, Feature], catal
     if any(mode not in MODES for mode in modes):
         problems.append(f"{where}: when.cloudController must name {', '.join(sorted(MODES))}, not {list(modes)!r}")
     principal = str(st.get("principal") or OPERATING)
-    if principal not in (OPERATING, KEYS):
-        problems.append(f"{where}: principal must be {OPERATING} or {KEYS}, not {principal!r}")
+    if principal not in (OPERATING, KEYS, CONTROL_PLANE_ROLE):
+        problems.append(f"{where}: principal must be {OPERATING}, {KEYS} or {CONTROL_PLANE_ROLE}, not {principal!r}")
     texts = [str(r) for r in resources_] + [k for k, _ in context] + [v for _, vs in context for v in vs]
     problems.extend(_placeholder_problems(texts, where))
     return ProfileStatement(str(feature), tuple(actions), tuple(str(r) for r in resources_), context, principal,
                             modes, str(st["region"]) if st.get("region") else None, str(st.get("component", "")),
-                            str(st.get("why", "")), _strings(st.get("evidence")))
+                            str(st.get("why", "")), _strings(st.get("evidence")), bool(st.get("untagged", False)))
 
 
 def parse_profile(raw: Any, origin: str, catalog: ActionCatalog | None = None) -> Profile:
