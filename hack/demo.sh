@@ -25,8 +25,18 @@ stringData:
   accessKeyId: "AKIAIOSFODNN7EXAMPLE\n"
   secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 YAML
+prom_url="$(cat "$STATE/prometheus-url" 2>/dev/null || true)"
+alerts_page="$prom_url/classic/alerts"  # Debian's prometheus ships the classic web UI only (/alerts is 404)
+if [[ -n "$prom_url" ]]; then
+  echo
+  echo "\$ open $alerts_page   # Prometheus on credcheck's /metrics with the chart's alert rules (for: shortened)"
+  .venv/bin/python -m credcheck_testground.monitoring alerts --state "$STATE" || true
+fi
 echo
 echo "Everything keeps running. To look around:"
 echo "$exports" | sed 's/^/  /'
+if [[ -n "$prom_url" ]]; then
+  echo "  open $alerts_page   # the chart's alert rules on credcheck's /metrics"
+fi
 echo "  kubectl describe awscc -n kubermatic credential-aws-dev7"
 echo "Stop it all with: make dev-env-down"

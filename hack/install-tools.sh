@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Tools the tests need beyond Python and Go: promtool (Debian's prometheus package) for the alert rule tests,
+# Tools the tests need beyond Python and Go: promtool and prometheus (Debian's prometheus package) for the alert rule
+# tests, prometheus-alertmanager (Debian) for the end-to-end alert test (tests/alerting) beside prometheus,
 # buildah and debootstrap (Debian) to build and run the image, dockerfilelint (npm) for the Dockerfile, helm (built
 # from its Go module) for the chart.
 set -euo pipefail
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v buildah >/dev/null 2>&1 || missing+=(buildah)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 if (( ${#missing[@]} )); then

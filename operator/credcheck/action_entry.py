@@ -10,7 +10,7 @@ Pure: no I/O.
 
 from typing import Any
 
-from credcheck.model import OPERATING, ActionResult
+from credcheck.model import OPERATING, ActionResult, ObservedDenials
 
 # every key an entry can have, in the order it is written; the optional ones only when they say something
 ACTION_FIELDS = ("action", "resource", "reason", "severity", "features", "cluster", "identity", "why",
@@ -33,3 +33,14 @@ def action_entry(result: ActionResult) -> dict[str, Any]:
     if result.matched_statements:
         entry["matchedStatements"] = list(result.matched_statements)
     return entry
+
+
+def observed_denials(observed: ObservedDenials | None) -> dict[str, Any] | None:
+    """What AWS refused the credential (CloudTrail), as the status shows it: action, count, last seen, region and
+    error code; never a request's parameters. None when not asked (--observe-denials is off)."""
+    if observed is None:
+        return None
+    return {"state": observed.state, "message": observed.message[:1024], "windowHours": observed.window_hours,
+            "regions": list(observed.regions),
+            "denials": [{"action": d.action, "count": d.count, "lastSeen": d.last_seen, "region": d.region,
+                         "errorCode": d.error_code} for d in observed.denials[:50]]}

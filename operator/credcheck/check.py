@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from credcheck.aws import principal as principals
+from credcheck.aws.cloudtrail import DenialReader
 from credcheck.aws.errors import ACCESS_DENIED, AWSFailure, describe, error_code, sanitize
 from credcheck.aws.ratelimit import RateLimiter
 from credcheck.aws.session import AWSSession, RetryPolicy, ambient_session, assume_role, static_session
 from credcheck.aws.simulator import simulate
+from credcheck.denials import disagreements
 from credcheck.iam.arn import template
 from credcheck.model import (
     KEYS,
@@ -82,6 +84,7 @@ class CheckOptions:
     targets: tuple[Target, ...] = ()  # the Clusters using the credential; none: one check without a Cluster
     target_profile: Profile | None = None  # the KKP version to report upgrade readiness for
     include_recommended: bool = False  # also simulate on-request features (documented, never called)
+    observer: DenialReader | None = None  # read what AWS refused the credential (CloudTrail), opt-in
 
 
 SessionFactory = Callable[[Credential, str, RetryPolicy, RateLimiter | None], AWSSession]
@@ -454,7 +457,32 @@ def finish_check(prepared: Prepared) -> Verdict:
             p.principal, p.upgrade_requirements, simulated, up_undecided,
             targets=_summaries(options.target_profile, p.targets, options.region, up_trust),
             profile_version=options.target_profile.version))
+    if options.observer is not None:
+        verdict = _observe(verdict, p, options.observer)
     return replace(verdict, aws_calls=dict(p.session.calls), simulated_by=simulated_by)
+
+
+def _observe(verdict: Verdict, p: Prepared, observer: DenialReader) -> Verdict:
+    """What AWS refused the keys (and the Clusters' control-plane roles) in CloudTrail, read with the keys or the
+    auditor, in the Clusters' regions and the partition's home region (IAM and STS events)."""
+    sessions = [p.static]
+    if p.options.auditor is not None:
+        try:
+            sessions.append(p.options.auditor.session(p.principal, p.static.region, p.options.retry)[0])
+        except Exception as err:
+            why = f"what AWS refused was not read: the auditor failed ({describe(err, 'auditor').reason})"
+            return replace(verdict, findings=(*verdict.findings, why))
+    credential = p.static.credential
+    if credential is None:
+        return verdict
+    regions = {t.region or p.options.region for t in p.targets} | {p.static.region}
+    roles = sorted({str(role_of(r.requirement.principal)) for r in verdict.results
+                    if role_of(r.requirement.principal)})
+    clusters = sorted({t.region or p.options.region for t in p.targets})
+    observed = observer.observe(sessions, p.principal.account, credential.access_key_id, sorted(regions),
+                                role_arns=roles, role_regions=clusters)
+    return replace(verdict, observed_denials=observed,
+                   findings=verdict.findings + disagreements(observed, verdict.results))
 
 
 def run_check(credential: Credential, options: CheckOptions, factory: SessionFactory = static_session) -> Verdict:

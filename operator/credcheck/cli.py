@@ -206,7 +206,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     options = CheckOptions(_profile(args.requirements), region=args.region or DEFAULT_REGION, assume_role=role,
                            skip_features=tuple(args.skip_feature), auditor=auditor, targets=(target,),
                            target_profile=_profile(args.upgrade_to) if args.upgrade_to else None,
-                           include_recommended=args.include_recommended)
+                           include_recommended=args.include_recommended,
+                           observer=_observer() if args.observe_denials else None)
     if args.secret:
         credential = credential_from_secret(namespace, name)
     else:
@@ -269,6 +270,12 @@ def _profile_inputs(parser: argparse.ArgumentParser) -> None:
     _cluster_inputs(parser)
 
 
+def _observer() -> Any:
+    from credcheck.aws.cloudtrail import DenialReader  # noqa: PLC0415 - boto3 only for commands that reach AWS
+
+    return DenialReader()
+
+
 def _cluster_inputs(parser: argparse.ArgumentParser) -> None:
     """Ask what KKP asks for one Cluster: its names, region (from the Seed) and Kubernetes version."""
     parser.add_argument("--cluster", metavar="FILE", help="a KKP Cluster manifest (YAML or JSON)")
@@ -291,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     _profile_inputs(check)
     check.add_argument("--auditor-profile")
     check.add_argument("--auditor-role-arn", help="e.g. arn:aws:iam::{account}:role/credcheck-auditor")
+    check.add_argument("--observe-denials", action="store_true", help="also read what AWS refused the credential "
+                       "in the last 24 h (CloudTrail; needs cloudtrail:LookupEvents for the keys or the auditor)")
     check.add_argument("--upgrade-to", metavar="PROFILE", help="also say what KKP version PROFILE would lack, "
                        "e.g. kkp-2.31 (from the same simulation)")
     check.set_defaults(func=cmd_check)

@@ -33,6 +33,7 @@ def summary(check: Mapping[str, Any]) -> dict[str, Any]:
         "findings": status.get("findings") or [],
         "remediationPolicy": json.loads(status["remediationPolicy"]) if status.get("remediationPolicy") else None,
         "upgrade": status.get("upgrade"),
+        "observedDenials": status.get("observedDenials"),
     }
 
 
@@ -120,6 +121,13 @@ def to_text(check: Mapping[str, Any]) -> str:
     if s["remediationPolicy"]:
         lines.append("\n  To fix it, add to the credential's policy:")
         lines.extend("    " + line for line in json.dumps(s["remediationPolicy"], indent=2).splitlines())
+    observed = s["observedDenials"]
+    if observed:
+        regions = ", ".join(observed.get("regions") or [])
+        lines.append(f"\n  AWS refused (CloudTrail, last {observed.get('windowHours')} h, {regions}): "
+                     f"{observed.get('state')} — {observed.get('message')}")
+        lines.extend(f"    - {d.get('action')}, {d.get('count')} time(s) in {d.get('region')} ({d.get('errorCode')}, "
+                     f"last {d.get('lastSeen')})" for d in observed.get("denials") or [])
     for role, grant in _role_grants(s["missingByFeature"]).items():
         lines.append(f"\n  To fix it, add to the policy of the control-plane role {role}:")
         lines.extend("    " + line for line in json.dumps(grant, indent=2).splitlines())

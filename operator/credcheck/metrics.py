@@ -18,6 +18,9 @@ STATUSES = ("True", "False", "Unknown")
 
 CHECK_CONDITION = Gauge("credcheck_check_condition", "1 when the check's condition has this status, else 0",
                         ["namespace", "name", "condition", "status"], registry=REGISTRY)
+CHECK_REASON = Gauge("credcheck_check_reason", "1 for the reason the check's condition gives now (alerts carry it)",
+                     ["namespace", "name", "condition", "reason"], registry=REGISTRY)
+_REASONS: dict[tuple[str, str, str], str] = {}  # the reason series each check's condition has, to drop on change
 MISSING_ACTIONS = Gauge("credcheck_missing_actions", "actions the credential lacks, by severity",
                         ["namespace", "name", "severity"], registry=REGISTRY)
 LAST_SUCCESS = Gauge("credcheck_last_successful_check_timestamp_seconds",
@@ -45,7 +48,9 @@ RESTARTS = Counter("credcheck_background_restarts_total", "background loops rest
 
 def record_status(namespace: str, name: str, status: Mapping[str, Any], interval_seconds: float) -> None:
     current = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    reasons = {c.get("type"): str(c.get("reason") or "") for c in status.get("conditions") or []}
     for condition in CONDITIONS:
+        _record_reason(namespace, name, condition, reasons.get(condition))
         if condition not in current and condition in OPTIONAL:
             for value in STATUSES:
                 _remove(CHECK_CONDITION, namespace, name, condition, value)
@@ -67,10 +72,22 @@ def forget(namespace: str, name: str) -> None:
     for condition in CONDITIONS:
         for value in STATUSES:
             _remove(CHECK_CONDITION, namespace, name, condition, value)
+        _record_reason(namespace, name, condition, None)
     for severity in ("required", "recommended"):
         _remove(MISSING_ACTIONS, namespace, name, severity)
     _remove(LAST_SUCCESS, namespace, name)
     _remove(INTERVAL, namespace, name)
+
+
+def _record_reason(namespace: str, name: str, condition: str, reason: str | None) -> None:
+    """One series per check and condition, labelled with its current reason; the old reason's series goes."""
+    key = (namespace, name, condition)
+    old = _REASONS.pop(key, None)
+    if old is not None and old != reason:
+        _remove(CHECK_REASON, namespace, name, condition, old)
+    if reason:
+        CHECK_REASON.labels(namespace, name, condition, reason).set(1)
+        _REASONS[key] = reason
 
 
 def _remove(metric: Gauge, *labels: str) -> None:

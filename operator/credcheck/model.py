@@ -170,6 +170,28 @@ def is_missing(result: ActionResult) -> bool:
 
 
 @dataclass(frozen=True)
+class ObservedDenial:
+    """Calls AWS refused, as CloudTrail recorded them (never request parameters)."""
+
+    action: str  # service:Operation, e.g. ec2:RunInstances
+    region: str
+    error_code: str
+    count: int
+    last_seen: str  # the newest eventTime, as CloudTrail writes it (RFC 3339)
+
+
+@dataclass(frozen=True)
+class ObservedDenials:
+    """The last window of CloudTrail for one credential: what AWS refused, or why that could not be read."""
+
+    state: str  # Observed | NotPermitted | Failed
+    message: str
+    window_hours: int
+    regions: tuple[str, ...]
+    denials: tuple[ObservedDenial, ...] = ()
+
+
+@dataclass(frozen=True)
 class Verdict:
     status: Status
     reason: str  # CamelCase, as Kubernetes conditions use
@@ -187,6 +209,7 @@ class Verdict:
     profile_version: str | None = None  # the KKP version the verdict is for
     upgrade: "Verdict | None" = None  # the same simulation judged against the target KKP version's profile
     retry_after: float | None = None  # RateLimited: when the account's budget allows the check
+    observed_denials: ObservedDenials | None = None  # CloudTrail's refused calls (opt-in: --observe-denials)
 
     def tally(self) -> Tally:
         if self.counts is not None:

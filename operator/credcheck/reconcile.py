@@ -148,7 +148,8 @@ def prepare(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
                if settings.auditor_profile or settings.auditor_role_arn else None)
     return CheckRequest(key, credential, CheckOptions(
         profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor, limiter=runtime.limiter,
-        targets=targets, target_profile=upgrade[0] if upgrade else None, include_recommended=include))
+        targets=targets, target_profile=upgrade[0] if upgrade else None, include_recommended=include,
+        observer=runtime.observer))
 
 
 async def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any],

@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from credcheck.action_entry import action_entry
+from credcheck.action_entry import action_entry, observed_denials
 from credcheck.model import ActionResult, ClusterVerdict, Outcome, Severity, Verdict
 
 
@@ -33,6 +33,7 @@ def verdict_to_dict(verdict: Verdict, include_allowed: bool = False) -> dict[str
         "findings": list(verdict.findings),
         "awsCalls": verdict.aws_calls,
         **({"upgrade": upgrade_to_dict(verdict.upgrade)} if verdict.upgrade is not None else {}),
+        **({"observedDenials": observed_denials(verdict.observed_denials)} if verdict.observed_denials else {}),
     }
 
 
@@ -56,6 +57,12 @@ def verdict_to_text(verdict: Verdict, max_rows: int = 40) -> str:
                      f"{', by ' + verdict.simulated_by if verdict.simulated_by not in (None, 'self') else ''})")
     for finding in verdict.findings:
         lines.append(f"  finding: {finding}")
+    if verdict.observed_denials is not None:
+        observed = verdict.observed_denials
+        lines.append(f"  AWS refused (CloudTrail, last {observed.window_hours} h): {observed.state} — "
+                     f"{observed.message}")
+        lines.extend(f"    - {d.action}, {d.count} time(s) in {d.region} ({d.error_code}, last {d.last_seen})"
+                     for d in observed.denials)
     for c in verdict.clusters:
         lines.append(f"  cluster {c.cluster}: {c.status.value} — region {c.region}"
                      + (f", Kubernetes {c.kubernetes}, cloud-controller {c.cloud_controller}" if c.cloud_controller

@@ -43,6 +43,11 @@ class Settings:
     include_recommended: bool = False
     """Also simulate what KKP's documentation grants but no KKP code calls (recommended, never failing)."""
 
+    observe_denials: bool = False
+    """Read what AWS refused each credential in the last 24 h (CloudTrail LookupEvents, with the keys or the
+    auditor; cloudtrail:LookupEvents needed) into status.observedDenials, and flag where AWS and the simulation
+    disagree."""
+
     region: str = "us-east-1"
     """Region of Clusters whose datacenter is in no Seed, and of checks without Clusters (a check's spec.region
     wins over both and over the Seed)."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from credcheck.action_entry import action_entry
+from credcheck.action_entry import action_entry, observed_denials
 from credcheck.contract import timestamp
 from credcheck.model import ActionResult, ClusterVerdict, Status, Verdict, missing_first
 
@@ -135,6 +135,7 @@ def build_status(verdict: Verdict, previous: dict[str, Any], *, now: datetime, n
             "profile": upgrade_profile, "kkpVersion": up.profile_version,
             "missingRequired": up.tally().missing_required, "missing": _missing(up.results, 20),
             "remediationPolicy": json.dumps(up.remediation, indent=2) if up.remediation else None},
+        "observedDenials": observed_denials(verdict.observed_denials),
     }
     return status
 

@@ -132,6 +132,14 @@ class LocalAWS:
         evaluator; None goes back to evaluating its policies. See simulate.DECISIONS for the answer's keys."""
         _post(f"{self.control_url}/decisions", {"principal": principal_arn, "table": table})
 
+    def record_events(self, region: str, events: list[dict[str, Any]], account: str = ACCOUNT) -> None:
+        """CloudTrail records (their JSON form: eventTime, eventSource, eventName, awsRegion, errorCode,
+        userIdentity) that LookupEvents in `region` will find."""
+        _post(f"{self.control_url}/cloudtrail/events", {"account": account, "region": region, "events": events})
+
+    def clear_events(self) -> None:
+        _post(f"{self.control_url}/cloudtrail/events", {"clear": True})
+
     def drop_results(self, actions: list[str]) -> None:
         """Leave these actions' results out of every simulation answer ([] restores them)."""
         _post(f"{self.control_url}/drop-results", {"actions": actions})

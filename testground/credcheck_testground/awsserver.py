@@ -17,7 +17,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from credcheck.iam.policy import parse_policy
-from credcheck_testground import simulate, trust
+from credcheck_testground import cloudtrail, simulate, trust
 from credcheck_testground.faults import FaultState, with_faults
 from credcheck_testground.regions import RegionState, with_regions
 
@@ -28,6 +28,7 @@ class AWSEndpoint:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         simulate.install()
         trust.install()
+        cloudtrail.install()
         self.faults = FaultState()
         self.regions = RegionState()
         self.app = with_faults(with_regions(DomainDispatcherApplication(create_backend_app), self.regions),
@@ -100,6 +101,7 @@ def control_handler(endpoint: AWSEndpoint) -> type[BaseHTTPRequestHandler]:
         "/decisions": set_decisions,
         "/calls/reset": lambda body: reset_calls(endpoint),
         "/regions": endpoint.regions.configure,
+        "/cloudtrail/events": cloudtrail.record,
     }
 
     class Handler(BaseHTTPRequestHandler):

@@ -16,7 +16,7 @@ from typing import Any
 
 from credcheck.requirements.profiles import load_profile
 from credcheck.verdict import grant_policy
-from credcheck_testground import aws, controlplane, kkp
+from credcheck_testground import aws, controlplane, kkp, monitoring
 from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port, spawn
 from credcheck_testground.webhook import local_configuration, serving_certs
@@ -24,6 +24,9 @@ from credcheck_testground.webhook import local_configuration, serving_certs
 REPO = Path(__file__).resolve().parents[2]
 NS = "kubermatic"
 SIMULATE = {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": "*"}
+# the demo's Prometheus evaluates the chart's alert rules with every `for:` shortened to this, so that alerts fire
+# while one looks (shipped: 15m to 1h); nothing else of the rules changes
+ALERT_FOR = "10s"
 
 
 def _policy(name: str, *extra: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +79,10 @@ def seed(state: Path) -> None:
 
 
 def start_operator(state: Path) -> Path:
-    """credcheck as its own ServiceAccount (the chart's RBAC), in the background; logs in state/operator.log."""
+    """credcheck as its own ServiceAccount (the chart's RBAC), in the background; logs in state/operator.log.
+
+    Prometheus (when Debian's package is installed) scrapes its /metrics with the chart's alert rules; its URL is
+    in state/prometheus-url."""
     cp = controlplane.attach(state)
     kubeconfig = cp.service_account_kubeconfig(NS, "credcheck")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -84,11 +90,17 @@ def start_operator(state: Path) -> Path:
     port = free_port()
     ca = serving_certs(state / "webhook-certs")
     cp.run_kubectl("apply", "-f", "-", input_text=json.dumps(local_configuration(port, ca)))
+    metrics_port = free_port()
     env.update(KUBECONFIG=str(kubeconfig), AWS_ENDPOINT_URL=aws.attach(state).url,
-               CREDCHECK_HEALTH_PORT=str(free_port()), CREDCHECK_REGION="eu-central-1",
+               CREDCHECK_HEALTH_PORT=str(free_port()), CREDCHECK_METRICS_PORT=str(metrics_port),
+               CREDCHECK_REGION="eu-central-1",
                CREDCHECK_WEBHOOK_MODE="warn", CREDCHECK_WEBHOOK_CERT_DIR=str(state / "webhook-certs"),
                CREDCHECK_WEBHOOK_ADDRESS="127.0.0.1", CREDCHECK_WEBHOOK_PORT=str(port))
     spawn("operator", [sys.executable, "-m", "credcheck.cli", "run"], state, env=env)
+    try:
+        monitoring.start_prometheus(state, [f"127.0.0.1:{metrics_port}"], monitoring.rules_with_for(ALERT_FOR))
+    except monitoring.MissingTool as missing:
+        print(f"no alerts in this demo: {missing}", file=sys.stderr)
     return state / "operator.log"
 
 

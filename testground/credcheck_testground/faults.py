@@ -1,6 +1,7 @@
 """Fault injection for the local AWS endpoint: throttling, added latency, and per-action call counts."""
 
 import io
+import json
 import threading
 import time
 from collections import Counter
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
+_THROTTLE_JSON = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
 _THROTTLE_BODY = (
     b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
     b"<Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
@@ -65,10 +67,33 @@ def with_faults(app: WSGIApp, state: FaultState) -> WSGIApp:
             latency = state.latency_seconds
         if latency:
             time.sleep(latency)
+        json_protocol = bool(environ.get("HTTP_X_AMZ_TARGET"))
         if state.should_throttle(action):
-            start_response("400 Bad Request", [("Content-Type", "text/xml"),
-                                               ("Content-Length", str(len(_THROTTLE_BODY)))])
-            return [_THROTTLE_BODY]
+            body = _THROTTLE_JSON if json_protocol else _THROTTLE_BODY
+            start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1" if json_protocol
+                                                else "text/xml"), ("Content-Length", str(len(body)))])
+            return [body]
+        if json_protocol:
+            return _json_errors(app, environ, start_response)
         return app(environ, start_response)
 
     return middleware
+
+
+def _json_errors(app: WSGIApp, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """moto renders an access denial as XML whatever the protocol; AWS's JSON services answer
+    {"__type": "AccessDeniedException"} (e.g. CloudTrail's LookupEvents), which botocore parses."""
+    captured: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured.update(status=status, headers=headers)
+        return lambda _data: None
+
+    body = b"".join(app(environ, capture))
+    status, headers = captured["status"], captured["headers"]
+    if status.startswith("403") and b"<Code>AccessDenied</Code>" in body:
+        message = body.split(b"<Message>", 1)[-1].split(b"</Message>", 1)[0].decode("utf-8", "replace")
+        body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))]
+    start_response(status, headers)
+    return [body]

@@ -53,3 +53,21 @@ def test_dashboard_queries_only_exported_series() -> None:
     used = {name for expr in exprs for name in re.findall(r"\bcredcheck_[a-z_]+", expr)}
     assert used, "the dashboard queries credcheck's series"
     assert used <= exported, f"not exported: {sorted(used - exported)}"
+
+
+def test_the_reason_series_follows_the_condition_and_goes_with_the_check() -> None:
+    def reasons() -> set[tuple[str, str]]:
+        return {(s.labels["condition"], s.labels["reason"]) for m in metrics.REGISTRY.collect()
+                if m.name == "credcheck_check_reason" for s in m.samples
+                if s.labels["name"] == "why" and s.value == 1}
+
+    def status(reason: str) -> dict[str, object]:
+        return {"conditions": [{"type": "Ready", "status": "False", "reason": reason},
+                               {"type": "PermissionsSufficient", "status": "False", "reason": reason}]}
+
+    metrics.record_status("kubermatic", "why", status("MissingPermissions"), 3600)
+    assert reasons() == {("Ready", "MissingPermissions"), ("PermissionsSufficient", "MissingPermissions")}
+    metrics.record_status("kubermatic", "why", status("ControlPlaneRoleTrustMissing"), 3600)
+    assert reasons() == {("Ready", "ControlPlaneRoleTrustMissing"), ("PermissionsSufficient", "ControlPlaneRoleTrustMissing")}
+    metrics.forget("kubermatic", "why")
+    assert reasons() == set()

@@ -182,16 +182,21 @@ class AWSSession:
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:
+        return self.client_in(service, self.region)
+
+    def client_in(self, service: str, region: str) -> Any:
+        """A client of this identity for a regional service in another region (CloudTrail per Cluster region)."""
+        key = service if region == self.region else f"{service}@{region}"
+        if key not in self._clients:
             if self.credential is not None:
-                client = _explicit_client(service, self.region, self.retry)
+                client = _explicit_client(service, region, self.retry)
             else:
                 with _LOCK:
                     client = _shared(self.profile).client(  # type: ignore[call-overload]
-                        service, region_name=self.region, config=self.retry.config())
+                        service, region_name=region, config=self.retry.config())
                 _hook(client)
-            self._clients[service] = _Bound(self, client)
-        return self._clients[service]
+            self._clients[key] = _Bound(self, client)
+        return self._clients[key]
 
 
 def static_session(credential: Credential, region: str, retry: RetryPolicy | None = None,
