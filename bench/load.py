@@ -9,12 +9,25 @@ operator's resident memory. Targets: p50 <= 1 s, p99 <= 3 s, AWS checks = distin
 5,000 Secrets. Secrets are written in credential order (the first --credentials Secrets are all new credentials),
 so the cold checks arrive as one burst: the latencies are split into that burst and the rest. Prints numbers,
 never fails.
+
+With --clusters N (#23, e.g. --clusters 2000 --credentials 1000 --secrets 1000 --unrelated 9000): a seed with KKP
+Clusters. N Clusters (the test ground's KKP manifests) over the credential Secrets — two datacenters of the Seed
+(eu-central-1, us-east-1), Kubernetes 1.33 to 1.35, every tenth with its own control-plane role, every 25th its
+own instance profile, every 50th with disableIAMReconciling — are created first (their checks wait for their
+Secrets), then the unrelated Secrets, then the credential Secrets at --rate per second (created -> Ready measured
+as above). The operator runs with --interval (5m) and --aws-calls-per-second --budget; the benchmark then waits
+for --rounds full re-check rounds (each check re-checked once) and prints, per round, its duration, its checks, the
+AWS requests it made and the operator's RSS after it; and the memory the Clusters cost (RSS before and after they
+were created and their checks made). Targets: RSS <= 150 MiB with 2,000 Clusters, 1,000 credentials and 10,000
+Secrets, growth between rounds <= 5 %, each round inside the interval.
 """
 
 import argparse
 import base64
+import itertools
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -22,6 +35,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +44,8 @@ import urllib3
 from prometheus_client.parser import text_string_to_metric_families
 
 from credcheck.kube import login
-from credcheck_testground import aws, controlplane
+from credcheck.settings import parse_duration
+from credcheck_testground import aws, controlplane, kkp
 from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port, stop_all
 
@@ -152,6 +167,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="the operator's --concurrency")
     parser.add_argument("--soak", action="store_true", help="rotate 10%% of the credential Secrets per minute")
     parser.add_argument("--minutes", type=int, default=10)
+    parser.add_argument("--clusters", type=int, default=0, help="KKP Clusters over the credential Secrets")
+    parser.add_argument("--interval", default="5m", help="with --clusters: the operator's re-check interval")
+    parser.add_argument("--rounds", type=int, default=3, help="with --clusters: full re-check rounds to wait for")
+    parser.add_argument("--budget", type=float, default=0.0,
+                        help="the operator's --aws-calls-per-second (0: no cap, as for the latency numbers)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp)
@@ -169,15 +189,21 @@ def run(state: Path, args: argparse.Namespace) -> None:
                         .replace("YOUR_ACCOUNT_ID", aws.ACCOUNT))
     policy["Statement"].append({"Effect": "Allow", "Action": ["iam:SimulatePrincipalPolicy",
                                 "elasticloadbalancing:AddTags", "iam:TagInstanceProfile"], "Resource": "*"})
-    keys = [endpoint.create_user(f"load-{i}", [policy])[1] for i in range(args.credentials)]
+    if args.clusters:  # the Clusters' checks ask for much more (assume-role, the roles' own policies): grant all
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    with ThreadPoolExecutor(4) as pool:
+        keys = list(pool.map(lambda i: endpoint.create_user(f"load-{i}", [policy])[1], range(args.credentials)))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CREDCHECK_"))}
     metrics_port = free_port()
     args.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     env.update(KUBECONFIG=str(cp.service_account_kubeconfig(NS, "credcheck")), AWS_ENDPOINT_URL=endpoint.url,
                CREDCHECK_HEALTH_PORT=str(free_port()), CREDCHECK_METRICS_PORT=str(metrics_port),
-               CREDCHECK_CACHE_TTL="30m", CREDCHECK_REGION="eu-central-1", CREDCHECK_AWS_CALLS_PER_SECOND="0",
-               CREDCHECK_CONCURRENCY=str(args.concurrency))
+               CREDCHECK_CACHE_TTL="30m", CREDCHECK_REGION="eu-central-1",
+               CREDCHECK_AWS_CALLS_PER_SECOND=str(args.budget), CREDCHECK_CONCURRENCY=str(args.concurrency),
+               CREDCHECK_DEV_ENDPOINTS="true")  # the local AWS endpoint is http on 127.0.0.1
+    if args.clusters:  # re-checks must reach AWS: a verdict is shared for less than the interval
+        env.update(CREDCHECK_INTERVAL=args.interval, CREDCHECK_CACHE_TTL="1m")
     log = (state / "operator.log").open("wb")
     argv = [sys.executable, os.environ["CREDCHECK_BENCH_OPERATOR"]] if os.environ.get("CREDCHECK_BENCH_OPERATOR") \
         else [sys.executable, "-m", "credcheck.cli", "run"]
@@ -185,7 +211,10 @@ def run(state: Path, args: argparse.Namespace) -> None:
     try:
         wait_ready(args.metrics_url.replace("/metrics", "/readyz"), operator)
         time.sleep(2)  # its watches start right after start-up
-        measure(cp, endpoint, operator, keys, args)
+        if args.clusters:
+            measure_clusters(cp, endpoint, operator, keys, args, state / "operator.log")
+        else:
+            measure(cp, endpoint, operator, keys, args)
     finally:
         operator.terminate()
         operator.wait(60)
@@ -292,6 +321,139 @@ def soak(api: Api, endpoint: aws.LocalAWS, watcher: ReadyWatcher, operator: subp
     print(f"soak: {len(rotated)} rotations -> re-checked {percentiles(latencies)} "
           f"({len(latencies)}/{len(rotated)} seen); AWS checks {endpoint.calls().get('GetCallerIdentity', 0)} "
           f"in all; RSS per minute {', '.join(f'{s:.0f}' for s in samples)} MiB")
+
+
+CLUSTERS = "/apis/kubermatic.k8c.io/v1/clusters"
+VERSIONS = ("1.33.4", "1.34.2", "1.35.1")
+ROUND = re.compile(r"re-check round: (\d+) checks in (\d+) s, (\d+) AWS requests")
+
+
+def cluster_manifest(i: int, secrets: int) -> dict[str, Any]:
+    """Cluster i: on credential Secret i % secrets, alternating datacenters and Kubernetes versions; some with the
+    admin's own control-plane role, instance profile, or without IAM reconciling."""
+    own: dict[str, Any] = {}
+    if i % 10 == 0:
+        own["roleARN"] = f"team-{i}-control-plane"
+    if i % 25 == 0:
+        own["instanceProfileName"] = f"team-{i}-workers"
+    if i % 50 == 0:
+        own["disableIAMReconciling"] = True
+    dc = sorted(kkp.DATACENTERS)[i % len(kkp.DATACENTERS)]
+    return kkp.cluster(f"load{i:05d}", f"credential-aws-load-{i % secrets:04d}", NS, dc=dc,
+                       version=VERSIONS[(i // 2) % len(VERSIONS)], **own)
+
+
+def metric(url: str, name: str) -> float:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return sum(s.value for f in text_string_to_metric_families(resp.read().decode()) for s in f.samples
+                   if s.name == name)
+
+
+def settle(url: str, quiet: float = 10.0, limit: float = 600.0) -> None:
+    """Until the operator's AWS requests and discovery have been still for `quiet` seconds."""
+    deadline, last, since = time.monotonic() + limit, -1.0, time.monotonic()
+    while time.monotonic() < deadline:
+        now = metric(url, "credcheck_aws_requests_total")
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(1)
+
+
+def measure_clusters(cp: controlplane.ControlPlane, endpoint: aws.LocalAWS, operator: subprocess.Popen[bytes],
+                     keys: list[aws.Keys], args: argparse.Namespace, log: Path) -> None:
+    api = Api(cp.kubeconfig)
+    pool = ThreadPoolExecutor(4)
+    start_rss = rss_mib(operator.pid)[0]
+    print(f"operator RSS at start: {start_rss:.0f} MiB", flush=True)
+
+    started = time.monotonic()
+    list(pool.map(lambda i: api.call("POST", CLUSTERS, cluster_manifest(i, args.secrets)), range(args.clusters)))
+    wanted, deadline = min(args.secrets, args.clusters), time.monotonic() + 600
+    while time.monotonic() < deadline:  # every Secret the Clusters use has its check, with both its Clusters
+        items = api.call("GET", CHECKS)["items"]
+        if len(items) >= wanted and all(len(c["spec"].get("clusters") or []) >= args.clusters // args.secrets
+                                        and c.get("status") for c in items):
+            break
+        time.sleep(2)
+    checks = len(items)
+    del items
+    with_clusters = rss_mib(operator.pid)[0]
+    print(f"{args.clusters} Clusters over {args.secrets} Secrets created in {time.monotonic() - started:.0f} s "
+          f"({checks} checks, waiting for their Secrets): RSS {with_clusters:.0f} MiB, "
+          f"{(with_clusters - start_rss) * 1024 / args.clusters:.1f} KiB per Cluster (their checks included)",
+          flush=True)
+
+    before_unrelated = rss_mib(operator.pid)[0]
+    list(pool.map(lambda i: api.call("POST", SECRETS, {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"unrelated-{i:05d}", "namespace": NS},
+        "stringData": {"token": f"not-an-aws-credential-{i}"}}), range(args.unrelated)))
+    settle(args.metrics_url, quiet=5)
+    print(f"{args.unrelated} unrelated Secrets: RSS {rss_mib(operator.pid)[0]:.0f} MiB "
+          f"({(rss_mib(operator.pid)[0] - before_unrelated) * 1024 * 1024 / max(1, args.unrelated):.0f} B per Secret)",
+          flush=True)
+
+    watcher = ReadyWatcher(api)
+    watcher.start()
+    endpoint.reset_calls()
+    created: dict[str, tuple[float, float, str]] = {}
+    cpu_before, began = cpu_seconds(operator.pid), time.monotonic()
+    for i in range(args.secrets):
+        name = f"credential-aws-load-{i:04d}"
+        wall, at = time.time(), time.monotonic()
+        stored = api.call("POST", SECRETS, secret_body(name, keys[i % len(keys)]))
+        created[name] = (at, wall, stored["metadata"]["resourceVersion"])
+        time.sleep(max(0.0, began + (i + 1) / args.rate - time.monotonic()))
+
+    def latencies() -> list[float]:
+        return [ready - at for name, (at, wall, version) in created.items()
+                if (ready := watcher.ready_at(name, version, wall)) is not None]
+
+    deadline = time.monotonic() + max(300.0, args.secrets * 1.0)
+    while len(latencies()) < len(created) and time.monotonic() < deadline:
+        time.sleep(1)
+    calls = endpoint.calls()
+    print(f"{args.secrets} credential Secrets, each a new credential used by {args.clusters // args.secrets} "
+          f"Clusters, created at {args.rate:.0f}/s: created -> Ready {percentiles(latencies())}")
+    print(f"  AWS: {calls.get('GetCallerIdentity', 0)} checks, {sum(calls.values())} requests "
+          f"({calls.get('SimulatePrincipalPolicy', 0)} SimulatePrincipalPolicy, {calls.get('GetRole', 0)} GetRole); "
+          f"operator CPU {cpu_seconds(operator.pid) - cpu_before:.0f} s; RSS {rss_mib(operator.pid)[0]:.0f} MiB",
+          flush=True)
+    watcher.stop.set()
+    total = len(api.call("GET", SECRETS)["items"])
+    print(f"Secrets in the namespace: {total}; Clusters: {args.clusters}", flush=True)
+
+    setup_done, seen = time.time(), 0
+    rounds: list[float] = []
+    endpoint.reset_calls()
+    limit = time.monotonic() + (args.rounds + 1.5) * 1.3 * parse_interval(args.interval) + 300
+    throttled = metric(args.metrics_url, "credcheck_aws_throttled_total")
+    while len(rounds) < args.rounds and time.monotonic() < limit and operator.poll() is None:
+        found = ROUND.findall(log.read_text(errors="replace"))
+        for checks_done, duration, requests in found[seen:]:
+            current, peak = rss_mib(operator.pid)
+            if time.time() - float(duration) < setup_done - 10:
+                print(f"(a round begun during set-up: {checks_done} checks in {duration} s; RSS {current:.0f} MiB)",
+                      flush=True)
+                continue
+            aws_calls = endpoint.calls()
+            endpoint.reset_calls()
+            rounds.append(current)
+            print(f"round {len(rounds)}: {checks_done} checks in {duration} s (interval {args.interval}), "
+                  f"{requests} AWS requests ({aws_calls.get('SimulatePrincipalPolicy', 0)} simulations at the "
+                  f"endpoint); RSS {current:.0f} MiB (peak {peak:.0f})", flush=True)
+        seen = len(found)
+        time.sleep(5)
+    growth = [f"{(b - a) / a * 100:+.1f} %" for a, b in itertools.pairwise(rounds)]
+    print(f"RSS after each round: {', '.join(f'{r:.0f}' for r in rounds)} MiB; growth between rounds: "
+          f"{', '.join(growth) or 'n/a'}; throttled AWS calls during the rounds: "
+          f"{metric(args.metrics_url, 'credcheck_aws_throttled_total') - throttled:.0f}", flush=True)
+    pool.shutdown()
+
+
+def parse_interval(text: str) -> float:
+    return parse_duration(text)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,12 @@
 
 import json
 import threading
+import time
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from credcheck.aws import principal as principals
@@ -12,7 +15,7 @@ from credcheck.aws.cloudtrail import DenialReader
 from credcheck.aws.errors import ACCESS_DENIED, AWSFailure, describe, error_code, sanitize
 from credcheck.aws.ratelimit import RateLimiter
 from credcheck.aws.session import AWSSession, RetryPolicy, ambient_session, assume_role, static_session
-from credcheck.aws.simulator import simulate
+from credcheck.aws.simulator import fan_out, simulate_batch
 from credcheck.denials import disagreements
 from credcheck.iam.arn import template
 from credcheck.model import (
@@ -38,8 +41,36 @@ SIMULATE_STATEMENT = ('{"Effect": "Allow", "Action": "iam:SimulatePrincipalPolic
 
 
 AUDITOR_REFRESH = timedelta(minutes=5)
-_AUDITORS: dict[tuple[Any, ...], tuple[Credential | None, str, datetime | None]] = {}
+AUDITOR_RETRY = 300.0  # an auditor identity that failed is not asked again (by any check) for this long
+SELF_RETRY = 3600.0  # how long who simulated a principal (itself, or the auditor) is remembered
+KEPT = 1024  # auditor sessions and failures remembered (least recently used first out)
+KEPT_SIMULATORS = 4096  # principals and control-plane roles whose simulator is remembered (about 200 B each)
+SELF = "self"
+_AUDITORS: "OrderedDict[tuple[Any, ...], tuple[Credential | None, str, datetime | None]]" = OrderedDict()
+_AUDITOR_FAILURES: "OrderedDict[tuple[Any, ...], tuple[float, AWSFailure]]" = OrderedDict()
+# policy source -> (SELF, or the account of the auditor that simulated it; when)
+_SIMULATED_BY: "OrderedDict[str, tuple[str, float]]" = OrderedDict()
 _AUDITOR_LOCK = threading.Lock()
+
+
+def _keep(table: "OrderedDict[Any, Any]", key: Any, value: Any, size: int = KEPT) -> None:
+    table[key] = value
+    table.move_to_end(key)
+    while len(table) > size:
+        table.popitem(last=False)
+
+
+class AuditorUnavailable(Exception):
+    """The auditor identity failed lately (AssumeRole refused, …): not asked again before AUDITOR_RETRY."""
+
+    def __init__(self, failure: AWSFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+def account_of(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[4] else None
 
 
 @dataclass(frozen=True)
@@ -53,23 +84,57 @@ class Auditor:
         """A session of the auditor for the principal's account, and the auditor's ARN.
 
         Assumed once per account and reused until five minutes before its credentials expire (not one
-        AssumeRole and GetCallerIdentity per check)."""
+        AssumeRole and GetCallerIdentity per check); a failure is remembered for AUDITOR_RETRY, so the checks of
+        an account whose auditor role refuses do not each ask again (AuditorUnavailable)."""
         arn = template(self.role_arn, account=principal.account, partition=principal.partition) if self.role_arn \
             else ""
         key = (self.profile, arn, region, retry)
         with _AUDITOR_LOCK:
             cached = _AUDITORS.get(key)
+            failed = _AUDITOR_FAILURES.get(key)
         if cached is not None and (cached[2] is None or cached[2] - datetime.now(UTC) > AUDITOR_REFRESH):
             if cached[0] is None:
                 return ambient_session(region, self.profile, retry), cached[1]
             return static_session(cached[0], region, retry), cached[1]
-        base = ambient_session(region, self.profile, retry)
-        session = assume_role(base, AssumeRole(arn), session_name="credcheck-auditor") if arn else base
-        auditor_arn = str(session.client("sts").get_caller_identity()["Arn"])
+        if failed is not None and time.monotonic() < failed[0]:
+            raise AuditorUnavailable(failed[1])
+        try:
+            base = ambient_session(region, self.profile, retry)
+            session = assume_role(base, AssumeRole(arn), session_name="credcheck-auditor") if arn else base
+            auditor_arn = str(session.client("sts").get_caller_identity()["Arn"])
+        except Exception as err:
+            failure = describe(err, "the auditor identity")
+            if failure.reason not in ("Throttled", "AWSUnreachable"):
+                with _AUDITOR_LOCK:
+                    _keep(_AUDITOR_FAILURES, key, (time.monotonic() + AUDITOR_RETRY, failure))
+            raise
         with _AUDITOR_LOCK:
-            _AUDITORS[key] = (session.credential, auditor_arn, session.expires)
+            _keep(_AUDITORS, key, (session.credential, auditor_arn, session.expires))
+            _AUDITOR_FAILURES.pop(key, None)
         return session, auditor_arn
-        return base
+
+
+def _simulator_lately(source_arn: str) -> str | None:
+    """Who simulated this principal (or control-plane role) within SELF_RETRY: SELF, the auditor's account, or None
+    (not simulated lately: it may not exist, or may not simulate itself)."""
+    with _AUDITOR_LOCK:
+        found = _SIMULATED_BY.get(source_arn)
+    return found[0] if found is not None and time.monotonic() - found[1] < SELF_RETRY else None
+
+
+def _audited_lately(source_arn: str) -> str | None:
+    """The auditor's account, when the auditor had to simulate this principal within SELF_RETRY."""
+    found = _simulator_lately(source_arn)
+    return None if found == SELF else found
+
+
+def _simulated(source_arn: str, simulator: str | None) -> None:
+    """Remember who simulated it (SELF or the auditor's account); None: forget (it failed)."""
+    with _AUDITOR_LOCK:
+        if simulator is None:
+            _SIMULATED_BY.pop(source_arn, None)
+        else:
+            _keep(_SIMULATED_BY, source_arn, (simulator, time.monotonic()), KEPT_SIMULATORS)
 
 
 @dataclass(frozen=True)
@@ -129,44 +194,148 @@ class _Identity:
     session: AWSSession
 
 
-def _simulate_as(identity: _Identity, kind: str, batches: Sequence[SimulationBatch], options: CheckOptions,
-                 ) -> tuple[dict[RequestKey, SimulationResult], str] | Verdict:
-    principal, session = identity.principal, identity.session
-    arns = {kind: principal.policy_source_arn}
+def _not_permitted(principal: Principal) -> Verdict:
+    return _unknown("SimulationNotPermitted",
+                    f"{principal.caller_arn} may not call iam:SimulatePrincipalPolicy on itself, and no auditor "
+                    "is configured; nothing was verified. Add this statement to the credential's policy: "
+                    + SIMULATE_STATEMENT % principal.policy_source_arn
+                    + " — or configure an auditor identity", principal)
+
+
+def _auditor_failed(err: Exception, principal: Principal) -> Verdict:
+    failure = (err.failure if isinstance(err, AuditorUnavailable)
+               else describe(err, "simulation by the auditor identity"))
+    return _unknown("AuditorFailed" if failure.reason == "AccessDenied" else failure.reason,
+                    failure.message + "; nothing was verified", principal)
+
+
+def _auditor_session(identity: _Identity, options: CheckOptions) -> tuple[AWSSession, str] | Verdict:
+    """The auditor's session for this identity's account, spending the budget of the account it calls: the
+    auditor's own (one auditor for many tenant accounts spends one account's budget), counted with the check."""
+    assert options.auditor is not None
     try:
-        return simulate(session, arns, batches), "self"
+        auditor, auditor_arn = options.auditor.session(identity.principal, identity.session.region, options.retry)
     except Exception as err:
-        if error_code(err) not in ACCESS_DENIED:
-            return _failure_verdict(describe(err, "iam:SimulatePrincipalPolicy"), principal)
-    if options.auditor is None:
-        return _unknown("SimulationNotPermitted",
-                        f"{principal.caller_arn} may not call iam:SimulatePrincipalPolicy on itself, and no auditor "
-                        "is configured; nothing was verified. Add this statement to the credential's policy: "
-                        + SIMULATE_STATEMENT % principal.policy_source_arn
-                        + " — or configure an auditor identity", principal)
-    try:
-        auditor, auditor_arn = options.auditor.session(principal, identity.session.region, options.retry)
-        auditor.calls, auditor.reserved = session.calls, session.reserved
-        auditor.limiter, auditor.limit_key = options.limiter, principal.account
-        return simulate(auditor, arns, batches), auditor_arn
-    except Exception as err:
-        failure = describe(err, "simulation by the auditor identity")
-        return _unknown("AuditorFailed" if failure.reason == "AccessDenied" else failure.reason,
-                        failure.message + "; nothing was verified", principal)
+        return _auditor_failed(err, identity.principal)
+    auditor.calls, auditor.budget = identity.session.calls, identity.session.budget
+    auditor.limiter = options.limiter
+    auditor.limit_key = account_of(auditor_arn) or identity.principal.account
+    return auditor, auditor_arn
+
+
+Simulated = dict[RequestKey, SimulationResult]
+
+
+def _run_batches(plan_: Mapping[str, tuple[AWSSession, str, Sequence[SimulationBatch]]],
+                 ) -> dict[str, Simulated | Exception]:
+    """Every batch of every identity at once; per identity its results, or the first failure of its batches."""
+    calls = [(kind, partial(simulate_batch, session, source, batch))
+             for kind, (session, source, batches) in plan_.items() for batch in batches]
+    out: dict[str, Simulated | Exception] = {}
+    for (kind, _), result in zip(calls, fan_out([call for _, call in calls]), strict=True):
+        if isinstance(result, BaseException):
+            if not isinstance(out.get(kind), Exception):
+                out[kind] = result if isinstance(result, Exception) else RuntimeError(repr(result))
+            continue
+        found = out.setdefault(kind, {})
+        if isinstance(found, dict):
+            found.update(result)
+    return out
 
 
 def _simulate_all(identities: dict[str, _Identity], batches: Sequence[SimulationBatch], options: CheckOptions,
                   ) -> tuple[dict[RequestKey, SimulationResult], str, dict[str, str]] | Verdict:
-    """Every identity's batches simulated; the credential's own failing ends the check, a control-plane role's
-    failing (not created yet, not permitted) leaves its questions undecided: returned as principal -> why."""
+    """Every identity's batches simulated, at once (wall time: the slowest batch, not the sum), each identity by
+    itself — or by the auditor, when it may not simulate itself. The credential's own failing ends the check, a
+    control-plane role's failing (not created yet, not permitted) leaves its questions undecided: returned as
+    principal -> why.
+
+    Who simulated each identity lately is remembered (SELF_RETRY): such an identity's batches all go at once to
+    that simulator. One not simulated lately (new, a role not created yet, one that may not simulate itself) is
+    asked one batch first, with the first batches of the others, and its other batches only if that worked: a
+    missing role or a missing permission costs one request, not one per batch."""
+    groups = {kind: [b for b in batches if b.principal == kind] for kind in identities}
+    groups = {kind: mine for kind, mine in groups.items() if mine}
+    outcomes: dict[str, tuple[Simulated, str] | Verdict] = {}
+    done: dict[str, Simulated] = {}
+    auditor_arns: dict[str, str] = {}
+    first, rest = _first_requests(identities, groups, options, outcomes, auditor_arns)
+    by_auditor: list[str] = []
+    second: Requests = {}
+    for kind, result in _run_batches(first).items():
+        principal = identities[kind].principal
+        if not isinstance(result, Exception):
+            done[kind] = result
+            if rest.get(kind):
+                second[kind] = (first[kind][0], first[kind][1], rest[kind])
+        elif kind in auditor_arns:
+            outcomes[kind] = _auditor_failed(result, principal)
+            _simulated(principal.policy_source_arn, None)
+        elif error_code(result) not in ACCESS_DENIED:
+            outcomes[kind] = _failure_verdict(describe(result, "iam:SimulatePrincipalPolicy"), principal)
+            _simulated(principal.policy_source_arn, None)
+        elif options.auditor is None:
+            outcomes[kind] = _not_permitted(principal)
+            _simulated(principal.policy_source_arn, None)
+        else:
+            by_auditor.append(kind)
+    for kind in by_auditor:
+        session = _auditor_session(identities[kind], options)
+        if isinstance(session, Verdict):
+            outcomes[kind] = session
+            continue
+        auditor_arns[kind] = session[1]
+        second[kind] = (session[0], identities[kind].principal.policy_source_arn, groups[kind])
+    for kind, result in _run_batches(second).items():
+        principal = identities[kind].principal
+        if isinstance(result, Exception):
+            outcomes[kind] = (_auditor_failed(result, principal) if kind in auditor_arns else
+                              _failure_verdict(describe(result, "iam:SimulatePrincipalPolicy"), principal))
+            _simulated(principal.policy_source_arn, None)
+            done.pop(kind, None)
+        else:
+            done.setdefault(kind, {}).update(result)
+    for kind, result in done.items():
+        simulator = second[kind][0] if kind in second else first[kind][0]
+        outcomes[kind] = (result, auditor_arns.get(kind, "self"))
+        _simulated(identities[kind].principal.policy_source_arn,
+                   simulator.limit_key if kind in auditor_arns else SELF)
+    return _assembled(groups, outcomes)
+
+
+Requests = dict[str, tuple[AWSSession, str, Sequence[SimulationBatch]]]
+
+
+def _first_requests(identities: Mapping[str, _Identity], groups: Mapping[str, Sequence[SimulationBatch]],
+                    options: CheckOptions, outcomes: dict[str, tuple[Simulated, str] | Verdict],
+                    auditor_arns: dict[str, str]) -> tuple[Requests, dict[str, Sequence[SimulationBatch]]]:
+    """What goes first: every batch of an identity whose simulator is known; one batch of any other (the rest)."""
+    first: Requests = {}
+    rest: dict[str, Sequence[SimulationBatch]] = {}
+    for kind, mine in groups.items():
+        source = identities[kind].principal.policy_source_arn
+        known = _simulator_lately(source)
+        if known is not None and known != SELF and options.auditor is not None:
+            session = _auditor_session(identities[kind], options)
+            if isinstance(session, Verdict):
+                outcomes[kind] = session
+                continue
+            auditor_arns[kind] = session[1]
+            first[kind] = (session[0], source, mine)
+        elif known == SELF:
+            first[kind] = (identities[kind].session, source, mine)
+        else:
+            first[kind], rest[kind] = (identities[kind].session, source, mine[:1]), mine[1:]
+    return first, rest
+
+
+def _assembled(groups: Mapping[str, Sequence[SimulationBatch]], outcomes: Mapping[str, tuple[Simulated, str] | Verdict],
+               ) -> tuple[dict[RequestKey, SimulationResult], str, dict[str, str]] | Verdict:
     results: dict[RequestKey, SimulationResult] = {}
     by: list[str] = []
     unasked: dict[str, str] = {}
-    for kind, identity in identities.items():
-        mine = [b for b in batches if b.principal == kind]
-        if not mine:
-            continue
-        outcome = _simulate_as(identity, kind, mine, options)
+    for kind in groups:
+        outcome = outcomes[kind]
         if isinstance(outcome, Verdict):
             if role_of(kind) is None:
                 return outcome
@@ -342,18 +511,34 @@ class Prepared:
     batches: tuple[SimulationBatch, ...]
     findings: tuple[str, ...]
 
+    def planned_calls(self) -> dict[str, int]:
+        """The IAM calls the second half makes, per account called: the simulations — by the account that
+        simulates each identity: its own, or the auditor's when the auditor simulated it lately — and the reads
+        of the control-plane roles' trust and the Clusters' instance profiles (the identity KKP acts as)."""
+        profiles = [p for p in (self.options.profile, self.options.target_profile) if p is not None]
+        calls: Counter[str] = Counter()
+        for batch in self.batches:
+            who = self.keys if batch.principal == KEYS else self.principal
+            source = role_of(batch.principal) or who.policy_source_arn
+            calls[(self.options.auditor is not None and _audited_lately(source)) or who.account] += 1
+        reads = (sum(1 for t in self.targets if any(_assumes_role(p, t) for p in profiles))
+                 + len(_profiles_to_read(self.targets)))
+        if reads:
+            calls[self.principal.account] += reads
+        return dict(calls)
+
     @property
     def iam_calls(self) -> int:
-        """The IAM calls the second half makes: the simulations and the control-plane roles' trust reads."""
-        profiles = [p for p in (self.options.profile, self.options.target_profile) if p is not None]
-        return (len(self.batches) + sum(1 for t in self.targets if any(_assumes_role(p, t) for p in profiles))
-                + len(_profiles_to_read(self.targets)))
+        """The IAM calls the second half makes, in all."""
+        return sum(self.planned_calls().values())
 
     def reserve(self, limiter: RateLimiter) -> float:
-        """Reserve the account's budget for the IAM calls (0.0), or the seconds to wait before trying again."""
-        wait = limiter.reserve(self.principal.account, self.iam_calls)
+        """Reserve each called account's budget for the IAM calls (0.0), or the seconds to wait before trying
+        again (nothing is taken then)."""
+        calls = self.planned_calls()
+        wait = limiter.reserve_all(calls)
         if wait == 0:
-            self.static.reserved[0] = self.iam_calls
+            self.static.budget.reserve(calls)
         return wait
 
 
@@ -382,7 +567,8 @@ def prepare_check(credential: Credential, options: CheckOptions,
                    else describe(err, "sts:GetCallerIdentity", scope.region))
         return replace(_failure_verdict(failure, None), aws_calls=dict(static.calls))
     session = operating_session
-    session.limit_key = static.limit_key = principal.account
+    session.limit_key = principal.account  # every call spends the budget of the account it calls
+    static.limit_key = (keys_principal or principal).account
     findings = principal.notes
     if credential.access_key_id.startswith("ASIA") and credential.session_token is None:
         findings += ("the access key is temporary (ASIA…) yet no session token is stored",)
@@ -436,7 +622,8 @@ def finish_check(prepared: Prepared) -> Verdict:
                                              notes=()), operating.session)
     outcome = _simulate_all(identities, p.batches, options)
     if isinstance(outcome, Verdict):
-        return replace(outcome, findings=p.findings, aws_calls=dict(p.session.calls))
+        return replace(outcome, findings=p.findings, aws_calls=dict(p.session.calls),
+                       spent=p.session.budget.spent())
     simulated, simulated_by, unasked = outcome
     if unasked:  # a control-plane role that could not be simulated: its questions are undecided, saying why
         p = replace(p, requirements=_undecided(p.requirements, unasked),
@@ -459,7 +646,8 @@ def finish_check(prepared: Prepared) -> Verdict:
             profile_version=options.target_profile.version))
     if options.observer is not None:
         verdict = _observe(verdict, p, options.observer)
-    return replace(verdict, aws_calls=dict(p.session.calls), simulated_by=simulated_by)
+    return replace(verdict, aws_calls=dict(p.session.calls), simulated_by=simulated_by,
+                   spent=p.session.budget.spent())
 
 
 def _observe(verdict: Verdict, p: Prepared, observer: DenialReader) -> Verdict:

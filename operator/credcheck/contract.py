@@ -17,10 +17,15 @@ ANNOTATION_NOTE = "credcheck.io/discovery-note"
 ANNOTATION_RECHECK = "credcheck.io/recheck"  # set by the scheduler when a periodic re-check is due
 ANNOTATION_CLUSTERS = "credcheck.io/clusters"  # the KKP Clusters using the Secret, comma-separated
 ANNOTATION_PROBLEM = "credcheck.io/source-problem"  # what is wrong with the Clusters' settings for this Secret
+# the Cluster whose assume-role external ID the check uses, and its generation: the ID itself is read from the
+# Cluster at check time and stored nowhere; a new generation (a spec change, the ID's included) re-checks
+ANNOTATION_EXTERNAL_ID_FROM = "credcheck.io/external-id-from"
 
 # the CRD's pattern for spec.assumeRole.roleARN (Gardener's AWS admission uses the same)
 ROLE_ARN = re.compile(r"^arn:aws[a-z0-9-]*:iam::\d{12}:role(/[^/]+)*/[^/]+$")
 MIN_INTERVAL, MAX_INTERVAL = 300.0, 168 * 3600.0  # spec.interval: 5m to 168h
+# spec.assumeRole.externalID: what AWS accepts for sts:AssumeRole's ExternalId (the CRD's pattern is the same)
+EXTERNAL_ID = re.compile(r"[A-Za-z0-9_+=,.@:/-]{2,1224}")
 
 TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 

@@ -1,8 +1,11 @@
 """Reading a credential from KKP's key names, strictly: problems are reported, never silently fixed.
 
 Every message names the key at fault, the cause and what to do, and never the value nor any part of it: at most
-a character's kind and position ("a zero-width space (U+200B) at character 9 of 21"), a length, or the public
-AKIA/ASIA type of an access key ID.
+a character's kind and where it is ("a zero-width space (U+200B) at character 9", "at the end"), or the public
+AKIA/ASIA type of an access key ID. Never a value's length (not even through a position counted from its end): a
+check's status is read by people who may not read its Secret. Of a Secret's other keys only those spelt like the
+expected ones are named (that is the hint: "found 'AWS_ACCESS_KEY_ID'"); the rest are counted, not named. A
+Preset's keys are the fields of KKP's schema and are named.
 """
 
 import re
@@ -61,10 +64,25 @@ def _near_miss_kind(name: str) -> str:
     return ""
 
 
-def _listed(names: list[str]) -> str:
+def _listed(names: list[str], hidden: int = 0) -> str:
     shown = [repr(n if len(n) <= _MAX_KEY_NAME else n[:_MAX_KEY_NAME] + "…") for n in names[:_MAX_LISTED_KEYS]]
-    more = f" and {len(names) - _MAX_LISTED_KEYS} more" if len(names) > _MAX_LISTED_KEYS else ""
-    return ", ".join(shown) + more
+    more = len(names) - len(shown)
+    parts = [", ".join(shown)] if shown else []
+    if more:
+        parts.append(f"{more} more")
+    if hidden:
+        parts.append(f"{hidden} other key{'s' if hidden > 1 else ''} (not named: a check's readers may not read "
+                     "the Secret)")
+    return " and ".join(parts)
+
+
+def _found(data: Mapping[str, bytes], keys: tuple[str, str], where: str) -> str:
+    """The Secret's keys as a status may show them: those spelt like the expected ones; the others counted."""
+    if where != "Secret":
+        return _listed(sorted(data))
+    wanted = {n for k in keys for n in _ALIASES.get(_normalised(k), {_normalised(k)})}
+    named = sorted(k for k in data if k in keys or k in _KKP_NAMES or _normalised(k) in wanted)
+    return _listed(named, hidden=len(data) - len(named))
 
 
 def _recreate(keys: tuple[str, str]) -> str:
@@ -73,7 +91,7 @@ def _recreate(keys: tuple[str, str]) -> str:
 
 def _missing(data: Mapping[str, bytes], key: str, what: str, keys: tuple[str, str], where: str) -> CredentialProblem:
     near = _near_miss(data, key)
-    found = f"keys found: {_listed(sorted(data))}; expected: {keys[0]!r} and {keys[1]!r}"
+    found = f"keys found: {_found(data, keys, where)}; expected: {keys[0]!r} and {keys[1]!r}"
     if near is None:
         return _problem(f"the {where} has no key {key!r} for the {what}; {found}. Add the key {key!r} with the "
                         f"{what} {_recreate(keys)}")
@@ -111,26 +129,22 @@ def _kind(char: str) -> str:
 
 
 def _run(chars: str) -> str:
+    """The kinds of up to three characters (a longer run says "and more": its length is the value's business)."""
     kinds = [_kind(c) for c in chars[:3]]
     listed = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " and " + kinds[-1]
-    return listed + (f" and {len(chars) - 3} more" if len(chars) > 3 else "")
-
-
-def _span(start: int, end: int, total: int) -> str:
-    """1-based character positions [start, end) of total."""
-    return f"character {start + 1} of {total}" if end - start == 1 else f"characters {start + 1}-{end} of {total}"
+    return listed + (" and more" if len(chars) > 3 else "")
 
 
 def _edges(text: str) -> str | None:
-    """Whitespace before or after the value, by kind and position."""
+    """Whitespace before or after the value, by kind (positions from the end would tell the value's length)."""
     lead, trail = len(text) - len(text.lstrip()), len(text) - len(text.rstrip())
     if lead == len(text):
         return f"it is nothing but whitespace ({_run(text)})"
     parts = []
     if lead:
-        parts.append(f"it starts with {_run(text[:lead])} at {_span(0, lead, len(text))}")
+        parts.append(f"it starts with {_run(text[:lead])}")
     if trail:
-        parts.append(f"it ends with {_run(text[-trail:])} at {_span(len(text) - trail, len(text), len(text))}")
+        parts.append(f"it ends with {_run(text[-trail:])}")
     return " and ".join(parts) or None
 
 
@@ -139,9 +153,9 @@ def _quoted(text: str) -> str | None:
     if first and last:
         return f"is wrapped in {_QUOTES[text[0]]} ({text[0]}…{text[-1]})"
     if first:
-        return f"starts with a quote ({text[0]}, character 1 of {len(text)})"
+        return f"starts with a quote ({text[0]})"
     if last:
-        return f"ends with a quote ({text[-1]}, character {len(text)} of {len(text)})"
+        return f"ends with a quote ({text[-1]})"
     return None
 
 
@@ -153,8 +167,10 @@ def _odd_characters(text: str) -> str | None:
     first = text[odd[0]]
     what = "an invisible character" if _invisible(first) else "a non-ASCII character"
     lookalike = "" if _invisible(first) else ", often a look-alike pasted from a document or a chat,"
-    more = f" (and {len(odd) - 1} more such character{'s' if len(odd) > 2 else ''})" if len(odd) > 1 else ""
-    return f"contains {what}: {_kind(first)}{lookalike} at {_span(odd[0], odd[0] + 1, len(text))}{more}"
+    more = " (and more such characters)" if len(odd) > 1 else ""
+    at = ("the end" if odd[0] == len(text) - 1 and len(text) > 1 else "the start" if odd[0] == 0
+          else f"character {odd[0] + 1}")
+    return f"contains {what}: {_kind(first)}{lookalike} at {at}{more}"
 
 
 def _value(data: Mapping[str, bytes], key: str, what: str, keys: tuple[str, str],
@@ -165,8 +181,7 @@ def _value(data: Mapping[str, bytes], key: str, what: str, keys: tuple[str, str]
     if not raw:
         return _problem(f"key {key!r} ({what}) is empty; write the {what} into it")
     if len(raw) > MAX_VALUE_BYTES:
-        return _problem(f"key {key!r} ({what}) is {len(raw)} bytes, far longer than any AWS key; write just the "
-                        f"{what} into it")
+        return _problem(f"key {key!r} ({what}) is far longer than any AWS key; write just the {what} into it")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -191,9 +206,9 @@ def _value(data: Mapping[str, bytes], key: str, what: str, keys: tuple[str, str]
 
 def _not_a_key_id(key: str, value: str) -> CredentialProblem:
     if SECRET_ACCESS_KEY.fullmatch(value):
-        why = "it is 40 characters long, shaped like a secret access key"
+        why = "it is shaped like a secret access key"
     elif len(value) != 20:
-        why = f"it is {len(value)} characters long, not 20"
+        why = "it is not 20 characters long"
     elif ACCESS_KEY_ID.fullmatch(value.upper()):
         why = "it has lower-case letters"
     elif not value.startswith(("AKIA", "ASIA")):
@@ -208,10 +223,10 @@ def _not_a_secret(key: str, value: str) -> CredentialProblem:
     if ACCESS_KEY_ID.fullmatch(value):
         why = "it is shaped like an access key ID, not a secret access key"
     elif len(value) != 40:
-        why = f"it is {len(value)} characters long, not 40"
+        why = "it is not 40 characters long"
     else:
         at = next(i for i, c in enumerate(value) if not re.fullmatch(r"[A-Za-z0-9/+=]", c))
-        why = f"it holds a character other than A-Z, a-z, 0-9, / + = at character {at + 1} of 40"
+        why = f"it holds a character other than A-Z, a-z, 0-9, / + = at character {at + 1}"
     return _problem(f"key {key!r}: (hidden) is not an AWS secret access key (40 characters of A-Z, a-z, 0-9, "
                     f"/ + =): {why}; put the secret access key there ({_COPY_AGAIN})")
 
@@ -231,8 +246,8 @@ def credential_problems(data: Mapping[str, bytes], id_key: str = ACCESS_KEY_ID_K
     if (isinstance(key_id, str) and isinstance(secret, str) and SECRET_ACCESS_KEY.fullmatch(key_id)
             and ACCESS_KEY_ID.fullmatch(secret)):
         return [_problem(f"the values of {id_key!r} and {secret_key!r} look swapped: {id_key!r} holds a "
-                         f"40-character value shaped like a secret access key and {secret_key!r} a 20-character "
-                         "value shaped like an access key ID (hidden); put each value under the other key")]
+                         f"value shaped like a secret access key and {secret_key!r} a value shaped like an access "
+                         "key ID (hidden); put each value under the other key")]
     problems: list[CredentialProblem] = []
     if isinstance(key_id, CredentialProblem):
         problems.append(key_id)

@@ -9,10 +9,10 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import kopf
 import urllib3
@@ -23,6 +23,9 @@ TIMEOUT = urllib3.Timeout(connect=10, read=60)
 THREADS = 16  # worker threads making these calls, and connections kept for them
 JSON = "application/json"
 METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+LIST_PAGE = 500  # objects per list page: what one page costs the operator's memory while it is read
+LEASE_GROUP = "coordination.k8s.io"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,10 @@ class ApiError(Exception):
 
 class Conflict(ApiError):
     """409: the object changed since it was read (or was created meanwhile): re-read and try again."""
+
+
+class Expired(ApiError):
+    """410 Gone: a watch's (or a list's continue token's) resourceVersion is too old: list again."""
 
 
 def retry_after(header: str | None, attempt: int) -> float:
@@ -183,17 +190,134 @@ class Kube:
         if status >= 300:
             raise ApiError("PATCH", path, status)
 
-    def delete_check(self, namespace: str, name: str) -> bool:
+    def delete_check(self, namespace: str, name: str, resource_version: str | None = None) -> bool:
+        """False when it is gone already; with `resource_version`, only that version (Conflict otherwise)."""
         path = _path(GROUP, VERSION, PLURAL, namespace, name)
-        status, _ = self._call("DELETE", path)
+        body = None if resource_version is None else {"apiVersion": "v1", "kind": "DeleteOptions",
+                                                      "preconditions": {"resourceVersion": resource_version}}
+        status, _ = self._call("DELETE", path, body)
         if status == 404:
             return False
+        if status == 409:
+            raise Conflict("DELETE", path, status)
         if status >= 300:
             raise ApiError("DELETE", path, status)
         return True
+
+    # --- lists and watches, for the informers: any kind, metadata only where that is enough ---
+    def list_page(self, path: str, *, metadata_only: bool = False, limit: int = LIST_PAGE,
+                  cont: str | None = None) -> tuple[list[dict[str, Any]], str, str | None]:
+        """One page of a list: its items, the list's resourceVersion, and the continue token (None: the last page).
+        Expired when the continue token is too old (list again from the start)."""
+        query = f"?limit={limit}" + (f"&continue={quote(cont, safe='')}" if cont else "")
+        status, found = self._call("GET", path + query, accept=METADATA_LIST if metadata_only else JSON)
+        if status == 410:
+            raise Expired("GET", path, status)
+        if status >= 300 or not isinstance(found, dict):
+            raise ApiError("GET", path, status)
+        meta = found.get("metadata") or {}
+        return list(found.get("items") or []), str(meta.get("resourceVersion", "")), meta.get("continue") or None
+
+    def watch(self, path: str, resource_version: str, timeout_seconds: float, *, metadata_only: bool = False,
+              opened: Callable[[Any], None] | None = None) -> Iterator[dict[str, Any]]:
+        """The watch events after `resource_version` (bookmarks included) until the API server ends the watch,
+        after `timeout_seconds`. Expired on 410, as an answer or as an ERROR event: the version is too old (the
+        events in between are lost: list again). `opened` gets the response, so that another thread can shut it."""
+        query = urlencode({"watch": "true", "allowWatchBookmarks": "true", "resourceVersion": resource_version,
+                           "timeoutSeconds": str(max(1, int(timeout_seconds)))})
+        renew = False
+        while True:
+            server, headers, pool = self._open(renew=renew)
+            response = pool.request("GET", f"{server}{path}?{query}", preload_content=False,
+                                    headers={**headers, "Accept": METADATA_ONLY if metadata_only else JSON},
+                                    timeout=urllib3.Timeout(connect=10, read=timeout_seconds + 30))
+            if response.status == 401 and not renew:
+                response.release_conn()
+                renew = True
+                continue
+            break
+        try:
+            if response.status == 410:
+                raise Expired("WATCH", path, 410)
+            if response.status >= 300:
+                raise ApiError("WATCH", path, response.status)
+            if opened is not None:
+                opened(response)
+            for line in response:
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                if event.get("type") == "ERROR":
+                    code = int((event.get("object") or {}).get("code") or 500)
+                    raise (Expired if code == 410 else ApiError)("WATCH", path, code)
+                yield event
+        finally:
+            response.release_conn()
+
+    # --- KKP Clusters: read at check time for what no check stores (the assume-role external ID) ---
+    def cluster(self, name: str) -> dict[str, Any] | ReadFailure:
+        found = self._get(_path(KKP_GROUP, KKP_VERSION, "clusters", None, name), missing=(403, 404))
+        if isinstance(found, int):
+            return ReadFailure("ClusterNotFound" if found == 404 else "ClusterForbidden",
+                               f"Cluster {name} cannot be read (HTTP {found}): its assume-role external ID is read "
+                               "from it at check time")
+        return found
+
+    # --- authorization: may the maker of a check read what it points at? ---
+    def may(self, user: Mapping[str, Any], verb: str, group: str, resource: str, *, name: str,
+            namespace: str | None = None) -> bool:
+        """A SubjectAccessReview for `user` (an AdmissionReview's userInfo): allowed or not; errors raise."""
+        attributes: dict[str, Any] = {"verb": verb, "group": group, "resource": resource, "name": name}
+        if namespace:
+            attributes["namespace"] = namespace
+        spec: dict[str, Any] = {"user": str(user.get("username", "")), "groups": list(user.get("groups") or []),
+                                "resourceAttributes": attributes}
+        if user.get("uid"):
+            spec["uid"] = str(user["uid"])
+        if user.get("extra"):
+            spec["extra"] = {k: list(v) for k, v in dict(user["extra"]).items()}
+        path = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+        status, review = self._call("POST", path, {"apiVersion": "authorization.k8s.io/v1",
+                                                   "kind": "SubjectAccessReview", "spec": spec})
+        if status >= 300 or not isinstance(review, dict):
+            raise ApiError("POST", path, status)
+        return bool((review.get("status") or {}).get("allowed"))
+
+    # --- leader election: one coordination.k8s.io Lease ---
+    def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
+        found = self._get(_path(LEASE_GROUP, "v1", "leases", namespace, name))
+        return None if isinstance(found, int) else found
+
+    def create_lease(self, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Conflict when it exists already (another replica created it first)."""
+        path = _path(LEASE_GROUP, "v1", "leases", namespace, None)
+        status, made = self._call("POST", path, {"apiVersion": f"{LEASE_GROUP}/v1", "kind": "Lease",
+                                                 "metadata": {"name": name, "namespace": namespace}, "spec": spec})
+        if status == 409:
+            raise Conflict("POST", path, status)
+        if status >= 300:
+            raise ApiError("POST", path, status)
+        return dict(made)
+
+    def update_lease(self, namespace: str, name: str, spec: dict[str, Any], resource_version: str) -> dict[str, Any]:
+        """A replace that applies only to `resource_version` (Conflict otherwise: someone else wrote it)."""
+        path = _path(LEASE_GROUP, "v1", "leases", namespace, name)
+        status, stored = self._call("PUT", path, {
+            "apiVersion": f"{LEASE_GROUP}/v1", "kind": "Lease",
+            "metadata": {"name": name, "namespace": namespace, "resourceVersion": resource_version}, "spec": spec})
+        if status == 409:
+            raise Conflict("PUT", path, status)
+        if status >= 300:
+            raise ApiError("PUT", path, status)
+        return dict(stored)
 
 
 def _path(group: str, version: str, plural: str, namespace: str | None, name: str | None) -> str:
     base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
     scope = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""
     return f"{base}{scope}/{plural}" + (f"/{quote(name, safe='')}" if name else "")
+
+
+def collection(group: str, version: str, plural: str, namespace: str | None = None) -> str:
+    """The path that lists (and watches) a kind, in a namespace or cluster-wide."""
+    return _path(group, version, plural, namespace, None)

@@ -210,6 +210,7 @@ class Verdict:
     upgrade: "Verdict | None" = None  # the same simulation judged against the target KKP version's profile
     retry_after: float | None = None  # RateLimited: when the account's budget allows the check
     observed_denials: ObservedDenials | None = None  # CloudTrail's refused calls (opt-in: --observe-denials)
+    spent: dict[str, int] = field(default_factory=dict)  # AWS requests made per account called (the budget's key)
 
     def tally(self) -> Tally:
         if self.counts is not None:

@@ -5,11 +5,13 @@ of `concurrency` threads of their own, so slow AWS calls never hold up the Kuber
 """
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,7 +41,7 @@ LOG = logging.getLogger("credcheck.reconcile")
 class Outcome:
     status: dict[str, Any]
     event: tuple[str, str, str] | None = None
-    delete: bool = False  # a discovered check whose source is gone
+    spent: dict[str, int] = field(default_factory=dict)  # AWS requests the verdict cost, per account called
 
 
 def _misconfigured(reason: str, message: str) -> Verdict:
@@ -69,6 +71,12 @@ def _source(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
     source = spec.get("source") or {}
     role_spec = spec.get("assumeRole") or {}
     role = AssumeRole(role_spec["roleARN"], role_spec.get("externalID")) if role_spec.get("roleARN") else None
+    cluster = (role_spec.get("externalIDFrom") or {}).get("cluster")
+    if role is not None and cluster:
+        external = _cluster_external_id(runtime, namespace, source, role.role_arn, str(cluster))
+        if isinstance(external, Verdict):
+            return external
+        role = AssumeRole(role.role_arn, external)
     if "secretRef" in source:
         ref = source["secretRef"]
         data = secret_data if secret_data is not None else runtime.kube.secret_data(namespace, ref["name"])
@@ -92,6 +100,24 @@ def _source(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
     if isinstance(parsed, CredentialProblem):
         return Verdict(Status.INVALID, parsed.reason, parsed.message)
     return parsed, role
+
+
+def _cluster_external_id(runtime: Runtime, namespace: str, source: Mapping[str, Any], role_arn: str,
+                         cluster: str) -> str | Verdict | None:
+    """The external ID a Cluster sends with its assume-role, read now (no check or annotation stores it): only for
+    that Cluster's own credential Secret and role, so a check can never pair it with other keys or another role."""
+    found = runtime.kube.cluster(cluster)
+    if isinstance(found, ReadFailure):
+        return _misconfigured("ExternalIDUnavailable", found.message)
+    aws = ((found.get("spec") or {}).get("cloud") or {}).get("aws") or {}
+    ref = aws.get("credentialsReference") or {}
+    secret = (source.get("secretRef") or {}).get("name")
+    if (ref.get("namespace"), ref.get("name")) != (namespace, secret) or aws.get("assumeRoleARN") != role_arn:
+        return _misconfigured("ExternalIDUnavailable",
+                              f"Cluster {cluster} does not assume {role_arn} with Secret {namespace}/{secret}: its "
+                              "external ID is used only with its own credential and role (discovery updates the "
+                              "check when the Cluster changes)")
+    return str(aws["assumeRoleExternalID"]) if aws.get("assumeRoleExternalID") else None
 
 
 def _interval(spec: Mapping[str, Any], settings: Settings) -> float | Verdict:
@@ -153,31 +179,38 @@ def prepare(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
 
 
 async def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
-                   secret_data: Mapping[str, bytes] | None = None) -> tuple[Verdict, str | None]:
+                   secret_data: Mapping[str, bytes] | None = None, *, pool: Executor | None = None,
+                   share: bool = True) -> tuple[Verdict, str | None]:
     """The verdict for a check's spec, and the masked key id (None when no credential was read).
 
-    `secret_data` stands in for the Secret's stored data (admission sees a write before it is stored).
+    `secret_data` stands in for the Secret's stored data (admission sees a write before it is stored); `pool` runs
+    the AWS halves instead of the operator's check pool, and without `share` the verdict neither comes from nor
+    goes into the cache (admission's live checks of keys not stored yet).
     """
     request = await asyncio.to_thread(prepare, runtime, namespace, spec, secret_data)
     if isinstance(request, Verdict):
         return request, None
+    checks = pool or runtime.checks
     computed = False
 
     async def compute() -> Verdict:
         """Both halves in the AWS pool; waiting for the account's call budget happens here, holding no thread."""
         nonlocal computed
         computed = True
-        loop, started = asyncio.get_running_loop(), time.monotonic()
-        prepared = await loop.run_in_executor(runtime.checks, prepare_check, request.credential, request.options)
-        if isinstance(prepared, Verdict):
-            return prepared.compact(MAX_MISSING_LISTED)
-        limiter = request.options.limiter
-        while limiter is not None and (wait := prepared.reserve(limiter)) > 0:
-            await asyncio.sleep(wait)
-        verdict = await loop.run_in_executor(runtime.checks, finish_check, prepared)
-        metrics.CHECK_DURATION.observe(time.monotonic() - started)
-        return verdict.compact(MAX_MISSING_LISTED)
+        async with runtime.in_flight() if pool is None else contextlib.nullcontext():  # bounded memory
+            loop, started = asyncio.get_running_loop(), time.monotonic()
+            prepared = await loop.run_in_executor(checks, prepare_check, request.credential, request.options)
+            if isinstance(prepared, Verdict):
+                return prepared.compact(MAX_MISSING_LISTED)
+            limiter = request.options.limiter
+            while limiter is not None and (wait := prepared.reserve(limiter)) > 0:
+                await asyncio.sleep(wait)
+            verdict = await loop.run_in_executor(checks, finish_check, prepared)
+            metrics.CHECK_DURATION.observe(time.monotonic() - started)
+            return verdict.compact(MAX_MISSING_LISTED)
 
+    if not share:
+        return await compute(), request.credential.masked_key_id
     verdict = await runtime.cache.get_or_compute(request.key, compute)
     metrics.CACHE.labels("miss" if computed else "hit").inc()
     return verdict, request.credential.masked_key_id
@@ -204,11 +237,13 @@ async def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
             verdict, masked = check_failed(err), None
     discovered = (meta.get("labels") or {}).get(LABEL_DISCOVERED) == "true"
     clusters = [c for c in ((meta.get("annotations") or {}).get(ANNOTATION_CLUSTERS) or "").split(",") if c]
+    orphaned = discovered and verdict.reason in ("SecretNotFound", "PresetNotFound") and not clusters
     if discovered and verdict.reason in ("SecretNotFound", "PresetNotFound"):
-        if not clusters:
-            return Outcome(previous, delete=True)  # its source is gone and nothing refers to it any more
+        # discovery alone deletes discovered checks, from what the API server lists: a check's own read of a source
+        # it cannot find (a stale cache, a watch that missed the Secret's return) never deletes anything
         verdict = replace(verdict, message=f"{verdict.message} (used by Cluster(s) {', '.join(clusters)}, "
-                                           "which cannot be reconciled without it)")
+                                           "which cannot be reconciled without it)" if clusters else
+                          f"{verdict.message} (nothing uses it any more: discovery removes this check)")
     failures = int(previous.get("consecutiveFailures", 0)) + 1
     delay = (retry_delay(failures, interval, runtime.settings.retry_base_seconds)
              if verdict.status is Status.UNKNOWN else interval)
@@ -218,7 +253,7 @@ async def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
                           clusters=clusters or [str(c.get("name")) for c in spec.get("clusters") or []],
                           profile=str(requirements.get("profile") or runtime.settings.profile),
                           upgrade_profile=requirements.get("upgradeProfile") or runtime.settings.upgrade_profile)
-    return Outcome(status, transition_event(previous, status))
+    return Outcome(status, None if orphaned else transition_event(previous, status), dict(verdict.spent))
 
 
 def is_due(status: Mapping[str, Any], now: datetime) -> bool:

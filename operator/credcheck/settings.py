@@ -104,7 +104,40 @@ class Settings:
     """Also run the permission check during admission and warn about missing required actions."""
 
     webhook_live_budget: str = "3s"
-    """How long a live admission check may take before the write is allowed and the operator finishes it."""
+    """How long a live admission check may take: past it the write is allowed and the check makes no more AWS
+    calls (the operator's own check reports the verdict)."""
+
+    webhook_live_concurrency: int = 2
+    """Live admission checks running at once, in a pool of their own; a write over it is allowed with a warning."""
+
+    webhook_client_ca: str | None = None
+    """CA bundle (PEM file) of the client certificate the kube-apiserver presents to webhooks (its
+    AdmissionConfiguration kubeconfig): set, the webhook refuses any caller without a certificate it signed."""
+
+    webhook_client_names: tuple[str, ...] = ()
+    """Common names the webhook accepts from client certificates signed by --webhook-client-ca (empty: any)."""
+
+    dev_endpoints: bool = False
+    """Development only: honour AWS_ENDPOINT_URL* and `endpoint_url` in the AWS config (e.g. a local AWS endpoint
+    over http). Off, every AWS request goes over https to an AWS host."""
+
+    leader_election: bool = True
+    """Run the handlers only while holding the coordination.k8s.io Lease (the webhook is served regardless)."""
+
+    leader_lease_name: str = "credcheck"
+    """Name of the Lease, in the operator namespace."""
+
+    leader_identity: str | None = None
+    """This replica's identity in the Lease: the pod's name (POD_NAME) in a cluster, else host and process id."""
+
+    leader_lease_duration: str = "15s"
+    """How long a standby waits after the leader's last renewal before taking over."""
+
+    leader_renew_deadline: str = "10s"
+    """A leader that could not renew for this long stops (exits), before any standby may take over."""
+
+    leader_retry_period: str = "2s"
+    """How often the leader renews and a standby looks at the Lease."""
 
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -176,4 +209,11 @@ def from_arguments(args: argparse.Namespace) -> Settings:
         raise ValueError("--webhook-mode takes off, warn or enforce")
     if not 0 < parse_duration(settings.webhook_live_budget) <= 5:
         raise ValueError("--webhook-live-budget must be between 1s and 5s (the webhook times out at 5s)")
+    if settings.webhook_live_concurrency < 1:
+        raise ValueError("--webhook-live-concurrency must be at least 1")
+    lease = [parse_duration(getattr(settings, f"leader_{n}")) for n in ("lease_duration", "renew_deadline",
+                                                                       "retry_period")]
+    if not 0 < lease[2] < lease[1] < lease[0]:
+        raise ValueError("leader election needs 0 < --leader-retry-period < --leader-renew-deadline < "
+                         "--leader-lease-duration")
     return settings

@@ -148,6 +148,11 @@ class LocalAWS:
         with urllib.request.urlopen(f"{self.control_url}/calls", timeout=10) as resp:  # noqa: S310
             return dict(json.loads(resp.read()))
 
+    def calls_by_key(self) -> dict[str, dict[str, int]]:
+        """Requests since the last reset_calls per access key id they were signed with, then per action."""
+        with urllib.request.urlopen(f"{self.control_url}/calls/keys", timeout=10) as resp:  # noqa: S310
+            return dict(json.loads(resp.read()))
+
     def calls_by_region(self) -> dict[str, dict[str, int]]:
         """Requests since the last reset_calls per Region they were signed for, then per action."""
         with urllib.request.urlopen(f"{self.control_url}/calls/regions", timeout=10) as resp:  # noqa: S310

@@ -89,6 +89,7 @@ def set_decisions(body: dict[str, Any]) -> None:
 def reset_calls(endpoint: AWSEndpoint) -> None:
     with endpoint.faults.lock:
         endpoint.faults.calls.clear()
+        endpoint.faults.by_key.clear()
     endpoint.regions.reset()
 
 
@@ -117,6 +118,9 @@ def control_handler(endpoint: AWSEndpoint) -> type[BaseHTTPRequestHandler]:
             if self.path == "/calls":
                 with endpoint.faults.lock:
                     self._reply(200, dict(endpoint.faults.calls))
+            elif self.path == "/calls/keys":
+                with endpoint.faults.lock:
+                    self._reply(200, {k: dict(v) for k, v in endpoint.faults.by_key.items()})
             elif self.path == "/calls/regions":
                 self._reply(200, endpoint.regions.by_region())
             elif self.path == "/health":

@@ -1,5 +1,9 @@
 """A real kube-apiserver + etcd on 127.0.0.1, with an admin kubeconfig and ServiceAccount kubeconfigs.
 
+The apiserver authenticates itself to admission webhooks with a client certificate (CN WEBHOOK_CLIENT_NAME, from
+a CA of its own: pki/webhook-client-ca.crt), given by an AdmissionConfiguration whose kubeconfig names the user
+`*` (every webhook), as a platform admin would configure it (--admission-control-config-file).
+
 There is no kube-controller-manager: no garbage collection through ownerReferences, namespaces stay
 Terminating once deleted, no `default` ServiceAccount or `kube-root-ca.crt` ConfigMap is created.
 """
@@ -23,6 +27,7 @@ from credcheck_testground.processes import free_port, spawn, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO / "hack" / "build-control-plane.sh"
+WEBHOOK_CLIENT_NAME = "kube-apiserver-webhook-client"
 
 
 def binaries() -> Path:
@@ -40,6 +45,11 @@ class ControlPlane:
     kubeconfig: Path
     kubectl: Path
     ca_pem: bytes
+
+    @property
+    def webhook_client_ca(self) -> Path:
+        """The CA of the client certificate this apiserver presents to webhooks (its key is beside it)."""
+        return self.state / "pki" / "webhook-client-ca.crt"
 
     def kubectl_argv(self, *args: str, kubeconfig: Path | None = None) -> list[str]:
         return [str(self.kubectl), f"--kubeconfig={kubeconfig or self.kubeconfig}", *args]
@@ -68,6 +78,23 @@ def write_kubeconfig(path: Path, url: str, ca_pem: bytes, user: dict[str, str], 
     }
     path.write_text(yaml.safe_dump(config))
     path.chmod(0o600)
+
+
+def _admission_configuration(pki: Path) -> Path:
+    """The apiserver's identity towards webhooks: a client certificate for every webhook (`*`)."""
+    ca = certs.make_ca("credcheck-webhook-client-ca")
+    certs.write(ca, pki, "webhook-client-ca")
+    client_crt, client_key = certs.write(certs.issue(ca, WEBHOOK_CLIENT_NAME), pki, "webhook-client")
+    kubeconfig = pki / "admission-kubeconfig.yaml"
+    kubeconfig.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "users": [
+        {"name": "*", "user": {"client-certificate": str(client_crt), "client-key": str(client_key)}}]}))
+    webhook = {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "WebhookAdmissionConfiguration",
+               "kubeConfigFile": str(kubeconfig)}
+    config = pki / "admission-configuration.yaml"
+    config.write_text(yaml.safe_dump({"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AdmissionConfiguration",
+                                      "plugins": [{"name": "ValidatingAdmissionWebhook", "configuration": webhook},
+                                                  {"name": "MutatingAdmissionWebhook", "configuration": webhook}]}))
+    return config
 
 
 def _ready(url: str, context: ssl.SSLContext) -> bool:
@@ -134,6 +161,7 @@ def start(state: Path, timeout: float = 120) -> ControlPlane:
         f"--api-audiences={url}", "--service-cluster-ip-range=10.0.0.0/24",
         "--authorization-mode=Node,RBAC", "--allow-privileged=true", "--enable-priority-and-fairness=false",
         "--disable-admission-plugins=ServiceAccount", "--v=1",
+        f"--admission-control-config-file={_admission_configuration(pki)}",
     ]
     (state / "kube-apiserver.argv").write_text(json.dumps(apiserver_argv))
     apiserver = spawn("kube-apiserver", apiserver_argv, state)

@@ -17,6 +17,7 @@ from typing import Any
 from credcheck.requirements.profiles import load_profile
 from credcheck.verdict import grant_policy
 from credcheck_testground import aws, controlplane, kkp, monitoring
+from credcheck_testground.controlplane import WEBHOOK_CLIENT_NAME
 from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port, spawn
 from credcheck_testground.webhook import local_configuration, serving_certs
@@ -91,11 +92,15 @@ def start_operator(state: Path) -> Path:
     ca = serving_certs(state / "webhook-certs")
     cp.run_kubectl("apply", "-f", "-", input_text=json.dumps(local_configuration(port, ca)))
     metrics_port = free_port()
-    env.update(KUBECONFIG=str(kubeconfig), AWS_ENDPOINT_URL=aws.attach(state).url,
+    env.update(KUBECONFIG=str(kubeconfig), AWS_ENDPOINT_URL=aws.attach(state).url, CREDCHECK_DEV_ENDPOINTS="true",
                CREDCHECK_HEALTH_PORT=str(free_port()), CREDCHECK_METRICS_PORT=str(metrics_port),
                CREDCHECK_REGION="eu-central-1",
                CREDCHECK_WEBHOOK_MODE="warn", CREDCHECK_WEBHOOK_CERT_DIR=str(state / "webhook-certs"),
                CREDCHECK_WEBHOOK_ADDRESS="127.0.0.1", CREDCHECK_WEBHOOK_PORT=str(port))
+    if cp.webhook_client_ca.exists():  # a control plane started before it presented a client certificate has none
+        # only the local apiserver, by its client certificate, may call the webhook
+        env.update(CREDCHECK_WEBHOOK_CLIENT_CA=str(cp.webhook_client_ca),
+                   CREDCHECK_WEBHOOK_CLIENT_NAMES=WEBHOOK_CLIENT_NAME)
     spawn("operator", [sys.executable, "-m", "credcheck.cli", "run"], state, env=env)
     try:
         monitoring.start_prometheus(state, [f"127.0.0.1:{metrics_port}"], monitoring.rules_with_for(ALERT_FOR))

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -26,6 +27,7 @@ class FaultState:
     throttle_actions: frozenset[str] = frozenset()  # empty: every action
     latency_seconds: float = 0.0
     calls: Counter[str] = field(default_factory=Counter)
+    by_key: dict[str, Counter[str]] = field(default_factory=dict)  # access key id -> action -> requests
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def configure(self, settings: dict[str, Any]) -> None:
@@ -45,6 +47,9 @@ class FaultState:
             return True
 
 
+_SIGNER = re.compile(r"Credential=([A-Z0-9]+)/")  # SigV4: the access key id the request was signed with
+
+
 def _action_of(environ: dict[str, Any]) -> tuple[str, bytes]:
     """The query-protocol Action of a request, and its body (re-readable afterwards)."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -62,8 +67,11 @@ def with_faults(app: WSGIApp, state: FaultState) -> WSGIApp:
         if environ.get("PATH_INFO", "").startswith("/moto-api"):
             return app(environ, start_response)
         action, _ = _action_of(environ)
+        signer = _SIGNER.search(environ.get("HTTP_AUTHORIZATION", ""))
         with state.lock:
             state.calls[action] += 1
+            if signer:
+                state.by_key.setdefault(signer.group(1), Counter())[action] += 1
             latency = state.latency_seconds
         if latency:
             time.sleep(latency)

@@ -20,6 +20,17 @@ def serving_certs(directory: Path) -> bytes:
     return ca.cert_pem
 
 
+def client_certificate(directory: Path, common_name: str, signed_by: Path | None = None) -> tuple[Path, Path]:
+    """A client certificate (crt, key) named `common_name`, signed by the CA whose .crt (and .key beside it) is
+    `signed_by`, else by a CA made here: what a caller other than the apiserver could present."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if signed_by is not None:
+        ca = certs.KeyPair(signed_by.read_bytes(), signed_by.with_suffix(".key").read_bytes())
+    else:
+        ca = certs.make_ca("not-the-apiservers-ca")
+    return certs.write(certs.issue(ca, common_name), directory, f"client-{common_name}")
+
+
 def local_configuration(port: int, ca_pem: bytes) -> dict[str, Any]:
     """The chart's ValidatingWebhookConfiguration, pointed at 127.0.0.1:`port` with our CA."""
     config: dict[str, Any] = copy.deepcopy(chart.webhook_configuration())

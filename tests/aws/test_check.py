@@ -682,3 +682,47 @@ def test_an_organisation_guard_on_the_control_plane_role_is_not_a_trust_failure(
         {**trust, "Statement": [*trust["Statement"], other]}))
     refused = check(keys, targets=(target,))
     assert refused.reason == "ControlPlaneRoleTrustMissing" and "Narrow that Deny" in refused.message
+
+
+def test_a_checks_simulations_run_at_once_so_its_wall_time_is_well_under_the_sum(clean_faults: LocalAWS) -> None:
+    """Every AWS request takes a second more (the test ground's latency fault, as a far region's round trip would).
+    A re-check's simulate batches (the keys' own, the control-plane role's) are independent requests whose
+    simulator is known from the first check, so they are sent together: the check takes about the slowest of them
+    plus the calls that must come one after another (who the keys are, the role's trust policy): 4 s here for 12
+    requests, where one after another they took their sum, 12 s."""
+    everything = doc(SIMULATE, {"Effect": "Allow", "Action": "*", "Resource": "*"})
+    _, keys = clean_faults.create_user(policies=[everything])
+    cluster = f"fan{uuid.uuid4().hex[:8]}"
+    clean_faults.create_role(f"kubernetes-{cluster}-control-plane", f"arn:aws:iam::{ACCOUNT}:root", [everything])
+    target = Target(cluster=cluster, region="eu-central-1", kubernetes_version="1.34.2")
+    first = check(keys, targets=(target,))
+    assert first.status is Status.SUFFICIENT, first.message
+    clean_faults.set_faults(latency_ms=1000)
+    started = time.monotonic()
+    verdict = check(keys, targets=(target,))
+    wall = time.monotonic() - started
+    simulations = verdict.aws_calls["iam:SimulatePrincipalPolicy"]
+    total = sum(verdict.aws_calls.values())
+    assert verdict.status is Status.SUFFICIENT and simulations >= 8, verdict.aws_calls
+    assert wall < 0.5 * total, f"{total} requests of 1 s each ({simulations} simulations) took {wall:.1f} s"
+
+
+def test_the_getrole_of_a_temporary_role_credential_is_spent_from_the_accounts_budget(clean_faults: LocalAWS) -> None:
+    """Keys of an assumed role (ASIA…, with a session token) are resolved to their role with iam:GetRole, an IAM
+    call like any other: the account's budget pays for it (it used to go unbudgeted)."""
+    from credcheck.aws.ratelimit import RateLimiter  # noqa: PLC0415
+
+    user_arn, user_keys = clean_faults.create_user(policies=[doc({"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                                  "Resource": "*"})])
+    role = clean_faults.create_role(f"kkp-temporary-{uuid.uuid4().hex[:8]}", user_arn,
+                                    [doc(SIMULATE, {"Effect": "Allow", "Action": "*", "Resource": "*"})])
+    creds = clean_faults.client("sts", user_keys).assume_role(RoleArn=role, RoleSessionName="kkp")["Credentials"]
+    limiter = RateLimiter(rate=0.0001, burst=100)  # no refill during the test
+    verdict = run_check(Credential(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
+                        CheckOptions(load_profile("kkp"), region="eu-central-1", limiter=limiter))
+    assert verdict.status is Status.SUFFICIENT, verdict.message
+    assert verdict.aws_calls["iam:GetRole"] == 1, "no Cluster: only the role's own path was read"
+    iam = sum(n for call, n in verdict.aws_calls.items() if call.startswith("iam:"))
+    tokens, _ = limiter._buckets[ACCOUNT]
+    assert round(100 - tokens) == iam, "every IAM call spent the account's budget, GetRole included"
+    assert verdict.spent == {ACCOUNT: iam}, "and is what the scheduler paces this check by"

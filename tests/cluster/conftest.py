@@ -128,8 +128,10 @@ class RunningOperator:
 
 
 @contextlib.contextmanager
-def running_operator(cp: ControlPlane, aws: LocalAWS, state: Path, **settings: str) -> Iterator[RunningOperator]:
-    """`credcheck run` as a subprocess under the ServiceAccount kubermatic/credcheck and the chart's RBAC."""
+def running_operator(cp: ControlPlane, aws: LocalAWS, state: Path, *, env_extra: dict[str, str] | None = None,
+                     **settings: str) -> Iterator[RunningOperator]:
+    """`credcheck run` as a subprocess under the ServiceAccount kubermatic/credcheck and the chart's RBAC (settings
+    become CREDCHECK_* variables; `env_extra` is added to its environment last)."""
     install_base(cp, NS)
     kubeconfig = cp.service_account_kubeconfig(NS, "credcheck")
     state.mkdir(parents=True, exist_ok=True)
@@ -137,10 +139,12 @@ def running_operator(cp: ControlPlane, aws: LocalAWS, state: Path, **settings: s
     LEAKS.logs.append(log)
     health, metrics_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CREDCHECK_"))}
-    env.update(KUBECONFIG=str(kubeconfig), AWS_ENDPOINT_URL=aws.url, CREDCHECK_HEALTH_PORT=str(health),
-               CREDCHECK_METRICS_PORT=str(metrics_port), CREDCHECK_CACHE_TTL="5m", CREDCHECK_REGION="eu-central-1",
-               CREDCHECK_LOG_FORMAT="json")
+    # the local AWS endpoint is http on 127.0.0.1: allowed only as a development endpoint
+    env.update(KUBECONFIG=str(kubeconfig), AWS_ENDPOINT_URL=aws.url, CREDCHECK_DEV_ENDPOINTS="true",
+               CREDCHECK_HEALTH_PORT=str(health), CREDCHECK_METRICS_PORT=str(metrics_port), CREDCHECK_CACHE_TTL="5m",
+               CREDCHECK_REGION="eu-central-1", CREDCHECK_LOG_FORMAT="json")
     env.update({f"CREDCHECK_{k.upper()}": v for k, v in settings.items()})
+    env.update(env_extra or {})
     with log.open("ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "credcheck.cli", "run"], env=env, stdout=out,
                                 stderr=subprocess.STDOUT)

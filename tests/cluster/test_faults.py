@@ -104,7 +104,10 @@ def test_sustained_throttling_keeps_the_last_verdict(control_plane: ControlPlane
 
 def test_apiserver_restart_then_the_operator_resumes(control_plane: ControlPlane, local_aws: LocalAWS,
                                                       tmp_path: Path) -> None:
-    with running_operator(control_plane, local_aws, tmp_path) as op:
+    # a leader that cannot renew its Lease for the renew deadline exits (client-go's rule: it can't know whether
+    # a standby took over); an outage shorter than that is survived. The restart here takes ~10 s, so: longer timings
+    with running_operator(control_plane, local_aws, tmp_path, leader_lease_duration="90s",
+                          leader_renew_deadline="60s") as op:
         seed = seed_for(control_plane, local_aws, op.log)
         first = f"credential-aws-before{uuid.uuid4().hex[:6]}"
         seed.kkp_secret(first, seed.user(GOOD_POLICY))

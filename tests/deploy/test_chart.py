@@ -1,5 +1,5 @@
-"""The Helm chart: lint, render, least-privilege RBAC, HA choice, plain manifests kept equal, and the full output
-applied server-side to the real kube-apiserver."""
+"""The Helm chart: lint, render, least-privilege RBAC, a leader and a standby, the webhook's reach, plain manifests
+kept equal, and the full output applied server-side to the real kube-apiserver."""
 
 import base64
 import json
@@ -54,18 +54,34 @@ def test_rbac_is_least_privilege() -> None:
             assert "*" not in rule["verbs"] and "*" not in rule["resources"]
             if set(rule["resources"]) & {"clusters", "presets"}:
                 assert set(rule["verbs"]) == {"get", "list", "watch"}, "KKP's objects are read-only"
-    roles = {r["metadata"]["namespace"]: r for r in docs["Role"]}
+    (cluster_role,) = docs["ClusterRole"]
+    reviews = [r for r in cluster_role["rules"] if "subjectaccessreviews" in r["resources"]]
+    assert reviews == [{"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"],
+                        "verbs": ["create"]}], "asking about a check's maker grants nothing itself"
+    roles = {r["metadata"]["namespace"]: r for r in docs["Role"] if r["metadata"]["name"] == "credcheck"}
     assert set(roles) == {"kubermatic", "seed-extra"}
     for role in roles.values():
         secret_rules = [r for r in role["rules"] if "secrets" in r["resources"]]
         assert [set(r["verbs"]) for r in secret_rules] == [{"get", "list", "watch"}]
+    (leader,) = [r for r in docs["Role"] if r["metadata"]["name"] == "credcheck-leader"]
+    assert leader["metadata"]["namespace"] == "kubermatic"
+    assert leader["rules"] == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["credcheck"],
+         "verbs": ["get", "update"]}], "one Lease, nothing else of coordination.k8s.io"
 
 
-def test_deployment_is_one_hardened_replica() -> None:
-    (deployment,) = kinds(chart.rendered())["Deployment"]
+def test_deployment_is_a_hardened_leader_and_standby() -> None:
+    docs = kinds(chart.rendered())
+    (deployment,) = docs["Deployment"]
     spec = deployment["spec"]
-    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+    assert spec["replicas"] == 2
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    (budget,) = docs["PodDisruptionBudget"]
+    assert budget["spec"]["minAvailable"] == 1
+    assert budget["spec"]["selector"]["matchLabels"] == spec["selector"]["matchLabels"]
     pod = spec["template"]["spec"]
+    assert pod["affinity"]["podAntiAffinity"], "the standby on another node where there is one"
     assert pod["securityContext"]["runAsNonRoot"] is True
     (container,) = pod["containers"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
@@ -74,6 +90,54 @@ def test_deployment_is_one_hardened_replica() -> None:
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["CREDCHECK_WEBHOOK_MODE"] == "warn" and env["CREDCHECK_WEBHOOK_CERT_DIR"] == "/certs"
+    pod_name = next(e for e in container["env"] if e["name"] == "POD_NAME")
+    assert pod_name["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}, "the identity in the Lease"
+    assert "CREDCHECK_DEV_ENDPOINTS" not in env, "development endpoints are never the chart's"
+
+
+def test_one_replica_has_no_disruption_budget() -> None:
+    docs = kinds(chart.rendered("--set", "replicas=1"))
+    assert "PodDisruptionBudget" not in docs, "minAvailable 1 of 1 would block every node drain"
+
+
+def test_the_auditors_two_keys_are_mounted_by_name() -> None:
+    (deployment,) = kinds(chart.rendered("--set", "auditor.credentialsSecret=auditor"))["Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert "envFrom" not in container, "no Secret is loaded whole into the environment"
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "secretKeyRef" in
+            e.get("valueFrom", {})}
+    assert refs == {"AWS_ACCESS_KEY_ID": {"name": "auditor", "key": "AWS_ACCESS_KEY_ID"},
+                    "AWS_SECRET_ACCESS_KEY": {"name": "auditor", "key": "AWS_SECRET_ACCESS_KEY"}}
+
+
+def test_the_webhook_knows_the_apiserver_by_its_client_certificate() -> None:
+    (deployment,) = kinds(chart.rendered("--set", "webhook.clientAuth.caConfigMap=apiserver-webhook-client",
+                                         "--set", "webhook.clientAuth.names={kube-apiserver}"))["Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["CREDCHECK_WEBHOOK_CLIENT_CA"] == "/client-ca/ca.crt"
+    assert env["CREDCHECK_WEBHOOK_CLIENT_NAMES"] == "kube-apiserver"
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "webhook-client-ca"]
+    assert volume["configMap"] == {"name": "apiserver-webhook-client", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+
+
+def test_live_checks_need_the_apiservers_identity() -> None:
+    result = subprocess.run([chart.helm(), "template", str(chart.CHART), "--set", "webhook.live=true"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode != 0 and "webhook.live needs webhook.clientAuth.caConfigMap" in result.stderr
+
+
+def test_a_network_policy_opens_the_webhook_port_to_the_listed_peers_only() -> None:
+    assert "NetworkPolicy" not in kinds(chart.rendered())
+    (policy,) = kinds(chart.rendered("--set", "webhook.networkPolicy.enabled=true",
+                                     "--set", "webhook.networkPolicy.from[0].ipBlock.cidr=10.0.0.10/32"))["NetworkPolicy"]
+    webhook_rule, open_rule = policy["spec"]["ingress"]
+    assert webhook_rule == {"ports": [{"port": 9443, "protocol": "TCP"}],
+                            "from": [{"ipBlock": {"cidr": "10.0.0.10/32"}}]}
+    assert "from" not in open_rule and {p["port"] for p in open_rule["ports"]} == {8080, 8081}
+    refused = subprocess.run([chart.helm(), "template", str(chart.CHART), "--set", "webhook.networkPolicy.enabled=true"],
+                             capture_output=True, text=True, check=False)
+    assert refused.returncode != 0 and "webhook.networkPolicy.from must list" in refused.stderr
 
 
 def test_values_reach_the_operator() -> None:
@@ -86,13 +150,26 @@ def test_values_reach_the_operator() -> None:
     assert env["CREDCHECK_PRESETS"] == "false"
 
 
-def test_webhook_never_blocks_kkp() -> None:
+def test_webhook_never_blocks_kkp_and_sees_only_what_it_judges() -> None:
     for mode in ("certManager", "selfSigned"):
         docs = kinds(chart.rendered("--set", f"webhook.certificates.mode={mode}"))
         (config,) = docs["ValidatingWebhookConfiguration"]
+        hooks = {h["name"]: h for h in config["webhooks"]}
         for hook in config["webhooks"]:
-            assert hook["failurePolicy"] == "Ignore" and hook["timeoutSeconds"] <= 5
-            assert hook["sideEffects"] == "None"
+            assert hook["timeoutSeconds"] <= 5
+            assert hook["sideEffects"] == "NoneOnDryRun", "dry runs are sent, and never reach AWS"
+            conditions = {c["name"]: c["expression"] for c in hook["matchConditions"]}
+            assert conditions["not-being-deleted"] == "!has(object.metadata.deletionTimestamp)"
+        for kkp_hook in ("secrets.credcheck.io", "presets.credcheck.io"):
+            assert hooks[kkp_hook]["failurePolicy"] == "Ignore", "KKP's writes never wait for credcheck"
+        assert hooks["awscredentialchecks.credcheck.io"]["failurePolicy"] == "Fail", \
+            "a check acts with its maker's rights: no check spec is written unasked"
+        secret_conditions = {c["name"]: c["expression"] for c in hooks["secrets.credcheck.io"]["matchConditions"]}
+        assert "startsWith('credential-aws-')" in secret_conditions["kkp-aws-credential"]
+        assert "object.data != oldObject.data" in secret_conditions["data-changes"]
+        check_conditions = {c["name"]: c["expression"]
+                            for c in hooks["awscredentialchecks.credcheck.io"]["matchConditions"]}
+        assert "object.spec != oldObject.spec" in check_conditions["spec-changes"]
         if mode == "selfSigned":
             secret = next(s for s in docs["Secret"] if s["metadata"]["name"] == "credcheck-webhook-tls")
             assert all(h["clientConfig"]["caBundle"] == secret["data"]["ca.crt"] for h in config["webhooks"])
@@ -116,6 +193,7 @@ def test_full_output_applies_server_side(control_plane: ControlPlane) -> None:
         assert result.returncode == 0, result.stderr
         applied = result.stdout
         for expected in ("deployment.apps/credcheck serverside-applied", "prometheusrule.monitoring.coreos.com/credcheck",
+                         "poddisruptionbudget.policy/credcheck serverside-applied",
                          "validatingwebhookconfiguration.admissionregistration.k8s.io/credcheck",
                          "certificate.cert-manager.io/credcheck-webhook"):
             assert expected in applied
@@ -147,6 +225,9 @@ def test_dockerfile_lint() -> None:
     ("interval=6 hours", "/interval"),
     ("concurrency=0", "/concurrency"),
     ("namespace=kubermatic", "namespace"),  # a misspelt key (namespaces) is refused, not ignored
+    ("leaderElection.leaseDuration=15", "/leaderElection/leaseDuration"),
+    ("replicas=0", "/replicas"),
+    ("webhook.clientAuth.ca=x", "clientAuth"),
 ])
 def test_values_schema_refuses_bad_values(flag: str, complaint: str) -> None:
     result = subprocess.run([chart.helm(), "template", str(chart.CHART), "--set", flag], capture_output=True,

@@ -122,8 +122,9 @@ def test_the_operator_runs_from_the_image_until_a_check_is_ready(
     with read_only_root(image) as root:
         shutil.copy(kubeconfig, root / "tmp" / "kubeconfig")
         os.chown(root / "tmp" / "kubeconfig", 65532, 65532)
-        env = {"KUBECONFIG": "/tmp/kubeconfig", "AWS_ENDPOINT_URL": local_aws.url, "CREDCHECK_HEALTH_PORT": str(free_port()),
-               "CREDCHECK_METRICS_PORT": str(free_port()), "CREDCHECK_LOG_FORMAT": "json", "CREDCHECK_REGION": "eu-central-1"}
+        env = {"KUBECONFIG": "/tmp/kubeconfig", "AWS_ENDPOINT_URL": local_aws.url, "CREDCHECK_DEV_ENDPOINTS": "true",
+               "CREDCHECK_HEALTH_PORT": str(free_port()), "CREDCHECK_METRICS_PORT": str(free_port()),
+               "CREDCHECK_LOG_FORMAT": "json", "CREDCHECK_REGION": "eu-central-1"}
         log = root / "tmp" / "operator.log"
         with log.open("wb") as out:
             operator = subprocess.Popen(as_app(root, "credcheck", "run", env=env), stdout=out,

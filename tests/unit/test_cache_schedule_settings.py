@@ -5,6 +5,7 @@ import pytest
 
 from credcheck.aws.ratelimit import RateLimiter
 from credcheck.cache import VerdictCache
+from credcheck.contract import parse_timestamp
 from credcheck.model import Status, Verdict
 from credcheck.schedule import Schedule
 from credcheck.settings import Settings, add_arguments, from_arguments, parse_duration
@@ -84,16 +85,17 @@ def test_a_failed_computation_reaches_every_asker_and_is_not_cached() -> None:
 
 def test_schedule_requests_each_due_time_once() -> None:
     schedule = Schedule()
-    schedule.set(("ns", "a"), None)
+    schedule.set(("ns", "a"), "2026-01-01T00:00:00Z")
     schedule.set(("ns", "b"), "2099-01-01T00:00:00Z")
-    due = schedule.due(lambda when: when is None)
-    assert due == [("ns", "a")]
+    schedule.set(("ns", "c"), None)  # never checked: its create handler's, not the scheduler's
+    now = parse_timestamp("2026-06-01T00:00:00Z").timestamp()
+    assert schedule.due(now) == [("ns", "a")]
     schedule.mark_requested(("ns", "a"))
-    assert schedule.due(lambda when: True) == [("ns", "b")]
-    schedule.set(("ns", "a"), "2026-01-01T00:00:00Z")  # its new status arrived
-    assert ("ns", "a") in schedule.due(lambda when: True)
+    assert schedule.due(now) == [], "asked once per due time"
+    schedule.set(("ns", "a"), "2026-01-01T06:00:00Z")  # its new status arrived
+    assert schedule.due(now) == [("ns", "a")]
     schedule.forget(("ns", "a"))
-    assert len(schedule) == 1
+    assert len(schedule) == 2
 
 
 def test_durations() -> None:

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from credcheck.admission_rules import preset_problems, secret_problems
@@ -57,30 +59,30 @@ def _good(**values: str) -> dict[str, bytes]:
 
 CAUSES = {
     "swapped": ({"accessKeyId": FAKE_SECRET.encode(), "secretAccessKey": FAKE_ID.encode()},
-                ["look swapped", "'accessKeyId' holds a 40-character value shaped like a secret access key",
+                ["look swapped", "'accessKeyId' holds a value shaped like a secret access key",
                  "put each value under the other key"]),
     "zero-width-space": (_good(accessKeyId=FAKE_ID[:8] + "\u200b" + FAKE_ID[8:]),
                          ["'accessKeyId' (access key ID) contains an invisible character",
-                          "a zero-width space (U+200B) at character 9 of 21", "store it without that character"]),
+                          "a zero-width space (U+200B) at character 9", "store it without that character"]),
     "no-break-space": (_good(secretAccessKey=FAKE_SECRET + "\u00a0"),
                        ["'secretAccessKey' (secret access key) has leading or trailing whitespace",
-                        "ends with a no-break space (U+00A0) at character 41 of 41", "write the value without it"]),
+                        "ends with a no-break space (U+00A0); write", "write the value without it"]),
     "no-break-space-inside": (_good(secretAccessKey=FAKE_SECRET[:10] + "\u00a0" + FAKE_SECRET[10:]),
-                              ["contains an invisible character", "a no-break space (U+00A0) at character 11 of 41"]),
+                              ["contains an invisible character", "a no-break space (U+00A0) at character 11"]),
     "byte-order-mark": (_good(accessKeyId="\ufeff" + FAKE_ID),
-                        ["contains an invisible character", "a byte-order mark (U+FEFF) at character 1 of 21"]),
+                        ["contains an invisible character", "a byte-order mark (U+FEFF) at the start"]),
     "non-ascii-letter": (_good(accessKeyId="AKIA\u0410" + FAKE_ID[5:]),
-                         ["contains a non-ASCII character", "a non-ASCII letter", "at character 5 of 20",
+                         ["contains a non-ASCII character", "a non-ASCII letter", "at character 5",
                           "retype the value"]),
     "two-odd-characters": (_good(accessKeyId=FAKE_ID[:3] + "\u200b" + FAKE_ID[3:12] + "\u200d" + FAKE_ID[12:]),
-                           ["at character 4 of 22 (and 1 more such character)"]),
+                           ["at character 4 (and more such characters)"]),
     "trailing-newline": (_good(accessKeyId=FAKE_ID + "\n"),
                          ["has leading or trailing whitespace or a newline (hidden)",
-                          "ends with a newline (\\n) at character 21 of 21"]),
+                          "ends with a newline (\\n); write"]),
     "trailing-crlf": (_good(secretAccessKey=FAKE_SECRET + "\r\n"),
-                      ["ends with a carriage return (\\r) and a newline (\\n) at characters 41-42 of 42"]),
-    "trailing-tab": (_good(secretAccessKey=FAKE_SECRET + "\t"), ["ends with a tab (\\t) at character 41 of 41"]),
-    "leading-space": (_good(accessKeyId=" " + FAKE_ID), ["starts with a space at character 1 of 21"]),
+                      ["ends with a carriage return (\\r) and a newline (\\n); write"]),
+    "trailing-tab": (_good(secretAccessKey=FAKE_SECRET + "\t"), ["ends with a tab (\\t); write"]),
+    "leading-space": (_good(accessKeyId=" " + FAKE_ID), ["starts with a space; write"]),
     "only-whitespace": (_good(accessKeyId=" \n"), ["it is nothing but whitespace (a space and a newline (\\n))"]),
     "double-quotes": (_good(accessKeyId=f'"{FAKE_ID}"'),
                       ["'accessKeyId' (access key ID) is wrapped in double quotes (\"…\")",
@@ -88,7 +90,7 @@ CAUSES = {
     "single-quotes": (_good(secretAccessKey=f"'{FAKE_SECRET}'"),
                       ["'secretAccessKey' (secret access key) is wrapped in single quotes ('…')"]),
     "typographic-quotes": (_good(accessKeyId=f"\u201c{FAKE_ID}\u201d"), ["is wrapped in typographic double quotes"]),
-    "one-quote": (_good(accessKeyId=f'{FAKE_ID}"'), ['ends with a quote (", character 21 of 21)']),
+    "one-quote": (_good(accessKeyId=f'{FAKE_ID}"'), ['ends with a quote ("): the quotes']),
     "environment-names": ({"AWS_ACCESS_KEY_ID": FAKE_ID.encode(), "AWS_SECRET_ACCESS_KEY": FAKE_SECRET.encode()},
                           ["no key 'accessKeyId'", "found 'AWS_ACCESS_KEY_ID', the AWS CLI's environment-variable "
                            "name: KKP's Secret spells it 'accessKeyId'",
@@ -102,7 +104,7 @@ CAUSES = {
     "one-environment-name": ({"accessKeyId": FAKE_ID.encode(), "AWS_SECRET_ACCESS_KEY": FAKE_SECRET.encode()},
                              ["no key 'secretAccessKey'", "found 'AWS_SECRET_ACCESS_KEY'",
                               "Rename the key, the value can stay"]),
-    "unrelated-keys": ({"notes": b"x7Qp-v93Lz=k"}, ["no key 'accessKeyId'", "keys found: 'notes'",
+    "unrelated-keys": ({"notes": b"x7Qp-v93Lz=k"}, ["no key 'accessKeyId'", "keys found: 1 other key (not named: a check's readers may not read the Secret)",
                                                    "Add the key 'accessKeyId'"]),
     "no-data": ({}, ["the Secret has no data at all", "KKP reads the access key ID from 'accessKeyId'",
                      "write both keys into it"]),
@@ -112,10 +114,10 @@ CAUSES = {
     "key-id-twice": (_good(secretAccessKey=FAKE_ID), ["is not an AWS secret access key",
                                                       "shaped like an access key ID"]),
     "secret-twice": (_good(accessKeyId=FAKE_SECRET), ["is not an AWS access key ID",
-                                                      "40 characters long, shaped like a secret access key"]),
-    "key-id-short": (_good(accessKeyId=FAKE_ID[:-1]), ["is not an AWS access key ID", "19 characters long, not 20"]),
+                                                      "it is shaped like a secret access key"]),
+    "key-id-short": (_good(accessKeyId=FAKE_ID[:-1]), ["is not an AWS access key ID", "it is not 20 characters long"]),
     "secret-odd-ascii": (_good(secretAccessKey=FAKE_SECRET[:20] + "!" + FAKE_SECRET[21:]),
-                         ["is not an AWS secret access key", "other than A-Z, a-z, 0-9, / + = at character 21 of 40"]),
+                         ["is not an AWS secret access key", "other than A-Z, a-z, 0-9, / + = at character 21;"]),
 }
 EXISTING = {  # the cases of test_malformed_credentials_name_the_key_never_the_value, for the leak test
     "empty": {"accessKeyId": b"", "secretAccessKey": SECRET.encode()},
@@ -151,6 +153,33 @@ def test_no_message_holds_a_value_or_any_four_characters_of_one(data: dict[str, 
                 assert value.decode("utf-8", "replace") not in problem.message
             leaked = {w for w in _windows(value) if w in problem.message}
             assert not leaked, f"{problem.message!r} shows part of a value"
+
+
+@pytest.mark.parametrize("data", [*(d for d, _ in CAUSES.values()), *EXISTING.values()],
+                         ids=[*CAUSES.keys(), *EXISTING.keys()])
+def test_no_message_tells_a_values_length(data: dict[str, bytes]) -> None:
+    """A check's readers need not be its Secret's readers: no length, nor a position counted to the value's end.
+    (20 and 40, AWS's own key lengths, are in the messages that name the expected shape.)"""
+    for problem in credential_problems(data):
+        for value in data.values():
+            for length in {len(value), len(value.decode("utf-8", "replace"))} - {20, 40}:
+                assert not re.search(rf"(?<![\w+]){length}(?!\w)", problem.message), \
+                    f"{problem.message!r} tells the length {length}"
+
+
+def test_a_padded_value_reads_the_same_whatever_its_length() -> None:
+    short = parse_credential(_good(accessKeyId=FAKE_ID + "\u200b"))
+    long = parse_credential(_good(accessKeyId=FAKE_ID + "XYZ" + "\u200b"))
+    assert isinstance(short, CredentialProblem) and isinstance(long, CredentialProblem)
+    assert short.message == long.message
+
+
+def test_other_keys_of_a_secret_are_counted_not_named() -> None:
+    problem = parse_credential({"accessKeyId": FAKE_ID.encode(), "db-password": b"x", "AWS_SECRET_ACCESS_KEY": b"y"})
+    assert isinstance(problem, CredentialProblem)
+    assert "db-password" not in problem.message
+    assert "keys found: 'AWS_SECRET_ACCESS_KEY', 'accessKeyId' and 1 other key (not named" in problem.message
+    assert "found 'AWS_SECRET_ACCESS_KEY'" in problem.message, "a near miss is the hint: named"
 
 
 def test_admission_warnings_use_the_same_words() -> None:

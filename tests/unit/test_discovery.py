@@ -1,4 +1,6 @@
-from credcheck.discovery.desired import desired_for_secret, needs_update
+import json
+
+from credcheck.discovery.desired import desired_for_preset, desired_for_secret, needs_update
 from credcheck.discovery.kkp import (
     ClusterUse,
     cluster_use,
@@ -69,14 +71,15 @@ def test_desired_check_and_updates() -> None:
     role = "arn:aws:iam::111122223333:role/r"
     desired = desired_for_secret("kubermatic", "credential-aws-X_1", resource_version="42",
                                  uses=merge_uses([use("a", role, "e")]), profile="kkp", interval="6h")
-    assert desired["metadata"]["name"] == "credential-aws-x-1"
+    assert desired["metadata"]["name"] == "credential-aws-x-1-fa682b95", "a name a check cannot have: hashed"
     assert desired["metadata"]["labels"]["credcheck.io/discovered"] == "true"
-    assert desired["spec"]["assumeRole"] == {"roleARN": role, "externalID": "e"}
+    assert desired["spec"]["assumeRole"] == {"roleARN": role, "externalIDFrom": {"cluster": "a"}}
     assert desired["metadata"]["annotations"]["credcheck.io/clusters"] == "a"
     current = {"metadata": {"annotations": {"credcheck.io/source-version": "42", "credcheck.io/clusters": "a",
-                                            "credcheck.io/source-problem": ""}},
+                                            "credcheck.io/source-problem": "",
+                                            "credcheck.io/external-id-from": "a@"}},
                "spec": {"source": {"secretRef": {"name": "credential-aws-X_1", "accessKeyIdKey": "accessKeyId"}},
-                        "assumeRole": {"roleARN": role, "externalID": "e"},
+                        "assumeRole": {"roleARN": role, "externalIDFrom": {"cluster": "a"}},
                         "requirements": {"profile": "kkp", "skipFeatures": []}, "interval": "6h", "suspend": False,
                         "clusters": [{"name": "a"}]}}
     assert not needs_update(current, desired), "API defaults don't count as a difference"
@@ -93,3 +96,26 @@ def test_a_malformed_cluster_role_arn_becomes_a_reported_problem() -> None:
     assert "assumeRole" not in desired["spec"], "the CRD would refuse the write"
     problem = desired["metadata"]["annotations"]["credcheck.io/source-problem"]
     assert problem.startswith("Cluster c9: spec.cloud.aws.assumeRoleARN 'not-an-arn' is not an IAM role ARN")
+
+
+def test_the_external_id_stays_in_the_cluster_and_its_generation_re_checks() -> None:
+    role = "arn:aws:iam::111122223333:role/r"
+    secret = "hunter2-external-id-of-the-cluster"
+    first = ClusterUse("a", "kubermatic", "credential-aws-x", role, secret, False, generation="3")
+    desired = desired_for_secret("kubermatic", "credential-aws-x", resource_version="1", uses=merge_uses([first]),
+                                 profile="kkp", interval="6h")
+    assert secret not in json.dumps(desired), "discovery writes where to read the external ID, never the ID"
+    assert desired["metadata"]["annotations"]["credcheck.io/external-id-from"] == "a@3"
+    changed = ClusterUse("a", "kubermatic", "credential-aws-x", role, "another-id", False, generation="4")
+    again = desired_for_secret("kubermatic", "credential-aws-x", resource_version="1", uses=merge_uses([changed]),
+                               profile="kkp", interval="6h")
+    assert needs_update(desired, again), "a new Cluster generation (its external ID changed) updates the check"
+    without = desired_for_secret("kubermatic", "credential-aws-x", resource_version="1",
+                                 uses=merge_uses([ClusterUse("a", "kubermatic", "credential-aws-x", role, None,
+                                                             False)]), profile="kkp", interval="6h")
+    assert without["spec"]["assumeRole"] == {"roleARN": role}
+
+
+def test_a_presets_check_reads_its_role_from_the_preset() -> None:
+    desired = desired_for_preset("kubermatic", "team-a", resource_version="9", profile="kkp", interval="6h")
+    assert "assumeRole" not in desired["spec"], "the Preset's role and external ID are read at check time"

@@ -27,7 +27,8 @@ def world(**kw: object) -> World:
 
 
 def test_one_worker_per_key_and_a_rerun_for_what_it_missed() -> None:
-    running, runs = set(), []
+    running: set[object] = set()
+    runs: list[object] = []
 
     async def work(key: object) -> None:
         assert key not in running, "two workers on one key"
@@ -39,9 +40,12 @@ def test_one_worker_per_key_and_a_rerun_for_what_it_missed() -> None:
     async def scenario() -> None:
         queue = KeyQueue(work)
         queue.enqueue("a")
+        queue.enqueue("a")  # before it runs: the same run
+        queue.enqueue("b")
+        while "a" not in running:
+            await asyncio.sleep(0)
         queue.enqueue("a")  # while running: once more afterwards
         queue.enqueue("a")  # …but only once
-        queue.enqueue("b")
         for _ in range(100):
             await asyncio.sleep(0.01)
             if queue.idle():
@@ -98,7 +102,7 @@ def test_a_gone_secret_nobody_uses_loses_its_check_and_user_checks_follow_rotati
     ours = CheckView("kubermatic", "credential-aws-b", True, "{}", "1")
     theirs = CheckView("kubermatic", "mine", False, "{}", "1")
     gone = world(checks={("kubermatic", "credential-aws-b"): [ours, theirs]})
-    assert plan_for(key, gone, SETTINGS).remove == ("kubermatic", "credential-aws-b")
+    assert plan_for(key, gone, SETTINGS).remove == (("kubermatic", "credential-aws-b"),)
     rotated = world(secrets={("kubermatic", "credential-aws-b"): ["2"]},
                     checks={("kubermatic", "credential-aws-b"): [ours, theirs]})
     plan = plan_for(key, rotated, SETTINGS)
@@ -114,3 +118,28 @@ def test_presets_and_the_resync_work_list() -> None:
     keys = all_keys(w, SETTINGS)
     assert PresetKey("team-a") in keys and SecretKey("kubermatic", "unrelated") in keys
     assert SecretKey("elsewhere", "credential-aws-x") not in keys, "only watched namespaces"
+
+
+def test_a_resync_of_thousands_of_keys_runs_a_few_workers_not_a_task_per_key() -> None:
+    """Every key of a seed (10,000 Secrets) is enqueued at each resync: they wait as keys, a few workers take
+    them (a task per key cost about 2 KB each, all at once)."""
+    active, peak = 0, 0
+
+    async def work(key: object) -> None:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0)
+        active -= 1
+
+    async def scenario() -> KeyQueue:
+        queue = KeyQueue(work, workers=8)
+        for i in range(5000):
+            queue.enqueue(i)
+        assert len(queue._tasks) <= 8
+        while not queue.idle():
+            await asyncio.sleep(0.001)
+        return queue
+
+    queue = asyncio.run(scenario())
+    assert peak <= 8 and queue.done_total == 5000

@@ -46,6 +46,7 @@ def test_dashboard_queries_only_exported_series() -> None:
     metrics.CACHE.labels("hit").inc()
     metrics.CHECK_DURATION.observe(0.4)
     metrics.CHECKS.set(1)
+    metrics.RELISTS.labels("secrets", "expired").inc()
     exported = _samples()
     dashboard = json.loads(DASHBOARD.read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
@@ -53,6 +54,8 @@ def test_dashboard_queries_only_exported_series() -> None:
     used = {name for expr in exprs for name in re.findall(r"\bcredcheck_[a-z_]+", expr)}
     assert used, "the dashboard queries credcheck's series"
     assert used <= exported, f"not exported: {sorted(used - exported)}"
+    assert {"credcheck_recheck_round_duration_seconds", "credcheck_recheck_round_aws_calls"} <= used, \
+        "the re-check round's duration and AWS calls are on the dashboard"
 
 
 def test_the_reason_series_follows_the_condition_and_goes_with_the_check() -> None:

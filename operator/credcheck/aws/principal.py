@@ -23,7 +23,7 @@ from credcheck.aws.errors import (
     error_code,
 )
 from credcheck.aws.ratelimit import RateLimiter
-from credcheck.aws.session import PROBE_RETRY, AWSSession, RetryPolicy
+from credcheck.aws.session import PROBE_RETRY, UNRESOLVED, AWSSession, RetryPolicy
 from credcheck.iam.arn import (
     PUBLIC_PARTITIONS,
     Arn,
@@ -63,11 +63,14 @@ def principal_from_arn(caller_arn: str, role_arn_with_path: str | None = None) -
 
 
 def resolve(session: AWSSession) -> Principal:
-    """One GetCallerIdentity, plus one GetRole for an assumed role (its path is not in the session ARN)."""
+    """One GetCallerIdentity, plus one GetRole for an assumed role (its path is not in the session ARN), spent from
+    the account's budget."""
     caller_arn = session.client("sts").get_caller_identity()["Arn"]
     arn = Arn.parse(caller_arn)
     if arn.service == "sts" and arn.resource_type == "assumed-role":
         role_name = arn.resource.split("/")[1]
+        if session.limit_key == UNRESOLVED:
+            session.limit_key = arn.account  # GetRole is IAM's: it spends the account's budget like every IAM call
         try:
             role_arn = session.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
         except ClientError as err:

@@ -9,7 +9,7 @@ which later reservations of that account wait out.
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -29,17 +29,33 @@ class RateLimiter:
 
     def reserve(self, key: str, calls: int) -> float:
         """Take `calls` tokens now (0.0), or none and the seconds until they are there."""
+        return self.reserve_all({key: calls})
+
+    def reserve_all(self, calls: Mapping[str, int]) -> float:
+        """Take each account's calls now, all or none: 0.0, or the seconds until every account has them."""
         if self.rate <= 0:
             return 0.0
-        need = min(float(calls), self.burst)  # a plan larger than a burst goes into debt for the rest
         with self._lock:
             now = self.clock()
-            tokens = self._tokens(key, now)
-            if tokens >= need:
-                self._buckets[key] = (tokens - calls, now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (need - tokens) / self.rate
+            wait = 0.0
+            for key, n in calls.items():
+                need = min(float(n), self.burst)  # a plan larger than a burst goes into debt for the rest
+                tokens = self._tokens(key, now)
+                self._buckets[key] = (tokens, now)
+                wait = max(wait, (need - tokens) / self.rate if tokens < need else 0.0)
+            if wait > 0:
+                return wait
+            for key, n in calls.items():
+                tokens, _ = self._buckets[key]
+                self._buckets[key] = (tokens - n, now)
+            return 0.0
+
+    def prune(self) -> None:
+        """Forget accounts whose bucket is full again (keeps memory bounded by the accounts called lately)."""
+        with self._lock:
+            now = self.clock()
+            for key in [k for k in self._buckets if self._tokens(k, now) >= self.burst]:
+                del self._buckets[key]
 
     def spend(self, key: str) -> None:
         """One attempt that was not reserved (a retry): taken now, into debt if need be."""

@@ -11,19 +11,33 @@ A session's region picks the partition: botocore resolves a client of region cn-
 endpoints (sts.cn-north-1.amazonaws.com.cn, iam.cn-north-1.amazonaws.com.cn) and signs for that region, one of
 us-gov-west-1 to GovCloud's (iam.us-gov.amazonaws.com). Checks ask STS and IAM in the home region of the partition
 they check (credcheck.iam.arn.choose_partition).
+
+Endpoints: the operator signs with other people's keys, so it decides where those signatures go. Unless development
+endpoints are allowed (`configure_endpoints(honour_configured=True)`: the operator's --dev-endpoints, the test
+ground), clients ignore AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE> and `endpoint_url` in the AWS config files, and
+every request is refused before it is sent unless it goes over https to a host of an AWS partition (the DNS
+suffixes botocore knows: amazonaws.com, amazonaws.com.cn, api.aws, …). The CLI, run by a person with their own
+environment, honours the configured endpoints as any AWS tool does.
 """
 
+import json
+import os
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import boto3
+import botocore
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import Credentials, ReadOnlyCredentials
 from botocore.exceptions import NoCredentialsError
+from botocore.session import Session as BotocoreSession
 
 from credcheck import metrics
 from credcheck.aws.errors import ACCESS_DENIED, THROTTLED
@@ -31,6 +45,7 @@ from credcheck.aws.ratelimit import RateLimiter
 from credcheck.model import AssumeRole, Credential
 
 SESSION_NAME = "credcheck"
+T = TypeVar("T")
 UNRESOLVED = "unresolved"  # the limit key before the account is known (STS calls: not IAM's quota)
 
 
@@ -43,9 +58,93 @@ class RetryPolicy:
     read_timeout: float = 20.0
 
     def config(self) -> Config:
-        return Config(retries={"mode": "standard", "total_max_attempts": self.max_attempts},
+        # the stubs predate ignore_configured_endpoint_urls (botocore 1.31)
+        return Config(retries={"mode": "standard", "total_max_attempts": self.max_attempts},  # type: ignore[call-arg]
                       connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
-                      user_agent_extra="credcheck")
+                      user_agent_extra="credcheck", ignore_configured_endpoint_urls=not _ENDPOINTS.honour_configured)
+
+
+class EndpointRefused(Exception):
+    """A request bound for a host that is not AWS's, or not over https (development endpoints not allowed)."""
+
+
+class DeadlineExceeded(Exception):
+    """A check running under a deadline (a live admission check past its budget) makes no more AWS calls."""
+
+
+@dataclass
+class _EndpointPolicy:
+    honour_configured: bool = True
+
+
+_ENDPOINTS = _EndpointPolicy()
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM",
+                      "AWS_ENDPOINT_URL_CLOUDTRAIL", "AWS_ENDPOINT_URL_ORGANIZATIONS")
+
+
+def _aws_suffixes() -> tuple[str, ...]:
+    """Every AWS partition's DNS suffixes, from botocore's own partition data."""
+    path = os.path.join(os.path.dirname(botocore.__file__), "data", "partitions.json")
+    with open(path, encoding="utf-8") as f:
+        outputs = [p.get("outputs") or {} for p in json.load(f).get("partitions") or []]
+    return tuple(sorted({s for o in outputs for s in (o.get("dnsSuffix"), o.get("dualStackDnsSuffix")) if s}))
+
+
+AWS_SUFFIXES = _aws_suffixes()
+
+
+def is_aws_endpoint(url: str) -> bool:
+    """https to a host of an AWS partition (sts.amazonaws.com, iam.cn-north-1.amazonaws.com.cn, …), nothing else."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    return parts.scheme == "https" and any(host.endswith("." + suffix) for suffix in AWS_SUFFIXES)
+
+
+def configure_endpoints(honour_configured: bool) -> None:
+    """The operator's choice, made once at start: honour configured endpoint overrides (development) or not."""
+    with _LOCK:
+        _ENDPOINTS.honour_configured = honour_configured
+        _CLIENTS.clear()  # clients made under the other policy are not reused
+        _SESSIONS.clear()
+
+
+def endpoints_in_use(region: str = "us-east-1") -> dict[str, str]:
+    """Where STS and IAM requests of explicit credentials go from `region`, for the start-up log."""
+    return {service: str(_explicit_client(service, region, RetryPolicy()).meta.endpoint_url)
+            for service in ("sts", "iam")}
+
+
+def ignored_overrides() -> list[str]:
+    """The endpoint overrides set in the environment or the AWS config that are ignored (names only)."""
+    found = [name for name in ENDPOINT_VARIABLES if os.environ.get(name)]
+    found += sorted(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_") and k not in found)
+    try:
+        config = BotocoreSession().full_config
+    except Exception as err:  # an unreadable config is botocore's to report when it is used
+        found.append(f"the AWS config (unreadable: {type(err).__name__})")
+        config = {}
+    for name, profile in sorted((config.get("profiles") or {}).items()):
+        if "endpoint_url" in profile or "services" in profile:
+            found.append(f"profile {name} endpoint_url/services in the AWS config")
+    return found if not _ENDPOINTS.honour_configured else []
+
+
+def run_before(deadline: float, fn: Any, *args: Any) -> Any:
+    """Run `fn(*args)` in this thread; every AWS call it makes after time.monotonic() passes `deadline` raises
+    DeadlineExceeded instead of being sent."""
+    _CURRENT.deadline = deadline
+    try:
+        return fn(*args)
+    finally:
+        _CURRENT.deadline = None
+
+
+def carry_deadline(fn: Callable[[], T]) -> Callable[[], T]:
+    """`fn` to run in another thread under this thread's deadline (a check's simulations run in several threads)."""
+    deadline = getattr(_CURRENT, "deadline", None)
+    if deadline is None:
+        return fn
+    return lambda: run_before(deadline, fn)
 
 
 # Asking a partition or Region whether it knows a key (after a rejection): one retry, short timeouts, so that a
@@ -102,10 +201,19 @@ def _explicit_client(service: str, region: str, retry: "RetryPolicy") -> Any:
 
 
 def _hook(client: Any) -> None:
+    client.meta.events.register("before-send", _guard)
     client.meta.events.register("before-call", _count)
     client.meta.events.register("before-send", _attempt)
     client.meta.events.register("after-call", _outcome)
     client.meta.events.register("after-call-error", _unreachable)
+
+
+def _guard(request: Any, **_: Any) -> None:
+    """Unless development endpoints are allowed, a request leaves only over https for an AWS host."""
+    if not _ENDPOINTS.honour_configured and not is_aws_endpoint(str(request.url)):
+        parts = urlsplit(str(request.url))
+        raise EndpointRefused(f"refused to send an AWS request to {parts.scheme}://{parts.hostname}: only https to "
+                              "AWS hosts (set --dev-endpoints for a local AWS endpoint)")
 
 
 def _count(model: Any, **_: Any) -> None:
@@ -115,13 +223,13 @@ def _count(model: Any, **_: Any) -> None:
 
 
 def _attempt(**_: Any) -> None:
-    """Every HTTP attempt (botocore's retries included) counts against the account's budget."""
+    """Every HTTP attempt (botocore's retries included) counts against the budget of the account it calls."""
+    metrics.count_aws_request()
     session: AWSSession | None = getattr(_CURRENT, "session", None)
-    if session is None or session.limiter is None or session.limit_key == UNRESOLVED:
+    if session is None:
         return
-    if session.reserved[0] > 0:
-        session.reserved[0] -= 1
-    else:
+    reserved = session.budget.take(session.limit_key)
+    if not reserved and session.limiter is not None and session.limit_key != UNRESOLVED:
         session.limiter.spend(session.limit_key)
 
 
@@ -157,6 +265,9 @@ class _Bound:
             return attr
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            deadline = getattr(_CURRENT, "deadline", None)
+            if deadline is not None and time.monotonic() > deadline:
+                raise DeadlineExceeded(f"{name}: past the deadline of this check")
             previous = getattr(_CURRENT, "session", None)
             _CURRENT.session = self._session
             try:
@@ -164,6 +275,34 @@ class _Bound:
             finally:
                 _CURRENT.session = previous
         return call
+
+
+@dataclass
+class Budget:
+    """One check's AWS calls, shared by its sessions (and the threads of its simulations): the attempts reserved in
+    advance per account, and every attempt made per account (STS before the account is known: UNRESOLVED)."""
+
+    reserved: Counter[str] = field(default_factory=Counter)
+    made: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reserve(self, calls: dict[str, int]) -> None:
+        with self._lock:
+            self.reserved.update(calls)
+
+    def take(self, account: str) -> bool:
+        """One attempt calling `account`: True when it was reserved in advance."""
+        with self._lock:
+            self.made[account] += 1
+            if self.reserved[account] > 0:
+                self.reserved[account] -= 1
+                return True
+            return False
+
+    def spent(self) -> dict[str, int]:
+        """Attempts per account (known accounts only)."""
+        with self._lock:
+            return {k: v for k, v in self.made.items() if k != UNRESOLVED}
 
 
 @dataclass
@@ -176,7 +315,7 @@ class AWSSession:
     calls: Counter[str] = field(default_factory=Counter)
     limiter: RateLimiter | None = None
     limit_key: str = UNRESOLVED  # the account, once the principal is known
-    reserved: list[int] = field(default_factory=lambda: [0])  # attempts reserved in advance, shared by a check
+    budget: "Budget" = field(default_factory=Budget)  # one check's reservations and attempts, shared
     expires: datetime | None = None  # temporary credentials (an assumed role): when they stop working
     profile: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
@@ -212,7 +351,7 @@ def assume_role(base: AWSSession, role: AssumeRole, session_name: str = SESSION_
     creds = base.client("sts").assume_role(**kwargs)["Credentials"]
     assumed = static_session(Credential(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
                              base.region, base.retry, base.limiter)
-    assumed.calls, assumed.reserved = base.calls, base.reserved  # one check, one count, one reservation
+    assumed.calls, assumed.budget = base.calls, base.budget  # one check, one count, one reservation
     assumed.expires = creds.get("Expiration")
     assumed.limit_key = role.role_arn.split(":")[4] if role.role_arn.count(":") >= 5 else base.limit_key
     return assumed

@@ -35,6 +35,8 @@ def ensure(kube: Kube, desired: dict[str, Any]) -> str:
             spec = dict(desired["spec"])
             if "assumeRole" not in spec:
                 spec["assumeRole"] = None  # merge patch: drop a role the Clusters no longer set
+            else:  # merge patch: drop the fields the desired role leaves out (an external ID stored before)
+                spec["assumeRole"] = {"externalID": None, "externalIDFrom": None, **spec["assumeRole"]}
             annotations = {**meta["annotations"], ANNOTATION_NOTE: meta["annotations"].get(ANNOTATION_NOTE)}
             kube.patch_check(meta["namespace"], meta["name"], {"metadata": {"annotations": annotations},
                                                                "spec": spec},
@@ -45,11 +47,21 @@ def ensure(kube: Kube, desired: dict[str, Any]) -> str:
     raise Conflict("PATCH", f"{meta['namespace']}/{meta['name']}", 409)
 
 
-def remove(kube: Kube, namespace: str, name: str) -> bool:
-    current = kube.get_check(namespace, name)
-    if current is None or not _discovered(current):
-        return False
-    return kube.delete_check(namespace, name)
+def remove(kube: Kube, namespace: str, name: str, source: tuple[str, str] = ("", "")) -> bool:
+    """Delete a discovered check that still reads `source` (kind, name), as it is now: discovery is the only owner
+    of discovered checks' deletion, and it deletes only the version it decided on (Conflict: decide again)."""
+    for _ in range(ATTEMPTS):
+        current = kube.get_check(namespace, name)
+        if current is None or not _discovered(current):
+            return False
+        kind, wanted = source
+        if kind and ((current.get("spec") or {}).get("source") or {}).get(kind, {}).get("name") != wanted:
+            return False  # another source's check now (a name two sources shared, taken over meanwhile)
+        try:
+            return kube.delete_check(namespace, name, resource_version=str(current["metadata"]["resourceVersion"]))
+        except Conflict:
+            continue
+    raise Conflict("DELETE", f"{namespace}/{name}", 409)
 
 
 def touch(kube: Kube, namespace: str, name: str, version: str) -> None:
@@ -65,8 +77,9 @@ def apply_plan(kube: Kube, plan: Plan) -> list[str]:
         result = ensure(kube, plan.ensure)
         if result in ("created", "updated"):
             done.append(f"{result} {meta['namespace']}/{meta['name']}")
-    if plan.remove is not None and remove(kube, *plan.remove):
-        done.append(f"deleted {plan.remove[0]}/{plan.remove[1]}")
+    for namespace, name in plan.remove:
+        if remove(kube, namespace, name, plan.source):
+            done.append(f"deleted {namespace}/{name}")
     for namespace, name in plan.touch:
         touch(kube, namespace, name, plan.version)
         done.append(f"re-check {namespace}/{name}")

@@ -25,6 +25,7 @@ class ClusterUse:
     instance_profile: str | None = None
     security_group_id: str | None = None
     vpc_id: str | None = None
+    generation: str | None = None  # metadata.generation: changes with the spec (its external ID included)
 
     def spec_entry(self, regions: Mapping[str, str]) -> dict[str, Any]:
         """This Cluster as an entry of the check's spec.clusters (empty fields left out)."""
@@ -62,6 +63,7 @@ def cluster_use(cluster: Mapping[str, Any], require_reference: bool = True) -> C
         datacenter=text((spec.get("cloud") or {}).get("dc")), version=text(spec.get("version")),
         role_arn=text(aws.get("roleARN")), instance_profile=text(aws.get("instanceProfileName")),
         security_group_id=text(aws.get("securityGroupID")), vpc_id=text(aws.get("vpcID")),
+        generation=text((cluster.get("metadata") or {}).get("generation")),
     )
 
 
@@ -103,6 +105,7 @@ class CheckSettings:
     clusters: tuple[dict[str, Any], ...]  # spec.clusters: each Cluster's names, region and version
     note: str | None = None
     profile: str | None = None  # a profile the source demands (eks for an imported EKS cluster's Secret)
+    role_generation: str | None = None  # the generation of the Cluster whose assume-role settings are used
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -123,5 +126,6 @@ def merge_uses(uses: Iterable[ClusterUse], regions: Mapping[str, str] | None = N
         note = (f"Clusters {', '.join(u.cluster for u in ordered)} use different assume-role settings; "
                 f"checked with those of {first.cluster}")
     return CheckSettings(first.assume_role_arn, first.external_id,
-                         tuple(u.spec_entry(regions or {}) for u in ordered), note)
+                         tuple(u.spec_entry(regions or {}) for u in ordered), note,
+                         role_generation=first.generation)
 

@@ -58,13 +58,16 @@ class Plan:
     """The writes one key needs; empty when everything stored is as it should be."""
 
     ensure: dict[str, Any] | None = None  # a discovered check to create or bring in step
-    remove: tuple[str, str] | None = None  # a discovered check (namespace, name) whose source is gone
+    # discovered checks (namespace, name) reading this source to delete: the source is gone, or a check of another
+    # name reads it (named by an older rule, or under a name two sources shared)
+    remove: tuple[tuple[str, str], ...] = ()
     touch: tuple[tuple[str, str], ...] = ()  # user-created checks to re-check: their Secret changed
     version: str = ""  # the source's resourceVersion the touches record
+    source: tuple[str, str] = ("", "")  # ("secretRef" or "presetRef", name): what a check to remove must read
 
     @property
     def empty(self) -> bool:
-        return self.ensure is None and self.remove is None and not self.touch
+        return self.ensure is None and not self.remove and not self.touch
 
 
 @dataclass(frozen=True)
@@ -110,33 +113,38 @@ def plan_secret(key: SecretKey, world: World, settings: DiscoveryScope) -> Plan:
     checks = list(world.checks.get(ref, ()))
     name = check_name_for_secret(key.name)
     ours = [c for c in checks if c.discovered and c.name == name]
+    strays = tuple((c.namespace, c.name) for c in checks if c.discovered and c.name != name)
     touch = tuple((c.namespace, c.name) for c in checks if not c.discovered and version is not None
                   and c.source_version != version)
     wanted = (key.namespace in settings.namespaces and not is_kkp_copy(*ref)
               and is_credential_secret(key.namespace, key.name, referenced=bool(uses) or eks)
               and (version is not None or bool(uses) or eks))
+    source = ("secretRef", key.name)
     if not wanted:
-        return Plan(remove=(key.namespace, name) if ours else None, touch=touch, version=version or "")
+        return Plan(remove=tuple((c.namespace, c.name) for c in checks if c.discovered), touch=touch,
+                    version=version or "", source=source)
     # a Secret that Clusters still use keeps its check while it is missing: the check reports SecretNotFound
     desired = desired_for_secret(key.namespace, key.name, resource_version=version or "absent",
                                  uses=merge_uses(uses, world.region_map(), eks), profile=settings.profile,
                                  interval=settings.interval)
     current = ours[0] if ours else None
     stale = current is None or current.view != discovery_view(desired)
-    return Plan(ensure=desired if stale else None, touch=touch, version=version or "")
+    return Plan(ensure=desired if stale else None, remove=strays, touch=touch, version=version or "", source=source)
 
 
 def plan_preset(key: PresetKey, world: World, settings: DiscoveryScope) -> Plan:
     preset: PresetView | None = world.first(world.presets, key.name)
     namespace, name = settings.operator_namespace, check_name_for_preset(key.name)
-    ours = [c for c in world.checks.get((namespace, f"preset:{key.name}"), ()) if c.discovered]
+    discovered = [c for c in world.checks.get((namespace, f"preset:{key.name}"), ()) if c.discovered]
+    ours = [c for c in discovered if c.name == name]
+    source = ("presetRef", key.name)
     if not settings.presets or preset is None or not preset.has_aws:
-        return Plan(remove=(namespace, name) if ours else None)
+        return Plan(remove=tuple((c.namespace, c.name) for c in discovered), source=source)
     desired = desired_for_preset(namespace, key.name, resource_version=preset.resource_version,
-                                 profile=settings.profile, interval=settings.interval,
-                                 assume_role_arn=preset.assume_role_arn, external_id=preset.external_id)
+                                 profile=settings.profile, interval=settings.interval)
     stale = not ours or ours[0].view != discovery_view(desired)
-    return Plan(ensure=desired if stale else None)
+    return Plan(ensure=desired if stale else None, remove=tuple((c.namespace, c.name) for c in discovered
+                                                                if c.name != name), source=source)
 
 
 def plan_for(key: Key, world: World, settings: DiscoveryScope) -> Plan:

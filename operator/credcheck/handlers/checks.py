@@ -1,13 +1,18 @@
 """AWSCredentialCheck handlers: check on create and on spec or source change; re-check when due.
 
 Re-checks come from one scheduler task for all checks (not a kopf timer per object: timers cost a task and a
-finalizer per object). It asks for a re-check by touching the credcheck.io/recheck annotation.
+finalizer per object). It asks for a re-check by touching the credcheck.io/recheck annotation, at the pace each
+called account's AWS budget allows (credcheck.schedule). The scheduler's table and the per-check metrics follow the
+checks' informer (credcheck.discovery.informer), which lists the checks again after a watch gap: a check deleted
+meanwhile leaves both; one the scheduler finds gone (404) too.
 """
 
 import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,24 +20,23 @@ import kopf
 
 from credcheck import metrics
 from credcheck.contract import ANNOTATION_RECHECK, GROUP, PLURAL, VERSION, timestamp
-from credcheck.reconcile import Outcome, is_due, reconcile
-from credcheck.runtime import Runtime
+from credcheck.kube import ApiError
+from credcheck.reconcile import Outcome, reconcile
+from credcheck.runtime import Runtime, trim_memory
 from credcheck.schedule import Schedule
 from credcheck.settings import parse_duration
 from credcheck.supervise import supervise
 
-SCHEDULER_PERIOD = 15.0
+SCHEDULER_TICK = 1.0  # how often the scheduler asks for the due re-checks the budget allows
+HOUSEKEEPING = 15.0  # how often the verdict cache and the rate limiter forget what expired
 
 
-async def _apply(runtime: Runtime, body: kopf.Body, patch: kopf.Patch, logger: Any) -> None:
+async def _apply(runtime: Runtime, schedule: Schedule, body: kopf.Body, patch: kopf.Patch, logger: Any) -> None:
     started = time.monotonic()
     outcome: Outcome = await reconcile(runtime, dict(body))
     duration = time.monotonic() - started
-    if outcome.delete:
-        meta = body.get("metadata", {})
-        await asyncio.to_thread(runtime.kube.delete_check, meta["namespace"], meta["name"])
-        logger.info("deleted the discovered check: its source is gone")
-        return
+    meta = body.get("metadata", {})
+    schedule.cost((str(meta.get("namespace")), str(meta.get("name"))), outcome.spent.items())
     patch.status.update(outcome.status)
     if outcome.event:
         kind, reason, message = outcome.event
@@ -47,66 +51,110 @@ async def _apply(runtime: Runtime, body: kopf.Body, patch: kopf.Patch, logger: A
 @kopf.on.create(GROUP, VERSION, PLURAL, id="check-on-create")
 async def check_on_create(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: Any, **_: Any) -> None:
     if not body.get("spec", {}).get("suspend"):
-        await _apply(memo.runtime, body, patch, logger)
+        await _apply(memo.runtime, memo.schedule, body, patch, logger)
 
 
 @kopf.on.update(GROUP, VERSION, PLURAL, id="check-on-change")
 async def check_on_change(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: Any, **_: Any) -> None:
     """Spec edits, a new source version (rotation) and the scheduler's re-check requests all land here."""
     if not body.get("spec", {}).get("suspend"):
-        await _apply(memo.runtime, body, patch, logger)
+        await _apply(memo.runtime, memo.schedule, body, patch, logger)
 
 
-@kopf.on.event(GROUP, VERSION, PLURAL)
-async def track_check(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+@dataclass(frozen=True)
+class CheckSummary:
+    """What the scheduler and the metrics keep of a check, made from its body in the informer's thread."""
+
+    next_check: str | None
+    suspended: bool
+    account: str | None
+    status: dict[str, Any]  # the conditions, summary and lastCheckTime the metrics read
+    interval: float
+
+
+def summarize(default_interval: str) -> Callable[[Mapping[str, Any]], CheckSummary]:
+    def summary(body: Mapping[str, Any]) -> CheckSummary:
+        spec, status = body.get("spec") or {}, body.get("status") or {}
+        try:
+            interval = parse_duration(str(spec.get("interval") or default_interval))
+        except ValueError:
+            interval = parse_duration(default_interval)
+        return CheckSummary(status.get("nextCheckTime"), bool(spec.get("suspend")),
+                            (status.get("principal") or {}).get("account"),
+                            {k: status.get(k) for k in ("conditions", "summary", "lastCheckTime")}, interval)
+    return summary
+
+
+def observer(schedule: Schedule) -> Callable[[tuple[str, str], CheckSummary | None], None]:
     """Keeps the scheduler's table of due times and the metrics in step with what is stored (no API calls)."""
-    meta = body.get("metadata", {})
-    key = (str(meta.get("namespace")), str(meta.get("name")))
-    schedule: Schedule = memo.schedule
-    if event.get("type") == "DELETED":
-        schedule.forget(key)
-        metrics.forget(*key)
-        return
-    if body.get("spec", {}).get("suspend"):
-        schedule.forget(key)
-    else:
-        schedule.set(key, (body.get("status") or {}).get("nextCheckTime"))
+    def observe(key: tuple[str, str], found: CheckSummary | None) -> None:
+        if found is None:
+            schedule.forget(key)
+            metrics.forget(*key)
+            return
+        if found.suspended:
+            schedule.forget(key)
+        else:
+            schedule.set(key, found.next_check, found.account)
+        metrics.record_status(*key, found.status, found.interval)
+    return observe
+
+
+async def _request(runtime: Runtime, schedule: Schedule, key: tuple[str, str], logger: Any) -> None:
+    namespace, name = key
+    stamp = timestamp(datetime.now(UTC))
     try:
-        interval = parse_duration(str(body.get("spec", {}).get("interval") or memo.runtime.settings.interval))
-    except ValueError:
-        interval = memo.runtime.settings.interval_seconds
-    metrics.record_status(*key, body.get("status") or {}, interval)
+        await asyncio.to_thread(runtime.kube.patch_check, namespace, name,
+                                {"metadata": {"annotations": {ANNOTATION_RECHECK: stamp}}})
+    except ApiError as err:
+        if err.status == 404:  # deleted, and its DELETED event not seen (a watch gap): no ghost in the schedule
+            schedule.forget(key)
+            metrics.forget(namespace, name)
+            logger.info("re-check of %s/%s not requested: the check is gone", namespace, name)
+            return
+        metrics.SCHEDULER_SKIPPED.inc()
+        logger.warning("re-check of %s/%s not requested (%s); trying again next round", namespace, name, err)
+        return
+    except Exception as err:  # the API briefly away: it stays due, next round
+        metrics.SCHEDULER_SKIPPED.inc()
+        logger.warning("re-check of %s/%s not requested (%s); trying again next round", namespace, name,
+                       type(err).__name__)
+        return
+    schedule.mark_requested(key, runtime.now().timestamp())
 
 
 async def _scheduler(runtime: Runtime, schedule: Schedule, logger: Any, crash: asyncio.Event) -> None:
+    housekeeping = 0.0
     while True:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(crash.wait(), SCHEDULER_PERIOD)
+            await asyncio.wait_for(crash.wait(), SCHEDULER_TICK)
             crash.clear()
             raise RuntimeError("scheduler crash requested (SIGUSR2: fault injection)")
-        now = runtime.now()
-
-        def due_now(when: str | None, now: datetime = now) -> bool:
-            # a check never checked yet is its create handler's (kopf retries that one), not the scheduler's
-            return when is not None and is_due({"nextCheckTime": when}, now)
-
-        for namespace, name in schedule.due(due_now):
-            stamp = timestamp(datetime.now(UTC))
-            try:
-                await asyncio.to_thread(runtime.kube.patch_check, namespace, name,
-                                        {"metadata": {"annotations": {ANNOTATION_RECHECK: stamp}}})
-            except Exception as err:  # gone meanwhile, or the API is briefly away: it stays due, next round
-                metrics.SCHEDULER_SKIPPED.inc()
-                logger.warning("re-check of %s/%s not requested (%s); trying again next round", namespace, name,
-                               err, exc_info=True)
-                continue
-            schedule.mark_requested((namespace, name))
-        runtime.cache.prune()
-        metrics.SCHEDULER_ROUNDS.inc()
+        ready, waiting = schedule.release(runtime.now().timestamp())
+        metrics.RECHECK_BACKLOG.set(waiting)
+        if ready:
+            await asyncio.gather(*(_request(runtime, schedule, key, logger) for key in ready))
+        done = schedule.advance_round(time.monotonic(), metrics.aws_requests())
+        metrics.ROUND_PROGRESS.set(schedule.pending())
+        if done is not None:
+            metrics.ROUND_DURATION.set(done.duration)
+            metrics.ROUND_CALLS.set(done.calls)
+            metrics.ROUND_CHECKS.set(done.checks)
+            logger.info("re-check round: %d checks in %.0f s, %d AWS requests", done.checks, done.duration,
+                        done.calls)
+        if time.monotonic() - housekeeping >= HOUSEKEEPING:
+            housekeeping = time.monotonic()
+            runtime.cache.prune()
+            if runtime.limiter is not None:
+                runtime.limiter.prune()
+            await asyncio.to_thread(trim_memory)
+            metrics.SCHEDULER_ROUNDS.inc()
 
 
 @kopf.on.startup()
 async def start_scheduler(memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    memo.schedule.configure(memo.runtime.settings.aws_calls_per_second,
+                            open_limit=max(8, 4 * memo.runtime.settings.concurrency))
     crash = asyncio.Event()
     # fault injection for tests and drills: SIGUSR2 makes the scheduler fail once, as a bug would
     with contextlib.suppress(NotImplementedError, RuntimeError):

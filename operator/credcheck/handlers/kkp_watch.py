@@ -1,11 +1,20 @@
-"""Watching KKP's objects without writing to them: indexes and event handlers, never diff-bases or finalizers.
+"""Watching KKP's objects without writing to them: informers keep what discovery needs, never diff-bases or
+finalizers.
 
-Events only enqueue a key (a Secret or a Preset) on the discovery queue; the queue decides from the indexes what
-the key calls for, so whichever event or resync asks, the answer is the latest state.
+An informer (credcheck.discovery.informer) lists a kind, then watches it, into a store of small values: a Secret
+its resourceVersion (metadata only: no Secret's data reaches the operator through a watch), a Cluster the Secret it
+uses and its settings, a Preset whether it holds AWS keys, a check its source and what discovery owns of it. When a
+watch expires (410: the events in between are lost) and every resync interval, the informer lists again and the
+store becomes exactly the list: an object deleted meanwhile is gone, not kept as kopf's indexes keep it (kopf re-lists
+without DELETED events). Changes only enqueue keys (a Secret or a Preset) on the discovery queue; the queue decides
+from the stores what the key calls for, so whichever change or resync asked, the answer is the latest state.
+
+kopf itself watches only AWSCredentialChecks, for their handlers.
 """
 
 import asyncio
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
@@ -13,8 +22,10 @@ import kopf
 from credcheck import metrics
 from credcheck.contract import GROUP, KKP_GROUP, KKP_VERSION, PLURAL, VERSION
 from credcheck.discovery import apply
+from credcheck.discovery.informer import Informer
 from credcheck.discovery.kkp import ClusterUse, cluster_use, external_cluster_secret, seed_regions
 from credcheck.discovery.queue import KeyQueue
+from credcheck.discovery.store import Store
 from credcheck.discovery.world import (
     CheckView,
     DiscoveryScope,
@@ -25,168 +36,161 @@ from credcheck.discovery.world import (
     World,
     all_keys,
     check_view,
-    datacenter_regions,
     plan_for,
 )
+from credcheck.handlers import checks
+from credcheck.kube import collection
 from credcheck.supervise import supervise
 
-INDEXES = ("secrets_by_name", "clusters_by_secret", "eks_by_secret", "regions_by_datacenter", "presets_by_name",
-           "checks_by_source")
+
+def _secret(body: Mapping[str, Any]) -> tuple[Hashable, str]:
+    meta = body.get("metadata") or {}
+    return (str(meta.get("namespace", "")), str(meta.get("name", ""))), str(meta.get("resourceVersion", ""))
 
 
-@kopf.index("", "v1", "secrets")
-def secrets_by_name(body: kopf.Body, **_: Any) -> dict[tuple[str, str], str]:
-    meta = body.get("metadata", {})
-    return {(str(meta.get("namespace", "")), str(meta.get("name", ""))): str(meta.get("resourceVersion", ""))}
-
-
-@kopf.index(KKP_GROUP, KKP_VERSION, "clusters")
-def clusters_by_secret(body: kopf.Body, **_: Any) -> dict[tuple[str, str], ClusterUse]:
+def _cluster(body: Mapping[str, Any]) -> tuple[Hashable, ClusterUse] | None:
     use = cluster_use(body)
-    return {} if use is None else {(use.secret_namespace, use.secret_name): use}
+    return None if use is None else ((use.secret_namespace, use.secret_name), use)
 
 
-@kopf.index(KKP_GROUP, KKP_VERSION, "externalclusters")
-def eks_by_secret(body: kopf.Body, **_: Any) -> dict[tuple[str, str], str]:
+def _external(body: Mapping[str, Any]) -> tuple[Hashable, str] | None:
     ref = external_cluster_secret(body)
-    return {} if ref is None else {ref: str(body.get("metadata", {}).get("name", ""))}
+    return None if ref is None else (ref, str((body.get("metadata") or {}).get("name", "")))
 
 
-@kopf.index(KKP_GROUP, KKP_VERSION, "seeds")
-def regions_by_datacenter(body: kopf.Body, **_: Any) -> dict[str, str]:
-    return seed_regions(body)
+def _seed(body: Mapping[str, Any]) -> tuple[Hashable, tuple[tuple[str, str], ...]] | None:
+    regions = tuple(sorted(seed_regions(body).items()))
+    return (str((body.get("metadata") or {}).get("name", "")), regions) if regions else None
 
 
-@kopf.index(KKP_GROUP, KKP_VERSION, "presets")
-def presets_by_name(body: kopf.Body, **_: Any) -> dict[str, PresetView]:
-    meta, aws = body.get("metadata", {}), (body.get("spec") or {}).get("aws")
+def _preset(body: Mapping[str, Any]) -> tuple[Hashable, PresetView]:
+    meta, aws = body.get("metadata") or {}, (body.get("spec") or {}).get("aws")
     aws = aws if isinstance(aws, dict) else {}
-    return {str(meta.get("name", "")): PresetView(str(meta.get("resourceVersion", "")), bool(aws),
-                                                  aws.get("assumeRoleARN") or None,
-                                                  aws.get("assumeRoleExternalID") or None)}
+    return str(meta.get("name", "")), PresetView(str(meta.get("resourceVersion", "")), bool(aws),
+                                                 aws.get("assumeRoleARN") or None, aws.get("assumeRoleExternalID")
+                                                 or None)
 
 
-@kopf.index(GROUP, VERSION, PLURAL)
-def checks_by_source(body: kopf.Body, **_: Any) -> dict[tuple[str, str], CheckView]:
-    entry = check_view(body)
-    return {} if entry is None else {entry[0]: entry[1]}
+def _check(body: Mapping[str, Any]) -> tuple[Hashable, CheckView] | None:
+    return check_view(body)
 
 
-def _world(indexes: dict[str, Any]) -> World:
-    return World(indexes["secrets_by_name"], indexes["clusters_by_secret"], indexes["eks_by_secret"],
-                 indexes["regions_by_datacenter"], indexes["presets_by_name"], indexes["checks_by_source"])
+@dataclass
+class Discovery:
+    """The stores, the informers that keep them, and the queue that works on their keys."""
+
+    scope: DiscoveryScope
+    secrets: Store[Any, str] = field(default_factory=Store)
+    clusters: Store[Any, ClusterUse] = field(default_factory=Store)
+    eks: Store[Any, str] = field(default_factory=Store)
+    seeds: Store[Any, tuple[tuple[str, str], ...]] = field(default_factory=Store)
+    presets: Store[Any, PresetView] = field(default_factory=Store)
+    checks: Store[Any, CheckView] = field(default_factory=Store)
+    informers: list[Informer] = field(default_factory=list)
+    queue: KeyQueue | None = None
+    regions: dict[str, str] = field(default_factory=dict)
+
+    def world(self) -> World:
+        regions = {dc: (region,) for found in self.seeds.values() for mapping in found for dc, region in mapping}
+        return World(self.secrets, self.clusters, self.eks, regions, self.presets, self.checks)
+
+    async def synced(self) -> None:
+        await asyncio.gather(*(informer.synced.wait() for informer in self.informers))
+
+    def enqueue(self, *keys: Key) -> None:
+        if self.queue is not None:
+            for key in keys:
+                self.queue.enqueue(key)
 
 
-def _settings(memo: kopf.Memo) -> DiscoveryScope:
-    s = memo.runtime.settings
-    return DiscoveryScope(s.namespaces, s.operator_namespace, s.profile, s.interval, s.presets)
+def _secret_keys(changed: list[Hashable]) -> list[Key]:
+    return [SecretKey(*ref) for ref in changed if isinstance(ref, tuple)]
 
 
-def _queue(memo: kopf.Memo, kwargs: dict[str, Any]) -> KeyQueue:
-    """The discovery queue, made at the first event (indexes reach handlers only, and are live views)."""
-    if memo.get("discovery") is None:
-        memo.indexes = {name: kwargs[name] for name in INDEXES}
-        runtime = memo.runtime
+def build(memo: kopf.Memo, logger: Any) -> Discovery:
+    """The informers of every kind discovery reads, each feeding its store and the discovery queue."""
+    runtime = memo.runtime
+    s = runtime.settings
+    found = Discovery(DiscoveryScope(s.namespaces, s.operator_namespace, s.profile, s.interval, s.presets))
+    namespaces = sorted(set(s.namespaces) | {s.operator_namespace})
+    every = s.resync_seconds
 
-        async def work(key: Hashable) -> None:
-            assert isinstance(key, SecretKey | PresetKey)
-            plan = plan_for(key, _world(memo.indexes), _settings(memo))
-            if plan.empty:
-                return
-            for done in await asyncio.to_thread(apply.apply_plan, runtime.kube, plan):
-                memo.discovery_log.info("discovery: %s", done)
+    def on_seeds(_: list[Hashable]) -> None:
+        regions = {dc: region for values in found.seeds.values() for mapping in values for dc, region in mapping}
+        if regions != found.regions:  # Seeds change their status often; only their datacenters matter here
+            found.regions = regions
+            found.enqueue(*_secret_keys(list(found.clusters)))
 
-        memo.discovery = KeyQueue(work)
-        memo.discovery_log = kwargs["logger"]
-    queue: KeyQueue = memo.discovery
-    return queue
+    def on_checks(changed: list[Hashable]) -> None:
+        # a discovered check edited or deleted by hand is put back as its sources say; a user's check follows
+        # its Secret's rotation
+        for key in changed:
+            if isinstance(key, tuple):
+                namespace, ref = str(key[0]), str(key[1])
+                found.enqueue(PresetKey(ref.removeprefix("preset:")) if ref.startswith("preset:")
+                              else SecretKey(namespace, ref))
 
+    def informer(name: str, path: str, entry: Callable[[Mapping[str, Any]], Any], store: Store[Any, Any],
+                 changed: Callable[[list[Hashable]], None], **kwargs: Any) -> None:
+        found.informers.append(Informer(name, runtime.kube, path, entry, changed, relist_every=every, store=store,
+                                        **kwargs))
 
-def _enqueue(memo: kopf.Memo, kwargs: dict[str, Any], *keys: Key) -> None:
-    queue = _queue(memo, kwargs)
-    for key in keys:
-        queue.enqueue(key)
+    for ns in namespaces:
+        informer(f"secrets {ns}", collection("", "v1", "secrets", ns), _secret, found.secrets,
+                 lambda changed: found.enqueue(*_secret_keys(changed)), metadata_only=True, scope=ns)
+        informer(f"seeds {ns}", collection(KKP_GROUP, KKP_VERSION, "seeds", ns), _seed, found.seeds, on_seeds,
+                 scope=ns)
+        informer(f"awscredentialchecks {ns}", collection(GROUP, VERSION, PLURAL, ns), _check, found.checks, on_checks,
+                 scope=ns, summary=checks.summarize(s.interval), observe=checks.observer(memo.schedule))
+    informer("clusters", collection(KKP_GROUP, KKP_VERSION, "clusters"), _cluster, found.clusters,
+             lambda changed: found.enqueue(*_secret_keys(changed)))
+    informer("externalclusters", collection(KKP_GROUP, KKP_VERSION, "externalclusters"), _external, found.eks,
+             lambda changed: found.enqueue(*_secret_keys(changed)))
+    if s.presets:  # without, the Presets' checks go (their keys come from the checks' store)
+        informer("presets", collection(KKP_GROUP, KKP_VERSION, "presets"), _preset, found.presets,
+                 lambda changed: found.enqueue(*(PresetKey(str(name)) for name in changed)))
 
+    async def work(key: Hashable) -> None:
+        assert isinstance(key, SecretKey | PresetKey)
+        await found.synced()  # every kind listed once: a plan never acts on half a picture
+        plan = plan_for(key, found.world(), found.scope)
+        if plan.empty:
+            return
+        for done in await asyncio.to_thread(apply.apply_plan, runtime.kube, plan):
+            logger.info("discovery: %s", done)
 
-@kopf.on.event("", "v1", "secrets")
-async def secret_event(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    meta = body.get("metadata", {})
-    _enqueue(memo, kwargs, SecretKey(str(meta.get("namespace", "")), str(meta.get("name", ""))))
-
-
-@kopf.on.event(KKP_GROUP, KKP_VERSION, "clusters")
-async def cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    """A Cluster's settings changed: its Secret's check, and the one it pointed at before if it moved."""
-    name = str(body.get("metadata", {}).get("name", ""))
-    use = cluster_use(body)
-    key = SecretKey(use.secret_namespace, use.secret_name) if use else None
-    known: dict[str, SecretKey | None] = memo.setdefault("cluster_keys", {})
-    previous = known.pop(name, None)
-    if event.get("type") != "DELETED":
-        known[name] = key
-    _enqueue(memo, kwargs, *{k for k in (key, previous) if k is not None})
-
-
-@kopf.on.event(KKP_GROUP, KKP_VERSION, "externalclusters")
-async def external_cluster_event(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    ref = external_cluster_secret(body)
-    if ref is not None:
-        _enqueue(memo, kwargs, SecretKey(*ref))
-
-
-@kopf.on.event(KKP_GROUP, KKP_VERSION, "seeds")
-async def seed_event(memo: kopf.Memo, **kwargs: Any) -> None:
-    """A datacenter's region changed: every Cluster's check takes its region from the Seeds."""
-    regions = datacenter_regions(kwargs["regions_by_datacenter"])
-    if memo.get("regions") == regions:
-        return  # Seeds change their status often; only their datacenters matter here
-    memo.regions = regions
-    _enqueue(memo, kwargs, *(SecretKey(*ref) for ref in list(kwargs["clusters_by_secret"])))
+    found.queue = KeyQueue(work)
+    return found
 
 
-@kopf.on.event(KKP_GROUP, KKP_VERSION, "presets")
-async def preset_event(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    _enqueue(memo, kwargs, PresetKey(str(body.get("metadata", {}).get("name", ""))))
-
-
-@kopf.on.event(GROUP, VERSION, PLURAL)
-async def check_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    """A discovered check edited or deleted by hand is put back as its sources say."""
-    if event.get("type") == "DELETED" or (body.get("metadata", {}).get("labels") or {}).get(
-            "credcheck.io/discovered") == "true":
-        entry = check_view(body)
-        if entry is not None:
-            ref = entry[0][1]
-            _enqueue(memo, kwargs, PresetKey(ref.removeprefix("preset:")) if ref.startswith("preset:")
-                     else SecretKey(*entry[0]))
-
-
-async def _resync(memo: kopf.Memo) -> None:
-    """Every resync interval, every key anything knows of: whatever event was missed converges."""
-    interval = memo.runtime.settings.resync_seconds
+async def _resync(discovery: Discovery, interval: float, logger: Any) -> None:
+    """Every resync interval, every key anything knows of: whatever was missed converges (the informers list
+    everything again on the same period)."""
     while True:
         await asyncio.sleep(interval)
-        queue: KeyQueue | None = memo.get("discovery")
-        if queue is None:
-            continue  # no event yet: nothing is indexed
-        keys = all_keys(_world(memo.indexes), _settings(memo))
-        for key in keys:
-            queue.enqueue(key)
+        await discovery.synced()
+        keys = all_keys(discovery.world(), discovery.scope)
+        discovery.enqueue(*keys)
         metrics.RESYNCS.inc()
-        memo.discovery_log.info("resync: %d keys", len(keys))
+        logger.info("resync: %d keys", len(keys))
 
 
 @kopf.on.startup()
-async def start_resync(memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    memo.resync = asyncio.create_task(supervise("resync", lambda: _resync(memo), memo.health, logger))
+async def start_discovery(memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    discovery = build(memo, logger)
+    memo.discovery = discovery
+    memo.discovery_tasks = [
+        asyncio.create_task(supervise(f"watch {i.name}", i.run, memo.health, logger)) for i in discovery.informers]
+    memo.discovery_tasks.append(asyncio.create_task(supervise(
+        "resync", lambda: _resync(discovery, memo.runtime.settings.resync_seconds, logger), memo.health, logger)))
 
 
 @kopf.on.cleanup()
-async def stop_resync(memo: kopf.Memo, **_: Any) -> None:
-    task = memo.get("resync")
-    if task is not None:
+async def stop_discovery(memo: kopf.Memo, **_: Any) -> None:
+    tasks: list[asyncio.Task[None]] = memo.get("discovery_tasks") or []
+    for task in tasks:
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    queue: KeyQueue | None = memo.get("discovery")
-    if queue is not None:
-        await queue.close()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    discovery: Discovery | None = memo.get("discovery")
+    if discovery is not None and discovery.queue is not None:
+        await discovery.queue.close()

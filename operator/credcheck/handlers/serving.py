@@ -1,4 +1,9 @@
-"""/metrics and /readyz on the metrics port (kopf serves /healthz for liveness on the health port)."""
+"""/metrics and /readyz on the metrics port, /healthz on the health port: served from the process' start, before
+leader election, so that a standby is live, ready (it serves the admission webhook) and scraped too.
+
+/readyz: a standby is ready once started; the leader once kopf's startup handlers ran and while every supervised
+background loop runs. /healthz: the process' event loop answers.
+"""
 
 from typing import Any
 
@@ -16,6 +21,9 @@ def _app(memo: kopf.Memo) -> web.Application:
         return web.Response(body=generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def ready(_: web.Request) -> web.Response:
+        leader = memo.get("leader")
+        if leader is not None and not leader.leading:
+            return web.Response(text="ok (standby: serving the webhook, not the handlers)")
         if not memo.get("ready"):
             return web.Response(status=503, text="starting")
         health: Health = memo.health
@@ -28,19 +36,39 @@ def _app(memo: kopf.Memo) -> web.Application:
     return app
 
 
+def _health() -> web.Application:
+    async def alive(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.add_routes([web.get("/healthz", alive)])
+    return app
+
+
+async def start(memo: kopf.Memo, logger: Any) -> list[web.AppRunner]:
+    """The metrics and health servers, before anything else runs."""
+    settings = memo.runtime.settings
+    runners = []
+    for app, port in ((_app(memo), settings.metrics_port), (_health(), settings.health_port)):
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", port).start()  # noqa: S104 - scraped and probed from the cluster
+        runners.append(runner)
+    logger.info("serving /metrics and /readyz on port %s, /healthz on port %s", settings.metrics_port,
+                settings.health_port)
+    return runners
+
+
 @kopf.on.startup()
-async def start_serving(memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    runner = web.AppRunner(_app(memo), access_log=None)
-    await runner.setup()
-    port = memo.runtime.settings.metrics_port
-    await web.TCPSite(runner, "0.0.0.0", port).start()  # noqa: S104 - scraped from inside the cluster
-    memo.web_runner = runner
+async def handlers_started(memo: kopf.Memo, **_: Any) -> None:
     memo.ready = True
-    logger.info("serving /metrics and /readyz on port %s", port)
 
 
 @kopf.on.cleanup()
-async def stop_serving(memo: kopf.Memo, **_: Any) -> None:
-    runner = memo.get("web_runner")
-    if runner is not None:
-        await runner.cleanup()
+async def handlers_stopped(memo: kopf.Memo, **_: Any) -> None:
+    """kopf is stopping: raise the operator's stop flag too, or kopf waits for that flag's waiter as a hung task
+    (5 s) before it returns and the Lease is released."""
+    memo.ready = False
+    stop = memo.get("stop")
+    if stop is not None:
+        stop.set()

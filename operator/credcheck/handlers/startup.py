@@ -1,28 +1,20 @@
-import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import kopf
-
-from credcheck import kube
 
 
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: object) -> None:
-    # asyncio.to_thread's pool is for Kubernetes calls only: AWS checks have their own (Runtime.checks), and askers
-    # waiting for a check in flight are coroutines, so these threads only ever wait on the API server
-    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(kube.THREADS, thread_name_prefix="kube"))
+    # the loop's default executor (asyncio.to_thread) is the Kubernetes calls' pool: credcheck.operator sets it up
+    # before leader election; the admission webhook is served by credcheck.handlers.webhook, not by kopf
     settings.posting.level = logging.WARNING  # no "Handler succeeded" Events; ours mark transitions only
     settings.execution.max_workers = max(4, memo.runtime.settings.concurrency * 2)
+    # checks handled at once (the rest wait in the watch stream, unread): a burst of a thousand new credentials
+    # would otherwise hold a thousand handlers and their bodies while the AWS side works through them
+    settings.queueing.worker_limit = max(32, memo.runtime.settings.concurrency * 8)
+    settings.queueing.idle_timeout = 1.0  # a handled check's worker leaves its place soon
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
     # kopf hides every annotation under its storage prefix from change detection: keep it apart from ours
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kopf.credcheck.io")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="kopf.credcheck.io")
-    ours = memo.runtime.settings
-    if ours.webhook_cert_dir and ours.webhook_mode != "off":
-        certs = Path(ours.webhook_cert_dir)
-        # TLS only: the server refuses plain HTTP. The webhook configuration is shipped, not managed by kopf.
-        settings.admission.server = kopf.WebhookServer(addr=ours.webhook_address, port=ours.webhook_port,
-                                                       certfile=certs / "tls.crt", pkeyfile=certs / "tls.key")

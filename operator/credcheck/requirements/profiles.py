@@ -1,6 +1,9 @@
 """Loading and validating requirement profiles, and expanding them into concrete requirements."""
 
+import itertools
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
@@ -24,6 +27,41 @@ GATES = frozenset({"disableIAMReconciling"})
 # How a cloud-controller-manager uses the keys: direct (every EC2/ELB call with them), hybrid (direct, but the
 # instance-topology client assumes the control-plane role), assume-role (only sts:AssumeRole with them)
 MODES = frozenset({"direct", "hybrid", "assume-role"})
+
+
+EXPANSIONS = 32  # expansions kept, across all profiles (about 85 KB each: 119 requirements for one Cluster)
+
+
+class _Expansions:
+    """A small LRU of expanded requirements, shared by every profile: an expansion costs about 1.5 ms, keeping one
+    per Cluster for ever cost 85 KB a Cluster (and kept deleted Clusters). Keyed by the profile's serial number and
+    every input, so a deleted Cluster's, or an evicted ConfigMap profile's, expansions simply age out."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], tuple[Requirement, ...]] = OrderedDict()
+        self._lock = threading.Lock()  # checks expand in the AWS pool's threads
+
+    def get(self, key: tuple[Any, ...]) -> tuple[Requirement, ...] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], value: tuple[Requirement, ...]) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+EXPANDED = _Expansions(EXPANSIONS)
+_SERIALS = itertools.count()
 
 
 class ProfileError(ValueError):
@@ -77,8 +115,7 @@ class Profile:
     cloud_controllers: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # minor -> (ccm, mode)
     newest_kubernetes: str | None = None
     evidence: tuple[str, ...] = ()  # where the Kubernetes and CCM tables come from
-    _expanded: dict[tuple[Any, ...], tuple[Requirement, ...]] = field(
-        default_factory=dict, compare=False, repr=False)
+    serial: int = field(default_factory=lambda: next(_SERIALS), init=False, compare=False, repr=False)  # cache key
 
     def cloud_controller(self, target: Target) -> CloudController | None:
         """The CCM KKP runs for the target's Kubernetes version (KKP's switch: an unknown minor gets the newest)."""
@@ -100,17 +137,19 @@ class Profile:
         Features in `skip_features`, those the Cluster's settings turn off (disableIAMReconciling), those for a
         cloud-controller mode the Cluster's Kubernetes version does not run, and on-request features unless asked
         are left out. With `keys_are_operating` (no assume-role) the keys and the role KKP acts as are one identity.
-        Expanded once per input: every verdict of an account shares the same objects.
+        The last EXPANSIONS expansions (of any profile) are kept: a Cluster re-checked soon after, or a verdict's
+        upgrade half, reuses them; nothing is kept per Cluster for longer.
         """
         target = target or Target()
-        key = (account, partition, frozenset(skip_features), target, region, include_on_request, keys_are_operating)
-        if catalog is None and key in self._expanded:
-            return self._expanded[key]
-        expanded = self._expand(account, partition, key[2], catalog or load_catalog(), target=target,
+        key = (self.serial, account, partition, frozenset(skip_features), target, region, include_on_request,
+               keys_are_operating)
+        if catalog is None and (found := EXPANDED.get(key)) is not None:
+            return found
+        expanded = self._expand(account, partition, key[3], catalog or load_catalog(), target=target,
                                 region=region, include_on_request=include_on_request,
                                 keys_are_operating=keys_are_operating)
         if catalog is None:
-            self._expanded[key] = expanded
+            EXPANDED.put(key, expanded)
         return expanded
 
     def _active(self, statement: ProfileStatement, skipped: frozenset[str], target: Target,
