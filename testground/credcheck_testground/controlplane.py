@@ -81,7 +81,9 @@ def write_kubeconfig(path: Path, url: str, ca_pem: bytes, user: dict[str, str], 
 
 
 def _admission_configuration(pki: Path) -> Path:
-    """The apiserver's identity towards webhooks: a client certificate for every webhook (`*`)."""
+    """The apiserver's identity towards webhooks: a client certificate for every webhook (`*`). Every path is absolute:
+    the apiserver refuses a relative kubeConfigFile (make demo keeps its state in the relative .dev-env)."""
+    pki = pki.resolve()
     ca = certs.make_ca("credcheck-webhook-client-ca")
     certs.write(ca, pki, "webhook-client-ca")
     client_crt, client_key = certs.write(certs.issue(ca, WEBHOOK_CLIENT_NAME), pki, "webhook-client")
