@@ -436,13 +436,14 @@ def measure_clusters(cp: controlplane.ControlPlane, endpoint: aws.LocalAWS, oper
             if time.time() - float(duration) < setup_done - 10:
                 print(f"(a round begun during set-up: {checks_done} checks in {duration} s; RSS {current:.0f} MiB)",
                       flush=True)
+                endpoint.reset_calls()
                 continue
             aws_calls = endpoint.calls()
             endpoint.reset_calls()
             rounds.append(current)
             print(f"round {len(rounds)}: {checks_done} checks in {duration} s (interval {args.interval}), "
-                  f"{requests} AWS requests ({aws_calls.get('SimulatePrincipalPolicy', 0)} simulations at the "
-                  f"endpoint); RSS {current:.0f} MiB (peak {peak:.0f})", flush=True)
+                  f"{requests} AWS requests while it ran ({aws_calls.get('SimulatePrincipalPolicy', 0)} simulations "
+                  f"at the endpoint); RSS {current:.0f} MiB (peak {peak:.0f})", flush=True)
         seen = len(found)
         time.sleep(5)
     growth = [f"{(b - a) / a * 100:+.1f} %" for a, b in itertools.pairwise(rounds)]
