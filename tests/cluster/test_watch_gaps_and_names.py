@@ -62,6 +62,34 @@ def creations(seed: Seed, name: str) -> int:
     return seed.log.read_text().count(f"discovery: created {NS}/{name}")
 
 
+def relists(seed: Seed, kind: str, reason: str) -> float:
+    return sample(scrape(seed.metrics_url), f'credcheck_watch_relists_total{{kind="{kind}",reason="{reason}"}}')
+
+
+def test_a_secret_deleted_in_a_watch_gap_loses_its_check_and_nothing_loops(
+        gapped: tuple[Seed, ApiProxy, RunningOperator], unique: str) -> None:
+    seed, proxy, _ = gapped
+    name = f"credential-aws-gap{unique}"
+    seed.kkp_secret(name, seed.user(GOOD_POLICY))
+    seed.wait_condition(name, ("True", "AllRequiredAllowed"))
+    assert creations(seed, name) == 1
+    expired = relists(seed, "secrets", "expired")
+    wait_for(lambda: proxy.watching("secrets"), "the operator watching Secrets through the proxy")
+    with proxy.gap("secrets"):
+        seed.kubectl("delete", "secret", name, "-n", NS)
+        # the check is re-checked meanwhile: its own read of the Secret finds nothing (404)
+        seed.kubectl("annotate", "awscc", name, "-n", NS, f"test/poke={unique}", "--overwrite")
+        seed.wait_condition(name, ("False", "SecretNotFound"))
+        # the informers list again every minute at most often: a Secret watch is relayed now, the gap ends it
+        wait_for(lambda: proxy.watching("secrets"), "a Secret watch relayed in the gap, for the gap to end with 410")
+    wait_for(lambda: seed.check(name) is None, "the check gone once the Secret watch is listed again", timeout=30)
+    assert proxy.expired["secrets"] >= 1, "the gap really ended a watch with 410"
+    assert relists(seed, "secrets", "expired") > expired, "and the operator listed the Secrets again for it"
+    wait_resyncs(seed)
+    assert seed.check(name) is None, "still gone after two resyncs"
+    assert creations(seed, name) == 1, "never re-created: no delete/create loop"
+
+
 def test_a_check_deleted_in_a_watch_gap_leaves_the_schedule_and_the_metrics(
         gapped: tuple[Seed, ApiProxy, RunningOperator], unique: str) -> None:
     seed, proxy, _ = gapped

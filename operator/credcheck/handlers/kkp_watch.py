@@ -42,6 +42,10 @@ from credcheck.handlers import checks
 from credcheck.kube import collection
 from credcheck.supervise import supervise
 
+# the informers list everything again every resync interval, but not more often than this: a watch lives that long
+# at least (a resync of seconds, as tests set, would otherwise cut every watch before any event or 410 reached it)
+MIN_RELIST = 60.0
+
 
 def _secret(body: Mapping[str, Any]) -> tuple[Hashable, str]:
     meta = body.get("metadata") or {}
@@ -113,7 +117,7 @@ def build(memo: kopf.Memo, logger: Any) -> Discovery:
     s = runtime.settings
     found = Discovery(DiscoveryScope(s.namespaces, s.operator_namespace, s.profile, s.interval, s.presets))
     namespaces = sorted(set(s.namespaces) | {s.operator_namespace})
-    every = s.resync_seconds
+    every = max(s.resync_seconds, MIN_RELIST)
 
     def on_seeds(_: list[Hashable]) -> None:
         regions = {dc: region for values in found.seeds.values() for mapping in values for dc, region in mapping}
