@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from credcheck.check import CheckOptions, run_check
-from credcheck.model import Credential
-from credcheck.requirements.profiles import load_profile
-from credcheck.target import Target
-from credcheck.verdict import grant_policy
+from credcheck.engine.check import CheckOptions, run_check
+from credcheck.engine.model import Credential
+from credcheck.engine.requirements.profiles import load_profile
+from credcheck.engine.target import Target
+from credcheck.engine.verdict import grant_policy
 from credcheck_testground import aws
 from credcheck_testground.processes import stop_all
 

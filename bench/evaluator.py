@@ -6,10 +6,10 @@ Target (issue #3): under 50 ms for about 900 concrete action-resource pairs. Pri
 import statistics
 import time
 
-from credcheck.iam.policy import parse_policy
-from credcheck.iam.wildcard import compile_glob, glob_to_regex
-from credcheck.offline import check_policies
-from credcheck.requirements.profiles import load_profile
+from credcheck.engine.iam.policy import parse_policy
+from credcheck.engine.iam.wildcard import compile_glob, glob_to_regex
+from credcheck.engine.offline import check_policies
+from credcheck.engine.requirements.profiles import load_profile
 
 ACCOUNT = "111122223333"
 POLICY = {"Version": "2012-10-17", "Statement": [

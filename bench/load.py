@@ -43,8 +43,8 @@ from typing import Any
 import urllib3
 from prometheus_client.parser import text_string_to_metric_families
 
-from credcheck.kube import login
-from credcheck.settings import parse_duration
+from credcheck.controller.settings import parse_duration
+from credcheck.kube.client import login
 from credcheck_testground import aws, controlplane, kkp
 from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port, stop_all
@@ -206,7 +206,7 @@ def run(state: Path, args: argparse.Namespace) -> None:
         env.update(CREDCHECK_INTERVAL=args.interval, CREDCHECK_CACHE_TTL="1m")
     log = (state / "operator.log").open("wb")
     argv = [sys.executable, os.environ["CREDCHECK_BENCH_OPERATOR"]] if os.environ.get("CREDCHECK_BENCH_OPERATOR") \
-        else [sys.executable, "-m", "credcheck.cli", "run"]
+        else [sys.executable, "-m", "credcheck.cli.main", "run"]
     operator = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_ready(args.metrics_url.replace("/metrics", "/readyz"), operator)

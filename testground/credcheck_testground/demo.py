@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from credcheck.requirements.profiles import load_profile
-from credcheck.verdict import grant_policy
+from credcheck.engine.requirements.profiles import load_profile
+from credcheck.engine.verdict import grant_policy
 from credcheck_testground import aws, controlplane, kkp, monitoring
 from credcheck_testground.controlplane import WEBHOOK_CLIENT_NAME
 from credcheck_testground.install import install_base
@@ -101,7 +101,7 @@ def start_operator(state: Path) -> Path:
         # only the local apiserver, by its client certificate, may call the webhook
         env.update(CREDCHECK_WEBHOOK_CLIENT_CA=str(cp.webhook_client_ca),
                    CREDCHECK_WEBHOOK_CLIENT_NAMES=WEBHOOK_CLIENT_NAME)
-    spawn("operator", [sys.executable, "-m", "credcheck.cli", "run"], state, env=env)
+    spawn("operator", [sys.executable, "-m", "credcheck.cli.main", "run"], state, env=env)
     try:
         monitoring.start_prometheus(state, [f"127.0.0.1:{metrics_port}"], monitoring.rules_with_for(ALERT_FOR))
     except monitoring.MissingTool as missing:

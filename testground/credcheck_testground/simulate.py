@@ -18,9 +18,9 @@ from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
 from moto.sts.models import sts_backends
 
-from credcheck.iam.arn import Arn, ArnError
-from credcheck.iam.evaluator import Evaluation, evaluate, make_request
-from credcheck.iam.policy import Policy, PolicyError, parse_policy
+from credcheck.engine.iam.arn import Arn, ArnError
+from credcheck.engine.iam.evaluator import Evaluation, evaluate, make_request
+from credcheck.engine.iam.policy import Policy, PolicyError, parse_policy
 
 # Service control policies per account, by level of the organization (root, OUs, the account), set through the
 # test ground's control API (moto has no SCP evaluation). AWS allows an action only when every level allows it.

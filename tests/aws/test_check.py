@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from credcheck.check import Auditor, CheckOptions, run_check
-from credcheck.model import AssumeRole, Credential, Outcome, Status, role_of
-from credcheck.requirements.profiles import load_profile
-from credcheck.target import Target
+from credcheck.engine.check import Auditor, CheckOptions, run_check
+from credcheck.engine.model import AssumeRole, Credential, Outcome, Status, role_of
+from credcheck.engine.requirements.profiles import load_profile
+from credcheck.engine.target import Target
 from credcheck_testground.aws import ACCOUNT, Keys, LocalAWS
 
 pytestmark = pytest.mark.aws
@@ -339,7 +339,7 @@ def test_endpoint_down_is_unknown_never_sufficient(clean_faults: LocalAWS) -> No
 
 
 def _shown(version: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
-    from credcheck.cli import main  # noqa: PLC0415 - the CLI's own output is the input here
+    from credcheck.cli.main import main  # noqa: PLC0415 - the CLI's own output is the input here
 
     assert main(["requirements", "show", version, "--format", "policy", "--account", ACCOUNT]) == 0
     return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
@@ -431,7 +431,7 @@ def test_a_control_plane_role_that_trusts_only_ec2_fails_the_check(local_aws: Lo
 
 
 def test_the_account_budget_counts_every_attempt_and_never_sleeps(clean_faults: LocalAWS) -> None:
-    from credcheck.aws.ratelimit import RateLimiter  # noqa: PLC0415
+    from credcheck.engine.aws.ratelimit import RateLimiter  # noqa: PLC0415
 
     _, keys = clean_faults.create_user(policies=[doc(SIMULATE, {"Effect": "Allow", "Action": "*", "Resource": "*"})])
     limiter = RateLimiter(rate=0.0001, burst=100)  # no refill during the test
@@ -710,7 +710,7 @@ def test_a_checks_simulations_run_at_once_so_its_wall_time_is_well_under_the_sum
 def test_the_getrole_of_a_temporary_role_credential_is_spent_from_the_accounts_budget(clean_faults: LocalAWS) -> None:
     """Keys of an assumed role (ASIA…, with a session token) are resolved to their role with iam:GetRole, an IAM
     call like any other: the account's budget pays for it (it used to go unbudgeted)."""
-    from credcheck.aws.ratelimit import RateLimiter  # noqa: PLC0415
+    from credcheck.engine.aws.ratelimit import RateLimiter  # noqa: PLC0415
 
     user_arn, user_keys = clean_faults.create_user(policies=[doc({"Effect": "Allow", "Action": "sts:AssumeRole",
                                                                   "Resource": "*"})])

@@ -9,9 +9,9 @@ from botocore.parsers import QueryParser
 from moto.core.serialize import QuerySerializer
 from moto.core.utils import get_service_model
 
-from credcheck.aws.principal import resolve
-from credcheck.aws.session import static_session
-from credcheck.model import Credential
+from credcheck.engine.aws.principal import resolve
+from credcheck.engine.aws.session import static_session
+from credcheck.engine.model import Credential
 from credcheck_testground.aws import Keys, LocalAWS
 from credcheck_testground.simulate import render_query_response
 

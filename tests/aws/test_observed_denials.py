@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from credcheck.aws.cloudtrail import DenialReader
-from credcheck.aws.ratelimit import RateLimiter
-from credcheck.check import CheckOptions, run_check
-from credcheck.model import Credential, Status, Verdict
-from credcheck.requirements.profiles import load_profile
-from credcheck.target import Target
+from credcheck.engine.aws.cloudtrail import DenialReader
+from credcheck.engine.aws.ratelimit import RateLimiter
+from credcheck.engine.check import CheckOptions, run_check
+from credcheck.engine.model import Credential, Status, Verdict
+from credcheck.engine.requirements.profiles import load_profile
+from credcheck.engine.target import Target
 from credcheck_testground.aws import Keys, LocalAWS
 
 pytestmark = pytest.mark.aws

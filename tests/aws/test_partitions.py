@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from credcheck.check import CheckOptions, run_check
-from credcheck.model import AssumeRole, Credential, Status
-from credcheck.requirements.profiles import load_profile
-from credcheck.status import conditions_for
-from credcheck.target import Target
+from credcheck.engine.check import CheckOptions, run_check
+from credcheck.engine.model import AssumeRole, Credential, Status
+from credcheck.engine.requirements.profiles import load_profile
+from credcheck.engine.target import Target
+from credcheck.kube.status import conditions_for
 from credcheck_testground.aws import ACCOUNT, Keys, LocalAWS
 
 pytestmark = pytest.mark.aws
@@ -51,7 +51,7 @@ def conditions(verdict: Any) -> dict[str, tuple[str, str]]:
 
 
 def printed_policy(partition: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
-    from credcheck.cli import main  # noqa: PLC0415 - the CLI's own output is the input here
+    from credcheck.cli.main import main  # noqa: PLC0415 - the CLI's own output is the input here
 
     assert main(["requirements", "show", "kkp", "--format", "policy", "--account", ACCOUNT,
                  "--partition", partition]) == 0

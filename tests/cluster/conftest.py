@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from credcheck.requirements.profiles import load_profile
-from credcheck.verdict import grant_policy
+from credcheck.engine.requirements.profiles import load_profile
+from credcheck.engine.verdict import grant_policy
 from credcheck_testground.aws import ACCOUNT, Keys, LocalAWS
 from credcheck_testground.controlplane import ControlPlane
 from credcheck_testground.install import install_base
@@ -146,7 +146,7 @@ def running_operator(cp: ControlPlane, aws: LocalAWS, state: Path, *, env_extra:
     env.update({f"CREDCHECK_{k.upper()}": v for k, v in settings.items()})
     env.update(env_extra or {})
     with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "credcheck.cli", "run"], env=env, stdout=out,
+        proc = subprocess.Popen([sys.executable, "-m", "credcheck.cli.main", "run"], env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
     running = RunningOperator(log, f"http://127.0.0.1:{metrics_port}", proc)
     try:

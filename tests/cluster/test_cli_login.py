@@ -21,7 +21,7 @@ from credcheck_testground.controlplane import ControlPlane
 
 from .conftest import GOOD_POLICY, NS, Seed
 
-EXPLAIN = [sys.executable, "-m", "credcheck.cli", "explain"]
+EXPLAIN = [sys.executable, "-m", "credcheck.cli.main", "explain"]
 
 
 def kubeconfig(tmp_path: Path, cp: ControlPlane, user: dict[str, Any], name: str = "kc",

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from credcheck.discovery.kkp import cluster_use, external_cluster_secret, seed_regions
+from credcheck.controller.discovery.kkp import cluster_use, external_cluster_secret, seed_regions
 from credcheck_testground import controlplane, kkp
 from credcheck_testground.controlplane import ControlPlane
 from credcheck_testground.processes import stop_all, wait_until

@@ -146,7 +146,7 @@ def test_check_with_a_cluster_manifest_agrees_with_the_operator(seed: Seed, uniq
     (tmp_path / "seed.yaml").write_text(json.dumps(kkp.seed(namespace=NS)))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CREDCHECK_"))}
     env.update(KUBECONFIG=str(seed.cp.kubeconfig), AWS_ENDPOINT_URL=seed.aws.url)
-    result = subprocess.run([sys.executable, "-m", "credcheck.cli", "check", "--secret", f"{NS}/{secret}",
+    result = subprocess.run([sys.executable, "-m", "credcheck.cli.main", "check", "--secret", f"{NS}/{secret}",
                              "--cluster", str(tmp_path / "cluster.yaml"), "--seed", str(tmp_path / "seed.yaml"),
                              "--output", "json"], env=env, capture_output=True, text=True, check=False, timeout=120)
     assert result.returncode == 1, result.stderr

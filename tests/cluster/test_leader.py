@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from credcheck.settings import Settings, parse_duration
+from credcheck.controller.settings import Settings, parse_duration
 from credcheck_testground.aws import LocalAWS
 from credcheck_testground.controlplane import ControlPlane
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from credcheck.contract import parse_timestamp
+from credcheck.kube.contract import parse_timestamp
 from credcheck_testground import kkp
 from credcheck_testground.apifaults import refusing_writes
 

@@ -43,7 +43,7 @@ def test_refused_calls_show_in_status_and_explain_with_the_disagreement(
                    for f in status["findings"])
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["KUBECONFIG"] = str(control_plane.kubeconfig)
-        shown = subprocess.run([sys.executable, "-m", "credcheck.cli", "explain", f"{NS}/{name}"], env=env,
+        shown = subprocess.run([sys.executable, "-m", "credcheck.cli.main", "explain", f"{NS}/{name}"], env=env,
                                capture_output=True, text=True, timeout=60, check=False)
         assert "AWS refused (CloudTrail, last 24 h" in shown.stdout, shown.stdout + shown.stderr
         assert "ec2:RunInstances, 1 time(s) in eu-central-1 (Client.UnauthorizedOperation" in shown.stdout

@@ -228,7 +228,7 @@ def test_cli_checks_a_secret_through_the_kubeconfig(seed: Seed, unique: str) -> 
     seed.kkp_secret(name, seed.user(LEAST_POLICY))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(KUBECONFIG=str(seed.cp.kubeconfig), AWS_ENDPOINT_URL=seed.aws.url)
-    result = subprocess.run([sys.executable, "-m", "credcheck.cli", "check", "--secret", f"{NS}/{name}",
+    result = subprocess.run([sys.executable, "-m", "credcheck.cli.main", "check", "--secret", f"{NS}/{name}",
                              "--region", "eu-central-1", "--output", "json"], env=env, capture_output=True,
                             text=True, check=False, timeout=120)
     assert result.returncode == 1, result.stderr

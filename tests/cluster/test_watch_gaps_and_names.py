@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from credcheck.discovery.desired import check_name_for_preset, check_name_for_secret
+from credcheck.controller.discovery.desired import check_name_for_preset, check_name_for_secret
 from credcheck_testground import kkp
 from credcheck_testground.apifaults import ApiProxy
 from credcheck_testground.aws import LocalAWS

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from credcheck.kube import Kube, ReadFailure, login
+from credcheck.kube.client import Kube, ReadFailure, login
 from credcheck_testground.controlplane import ControlPlane
 
 from .conftest import LEAKS, NS

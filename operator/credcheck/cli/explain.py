@@ -1,0 +1,141 @@
+"""An AWSCredentialCheck read back for a person (pure: a stored object in, text or a summary out).
+
+The words are the status's own — conditions, per-Cluster entries, missing actions with why KKP needs them, the
+policy to add — grouped by KKP feature and by Cluster, for a terminal.
+"""
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from credcheck.engine.action_result import ACTION_FIELDS
+from credcheck.engine.model import Status, role_of
+
+
+def summary(check: Mapping[str, Any]) -> dict[str, Any]:
+    """What `explain --output json` prints: the parts of the status a person acts on."""
+    meta, status = check.get("metadata") or {}, check.get("status") or {}
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    by_feature: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for entry in status.get("missing") or []:
+        for feature in entry.get("features") or ["(none)"]:
+            by_feature[feature].append(entry)
+    return {
+        "name": f"{meta.get('namespace', '')}/{meta.get('name', '')}",
+        "ready": {k: conditions.get("Ready", {}).get(k) for k in ("status", "reason", "message")},
+        "conditions": {t: {"status": c.get("status"), "reason": c.get("reason")} for t, c in conditions.items()},
+        "principal": (status.get("principal") or {}).get("arn"),
+        "kkpVersion": status.get("kkpVersion"),
+        "clusters": status.get("clusters") or [],
+        "missingByFeature": {f: [_row(e) for e in entries] for f, entries in sorted(by_feature.items())},
+        "blockers": status.get("blockers") or [],
+        "findings": status.get("findings") or [],
+        "remediationPolicy": json.loads(status["remediationPolicy"]) if status.get("remediationPolicy") else None,
+        "upgrade": status.get("upgrade"),
+        "observedDenials": status.get("observedDenials"),
+    }
+
+
+# a row per missing action: its features group the rows; the matched statements are for scripts, not a person
+ROW_FIELDS = tuple(k for k in ACTION_FIELDS if k not in ("features", "matchedStatements"))
+
+
+def _row(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: entry[k] for k in ROW_FIELDS if entry.get(k)}
+
+
+def _role_grants(by_feature: Mapping[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """What each control-plane role's own policy lacks (required rows only), as a statement to add to it."""
+    wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for rows in by_feature.values():
+        for row in rows:
+            role = role_of(str(row.get("identity", "")))
+            if role and row.get("severity") == "required":
+                wanted[role][str(row["resource"])].add(str(row["action"]))
+    grants: dict[str, dict[str, Any]] = {}
+    for role, by_resource in sorted(wanted.items()):
+        statements = [{"Effect": "Allow", "Action": sorted(actions), "Resource": resource}
+                      for resource, actions in sorted(by_resource.items())]
+        grants[role] = {"Version": "2012-10-17", "Statement": statements}
+    return grants
+
+
+def verdict_status(check: Mapping[str, Any]) -> Status:
+    """The verdict a stored check's conditions record (status.conditions_for, read back), so `explain` exits
+    with the code `check` would; a check not checked yet is Unknown."""
+    conditions = {c.get("type"): c.get("status") for c in (check.get("status") or {}).get("conditions") or []}
+    ready = conditions.get("Ready")
+    if ready == "True":
+        return Status.SUFFICIENT
+    if ready != "False":
+        return Status.UNKNOWN
+    if conditions.get("CredentialsValid") == "False":
+        return Status.INVALID
+    if conditions.get("PermissionsSufficient") == "Unknown":
+        return Status.MISCONFIGURED  # the credential was not even tried: the check's own settings are wrong
+    return Status.INSUFFICIENT
+
+
+def _mark(status: str | None) -> str:
+    return {"True": "OK", "False": "NOT READY", "Unknown": "UNKNOWN"}.get(str(status), "PENDING")
+
+
+def to_text(check: Mapping[str, Any]) -> str:
+    s = summary(check)
+    ready = s["ready"]
+    lines = [f"{s['name']}: {_mark(ready['status'])} ({ready['reason'] or 'not checked yet'})"]
+    if ready["message"]:
+        lines.append(f"  {ready['message']}")
+    if s["principal"]:
+        lines.append(f"  principal: {s['principal']}" + (f"   KKP {s['kkpVersion']}" if s["kkpVersion"] else ""))
+    for cluster in s["clusters"]:
+        detail = ", ".join(x for x in (cluster.get("region"), cluster.get("kubernetes") and
+                                       f"Kubernetes {cluster['kubernetes']}", cluster.get("cloudController") and
+                                       f"cloud-controller {cluster['cloudController']}") if x)
+        lines.append(f"\n  Cluster {cluster.get('name')}: {_mark(cluster.get('ready'))}" + (f" — {detail}" if detail
+                                                                                              else ""))
+        if cluster.get("missing"):
+            lines.append(f"    missing: {', '.join(cluster['missing'])}")
+        if cluster.get("undecided"):
+            lines.append(f"    AWS could not decide: {', '.join(cluster['undecided'])}")
+        lines.extend(f"    note: {note}" for note in cluster.get("notes") or [])
+    for feature, rows in s["missingByFeature"].items():
+        if all(row.get("severity") == "recommended" for row in rows):
+            actions = sorted({str(row["action"]) for row in rows})
+            lines.append(f"\n  {feature} (recommended, never failing): {', '.join(actions)}")
+            continue
+        lines.append(f"\n  {feature}:")
+        for row in rows:
+            where = f" on {row['resource']}" if row.get("resource") not in (None, "*") else ""
+            role = role_of(str(row.get("identity", "")))
+            lines.append(f"    - {row['action']}{where} [{row['severity']}, {row['reason']}]"
+                         + (f" (Cluster {row['cluster']})" if row.get("cluster") else "")
+                         + (f" as {role}" if role else ""))
+            if row.get("why"):
+                lines.append(f"      why: {row['why']}")
+    for blocker in s["blockers"]:
+        lines.append(f"\n  blocked: {blocker}")
+    for finding in s["findings"]:
+        lines.append(f"  finding: {finding}")
+    if s["remediationPolicy"]:
+        lines.append("\n  To fix it, add to the credential's policy:")
+        lines.extend("    " + line for line in json.dumps(s["remediationPolicy"], indent=2).splitlines())
+    observed = s["observedDenials"]
+    if observed:
+        regions = ", ".join(observed.get("regions") or [])
+        lines.append(f"\n  AWS refused (CloudTrail, last {observed.get('windowHours')} h, {regions}): "
+                     f"{observed.get('state')} — {observed.get('message')}")
+        lines.extend(f"    - {d.get('action')}, {d.get('count')} time(s) in {d.get('region')} ({d.get('errorCode')}, "
+                     f"last {d.get('lastSeen')})" for d in observed.get("denials") or [])
+    for role, grant in _role_grants(s["missingByFeature"]).items():
+        lines.append(f"\n  To fix it, add to the policy of the control-plane role {role}:")
+        lines.extend("    " + line for line in json.dumps(grant, indent=2).splitlines())
+    upgrade = s["upgrade"]
+    if upgrade:
+        lines.append(f"\n  Upgrade to KKP {upgrade.get('kkpVersion')} ({upgrade.get('profile')}): "
+                     + ("ready" if not upgrade.get("missingRequired") else
+                        f"{upgrade['missingRequired']} required action(s) missing"))
+        for row in upgrade.get("missing") or []:
+            lines.append(f"    - {row.get('action')} on {row.get('resource')}")
+    return "\n".join(lines)

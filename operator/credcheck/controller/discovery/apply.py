@@ -1,0 +1,86 @@
+"""Writing what a key's plan calls for (blocking calls), with optimistic concurrency.
+
+Every write names the resourceVersion it was computed from; a Conflict (someone wrote meanwhile, e.g. a status
+update) means: read again, decide again, write again. A create that finds the check already there reads it and
+updates it instead of counting it as created.
+"""
+
+from typing import Any
+
+from credcheck.controller.discovery.desired import needs_update
+from credcheck.controller.discovery.world import Plan
+from credcheck.kube.client import Conflict, Kube
+from credcheck.kube.contract import ANNOTATION_NOTE, ANNOTATION_SOURCE_VERSION, LABEL_DISCOVERED
+
+ATTEMPTS = 5
+
+
+def _discovered(check: dict[str, Any]) -> bool:
+    return (check.get("metadata", {}).get("labels") or {}).get(LABEL_DISCOVERED) == "true"
+
+
+def ensure(kube: Kube, desired: dict[str, Any]) -> str:
+    """created | updated | unchanged | user-owned (a check an admin made by hand with that name: left alone)."""
+    meta = desired["metadata"]
+    for _ in range(ATTEMPTS):
+        current = kube.get_check(meta["namespace"], meta["name"])
+        try:
+            if current is None:
+                kube.create_check(desired)
+                return "created"
+            if not _discovered(current):
+                return "user-owned"
+            if not needs_update(current, desired):
+                return "unchanged"
+            spec = dict(desired["spec"])
+            if "assumeRole" not in spec:
+                spec["assumeRole"] = None  # merge patch: drop a role the Clusters no longer set
+            else:  # merge patch: drop the fields the desired role leaves out (an external ID stored before)
+                spec["assumeRole"] = {"externalID": None, "externalIDFrom": None, **spec["assumeRole"]}
+            annotations = {**meta["annotations"], ANNOTATION_NOTE: meta["annotations"].get(ANNOTATION_NOTE)}
+            kube.patch_check(meta["namespace"], meta["name"], {"metadata": {"annotations": annotations},
+                                                               "spec": spec},
+                             resource_version=str(current["metadata"]["resourceVersion"]))
+            return "updated"
+        except Conflict:
+            continue  # changed (or created) meanwhile: read it again
+    raise Conflict("PATCH", f"{meta['namespace']}/{meta['name']}", 409)
+
+
+def remove(kube: Kube, namespace: str, name: str, source: tuple[str, str] = ("", "")) -> bool:
+    """Delete a discovered check that still reads `source` (kind, name), as it is now: discovery is the only owner
+    of discovered checks' deletion, and it deletes only the version it decided on (Conflict: decide again)."""
+    for _ in range(ATTEMPTS):
+        current = kube.get_check(namespace, name)
+        if current is None or not _discovered(current):
+            return False
+        kind, wanted = source
+        if kind and ((current.get("spec") or {}).get("source") or {}).get(kind, {}).get("name") != wanted:
+            return False  # another source's check now (a name two sources shared, taken over meanwhile)
+        try:
+            return kube.delete_check(namespace, name, resource_version=str(current["metadata"]["resourceVersion"]))
+        except Conflict:
+            continue
+    raise Conflict("DELETE", f"{namespace}/{name}", 409)
+
+
+def touch(kube: Kube, namespace: str, name: str, version: str) -> None:
+    """Tell a user-created check its Secret changed (its handler re-checks on the annotation change)."""
+    kube.patch_check(namespace, name, {"metadata": {"annotations": {ANNOTATION_SOURCE_VERSION: version}}})
+
+
+def apply_plan(kube: Kube, plan: Plan) -> list[str]:
+    """What was done, for the log: e.g. ["created kubermatic/credential-aws-abc"]."""
+    done: list[str] = []
+    if plan.ensure is not None:
+        meta = plan.ensure["metadata"]
+        result = ensure(kube, plan.ensure)
+        if result in ("created", "updated"):
+            done.append(f"{result} {meta['namespace']}/{meta['name']}")
+    for namespace, name in plan.remove:
+        if remove(kube, namespace, name, plan.source):
+            done.append(f"deleted {namespace}/{name}")
+    for namespace, name in plan.touch:
+        touch(kube, namespace, name, plan.version)
+        done.append(f"re-check {namespace}/{name}")
+    return done

@@ -1,0 +1,5 @@
+"""kopf handlers only: thin translations of events into calls to the modules below."""
+
+from credcheck.controller.handlers import checks, kkp_watch, login, serving, startup, webhook
+
+__all__ = ["checks", "kkp_watch", "login", "serving", "startup", "webhook"]

@@ -1,0 +1,139 @@
+"""Prometheus metrics, in the style of external-secrets: one 1/0 gauge per check, condition and status.
+
+Labels are bounded: namespace and name of each check, never action names or principals.
+"""
+
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from credcheck.engine.aws import calls as aws_calls
+from credcheck.kube.contract import parse_timestamp
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+CONDITIONS = ("CredentialsValid", "PermissionsSufficient", "Ready", "UpgradeReady")
+OPTIONAL = frozenset({"UpgradeReady"})  # only checks with an upgrade profile have it
+STATUSES = ("True", "False", "Unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class _CheckSeries:
+    """What one check's series say, kept as one small record (a labelled gauge child per series cost ~11 KB a
+    check); the series are made from it at scrape time."""
+
+    conditions: tuple[tuple[str, str, str], ...]  # (condition, status, reason) of each condition it reports
+    missing_required: float
+    missing_recommended: float
+    last_success: float | None
+    interval: float
+
+
+_CHECKS: dict[tuple[str, str], _CheckSeries] = {}
+_CHECKS_LOCK = threading.Lock()
+
+
+class _PerCheck(Collector):
+    """credcheck_check_condition, _check_reason, _missing_actions, _last_successful_check_timestamp_seconds and
+    _check_interval_seconds, one series set per live check, from the records."""
+
+    def describe(self) -> list[Metric]:
+        return list(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        with _CHECKS_LOCK:
+            records = list(_CHECKS.items())
+        return iter(self._families(records))
+
+    @staticmethod
+    def _families(records: list[tuple[tuple[str, str], _CheckSeries]] | None = None) -> list[Metric]:
+        condition = GaugeMetricFamily("credcheck_check_condition",
+                                      "1 when the check's condition has this status, else 0",
+                                      labels=["namespace", "name", "condition", "status"])
+        reason = GaugeMetricFamily("credcheck_check_reason",
+                                   "1 for the reason the check's condition gives now (alerts carry it)",
+                                   labels=["namespace", "name", "condition", "reason"])
+        missing = GaugeMetricFamily("credcheck_missing_actions", "actions the credential lacks, by severity",
+                                    labels=["namespace", "name", "severity"])
+        success = GaugeMetricFamily("credcheck_last_successful_check_timestamp_seconds",
+                                    "when the check last reached a verdict (anything but Unknown)",
+                                    labels=["namespace", "name"])
+        interval = GaugeMetricFamily("credcheck_check_interval_seconds", "the check's re-check interval",
+                                     labels=["namespace", "name"])
+        for (namespace, name), record in records or ():
+            for kind, status, why in record.conditions:
+                for value in STATUSES:
+                    condition.add_metric([namespace, name, kind, value], 1.0 if status == value else 0.0)
+                if why:
+                    reason.add_metric([namespace, name, kind, why], 1.0)
+            missing.add_metric([namespace, name, "required"], record.missing_required)
+            missing.add_metric([namespace, name, "recommended"], record.missing_recommended)
+            if record.last_success is not None:
+                success.add_metric([namespace, name], record.last_success)
+            interval.add_metric([namespace, name], record.interval)
+        return [condition, reason, missing, success, interval]
+
+
+REGISTRY.register(_PerCheck())
+for _collector in aws_calls.COLLECTORS:  # the engine counts its AWS calls; the operator serves them
+    REGISTRY.register(_collector)
+CHECK_DURATION = Histogram("credcheck_check_duration_seconds", "wall time of one AWS check (cache misses only)",
+                           buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60), registry=REGISTRY)
+CACHE = Counter("credcheck_cache_lookups_total", "verdict cache lookups", ["result"], registry=REGISTRY)
+CHECKS = Gauge("credcheck_checks", "AWSCredentialChecks the operator serves", registry=REGISTRY)
+SCHEDULER_ROUNDS = Counter("credcheck_scheduler_rounds_total", "rounds of the re-check scheduler", registry=REGISTRY)
+SCHEDULER_SKIPPED = Counter("credcheck_scheduler_skipped_total",
+                            "re-checks the scheduler could not request (retried next round)", registry=REGISTRY)
+RESYNCS = Counter("credcheck_discovery_resyncs_total", "full discovery resyncs", registry=REGISTRY)
+DISCOVERY_FAILURES = Counter("credcheck_discovery_failures_total",
+                             "discovery attempts that failed (each retried with backoff)", registry=REGISTRY)
+RESTARTS = Counter("credcheck_background_restarts_total", "background loops restarted after a failure", ["loop"],
+                   registry=REGISTRY)
+RELISTS = Counter("credcheck_watch_relists_total",
+                  "full lists of a watched kind: at start, every resync interval, and when a watch expired (410)",
+                  ["kind", "reason"], registry=REGISTRY)
+ROUND_DURATION = Gauge("credcheck_recheck_round_duration_seconds",
+                       "how long the last full re-check round took (every check re-checked once)", registry=REGISTRY)
+ROUND_CALLS = Gauge("credcheck_recheck_round_aws_calls",
+                    "AWS API calls made during the last full re-check round (every call and retry, GetRole included)",
+                    registry=REGISTRY)
+ROUND_CHECKS = Gauge("credcheck_recheck_round_checks", "checks re-checked in the last full round", registry=REGISTRY)
+ROUND_PROGRESS = Gauge("credcheck_recheck_round_pending", "checks of the current round not re-checked yet",
+                       registry=REGISTRY)
+RECHECK_BACKLOG = Gauge("credcheck_recheck_backlog",
+                        "checks due whose re-check waits for their account's AWS call budget", registry=REGISTRY)
+
+
+def record_status(namespace: str, name: str, status: Mapping[str, Any], interval_seconds: float) -> None:
+    conditions = {str(c.get("type")): c for c in status.get("conditions") or [] if isinstance(c, Mapping)}
+    reported = tuple(
+        (kind, sys.intern(str(conditions.get(kind, {}).get("status") or "")),
+         sys.intern(str(conditions.get(kind, {}).get("reason") or "")))
+        for kind in CONDITIONS if kind in conditions or kind not in OPTIONAL)
+    summary = status.get("summary") or {}
+    ready = str(conditions.get("Ready", {}).get("status") or "")
+    checked = status.get("lastCheckTime")
+    last = parse_timestamp(str(checked)).timestamp() if ready in ("True", "False") and checked else None
+    with _CHECKS_LOCK:
+        previous = _CHECKS.get((namespace, name))
+        if last is None and previous is not None:
+            last = previous.last_success  # an Unknown verdict keeps the time of the last real one
+        _CHECKS[(sys.intern(namespace), name)] = _CheckSeries(
+            reported, float(summary.get("missingRequired", 0) or 0), float(summary.get("missingRecommended", 0) or 0),
+            last, float(interval_seconds))
+
+
+def forget(namespace: str, name: str) -> None:
+    """Drop a deleted check's series, so dashboards and alerts don't see ghosts."""
+    with _CHECKS_LOCK:
+        _CHECKS.pop((namespace, name), None)
+
+
+def checks_recorded() -> int:
+    with _CHECKS_LOCK:
+        return len(_CHECKS)

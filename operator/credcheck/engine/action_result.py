@@ -1,0 +1,46 @@
+"""One action's result as data, named once: the AWSCredentialCheck status's `missing` entries (status.py) and the
+CLI's JSON (report.py) both use `action_entry`, so `kubectl get awscc -o json` and `credcheck check --output json`
+say the same thing with the same words.
+
+The names are the status's, the public API kubectl users and the runbook already read: `reason` is the Outcome
+(`implicitDeny`, `explicitDeny`, `deniedBySCP`, `deniedByPermissionsBoundary`, `missingContext`), and
+`missingContextKeys` the request context keys the policy's conditions asked for and KKP's request did not carry.
+Pure: no I/O.
+"""
+
+from typing import Any
+
+from credcheck.engine.model import OPERATING, ActionResult, ObservedDenials
+
+# every key an entry can have, in the order it is written; the optional ones only when they say something
+ACTION_FIELDS = ("action", "resource", "reason", "severity", "features", "cluster", "identity", "why",
+                 "missingContextKeys", "matchedStatements")
+
+
+def action_entry(result: ActionResult) -> dict[str, Any]:
+    req = result.requirement
+    entry: dict[str, Any] = {"action": req.action, "resource": req.resource, "reason": result.outcome.value,
+                             "severity": req.severity.value, "features": list(req.features)}
+    if req.cluster:
+        entry["cluster"] = req.cluster
+    if req.principal != OPERATING:
+        entry["identity"] = req.principal
+    if req.why:
+        entry["why"] = req.why
+    # also on a deny: the keys a condition needed and KKP's request lacks are why the Allow did not match
+    if result.missing_context:
+        entry["missingContextKeys"] = list(result.missing_context)
+    if result.matched_statements:
+        entry["matchedStatements"] = list(result.matched_statements)
+    return entry
+
+
+def observed_denials(observed: ObservedDenials | None) -> dict[str, Any] | None:
+    """What AWS refused the credential (CloudTrail), as the status shows it: action, count, last seen, region and
+    error code; never a request's parameters. None when not asked (--observe-denials is off)."""
+    if observed is None:
+        return None
+    return {"state": observed.state, "message": observed.message[:1024], "windowHours": observed.window_hours,
+            "regions": list(observed.regions),
+            "denials": [{"action": d.action, "count": d.count, "lastSeen": d.last_seen, "region": d.region,
+                         "errorCode": d.error_code} for d in observed.denials[:50]]}

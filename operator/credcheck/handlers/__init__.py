@@ -1,5 +1,0 @@
-"""kopf handlers only: thin translations of events into calls to the modules below."""
-
-from credcheck.handlers import checks, kkp_watch, login, serving, startup, webhook
-
-__all__ = ["checks", "kkp_watch", "login", "serving", "startup", "webhook"]

@@ -1,0 +1,85 @@
+"""`credcheck explain`: a stored check's status, for a person (plain values in, text and JSON out)."""
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from credcheck.cli.explain import summary, to_text, verdict_status
+from credcheck.engine.model import Status, Verdict
+from credcheck.kube.status import build_status
+
+CHECK = {
+    "metadata": {"namespace": "kubermatic", "name": "credential-aws-abc"},
+    "status": {
+        "conditions": [{"type": "Ready", "status": "False", "reason": "MissingPermissions",
+                        "message": "1 required action(s) denied (Cluster(s) abc) — cloud-controller: missing "
+                                   "sts:AssumeRole"}],
+        "principal": {"arn": "arn:aws:iam::111122223333:user/kkp"}, "kkpVersion": "2.31",
+        "clusters": [{"name": "abc", "ready": "False", "region": "eu-central-1", "kubernetes": "1.34",
+                      "cloudController": "assume-role (CCM v1.34.0)", "missing": ["sts:AssumeRole"]}],
+        "missing": [{"action": "sts:AssumeRole", "resource": "arn:aws:iam::111122223333:role/kubernetes-abc-control-plane",
+                     "reason": "implicitDeny", "severity": "required", "features": ["cloud-controller"],
+                     "cluster": "abc", "identity": "keys", "why": "the cloud-controller-manager of cluster abc assumes it"}],
+        "remediationPolicy": json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Sid": "CredcheckGrant1", "Effect": "Allow", "Action": "sts:AssumeRole",
+             "Resource": "arn:aws:iam::111122223333:role/kubernetes-abc-control-plane"}]}),
+        "upgrade": {"profile": "kkp-2.32", "kkpVersion": "2.32", "missingRequired": 0, "missing": []},
+    },
+}
+
+
+def test_text_groups_by_feature_and_cluster_with_the_policy_to_add() -> None:
+    text = to_text(CHECK)
+    assert text.startswith("kubermatic/credential-aws-abc: NOT READY (MissingPermissions)")
+    assert "Cluster abc: NOT READY — eu-central-1, Kubernetes 1.34, cloud-controller assume-role (CCM v1.34.0)" in text
+    assert "  cloud-controller:\n    - sts:AssumeRole on arn:aws:iam::111122223333:role/kubernetes-abc-control-plane" in text
+    assert "why: the cloud-controller-manager of cluster abc assumes it" in text
+    assert '"Action": "sts:AssumeRole"' in text and "To fix it, add to the credential's policy:" in text
+    assert "Upgrade to KKP 2.32 (kkp-2.32): ready" in text
+
+
+def test_json_keeps_the_same_words() -> None:
+    out = summary(CHECK)
+    assert out["ready"]["reason"] == "MissingPermissions"
+    assert out["missingByFeature"]["cloud-controller"][0]["why"].startswith("the cloud-controller-manager")
+    assert out["remediationPolicy"]["Statement"][0]["Action"] == "sts:AssumeRole"
+
+
+def test_a_check_not_yet_checked() -> None:
+    assert to_text({"metadata": {"namespace": "n", "name": "x"}}) == "n/x: PENDING (not checked yet)"
+
+
+def stored(verdict: Verdict) -> dict[str, Any]:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    return {"status": build_status(verdict, {}, now=now, next_check=now, generation=1, masked_key_id=None,
+                                   clusters=[], profile="kkp")}
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_the_verdict_is_read_back_from_the_conditions(status: Status) -> None:
+    """`explain` exits as `check` would: the conditions status.py writes for each verdict say which it was."""
+    assert verdict_status(stored(Verdict(status, "Because", "said so"))) is status
+
+
+def test_a_check_never_checked_is_unknown_and_a_bare_not_ready_insufficient() -> None:
+    assert verdict_status({"metadata": {"name": "x"}}) is Status.UNKNOWN
+    assert verdict_status(CHECK) is Status.INSUFFICIENT, "Ready False, nothing else said: as before, 1"
+
+
+def test_what_a_control_plane_role_lacks_is_named_with_the_role_and_a_policy_for_it() -> None:
+    role = "arn:aws:iam::111122223333:role/team-cp"
+    check = {"metadata": {"namespace": "kubermatic", "name": "credential-aws-abc"},
+             "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "MissingPermissions",
+                                        "message": "control-plane-role: missing elasticloadbalancing:CreateLoadBalancer"}],
+                        "missing": [{"action": "elasticloadbalancing:CreateLoadBalancer",
+                                     "resource": "arn:aws:elasticloadbalancing:eu-central-1:111122223333:loadbalancer/*",
+                                     "reason": "implicitDeny", "severity": "required",
+                                     "features": ["control-plane-role"], "cluster": "abc",
+                                     "identity": f"controlPlaneRole:{role}"}]}}
+    text = to_text(check)
+    assert f"elasticloadbalancing:CreateLoadBalancer on arn:aws:elasticloadbalancing:eu-central-1:111122223333:" \
+           f"loadbalancer/* [required, implicitDeny] (Cluster abc) as {role}" in text
+    assert f"To fix it, add to the policy of the control-plane role {role}:" in text
+    assert "To fix it, add to the credential's policy" not in text

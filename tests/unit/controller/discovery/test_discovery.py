@@ -1,0 +1,121 @@
+import json
+
+from credcheck.controller.discovery.desired import desired_for_preset, desired_for_secret, needs_update
+from credcheck.controller.discovery.kkp import (
+    ClusterUse,
+    cluster_use,
+    external_cluster_secret,
+    is_credential_secret,
+    merge_uses,
+    seed_regions,
+)
+from credcheck.engine.target import target_from_entry
+
+
+def use(cluster: str, role: str | None = None, ext: str | None = None, disable: bool = False) -> ClusterUse:
+    return ClusterUse(cluster, "kubermatic", "credential-aws-x", role, ext, disable)
+
+
+def test_cluster_use_reads_kkp_fields() -> None:
+    cluster = {"metadata": {"name": "abc"}, "spec": {"version": "1.34.2", "cloud": {"dc": "aws-fra", "aws": {
+        "credentialsReference": {"name": "credential-aws-abc", "namespace": "kubermatic"},
+        "assumeRoleARN": "arn:aws:iam::1:role/r", "assumeRoleExternalID": "e", "disableIAMReconciling": True,
+        "roleARN": "cp", "instanceProfileName": "", "securityGroupID": "sg-1", "vpcID": "vpc-1"}}}}
+    assert cluster_use(cluster) == ClusterUse("abc", "kubermatic", "credential-aws-abc", "arn:aws:iam::1:role/r",
+                                              "e", True, "aws-fra", "1.34.2", "cp", None, "sg-1", "vpc-1")
+    assert cluster_use({"spec": {"cloud": {"openstack": {}}}}) is None
+    assert cluster_use({"spec": {"cloud": {"aws": {}}}}) is None
+    assert cluster_use({"spec": {"cloud": {"aws": {}}}}, require_reference=False) is not None
+
+
+def test_spec_entry_takes_the_region_from_the_seeds_datacenter() -> None:
+    found = cluster_use({"metadata": {"name": "abc"}, "spec": {"version": "1.34.2", "cloud": {"dc": "aws-fra", "aws": {
+        "credentialsReference": {"name": "s", "namespace": "kubermatic"}, "roleARN": "cp"}}}})
+    assert found is not None
+    seed = {"spec": {"datacenters": {"aws-fra": {"spec": {"aws": {"region": "eu-central-1"}}},
+                                     "os-x": {"spec": {"openstack": {}}}}}}
+    assert seed_regions(seed) == {"aws-fra": "eu-central-1"}
+    assert found.spec_entry(seed_regions(seed)) == {"name": "abc", "datacenter": "aws-fra", "region": "eu-central-1",
+                                                     "kubernetesVersion": "1.34.2", "roleARN": "cp"}
+    assert "region" not in found.spec_entry({}), "an unknown datacenter leaves the region to the check"
+    target = target_from_entry(found.spec_entry(seed_regions(seed)))
+    assert (target.cluster, target.region, target.control_plane_role) == ("abc", "eu-central-1", "cp")
+
+
+def test_external_eks_clusters_secret() -> None:
+    eks = {"spec": {"cloudSpec": {"eks": {"credentialsReference": {"name": "credential-aws-e1",
+                                                                    "namespace": "kubermatic"}}}}}
+    assert external_cluster_secret(eks) == ("kubermatic", "credential-aws-e1")
+    assert external_cluster_secret({"spec": {"cloudSpec": {"gke": {}}}}) is None
+    assert merge_uses([], eks=True).profile == "eks"
+    assert merge_uses([use("a")], eks=True).profile is None, "a Cluster's use decides"
+
+
+def test_which_secrets_are_credentials() -> None:
+    assert is_credential_secret("kubermatic", "credential-aws-abc", referenced=False)
+    assert is_credential_secret("kubermatic", "shared-aws", referenced=True)
+    assert not is_credential_secret("kubermatic", "credential-gcp-abc", referenced=False)
+    assert not is_credential_secret("cluster-abc", "cloud-credentials", referenced=True), "KKP's copy"
+
+
+def test_merge_uses() -> None:
+    assert merge_uses([]).assume_role_arn is None
+    merged = merge_uses([use("b", "arn:aws:iam::1:role/b", disable=True), use("a", "arn:aws:iam::1:role/a")])
+    assert merged.assume_role_arn == "arn:aws:iam::1:role/a" and merged.names == ("a", "b")
+    assert merged.note is not None and "different assume-role settings" in merged.note
+    assert merged.clusters == ({"name": "a"}, {"name": "b", "disableIAMReconciling": True}), \
+        "IAM reconciling is a per-Cluster setting"
+
+
+def test_desired_check_and_updates() -> None:
+    role = "arn:aws:iam::111122223333:role/r"
+    desired = desired_for_secret("kubermatic", "credential-aws-X_1", resource_version="42",
+                                 uses=merge_uses([use("a", role, "e")]), profile="kkp", interval="6h")
+    assert desired["metadata"]["name"] == "credential-aws-x-1-fa682b95", "a name a check cannot have: hashed"
+    assert desired["metadata"]["labels"]["credcheck.io/discovered"] == "true"
+    assert desired["spec"]["assumeRole"] == {"roleARN": role, "externalIDFrom": {"cluster": "a"}}
+    assert desired["metadata"]["annotations"]["credcheck.io/clusters"] == "a"
+    current = {"metadata": {"annotations": {"credcheck.io/source-version": "42", "credcheck.io/clusters": "a",
+                                            "credcheck.io/source-problem": "",
+                                            "credcheck.io/external-id-from": "a@"}},
+               "spec": {"source": {"secretRef": {"name": "credential-aws-X_1", "accessKeyIdKey": "accessKeyId"}},
+                        "assumeRole": {"roleARN": role, "externalIDFrom": {"cluster": "a"}},
+                        "requirements": {"profile": "kkp", "skipFeatures": []}, "interval": "6h", "suspend": False,
+                        "clusters": [{"name": "a"}]}}
+    assert not needs_update(current, desired), "API defaults don't count as a difference"
+    rotated = {**current, "metadata": {"annotations": {**current["metadata"]["annotations"],
+                                                       "credcheck.io/source-version": "43"}}}
+    assert needs_update(rotated, desired)
+    no_role = {**current, "spec": {**current["spec"], "assumeRole": None}}
+    assert needs_update(no_role, desired)
+
+
+def test_a_malformed_cluster_role_arn_becomes_a_reported_problem() -> None:
+    desired = desired_for_secret("kubermatic", "credential-aws-x", resource_version="1",
+                                 uses=merge_uses([use("c9", "not-an-arn", "e")]), profile="kkp", interval="6h")
+    assert "assumeRole" not in desired["spec"], "the CRD would refuse the write"
+    problem = desired["metadata"]["annotations"]["credcheck.io/source-problem"]
+    assert problem.startswith("Cluster c9: spec.cloud.aws.assumeRoleARN 'not-an-arn' is not an IAM role ARN")
+
+
+def test_the_external_id_stays_in_the_cluster_and_its_generation_re_checks() -> None:
+    role = "arn:aws:iam::111122223333:role/r"
+    secret = "hunter2-external-id-of-the-cluster"
+    first = ClusterUse("a", "kubermatic", "credential-aws-x", role, secret, False, generation="3")
+    desired = desired_for_secret("kubermatic", "credential-aws-x", resource_version="1", uses=merge_uses([first]),
+                                 profile="kkp", interval="6h")
+    assert secret not in json.dumps(desired), "discovery writes where to read the external ID, never the ID"
+    assert desired["metadata"]["annotations"]["credcheck.io/external-id-from"] == "a@3"
+    changed = ClusterUse("a", "kubermatic", "credential-aws-x", role, "another-id", False, generation="4")
+    again = desired_for_secret("kubermatic", "credential-aws-x", resource_version="1", uses=merge_uses([changed]),
+                               profile="kkp", interval="6h")
+    assert needs_update(desired, again), "a new Cluster generation (its external ID changed) updates the check"
+    without = desired_for_secret("kubermatic", "credential-aws-x", resource_version="1",
+                                 uses=merge_uses([ClusterUse("a", "kubermatic", "credential-aws-x", role, None,
+                                                             False)]), profile="kkp", interval="6h")
+    assert without["spec"]["assumeRole"] == {"roleARN": role}
+
+
+def test_a_presets_check_reads_its_role_from_the_preset() -> None:
+    desired = desired_for_preset("kubermatic", "team-a", resource_version="9", profile="kkp", interval="6h")
+    assert "assumeRole" not in desired["spec"], "the Preset's role and external ID are read at check time"

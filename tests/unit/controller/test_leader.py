@@ -1,0 +1,148 @@
+"""Leader election on a Lease, against an in-memory apiserver that keeps resourceVersions as the real one does."""
+
+import argparse
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from credcheck.controller.leader import Action, LeaderElector, Record, decide
+from credcheck.controller.settings import add_arguments, from_arguments
+from credcheck.kube.client import Conflict
+
+
+class FakeLeases:
+    """get / create / update (with resourceVersion) of Leases, as the Kubernetes client offers them."""
+
+    def __init__(self) -> None:
+        self.stored: dict[tuple[str, str], dict[str, Any]] = {}
+        self.version = 0
+        self.down = False
+
+    def _bump(self, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        self.version += 1
+        lease = {"metadata": {"name": name, "namespace": namespace, "resourceVersion": str(self.version)},
+                 "spec": dict(spec)}
+        self.stored[(namespace, name)] = lease
+        return lease
+
+    def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
+        if self.down:
+            raise ConnectionError("apiserver away")
+        return self.stored.get((namespace, name))
+
+    def create_lease(self, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        if (namespace, name) in self.stored:
+            raise Conflict("POST", name, 409)
+        return self._bump(namespace, name, spec)
+
+    def update_lease(self, namespace: str, name: str, spec: dict[str, Any], resource_version: str) -> dict[str, Any]:
+        if self.down:
+            raise ConnectionError("apiserver away")
+        if self.stored[(namespace, name)]["metadata"]["resourceVersion"] != resource_version:
+            raise Conflict("PUT", name, 409)
+        return self._bump(namespace, name, spec)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def elector(leases: FakeLeases, identity: str, clock: Clock) -> LeaderElector:
+    return LeaderElector(leases, "kubermatic", "credcheck", identity,  # type: ignore[arg-type]
+                         lease_duration=15, renew_deadline=10, retry_period=2, clock=clock,
+                         now=lambda: datetime(2025, 1, 1, tzinfo=UTC))
+
+
+def holder(leases: FakeLeases) -> str:
+    return str(leases.stored[("kubermatic", "credcheck")]["spec"]["holderIdentity"])
+
+
+def test_what_a_replica_does_with_the_lease_it_read() -> None:
+    held = Record("a", 15, "t", 0, "7")
+    assert decide(None, "b", 0) is Action.CREATE
+    assert decide(held, "a", 99) is Action.RENEW
+    assert decide(held, "b", 14.9) is Action.WAIT
+    assert decide(held, "b", 15) is Action.TAKE, "unchanged for the lease duration, on our own clock"
+    assert decide(Record("", 1, "t", 3, "8"), "b", 0) is Action.TAKE, "released"
+
+
+def test_one_leader_a_standby_and_a_takeover_only_after_the_lease_runs_out_unrenewed() -> None:
+    leases, clock = FakeLeases(), Clock()
+    a, b = elector(leases, "a", clock), elector(leases, "b", clock)
+    assert a.try_once() and not b.try_once()
+    for _ in range(20):  # 40 s of renewals: the record keeps changing, so the standby keeps waiting
+        clock.now += 2
+        assert a._renew() and not b.try_once()
+    assert holder(leases) == "a"
+    clock.now += 14  # the leader stopped renewing (killed): not yet
+    assert not b.try_once()
+    clock.now += 1
+    assert b.try_once() and holder(leases) == "b"
+    assert leases.stored[("kubermatic", "credcheck")]["spec"]["leaseTransitions"] == 1
+    assert not a._renew(), "the old leader learns it lost the Lease"
+
+
+def test_two_replicas_racing_for_a_new_lease_one_wins() -> None:
+    leases, clock = FakeLeases(), Clock()
+    a, b = elector(leases, "a", clock), elector(leases, "b", clock)
+    real_get = leases.get_lease
+    leases.get_lease = lambda *_: None  # type: ignore[method-assign]  # both read "no Lease"
+    assert a.try_once()
+    assert not b.try_once(), "the second create is a Conflict"
+    leases.get_lease = real_get  # type: ignore[method-assign]
+    assert holder(leases) == "a"
+
+
+def test_a_released_lease_is_taken_at_once() -> None:
+    leases, clock = FakeLeases(), Clock()
+    a, b = elector(leases, "a", clock), elector(leases, "b", clock)
+    assert a.try_once() and not b.try_once()
+    asyncio.run(a.release())
+    assert holder(leases) == "" and leases.stored[("kubermatic", "credcheck")]["spec"]["leaseDurationSeconds"] == 1
+    assert b.try_once(), "no waiting for the lease duration"
+
+
+def test_a_leader_that_cannot_renew_steps_down_by_the_renew_deadline() -> None:
+    leases, clock = FakeLeases(), Clock()
+    a = elector(leases, "a", clock)
+    assert a.try_once()
+    leases.down = True
+
+    async def sleep(_: float) -> None:
+        clock.now += 2
+
+    original = asyncio.sleep
+    asyncio.sleep = sleep  # type: ignore[assignment]
+    try:
+        asyncio.run(a.hold())
+    finally:
+        asyncio.sleep = original
+    assert not a.leading
+    assert 10 <= clock.now - 1000.0 < 15, "stepped down after the renew deadline, before anyone may take over"
+
+
+def test_a_renewal_keeps_the_acquire_time_and_counts_no_transition() -> None:
+    leases, clock = FakeLeases(), Clock()
+    a = elector(leases, "a", clock)
+    assert a.try_once()
+    first = dict(leases.stored[("kubermatic", "credcheck")]["spec"])
+    clock.now += 2
+    assert a._renew()
+    spec = leases.stored[("kubermatic", "credcheck")]["spec"]
+    assert spec["acquireTime"] == first["acquireTime"] and spec["leaseTransitions"] == first["leaseTransitions"]
+    assert spec["holderIdentity"] == "a" and spec["leaseDurationSeconds"] == 15
+
+
+@pytest.mark.parametrize(("lease", "renew", "retry"), [("10s", "10s", "2s"), ("15s", "10s", "10s")])
+def test_lease_timings_must_nest(lease: str, renew: str, retry: str) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with pytest.raises(ValueError, match="leader election"):
+        from_arguments(parser.parse_args(["--leader-lease-duration", lease, "--leader-renew-deadline", renew,
+                                          "--leader-retry-period", retry]))

@@ -1,0 +1,77 @@
+"""Metrics: the 1/0 condition gauges, and a Grafana dashboard that queries only series credcheck exports."""
+
+import json
+import re
+from pathlib import Path
+
+from credcheck.controller import metrics
+from credcheck.engine.aws import calls as aws_calls
+
+DASHBOARD = Path(__file__).resolve().parents[3] / "deploy" / "helm" / "credcheck" / "files" / "dashboard.json"
+
+
+def _samples() -> set[str]:
+    return {s.name for family in metrics.REGISTRY.collect() for s in family.samples}
+
+
+def test_condition_gauges_are_one_hot_and_forgotten_on_delete() -> None:
+    status = {"conditions": [{"type": "CredentialsValid", "status": "True"},
+                             {"type": "PermissionsSufficient", "status": "False"},
+                             {"type": "Ready", "status": "False"}],
+              "summary": {"missingRequired": 3, "missingRecommended": 7}, "lastCheckTime": "2026-11-27T12:00:00Z"}
+    metrics.record_status("kubermatic", "m1", status, 21600)
+    value = metrics.REGISTRY.get_sample_value
+    assert value("credcheck_check_condition", {"namespace": "kubermatic", "name": "m1", "condition": "Ready",
+                                               "status": "False"}) == 1
+    assert value("credcheck_check_condition", {"namespace": "kubermatic", "name": "m1", "condition": "Ready",
+                                               "status": "True"}) == 0
+    assert value("credcheck_missing_actions", {"namespace": "kubermatic", "name": "m1", "severity": "required"}) == 3
+    assert value("credcheck_last_successful_check_timestamp_seconds",
+                 {"namespace": "kubermatic", "name": "m1"}) == 1795780800.0
+    metrics.forget("kubermatic", "m1")
+    assert value("credcheck_check_condition", {"namespace": "kubermatic", "name": "m1", "condition": "Ready",
+                                               "status": "False"}) is None
+
+
+def test_unknown_verdicts_do_not_count_as_success() -> None:
+    metrics.record_status("kubermatic", "m2", {"conditions": [{"type": "Ready", "status": "Unknown"}],
+                                               "lastCheckTime": "2026-11-27T12:00:00Z"}, 600)
+    assert metrics.REGISTRY.get_sample_value("credcheck_last_successful_check_timestamp_seconds",
+                                             {"namespace": "kubermatic", "name": "m2"}) is None
+
+
+def test_dashboard_queries_only_exported_series() -> None:
+    metrics.record_status("kubermatic", "d", {"conditions": [{"type": "Ready", "status": "True"}],
+                                              "summary": {}, "lastCheckTime": "2026-11-27T12:00:00Z"}, 600)
+    aws_calls.record_aws_call("iam", "SimulatePrincipalPolicy", "throttled")
+    metrics.CACHE.labels("hit").inc()
+    metrics.CHECK_DURATION.observe(0.4)
+    metrics.CHECKS.set(1)
+    metrics.RELISTS.labels("secrets", "expired").inc()
+    exported = _samples()
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert len(exprs) >= 8
+    used = {name for expr in exprs for name in re.findall(r"\bcredcheck_[a-z_]+", expr)}
+    assert used, "the dashboard queries credcheck's series"
+    assert used <= exported, f"not exported: {sorted(used - exported)}"
+    assert {"credcheck_recheck_round_duration_seconds", "credcheck_recheck_round_aws_calls"} <= used, \
+        "the re-check round's duration and AWS calls are on the dashboard"
+
+
+def test_the_reason_series_follows_the_condition_and_goes_with_the_check() -> None:
+    def reasons() -> set[tuple[str, str]]:
+        return {(s.labels["condition"], s.labels["reason"]) for m in metrics.REGISTRY.collect()
+                if m.name == "credcheck_check_reason" for s in m.samples
+                if s.labels["name"] == "why" and s.value == 1}
+
+    def status(reason: str) -> dict[str, object]:
+        return {"conditions": [{"type": "Ready", "status": "False", "reason": reason},
+                               {"type": "PermissionsSufficient", "status": "False", "reason": reason}]}
+
+    metrics.record_status("kubermatic", "why", status("MissingPermissions"), 3600)
+    assert reasons() == {("Ready", "MissingPermissions"), ("PermissionsSufficient", "MissingPermissions")}
+    metrics.record_status("kubermatic", "why", status("ControlPlaneRoleTrustMissing"), 3600)
+    assert reasons() == {("Ready", "ControlPlaneRoleTrustMissing"), ("PermissionsSufficient", "ControlPlaneRoleTrustMissing")}
+    metrics.forget("kubermatic", "why")
+    assert reasons() == set()
