@@ -19,6 +19,7 @@ lint: venv
 	$(BIN)/ruff check operator testground tests bench hack
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	bash hack/vulture.sh
 
 # The README's test command: lint, type checks, layer contracts, then every test layer.
 test: lint

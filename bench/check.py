@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from credcheck.engine.aws.auditor import AuditorCache
+from credcheck.engine.aws.session import AWSClients
 from credcheck.engine.check import CheckOptions, run_check
 from credcheck.engine.model import Credential
 from credcheck.engine.requirements.profiles import load_profile
@@ -42,11 +44,15 @@ def main(rounds: int = 10) -> None:
             credential = Credential(keys.access_key_id, keys.secret_access_key)
             cluster = Target(cluster="bench", region="eu-central-1", kubernetes_version="1.34.2")
             old = Target(cluster="bench", region="eu-central-1", kubernetes_version="1.32.9")  # direct-mode CCM on 2.30
-            cases = {"kkp": CheckOptions(load_profile("kkp"), region="eu-central-1", targets=(cluster,)),
+            # what the operator's runtime holds: one set of clients (the local endpoint: development) for every check
+            clients, memory = AWSClients(honour_configured_endpoints=True), AuditorCache()
+            cases = {"kkp": CheckOptions(load_profile("kkp"), region="eu-central-1", targets=(cluster,), aws=clients,
+                                         auditor_cache=memory),
                      "kkp-2.30 (1.32) + upgrade to kkp-2.31": CheckOptions(
                          load_profile("kkp-2.30"), region="eu-central-1", targets=(old,),
-                         target_profile=load_profile("kkp-2.31")),
-                     "kkp-docs": CheckOptions(load_profile("kkp-docs"), region="eu-central-1")}
+                         target_profile=load_profile("kkp-2.31"), aws=clients, auditor_cache=memory),
+                     "kkp-docs": CheckOptions(load_profile("kkp-docs"), region="eu-central-1", aws=clients,
+                                              auditor_cache=memory)}
             for name, options in cases.items():
                 times, cpu, verdict = [], [], None
                 for _ in range(rounds):

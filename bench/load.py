@@ -43,8 +43,8 @@ from typing import Any
 import urllib3
 from prometheus_client.parser import text_string_to_metric_families
 
-from credcheck.controller.settings import parse_duration
 from credcheck.kube.client import login
+from credcheck.kube.contract import parse_duration
 from credcheck_testground import aws, controlplane, kkp
 from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port, stop_all

@@ -5,6 +5,7 @@ CREDCHECK_TESTGROUND_STATE to a running dev environment's folder (`make dev-env`
 """
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -15,6 +16,9 @@ from credcheck_testground import aws, controlplane
 from credcheck_testground.processes import stop_all
 
 T = TypeVar("T")
+
+# shared test code (e.g. policy_edits), importable from every layer: unit, aws, cluster
+sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

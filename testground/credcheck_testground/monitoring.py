@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from credcheck.controller.settings import parse_duration
+from credcheck.kube.contract import parse_duration
 from credcheck_testground.processes import free_port, spawn, wait_until
 
 REPO = Path(__file__).resolve().parents[2]

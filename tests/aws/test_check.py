@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from policy_edits import without_pair as _minus  # the printed policy less one (action, resource) pair
 
+from credcheck.engine.aws.auditor import AuditorCache
+from credcheck.engine.aws.session import AWSClients
 from credcheck.engine.check import Auditor, CheckOptions, run_check
 from credcheck.engine.model import AssumeRole, Credential, Outcome, Status, role_of
 from credcheck.engine.requirements.profiles import load_profile
@@ -37,6 +40,10 @@ CLASSIC_ELB = {"Effect": "Allow", "Resource": "*", "Action": [  # the CCM's clas
     "elasticloadbalancing:SetLoadBalancerPoliciesOfListener"]}
 DETACH = {"Effect": "Allow", "Action": "iam:DetachRolePolicy", "Resource": f"arn:aws:iam::{ACCOUNT}:role/kubernetes-*"}
 ABC = Target(cluster="abc", region="eu-central-1", kubernetes_version="1.34.2")
+# as the operator's runtime does: one set of clients (honouring the test ground's AWS_ENDPOINT_URL, as --dev-endpoints
+# does) and one auditor memory for every check of this module
+AWS = AWSClients(honour_configured_endpoints=True)
+AUDITORS = AuditorCache()
 
 
 def allow_all_but(*actions: str) -> dict[str, Any]:
@@ -65,7 +72,8 @@ def _endpoint(local_aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def check(keys: Keys, profile: str = "kkp", **kwargs: Any) -> Any:
-    return run_check(cred(keys), CheckOptions(load_profile(profile), region="eu-central-1", **kwargs))
+    return run_check(cred(keys), CheckOptions(load_profile(profile), region="eu-central-1", aws=AWS,
+                                              auditor_cache=AUDITORS, **kwargs))
 
 
 def test_documented_policy_of_v2_22_is_sufficient_under_kkp_docs_2_22(local_aws: LocalAWS) -> None:
@@ -343,23 +351,6 @@ def _shown(version: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
 
     assert main(["requirements", "show", version, "--format", "policy", "--account", ACCOUNT]) == 0
     return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
-
-
-def _minus(shown: dict[str, Any], action: str, resource: str) -> dict[str, Any]:
-    """The printed policy less one (action, resource) pair."""
-    statements = []
-    for st in shown["Statement"]:
-        actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
-        resources = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
-        if action in actions and resource in resources:
-            if len(actions) > 1:
-                statements.append({**st, "Action": [a for a in actions if a != action]})
-            if len(resources) > 1:
-                statements.append({**st, "Sid": st["Sid"] + "r", "Action": action,
-                                   "Resource": [r for r in resources if r != resource]})
-        else:
-            statements.append(st)
-    return {**shown, "Statement": statements}
 
 
 @pytest.mark.parametrize("version", ["kkp-2.29", "kkp-2.30", "kkp-2.31"])
@@ -719,7 +710,8 @@ def test_the_getrole_of_a_temporary_role_credential_is_spent_from_the_accounts_b
     creds = clean_faults.client("sts", user_keys).assume_role(RoleArn=role, RoleSessionName="kkp")["Credentials"]
     limiter = RateLimiter(rate=0.0001, burst=100)  # no refill during the test
     verdict = run_check(Credential(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
-                        CheckOptions(load_profile("kkp"), region="eu-central-1", limiter=limiter))
+                        CheckOptions(load_profile("kkp"), region="eu-central-1", limiter=limiter, aws=AWS,
+                                     auditor_cache=AUDITORS))
     assert verdict.status is Status.SUFFICIENT, verdict.message
     assert verdict.aws_calls["iam:GetRole"] == 1, "no Cluster: only the role's own path was read"
     iam = sum(n for call, n in verdict.aws_calls.items() if call.startswith("iam:"))

@@ -10,7 +10,7 @@ from moto.core.serialize import QuerySerializer
 from moto.core.utils import get_service_model
 
 from credcheck.engine.aws.principal import resolve
-from credcheck.engine.aws.session import static_session
+from credcheck.engine.aws.session import AWSClients
 from credcheck.engine.model import Credential
 from credcheck_testground.aws import Keys, LocalAWS
 from credcheck_testground.simulate import render_query_response
@@ -195,11 +195,13 @@ def test_shared_clients_sign_each_call_as_its_own_sessions_credential(local_aws:
     monkeypatch.setenv("AWS_ENDPOINT_URL", local_aws.url)
     users = [local_aws.create_user(policies=[]) for _ in range(8)]
 
+    aws = AWSClients(honour_configured_endpoints=True)  # one for all threads, as every check shares the runtime's
+
     def who(index: int) -> list[str]:
         arn, keys = users[index]
         seen = []
         for _ in range(10):
-            session = static_session(Credential(keys.access_key_id, keys.secret_access_key), "eu-central-1")
+            session = aws.static_session(Credential(keys.access_key_id, keys.secret_access_key), "eu-central-1")
             seen.append(resolve(session).caller_arn)
             assert session.calls == {"sts:GetCallerIdentity": 1}, "each session counts its own calls only"
         return [s for s in seen if s != arn]

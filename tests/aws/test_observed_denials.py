@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from credcheck.engine.aws.auditor import AuditorCache
 from credcheck.engine.aws.cloudtrail import DenialReader
 from credcheck.engine.aws.ratelimit import RateLimiter
+from credcheck.engine.aws.session import AWSClients
 from credcheck.engine.check import CheckOptions, run_check
 from credcheck.engine.model import Credential, Status, Verdict
 from credcheck.engine.requirements.profiles import load_profile
@@ -25,6 +27,10 @@ pytestmark = pytest.mark.aws
 SIMULATE = {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": "*"}
 EVERYTHING = {"Effect": "Allow", "Action": "*", "Resource": "*"}
 ABC = Target(cluster="abc", region="eu-central-1", kubernetes_version="1.35.1")
+# as the operator's runtime does: one set of clients (honouring the test ground's AWS_ENDPOINT_URL, as --dev-endpoints
+# does) and one auditor memory for every check of this module
+AWS = AWSClients(honour_configured_endpoints=True)
+AUDITORS = AuditorCache()
 
 
 def doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +63,7 @@ def trail(local_aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> LocalAWS:
 
 def observe(keys: Keys, *targets: Target, reader: DenialReader | None = None) -> Verdict:
     options = CheckOptions(load_profile("kkp"), region="eu-central-1", targets=targets or (ABC,),
-                           observer=reader or DenialReader())
+                           observer=reader or DenialReader(), aws=AWS, auditor_cache=AUDITORS)
     return run_check(Credential(keys.access_key_id, keys.secret_access_key), options)
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from credcheck.engine.aws.auditor import AuditorCache
+from credcheck.engine.aws.session import AWSClients
 from credcheck.engine.check import CheckOptions, run_check
 from credcheck.engine.model import AssumeRole, Credential, Status
 from credcheck.engine.requirements.profiles import load_profile
@@ -19,6 +21,10 @@ from credcheck.kube.status import conditions_for
 from credcheck_testground.aws import ACCOUNT, Keys, LocalAWS
 
 pytestmark = pytest.mark.aws
+# as the operator's runtime does: one set of clients (honouring the test ground's AWS_ENDPOINT_URL, as --dev-endpoints
+# does) and one auditor memory for every check of this module
+AWS = AWSClients(honour_configured_endpoints=True)
+AUDITORS = AuditorCache()
 SIMULATE = {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": "*"}
 ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 HOME = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
@@ -43,7 +49,8 @@ def cred(keys: Keys) -> Credential:
 
 
 def check(keys: Keys, *targets: Target, region: str = "us-east-1", **kwargs: Any) -> Any:
-    return run_check(cred(keys), CheckOptions(load_profile("kkp"), region=region, targets=targets, **kwargs))
+    return run_check(cred(keys), CheckOptions(load_profile("kkp"), region=region, targets=targets, aws=AWS,
+                                              auditor_cache=AUDITORS, **kwargs))
 
 
 def conditions(verdict: Any) -> dict[str, tuple[str, str]]:

@@ -8,7 +8,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,10 +53,13 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
 
 @dataclass
 class Leaks:
-    """Every secret value the cluster tests wrote and every log the operator printed, for the final scan."""
+    """Every secret value written to this test ground: Secrets' data and the keys of the users made for them.
+
+    Filled where a value is written (Seed.secret, Seed.user, LEAKS.add), so it holds every value an operator started
+    afterwards could read; each operator's own teardown scans for all of them (see running_operator), whichever
+    test files run and in whatever order."""
 
     values: set[str] = field(default_factory=set)
-    logs: list[Path] = field(default_factory=list)
 
     def add(self, *values: str) -> None:
         self.values.update(v.strip() for v in values if len(v.strip()) >= 16)  # AWS key ids have 20
@@ -65,13 +68,53 @@ class Leaks:
 LEAKS = Leaks()
 
 
+def find_leaks(texts: dict[str, str], values: Iterable[str]) -> list[tuple[str, str]]:
+    """(where, first four characters) of every secret value found in the texts."""
+    return sorted({(where, value[:4] + "…") for where, text in texts.items() for value in values if value in text})
+
+
+def what_an_operator_wrote(cp: ControlPlane, log: Path) -> dict[str, str]:
+    """Every AWSCredentialCheck (spec, status, annotations), every Event, and the operator's log."""
+    return {"AWSCredentialChecks": cp.run_kubectl("get", "awscc", "-A", "-o", "json").stdout,
+            "Events": cp.run_kubectl("get", "events", "-A", "-o", "json").stdout,
+            f"operator log {log}": log.read_text(errors="replace") if log.exists() else ""}
+
+
+def marks_on_kkp_objects(cp: ControlPlane, namespace: str = NS) -> list[str]:
+    """KKP's Secrets, Clusters and Presets carrying a kopf or credcheck annotation, finalizer or field manager.
+
+    kopf stores diff-bases, progress and finalizers on objects it handles with change handlers; credcheck watches
+    KKP's objects only with event handlers and an index, and never writes them."""
+    listed = cp.run_kubectl("get", "secrets", "-n", namespace, "-o", "json", "--show-managed-fields").stdout
+    kkp = cp.run_kubectl("get", "clusters.kubermatic.k8c.io,presets.kubermatic.k8c.io", "-o", "json",
+                         "--show-managed-fields", check=False)  # no KKP kinds before install_base: nothing to mark
+    items = json.loads(listed)["items"] + (json.loads(kkp.stdout)["items"] if kkp.returncode == 0 else [])
+    marked = []
+    for item in items:
+        meta = item["metadata"]
+        where = f"{item['kind']} {meta.get('namespace', '')}/{meta['name']}"
+        marked += [f"{where}: annotation {k}" for k in (meta.get("annotations") or {}) if "kopf" in k or "credcheck" in k]
+        marked += [f"{where}: finalizer {f}" for f in meta.get("finalizers") or []]
+        marked += [f"{where}: written by {m}" for m in {f.get("manager", "") for f in meta.get("managedFields") or []}
+                   if "kopf" in m or "credcheck" in m]
+    return marked
+
+
+def check_nothing_leaked(cp: ControlPlane, log: Path) -> None:
+    """An operator's teardown: no secret value written so far in any check, Event or its log; no KKP object marked."""
+    leaked = find_leaks(what_an_operator_wrote(cp, log), LEAKS.values)
+    assert leaked == [], f"secret values found in what the operator ({log}) wrote: {leaked}"
+    marked = marks_on_kkp_objects(cp)
+    assert marked == [], f"the operator ({log}) wrote on KKP's objects: {marked}"
+
+
 @dataclass
 class Seed:
     cp: ControlPlane
     aws: LocalAWS
     log: Path
     state: Path
-    written: list[str]  # every secret value the tests wrote, for the leak scan
+    written: list[str]  # every secret value this seed's tests wrote (also in LEAKS, which the scans use)
     metrics_url: str
 
     def kubectl(self, *args: str, input_text: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -131,12 +174,14 @@ class RunningOperator:
 def running_operator(cp: ControlPlane, aws: LocalAWS, state: Path, *, env_extra: dict[str, str] | None = None,
                      **settings: str) -> Iterator[RunningOperator]:
     """`credcheck run` as a subprocess under the ServiceAccount kubermatic/credcheck and the chart's RBAC (settings
-    become CREDCHECK_* variables; `env_extra` is added to its environment last)."""
+    become CREDCHECK_* variables; `env_extra` is added to its environment last).
+
+    When the block ends without an error, the operator is stopped and what it wrote is scanned (check_nothing_leaked):
+    a leak fails the test that ran it, or the teardown of the fixture that did."""
     install_base(cp, NS)
     kubeconfig = cp.service_account_kubeconfig(NS, "credcheck")
     state.mkdir(parents=True, exist_ok=True)
     log = state / "operator.log"
-    LEAKS.logs.append(log)
     health, metrics_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CREDCHECK_"))}
     # the local AWS endpoint is http on 127.0.0.1: allowed only as a development endpoint
@@ -153,8 +198,11 @@ def running_operator(cp: ControlPlane, aws: LocalAWS, state: Path, *, env_extra:
         wait_for(lambda: _healthy(health) or proc.poll() is not None, "the operator's /healthz", timeout=60)
         assert proc.poll() is None, log.read_text()[-3000:]
         yield running
-    finally:
+    except BaseException:
         running.stop()
+        raise  # the test's own failure, not hidden by a scan
+    running.stop()
+    check_nothing_leaked(cp, log)
 
 
 @pytest.fixture(scope="module")

@@ -129,7 +129,8 @@ def test_sigkill_mid_check_converges_after_restart(control_plane: ControlPlane, 
         clean_faults.set_faults(latency_ms=1500)
         seed.kkp_secret(name, user)
         wait_for(lambda: seed.check(name) is not None, "the discovered check")
-        time.sleep(1.0)  # the check is now waiting on AWS
+        # the endpoint counts a request when it arrives, then holds it 1.5 s: the check is now waiting on AWS
+        wait_for(lambda: clean_faults.calls_by_key().get(user.access_key_id), "the check's first AWS request")
         os.kill(op.process.pid, signal.SIGKILL)
         op.process.wait()
     clean_faults.clear_faults()

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from credcheck.controller.settings import Settings, parse_duration
+from credcheck.controller.settings import Settings
+from credcheck.kube.contract import parse_duration
 from credcheck_testground.aws import LocalAWS
 from credcheck_testground.controlplane import ControlPlane
 

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from credcheck_testground.controlplane import ControlPlane
 
@@ -14,7 +15,7 @@ CRD = Path(__file__).resolve().parents[2] / "crds" / "awscredentialchecks.credch
 def test_server_is_the_version_we_built(control_plane: ControlPlane) -> None:
     version = json.loads(control_plane.run_kubectl("version", "-o", "json").stdout)
     assert version["serverVersion"]["gitVersion"] == version["clientVersion"]["gitVersion"]
-    assert version["serverVersion"]["minor"] >= "34"
+    assert Version(version["serverVersion"]["gitVersion"]) >= Version("1.34")
 
 
 def test_crd_applied_and_object_read_back_with_printer_columns(control_plane: ControlPlane) -> None:

@@ -20,6 +20,8 @@ def readyz(url: str) -> int:
             return int(resp.status)
     except urllib.error.HTTPError as err:
         return int(err.code)
+    except OSError:  # a connection reset while the process restarts a loop: not ready (no status at all)
+        return 0
 
 
 def metric(url: str, name: str) -> float:

@@ -22,7 +22,7 @@ from credcheck.engine.iam.policy import Policy, PolicyError, parse_policy
 from credcheck.engine.model import AssumeRole, Severity, Status, Verdict
 from credcheck.engine.offline import check_policies
 from credcheck.engine.requirements.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile
-from credcheck.engine.target import Target, target_from_entry
+from credcheck.engine.target import Target
 from credcheck.engine.verdict import grant_policy
 
 DEFAULT_REGION = "us-east-1"
@@ -134,7 +134,7 @@ def _target(args: argparse.Namespace) -> tuple[Target, dict[str, Any] | None]:
     use = cluster_use(cluster, require_reference=False)
     if use is None:
         raise UsageError(f"{args.cluster}: the Cluster has no spec.cloud.aws")
-    target = target_from_entry(use.spec_entry(regions), args.region)
+    target = use.spec_entry(regions).to_target(args.region)
     aws = ((cluster.get("spec") or {}).get("cloud") or {}).get("aws") or {}
     if aws.get("assumeRoleARN"):  # KKP's controllers assume it with the keys: the policy must allow it
         target = replace(target, assume_role_arn=str(aws["assumeRoleARN"]))
@@ -189,6 +189,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from botocore.exceptions import ProfileNotFound  # noqa: PLC0415
 
     from credcheck.cli.sources import credential_from_environment, credential_from_secret  # noqa: PLC0415
+    from credcheck.engine.aws.auditor import AuditorCache  # noqa: PLC0415
+    from credcheck.engine.aws.session import AWSClients  # noqa: PLC0415
     from credcheck.engine.check import Auditor, CheckOptions, check_failed, run_check  # noqa: PLC0415
     from credcheck.engine.credential import CredentialProblem  # noqa: PLC0415
 
@@ -203,11 +205,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     role_arn = args.assume_role_arn or aws.get("assumeRoleARN")
     external_id = args.external_id or aws.get("assumeRoleExternalID") or None
     role = AssumeRole(role_arn, external_id) if role_arn else None
+    # one check, so the clients and the auditor's memory live as long as the command; a person runs it in their own
+    # environment, so the endpoints they configured (AWS_ENDPOINT_URL, the AWS config) are honoured
     options = CheckOptions(_profile(args.requirements), region=args.region or DEFAULT_REGION, assume_role=role,
                            skip_features=tuple(args.skip_feature), auditor=auditor, targets=(target,),
                            target_profile=_profile(args.upgrade_to) if args.upgrade_to else None,
                            include_recommended=args.include_recommended,
-                           observer=_observer() if args.observe_denials else None)
+                           observer=_observer() if args.observe_denials else None,
+                           aws=AWSClients(honour_configured_endpoints=True), auditor_cache=AuditorCache())
     if args.secret:
         credential = credential_from_secret(namespace, name)
     else:

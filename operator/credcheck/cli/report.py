@@ -1,18 +1,19 @@
-"""A Verdict as JSON-ready data and as a readable text table (for the CLI; status.py builds the CR status).
+"""A Verdict as JSON-ready data and as a readable text table (for the CLI; kube.status builds the CR status).
 
-Each action is shaped by action_entry, as in the status: the same keys (`reason`, `missingContextKeys`) in both.
+Actions, the summary and the broken features are shaped by engine.action_result, as in the status: the same keys
+(`reason`, `missingContextKeys`, `missingRequired`, …) in both.
 """
 
 import json
 from collections import defaultdict
 from typing import Any
 
-from credcheck.engine.action_result import action_entry, observed_denials
+from credcheck.engine.action_result import action_entry, broken_features, observed_denials, summary
 from credcheck.engine.model import ActionResult, ClusterVerdict, Outcome, Severity, Verdict
 
 
 def verdict_to_dict(verdict: Verdict, include_allowed: bool = False) -> dict[str, Any]:
-    p, tally = verdict.principal, verdict.tally()
+    p = verdict.principal
     return {
         "status": verdict.status.value,
         "reason": verdict.reason,
@@ -21,10 +22,9 @@ def verdict_to_dict(verdict: Verdict, include_allowed: bool = False) -> dict[str
                                              "account": p.account, "partition": p.partition, "type": p.kind},
         "simulatedBy": verdict.simulated_by,
         "kkpVersion": verdict.profile_version,
-        "summary": {"checked": tally.checked, "allowed": tally.allowed, "missingRequired": tally.missing_required,
-                    "missingRecommended": tally.missing_recommended, "undecided": tally.undecided},
+        "summary": summary(verdict),
         "clusters": [cluster_to_dict(c) for c in verdict.clusters],
-        "brokenFeatures": [{"feature": f, "missing": list(a)} for f, a in verdict.broken_features.items()],
+        "brokenFeatures": broken_features(verdict),
         "missingRequired": [action_entry(r) for r in verdict.missing_required],
         "missingRecommended": [action_entry(r) for r in verdict.missing_recommended],
         **({"allowed": [action_entry(r) for r in verdict.results if r.allowed]} if include_allowed else {}),

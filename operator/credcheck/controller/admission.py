@@ -9,18 +9,15 @@ added later never locks an existing object.
 
 import base64
 import binascii
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from credcheck.controller.settings import parse_duration
 from credcheck.engine.credential import credential_problems
 from credcheck.engine.requirements.profiles import BUILTIN
-from credcheck.kube.contract import EXTERNAL_ID, KKP_GROUP, MAX_INTERVAL, MIN_INTERVAL, ROLE_ARN
+from credcheck.kube.contract import KKP_GROUP, ROLE_ARN
+from credcheck.kube.spec import CheckSpec, SecretSource, new_problems
 
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-PROFILE_REFERENCE = re.compile(r"configmap:[a-z0-9]([-a-z0-9.]*[a-z0-9])?(/[-._a-zA-Z0-9]+)?")
 JUDGED = ("CREATE", "UPDATE")
 
 
@@ -66,62 +63,23 @@ class Access:
     what: str  # for the refusal: "Secret kubermatic/x"
 
 
-def required_access(namespace: str, spec: Mapping[str, Any]) -> list[Access]:
+def required_access(namespace: str, spec: CheckSpec) -> list[Access]:
     """The reads a check's spec makes on its maker's behalf: its source Secret or Preset, and the Cluster whose
     assume-role external ID it uses."""
-    source = spec.get("source") or {}
-    needed: list[Access] = []
-    secret = (source.get("secretRef") or {}).get("name")
-    if secret:
-        needed.append(Access("", "secrets", str(secret), namespace, f"Secret {namespace}/{secret}"))
-    preset = (source.get("presetRef") or {}).get("name")
-    if preset:
-        needed.append(Access(KKP_GROUP, "presets", str(preset), None, f"Preset {preset}"))
-    cluster = (((spec.get("assumeRole") or {}).get("externalIDFrom")) or {}).get("cluster")
+    if isinstance(spec.source, SecretSource):
+        needed = [Access("", "secrets", spec.source.name, namespace, f"Secret {namespace}/{spec.source.name}")]
+    else:
+        needed = [Access(KKP_GROUP, "presets", spec.source.name, None, f"Preset {spec.source.name}")]
+    cluster = spec.assume_role.external_id_from_cluster if spec.assume_role else None
     if cluster:
-        needed.append(Access(KKP_GROUP, "clusters", str(cluster), None, f"Cluster {cluster}"))
+        needed.append(Access(KKP_GROUP, "clusters", cluster, None, f"Cluster {cluster}"))
     return needed
 
 
-def new_problems(spec: Mapping[str, Any], old_spec: Mapping[str, Any] | None) -> list[str]:
-    """The problems a spec change brings: those the stored spec already had are the CRD's to ratchet."""
-    before = set(check_spec_problems(old_spec)) if old_spec else set()
-    return [p for p in check_spec_problems(spec) if p not in before]
-
-
-def check_spec_problems(spec: Mapping[str, Any]) -> list[str]:
-    """Why an AWSCredentialCheck spec cannot work; empty when it can."""
-    problems: list[str] = []
-    source = spec.get("source") or {}
-    if ("secretRef" in source) == ("presetRef" in source):
-        problems.append("spec.source needs exactly one of secretRef and presetRef")
-    role = spec.get("assumeRole") or {}
-    if role and not ROLE_ARN.match(str(role.get("roleARN", ""))):
-        problems.append(f"spec.assumeRole.roleARN {role.get('roleARN')!r} is not an IAM role ARN "
-                        "(arn:aws:iam::123456789012:role/NAME)")
-    if role.get("externalID") is not None and not EXTERNAL_ID.fullmatch(str(role["externalID"])):
-        problems.append("spec.assumeRole.externalID must be 2-1224 characters of letters, digits and +=,.@:/-")
-    if role.get("externalID") is not None and role.get("externalIDFrom"):
-        problems.append("spec.assumeRole takes externalID or externalIDFrom, not both")
-    requirements = spec.get("requirements") or {}
-    for key in ("profile", "upgradeProfile"):
-        profile = requirements.get(key)
-        if profile is not None and profile not in BUILTIN and not PROFILE_REFERENCE.fullmatch(str(profile)):
-            problems.append(f"spec.requirements.{key} {profile!r} is unknown: use {', '.join(BUILTIN)} "
-                            "or configmap:NAME/KEY")
-    interval = spec.get("interval")
-    if interval is not None:
-        try:
-            seconds = parse_duration(str(interval))
-        except ValueError as err:
-            problems.append(f"spec.interval: {err}")
-        else:
-            if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
-                problems.append(f"spec.interval {interval!r} is out of range: use 5m to 168h")
-    region = spec.get("region")
-    if region is not None and not REGION.match(str(region)):
-        problems.append(f"spec.region {region!r} is not an AWS region name")
-    return problems
+def spec_problems(spec: Mapping[str, Any], old_spec: Mapping[str, Any] | None) -> list[str]:
+    """What the webhook refuses in a check's spec: the problems kube.spec's parser finds that the stored spec did
+    not already have (those are the CRD's to ratchet)."""
+    return [p.message for p in new_problems(spec, old_spec, BUILTIN)]
 
 
 def secret_problems(data: Mapping[str, bytes]) -> list[str]:

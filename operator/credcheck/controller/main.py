@@ -20,10 +20,11 @@ from credcheck.controller import handlers  # registers the operator's handlers w
 from credcheck.controller.leader import LeaderElector, default_identity
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.schedule import Schedule
-from credcheck.controller.settings import Settings, from_arguments, parse_duration
+from credcheck.controller.settings import Settings, from_arguments
 from credcheck.controller.supervise import Health
-from credcheck.engine.aws.session import configure_endpoints, endpoints_in_use, ignored_overrides
+from credcheck.engine.aws.session import AWSClients
 from credcheck.kube.client import THREADS, Kube
+from credcheck.kube.contract import parse_duration
 
 LOG = logging.getLogger("credcheck.controller.main")
 
@@ -55,14 +56,14 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)  # their debug output can carry request bodies
 
 
-def _log_endpoints(settings: Settings) -> None:
-    configure_endpoints(honour_configured=settings.dev_endpoints)
-    where = ", ".join(f"{service} {url}" for service, url in endpoints_in_use().items())
-    if settings.dev_endpoints:
+def _log_endpoints(aws: AWSClients) -> None:
+    """Where the checks' AWS requests go, as the runtime's clients were built (--dev-endpoints or not)."""
+    where = ", ".join(f"{service} {url}" for service, url in aws.endpoints_in_use().items())
+    if aws.honour_configured_endpoints:
         LOG.warning("development endpoints (--dev-endpoints): AWS_ENDPOINT_URL* and the AWS config's endpoint_url "
                     "are honoured; AWS requests go to: %s", where)
         return
-    ignored = ignored_overrides()
+    ignored = aws.ignored_overrides()
     LOG.info("AWS requests go over https to AWS hosts only (from us-east-1: %s)%s", where,
              f"; ignored endpoint overrides: {', '.join(ignored)}" if ignored else "")
 
@@ -70,8 +71,8 @@ def _log_endpoints(settings: Settings) -> None:
 def run_operator(args: argparse.Namespace) -> int:
     settings = from_arguments(args)
     configure_logging(settings)
-    _log_endpoints(settings)
     runtime = Runtime.create(settings, Kube())
+    _log_endpoints(runtime.aws)
     memo = kopf.Memo(runtime=runtime, schedule=Schedule(), health=Health())
     return asyncio.run(_main(settings, runtime, memo))
 

@@ -132,8 +132,3 @@ def forget(namespace: str, name: str) -> None:
     """Drop a deleted check's series, so dashboards and alerts don't see ghosts."""
     with _CHECKS_LOCK:
         _CHECKS.pop((namespace, name), None)
-
-
-def checks_recorded() -> int:
-    with _CHECKS_LOCK:
-        return len(_CHECKS)

@@ -1,7 +1,8 @@
-"""One AWSCredentialCheck reconciled: read its source, check (shared through the cache), build the status.
+"""One AWSCredentialCheck reconciled: its spec to a verdict (shared through the cache), the verdict to a status.
 
-Coroutines on the operator's loop: Kubernetes reads run in the loop's default thread pool, AWS checks in a pool
-of `concurrency` threads of their own, so slow AWS calls never hold up the Kubernetes side.
+Nothing else: discovery alone creates and deletes discovered checks, the handlers parse the object (kube.spec) and
+write what this returns. Coroutines on the operator's loop: Kubernetes reads run in the loop's default thread pool,
+AWS checks in a pool of `concurrency` threads of their own, so slow AWS calls never hold up the Kubernetes side.
 """
 
 import asyncio
@@ -12,40 +13,70 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
 from typing import Any
 
 from credcheck.controller import metrics
 from credcheck.controller.runtime import Runtime
-from credcheck.controller.settings import Settings, parse_duration
+from credcheck.controller.settings import Settings
 from credcheck.engine.check import Auditor, CheckOptions, check_failed, finish_check, prepare_check
 from credcheck.engine.credential import CredentialProblem, parse_credential
 from credcheck.engine.model import AssumeRole, Credential, Status, Verdict
 from credcheck.engine.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
-from credcheck.engine.target import Target, target_from_entry
 from credcheck.kube.client import ReadFailure
-from credcheck.kube.contract import (
-    ANNOTATION_CLUSTERS,
-    ANNOTATION_PROBLEM,
-    LABEL_DISCOVERED,
-    MAX_INTERVAL,
-    MIN_INTERVAL,
-    parse_timestamp,
+from credcheck.kube.spec import CheckObject, CheckSpec, SecretSource, SpecProblem
+from credcheck.kube.status import (
+    MAX_MISSING_LISTED,
+    build_status,
+    consecutive_failures,
+    next_check_time,
+    retry_delay,
+    transition_event,
 )
-from credcheck.kube.status import MAX_MISSING_LISTED, build_status, next_check_time, retry_delay, transition_event
 
 LOG = logging.getLogger("credcheck.controller.reconcile")
+SOURCE_GONE = ("SecretNotFound", "PresetNotFound")
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Reconciled:
+    """What the handler writes: the status, an Event on a transition, and the AWS requests the verdict cost."""
+
     status: dict[str, Any]
     event: tuple[str, str, str] | None = None
     spent: dict[str, int] = field(default_factory=dict)  # AWS requests the verdict cost, per account called
 
 
+@dataclass(frozen=True)
+class Effective:
+    """A check's spec with the operator's defaults filled in: resolved once, read by the check and its status."""
+
+    spec: CheckSpec
+    profile: str
+    upgrade_profile: str | None
+    include_recommended: bool
+    interval: float
+    region: str
+    explicit_region: str | None  # spec.region: it overrides every Cluster's own region
+
+
+def effective(spec: CheckSpec, settings: Settings) -> Effective:
+    req = spec.requirements
+    return Effective(
+        spec, req.profile or settings.profile, req.upgrade_profile or settings.upgrade_profile,
+        settings.include_recommended if req.include_recommended is None else req.include_recommended,
+        spec.interval_seconds or settings.interval_seconds, spec.region or settings.region, spec.region)
+
+
 def _misconfigured(reason: str, message: str) -> Verdict:
     return Verdict(Status.MISCONFIGURED, reason, message)
+
+
+def problem_verdict(problem: SpecProblem) -> Verdict:
+    """A spec that cannot work: an unusable role ARN (a Cluster's, or the spec's) makes the credential unusable as
+    given; every other problem is the check's own configuration."""
+    if problem.reason == "InvalidAssumeRoleARN":
+        return Verdict(Status.INVALID, problem.reason, problem.message)
+    return _misconfigured(problem.reason, problem.message)
 
 
 def _profile(runtime: Runtime, namespace: str, name: str) -> tuple[Profile, str] | Verdict:
@@ -66,43 +97,38 @@ def _profile(runtime: Runtime, namespace: str, name: str) -> tuple[Profile, str]
                           "configmap:NAME/KEY")
 
 
-def _source(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
+def _source(runtime: Runtime, namespace: str, spec: CheckSpec,
             secret_data: Mapping[str, bytes] | None = None) -> tuple[Credential, AssumeRole | None] | Verdict:
-    source = spec.get("source") or {}
-    role_spec = spec.get("assumeRole") or {}
-    role = AssumeRole(role_spec["roleARN"], role_spec.get("externalID")) if role_spec.get("roleARN") else None
-    cluster = (role_spec.get("externalIDFrom") or {}).get("cluster")
-    if role is not None and cluster:
-        external = _cluster_external_id(runtime, namespace, source, role.role_arn, str(cluster))
+    wanted = spec.assume_role
+    role = AssumeRole(wanted.role_arn, wanted.external_id) if wanted else None
+    if wanted is not None and wanted.external_id_from_cluster:
+        external = _cluster_external_id(runtime, namespace, spec, wanted.role_arn, wanted.external_id_from_cluster)
         if isinstance(external, Verdict):
             return external
-        role = AssumeRole(role.role_arn, external)
-    if "secretRef" in source:
-        ref = source["secretRef"]
-        data = secret_data if secret_data is not None else runtime.kube.secret_data(namespace, ref["name"])
+        role = AssumeRole(wanted.role_arn, external)
+    source = spec.source
+    if isinstance(source, SecretSource):
+        data = secret_data if secret_data is not None else runtime.kube.secret_data(namespace, source.name)
         if isinstance(data, ReadFailure):
             return Verdict(Status.INVALID, data.reason, data.message)
-        parsed = parse_credential(data, ref.get("accessKeyIdKey", "accessKeyId"),
-                                  ref.get("secretAccessKeyKey", "secretAccessKey"))
-    elif "presetRef" in source:
-        preset = runtime.kube.preset(source["presetRef"]["name"])
+        parsed = parse_credential(data, source.access_key_id_key, source.secret_access_key_key)
+    else:
+        preset = runtime.kube.preset(source.name)
         if isinstance(preset, ReadFailure):
             return Verdict(Status.INVALID, preset.reason, preset.message)
         aws = (preset.get("spec") or {}).get("aws") or {}
         if not aws:
-            return _misconfigured("PresetHasNoAWS", f"Preset {source['presetRef']['name']} has no spec.aws")
+            return _misconfigured("PresetHasNoAWS", f"Preset {source.name} has no spec.aws")
         parsed = parse_credential({k: str(v).encode() for k, v in aws.items() if isinstance(v, str)},
                                   "accessKeyID", "secretAccessKey", where="Preset")
         if role is None and aws.get("assumeRoleARN"):
             role = AssumeRole(aws["assumeRoleARN"], aws.get("assumeRoleExternalID") or None)
-    else:
-        return _misconfigured("InvalidSource", "spec.source needs secretRef or presetRef")
     if isinstance(parsed, CredentialProblem):
         return Verdict(Status.INVALID, parsed.reason, parsed.message)
     return parsed, role
 
 
-def _cluster_external_id(runtime: Runtime, namespace: str, source: Mapping[str, Any], role_arn: str,
+def _cluster_external_id(runtime: Runtime, namespace: str, spec: CheckSpec, role_arn: str,
                          cluster: str) -> str | Verdict | None:
     """The external ID a Cluster sends with its assume-role, read now (no check or annotation stores it): only for
     that Cluster's own credential Secret and role, so a check can never pair it with other keys or another role."""
@@ -111,24 +137,13 @@ def _cluster_external_id(runtime: Runtime, namespace: str, source: Mapping[str, 
         return _misconfigured("ExternalIDUnavailable", found.message)
     aws = ((found.get("spec") or {}).get("cloud") or {}).get("aws") or {}
     ref = aws.get("credentialsReference") or {}
-    secret = (source.get("secretRef") or {}).get("name")
+    secret = spec.source.name if isinstance(spec.source, SecretSource) else None
     if (ref.get("namespace"), ref.get("name")) != (namespace, secret) or aws.get("assumeRoleARN") != role_arn:
         return _misconfigured("ExternalIDUnavailable",
                               f"Cluster {cluster} does not assume {role_arn} with Secret {namespace}/{secret}: its "
                               "external ID is used only with its own credential and role (discovery updates the "
                               "check when the Cluster changes)")
     return str(aws["assumeRoleExternalID"]) if aws.get("assumeRoleExternalID") else None
-
-
-def _interval(spec: Mapping[str, Any], settings: Settings) -> float | Verdict:
-    try:
-        seconds = parse_duration(str(spec.get("interval") or settings.interval))
-    except ValueError as err:
-        return _misconfigured("InvalidInterval", str(err))
-    if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
-        return _misconfigured("InvalidInterval",
-                              f"spec.interval must be between 5m and 168h, not {spec.get('interval')}")
-    return seconds
 
 
 @dataclass(frozen=True)
@@ -140,33 +155,24 @@ class CheckRequest:
     options: CheckOptions
 
 
-def _targets(spec: Mapping[str, Any], region: str | None) -> tuple[Target, ...]:
-    """The Clusters a check asks about (spec.clusters, written by discovery); an explicit spec.region wins."""
-    entries = [c for c in spec.get("clusters") or [] if isinstance(c, Mapping)]
-    return tuple(target_from_entry(entry, region) for entry in entries)
-
-
-def prepare(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
+def prepare(runtime: Runtime, namespace: str, want: Effective,
             secret_data: Mapping[str, bytes] | None = None) -> CheckRequest | Verdict:
     """Reads the profile and the credential (blocking); a Verdict when the spec or the source is unusable."""
-    requirements = spec.get("requirements") or {}
     settings = runtime.settings
-    profile = _profile(runtime, namespace, str(requirements.get("profile") or settings.profile))
+    profile = _profile(runtime, namespace, want.profile)
     if isinstance(profile, Verdict):
         return profile
-    upgrade_name = requirements.get("upgradeProfile") or settings.upgrade_profile
-    upgrade = _profile(runtime, namespace, str(upgrade_name)) if upgrade_name else None
+    upgrade = _profile(runtime, namespace, want.upgrade_profile) if want.upgrade_profile else None
     if isinstance(upgrade, Verdict):
         return upgrade
-    source = _source(runtime, namespace, spec, secret_data)
+    source = _source(runtime, namespace, want.spec, secret_data)
     if isinstance(source, Verdict):
         return source
     credential, role = source
-    skip = tuple(sorted(requirements.get("skipFeatures") or []))
-    explicit = str(spec["region"]) if spec.get("region") else None
-    region = explicit or settings.region
-    targets = _targets(spec, explicit)
-    include = bool(requirements.get("includeRecommended", settings.include_recommended))
+    skip = want.spec.requirements.skip_features
+    region = want.region
+    targets = tuple(entry.to_target(want.explicit_region) for entry in want.spec.clusters)
+    include = want.include_recommended
     key = credential.fingerprint(role.role_arn if role else "", (role.external_id or "") if role else "",
                                  profile[1], ",".join(skip), region, repr(targets), upgrade[1] if upgrade else "",
                                  str(include))
@@ -175,19 +181,19 @@ def prepare(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
     return CheckRequest(key, credential, CheckOptions(
         profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor, limiter=runtime.limiter,
         targets=targets, target_profile=upgrade[0] if upgrade else None, include_recommended=include,
-        observer=runtime.observer))
+        observer=runtime.observer, aws=runtime.aws, auditor_cache=runtime.auditor_cache))
 
 
-async def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
-                   secret_data: Mapping[str, bytes] | None = None, *, pool: Executor | None = None,
-                   share: bool = True) -> tuple[Verdict, str | None]:
+async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,
+                      secret_data: Mapping[str, bytes] | None = None, *, pool: Executor | None = None,
+                      share: bool = True) -> tuple[Verdict, str | None]:
     """The verdict for a check's spec, and the masked key id (None when no credential was read).
 
     `secret_data` stands in for the Secret's stored data (admission sees a write before it is stored); `pool` runs
     the AWS halves instead of the operator's check pool, and without `share` the verdict neither comes from nor
     goes into the cache (admission's live checks of keys not stored yet).
     """
-    request = await asyncio.to_thread(prepare, runtime, namespace, spec, secret_data)
+    request = await asyncio.to_thread(prepare, runtime, namespace, effective(spec, runtime.settings), secret_data)
     if isinstance(request, Verdict):
         return request, None
     checks = pool or runtime.checks
@@ -216,53 +222,42 @@ async def evaluate(runtime: Runtime, namespace: str, spec: Mapping[str, Any],
     return verdict, request.credential.masked_key_id
 
 
-async def reconcile(runtime: Runtime, body: Mapping[str, Any]) -> Outcome:
-    meta = body.get("metadata") or {}
-    namespace, spec = str(meta.get("namespace")), body.get("spec") or {}
-    previous: dict[str, Any] = dict(body.get("status") or {})
+def _source_gone(verdict: Verdict, check: CheckObject) -> Verdict:
+    """A discovered check whose source is gone says who needs it; discovery, not this check, deletes it (a check's
+    own read of a source it cannot find, from a stale cache or a missed watch event, never deletes anything)."""
+    if check.used_by:
+        return replace(verdict, message=f"{verdict.message} (used by Cluster(s) {', '.join(check.used_by)}, "
+                                        "which cannot be reconciled without it)")
+    return replace(verdict, message=f"{verdict.message} (nothing uses it any more: discovery removes this check)")
+
+
+async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping[str, Any]) -> Reconciled:
+    """The check's new status (and Event) from its spec: the verdict, kept or computed; never a write."""
+    previous: dict[str, Any] = dict(stored_status)
     previous.pop("kopf", None)
-    now = runtime.now()
-    interval = _interval(spec, runtime.settings)
-    problem = (meta.get("annotations") or {}).get(ANNOTATION_PROBLEM)
-    if problem:
-        verdict, masked = Verdict(Status.INVALID, "InvalidAssumeRoleARN", problem), None
-        interval = interval if not isinstance(interval, Verdict) else runtime.settings.interval_seconds
-    elif isinstance(interval, Verdict):
-        verdict, masked, interval = interval, None, runtime.settings.interval_seconds
+    settings, now = runtime.settings, runtime.now()
+    want = effective(check.spec, settings) if check.spec is not None else None
+    if check.problems or want is None:
+        verdict: Verdict = problem_verdict(check.problems[0])
+        masked: str | None = None
     else:
         try:
-            verdict, masked = await evaluate(runtime, namespace, spec)
+            verdict, masked = await verdict_for(runtime, check.namespace, want.spec)
         except Exception as err:  # an engine bug or an unexpected answer: visible, retried, never silent
-            LOG.exception("check %s/%s failed", namespace, meta.get("name"))
+            LOG.exception("check %s/%s failed", check.namespace, check.name)
             verdict, masked = check_failed(err), None
-    discovered = (meta.get("labels") or {}).get(LABEL_DISCOVERED) == "true"
-    clusters = [c for c in ((meta.get("annotations") or {}).get(ANNOTATION_CLUSTERS) or "").split(",") if c]
-    orphaned = discovered and verdict.reason in ("SecretNotFound", "PresetNotFound") and not clusters
-    if discovered and verdict.reason in ("SecretNotFound", "PresetNotFound"):
-        # discovery alone deletes discovered checks, from what the API server lists: a check's own read of a source
-        # it cannot find (a stale cache, a watch that missed the Secret's return) never deletes anything
-        verdict = replace(verdict, message=f"{verdict.message} (used by Cluster(s) {', '.join(clusters)}, "
-                                           "which cannot be reconciled without it)" if clusters else
-                          f"{verdict.message} (nothing uses it any more: discovery removes this check)")
-    failures = int(previous.get("consecutiveFailures", 0)) + 1
-    delay = (retry_delay(failures, interval, runtime.settings.retry_base_seconds)
-             if verdict.status is Status.UNKNOWN else interval)
-    requirements = spec.get("requirements") or {}
+    gone = check.discovered and verdict.reason in SOURCE_GONE
+    if gone:
+        verdict = _source_gone(verdict, check)
+    interval = want.interval if want is not None else settings.interval_seconds
+    failures = consecutive_failures(previous, verdict)
+    delay = (retry_delay(failures, interval, settings.retry_base_seconds) if verdict.status is Status.UNKNOWN
+             else interval)
+    named = [str(c.name) for c in check.spec.clusters] if check.spec is not None else []
     status = build_status(verdict, previous, now=now, next_check=next_check_time(now, delay, runtime.jitter()),
-                          generation=meta.get("generation"), masked_key_id=masked,
-                          clusters=clusters or [str(c.get("name")) for c in spec.get("clusters") or []],
-                          profile=str(requirements.get("profile") or runtime.settings.profile),
-                          upgrade_profile=requirements.get("upgradeProfile") or runtime.settings.upgrade_profile)
-    return Outcome(status, None if orphaned else transition_event(previous, status), dict(verdict.spent))
-
-
-def is_due(status: Mapping[str, Any], now: datetime) -> bool:
-    """A periodic re-check is due once nextCheckTime has passed (or was never set)."""
-    when = status.get("nextCheckTime")
-    if not when:
-        return True
-    try:
-        due = parse_timestamp(str(when))
-    except ValueError:
-        return True
-    return now >= due - timedelta(seconds=1)
+                          generation=check.generation, masked_key_id=masked, failures=failures,
+                          clusters=list(check.used_by) or named,
+                          profile=want.profile if want is not None else settings.profile,
+                          upgrade_profile=want.upgrade_profile if want is not None else settings.upgrade_profile)
+    orphaned = gone and not check.used_by  # about to be deleted by discovery: no Event for it
+    return Reconciled(status, None if orphaned else transition_event(previous, status), dict(verdict.spent))

@@ -1,5 +1,5 @@
 """What the operator's handlers share: settings, the Kubernetes client, the verdict cache, the AWS check pool,
-the rate limiter, the CloudTrail reader and the clock."""
+the rate limiter, the CloudTrail reader, the AWS clients, the auditor cache and the clock."""
 
 import asyncio
 import contextlib
@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
+from credcheck.engine.aws.auditor import AuditorCache
 from credcheck.engine.aws.cloudtrail import DenialReader
 from credcheck.engine.aws.ratelimit import RateLimiter
+from credcheck.engine.aws.session import AWSClients
 from credcheck.kube.client import Kube
 
 
@@ -26,6 +28,9 @@ class Runtime:
     checks: ThreadPoolExecutor  # runs the AWS checks; its size is the check concurrency
     limiter: RateLimiter | None = None
     observer: DenialReader | None = None  # --observe-denials: CloudTrail reads, cached and rate-limited
+    # every check's AWS clients; endpoint overrides are honoured only with --dev-endpoints (Runtime.create)
+    aws: AWSClients = field(default_factory=lambda: AWSClients(honour_configured_endpoints=False))
+    auditor_cache: AuditorCache = field(default_factory=AuditorCache)  # auditor sessions, failures, simulators
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     jitter: Callable[[], float] = field(default=lambda: random.uniform(-1, 1))  # noqa: S311 - not crypto
     _in_flight: asyncio.Semaphore | None = field(default=None, repr=False)
@@ -44,7 +49,8 @@ class Runtime:
         return cls(settings, kube, VerdictCache(settings.cache_ttl_seconds),
                    ThreadPoolExecutor(settings.concurrency, thread_name_prefix="aws-check"),
                    RateLimiter(settings.aws_calls_per_second),
-                   DenialReader() if settings.observe_denials else None)
+                   DenialReader() if settings.observe_denials else None,
+                   aws=AWSClients(honour_configured_endpoints=settings.dev_endpoints))
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from credcheck.kube.contract import parse_timestamp
 
-Key = tuple[str, str]
+CheckKey = tuple[str, str]
 DEFAULT_COST = 10  # AWS calls assumed for a check not seen checking yet (one Cluster: 7 to 9)
 PACE_SHARE = 0.8  # of each account's budget the scheduled re-checks are paced to
 EARLY = 1.0  # seconds before its due time a check counts as due
@@ -48,7 +48,7 @@ class RoundDone:
 class _Round:
     started: float
     calls_at_start: float
-    pending: set[Key]
+    pending: set[CheckKey]
     size: int
 
 
@@ -57,7 +57,7 @@ class Schedule:
     rate: float = 0.0  # the paced calls per second per account (0: no pacing)
     burst: float = 10.0
     open_limit: int = 0  # re-checks asked for and not answered yet, at most (0: no limit)
-    _entries: dict[Key, _Entry] = field(default_factory=dict)
+    _entries: dict[CheckKey, _Entry] = field(default_factory=dict)
     _pace: dict[str, tuple[float, float]] = field(default_factory=dict)  # account -> (tokens, last refill)
     _round: _Round | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,7 +68,7 @@ class Schedule:
             self.rate, self.burst, self.open_limit = max(0.0, calls_per_second * share), burst, open_limit
 
     # --- what is stored -----------------------------------------------------------------------------------------
-    def set(self, key: Key, next_check: str | None, account: str | None = None) -> None:
+    def set(self, key: CheckKey, next_check: str | None, account: str | None = None) -> None:
         """A check's status as stored: its next check time and its credential's account."""
         with self._lock:
             entry = self._entries.get(key)
@@ -82,7 +82,7 @@ class Schedule:
             if account:
                 entry.account = account
 
-    def cost(self, key: Key, calls: Iterable[tuple[str, int]]) -> None:
+    def cost(self, key: CheckKey, calls: Iterable[tuple[str, int]]) -> None:
         """What the check's last AWS check made, per account (the calls of a check served from the cache too)."""
         with self._lock:
             entry = self._entries.get(key)
@@ -90,13 +90,13 @@ class Schedule:
             if entry is not None and made:
                 entry.costs = made
 
-    def forget(self, key: Key) -> None:
+    def forget(self, key: CheckKey) -> None:
         with self._lock:
             self._entries.pop(key, None)
             if self._round is not None:
                 self._round.pending.discard(key)
 
-    def keys(self) -> list[Key]:
+    def keys(self) -> list[CheckKey]:
         with self._lock:
             return list(self._entries)
 
@@ -104,12 +104,12 @@ class Schedule:
         return len(self._entries)
 
     # --- what is due, at what pace ------------------------------------------------------------------------------
-    def due(self, now: float) -> list[Key]:
+    def due(self, now: float) -> list[CheckKey]:
         """Checks due at `now` (epoch seconds) not asked for yet, oldest due first."""
         with self._lock:
             return [k for k, _ in self._due(now)]
 
-    def release(self, now: float) -> tuple[list[Key], int]:
+    def release(self, now: float) -> tuple[list[CheckKey], int]:
         """The due checks to ask for now within each account's paced budget (their calls are taken from it), and
         how many due checks wait. In each account, oldest due first: a check that does not fit keeps the account's
         later checks waiting too. With `open_limit`, no more re-checks are open (asked for, not answered) at once:
@@ -122,7 +122,7 @@ class Schedule:
                 room = max(0, self.open_limit - open_)
             if self.rate <= 0:
                 return [k for k, _ in due[:room]], max(0, len(due) - room)
-            out: list[Key] = []
+            out: list[CheckKey] = []
             blocked: set[str] = set()
             waiting = 0
             for key, entry in due:
@@ -142,13 +142,13 @@ class Schedule:
                 out.append(key)
             return out, waiting
 
-    def mark_requested(self, key: Key, now: float = 0.0) -> None:
+    def mark_requested(self, key: CheckKey, now: float = 0.0) -> None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 entry.requested, entry.requested_at = True, now
 
-    def _due(self, now: float) -> list[tuple[Key, _Entry]]:
+    def _due(self, now: float) -> list[tuple[CheckKey, _Entry]]:
         found = [(k, e) for k, e in self._entries.items()
                  if not e.requested and e.due is not None and now >= e.due - EARLY]
         return sorted(found, key=lambda item: item[1].due or 0.0)

@@ -2,27 +2,11 @@
 
 import argparse
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from credcheck.engine.requirements.profiles import DEFAULT_PROFILE
-
-
-def parse_duration(text: str) -> float:
-    """`6h`, `30m`, `90s`, `1h30m` -> seconds."""
-    total, number = 0.0, ""
-    units = {"h": 3600, "m": 60, "s": 1}
-    for char in text.strip():
-        if char.isdigit():
-            number += char
-        elif char in units and number:
-            total += int(number) * units[char]
-            number = ""
-        else:
-            raise ValueError(f"not a duration: {text!r} (use e.g. 6h, 30m, 1h30m)")
-    if number:
-        raise ValueError(f"not a duration: {text!r} (the unit is missing: use e.g. 6h, 30m)")
-    return total
+from credcheck.kube.contract import parse_duration
 
 
 @dataclass(frozen=True)
@@ -139,8 +123,6 @@ class Settings:
     leader_retry_period: str = "2s"
     """How often the leader renews and a standby looks at the Lease."""
 
-    extra: dict[str, Any] = field(default_factory=dict)
-
     @property
     def interval_seconds(self) -> float:
         return parse_duration(self.interval)
@@ -165,8 +147,6 @@ def _env_name(name: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per setting; its default comes from CREDCHECK_<NAME> when set."""
     for f in fields(Settings):
-        if f.name == "extra":
-            continue
         default = os.environ.get(_env_name(f.name))
         flag = "--" + f.name.replace("_", "-")
         help_text = f"default {getattr(Settings(), f.name)!r}; env {_env_name(f.name)}"
@@ -181,8 +161,6 @@ def from_arguments(args: argparse.Namespace) -> Settings:
     values: dict[str, Any] = {}
     base = Settings()
     for f in fields(Settings):
-        if f.name == "extra":
-            continue
         raw = getattr(args, f.name, None)
         if raw is None:
             continue

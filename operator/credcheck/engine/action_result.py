@@ -1,5 +1,5 @@
-"""One action's result as data, named once: the AWSCredentialCheck status's `missing` entries (status.py) and the
-CLI's JSON (report.py) both use `action_entry`, so `kubectl get awscc -o json` and `credcheck check --output json`
+"""One action's result as data, named once: the AWSCredentialCheck status's `missing` entries (kube.status) and the
+CLI's JSON (cli.report) both use `action_entry`, so `kubectl get awscc -o json` and `credcheck check --output json`
 say the same thing with the same words.
 
 The names are the status's, the public API kubectl users and the runbook already read: `reason` is the Outcome
@@ -10,7 +10,7 @@ Pure: no I/O.
 
 from typing import Any
 
-from credcheck.engine.model import OPERATING, ActionResult, ObservedDenials
+from credcheck.engine.model import OPERATING, ActionResult, ObservedDenials, Verdict
 
 # every key an entry can have, in the order it is written; the optional ones only when they say something
 ACTION_FIELDS = ("action", "resource", "reason", "severity", "features", "cluster", "identity", "why",
@@ -44,3 +44,15 @@ def observed_denials(observed: ObservedDenials | None) -> dict[str, Any] | None:
             "regions": list(observed.regions),
             "denials": [{"action": d.action, "count": d.count, "lastSeen": d.last_seen, "region": d.region,
                          "errorCode": d.error_code} for d in observed.denials[:50]]}
+
+
+def summary(verdict: Verdict) -> dict[str, int]:
+    """The counts both the status and the CLI's JSON give (`summary`)."""
+    tally = verdict.tally()
+    return {"checked": tally.checked, "allowed": tally.allowed, "missingRequired": tally.missing_required,
+            "missingRecommended": tally.missing_recommended, "undecided": tally.undecided}
+
+
+def broken_features(verdict: Verdict) -> list[dict[str, Any]]:
+    """Each KKP feature the missing actions break, with what it lacks (`brokenFeatures`)."""
+    return [{"feature": f, "missing": list(a)} for f, a in verdict.broken_features.items()]

@@ -1,20 +1,20 @@
-"""One check end to end: a credential in, a Verdict out. AWS is reached through injected session builders."""
+"""One check end to end: a credential in, a Verdict out. AWS is reached through what the caller built once and hands
+over in CheckOptions: its AWSClients (clients, endpoint policy, simulation threads) and its AuditorCache."""
 
 import json
-import threading
-import time
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from credcheck.engine.aws import principal as principals
+from credcheck.engine.aws.auditor import SELF, AuditorCache, AuditorUnavailable
 from credcheck.engine.aws.cloudtrail import DenialReader
 from credcheck.engine.aws.errors import ACCESS_DENIED, AWSFailure, describe, error_code, sanitize
 from credcheck.engine.aws.ratelimit import RateLimiter
-from credcheck.engine.aws.session import AWSSession, RetryPolicy, ambient_session, assume_role, static_session
+from credcheck.engine.aws.session import AWSClients, AWSSession, RetryPolicy, assume_role
 from credcheck.engine.aws.simulator import fan_out, simulate_batch
 from credcheck.engine.batches import RequestKey, SimulationBatch, plan
 from credcheck.engine.denials import disagreements
@@ -40,34 +40,6 @@ SIMULATE_STATEMENT = ('{"Effect": "Allow", "Action": "iam:SimulatePrincipalPolic
                       '"Resource": "%s"}')
 
 
-AUDITOR_REFRESH = timedelta(minutes=5)
-AUDITOR_RETRY = 300.0  # an auditor identity that failed is not asked again (by any check) for this long
-SELF_RETRY = 3600.0  # how long who simulated a principal (itself, or the auditor) is remembered
-KEPT = 1024  # auditor sessions and failures remembered (least recently used first out)
-KEPT_SIMULATORS = 4096  # principals and control-plane roles whose simulator is remembered (about 200 B each)
-SELF = "self"
-_AUDITORS: "OrderedDict[tuple[Any, ...], tuple[Credential | None, str, datetime | None]]" = OrderedDict()
-_AUDITOR_FAILURES: "OrderedDict[tuple[Any, ...], tuple[float, AWSFailure]]" = OrderedDict()
-# policy source -> (SELF, or the account of the auditor that simulated it; when)
-_SIMULATED_BY: "OrderedDict[str, tuple[str, float]]" = OrderedDict()
-_AUDITOR_LOCK = threading.Lock()
-
-
-def _keep(table: "OrderedDict[Any, Any]", key: Any, value: Any, size: int = KEPT) -> None:
-    table[key] = value
-    table.move_to_end(key)
-    while len(table) > size:
-        table.popitem(last=False)
-
-
-class AuditorUnavailable(Exception):
-    """The auditor identity failed lately (AssumeRole refused, …): not asked again before AUDITOR_RETRY."""
-
-    def __init__(self, failure: AWSFailure) -> None:
-        super().__init__(failure.message)
-        self.failure = failure
-
-
 def account_of(arn: str) -> str | None:
     parts = arn.split(":")
     return parts[4] if len(parts) > 5 and parts[4] else None
@@ -75,71 +47,24 @@ def account_of(arn: str) -> str | None:
 
 @dataclass(frozen=True)
 class Auditor:
-    """A separate identity that simulates when a credential may not simulate itself."""
+    """A separate identity that simulates when a credential may not simulate itself (its sessions and failures are
+    remembered by CheckOptions.auditor_cache)."""
 
     profile: str | None = None  # boto3 profile; None: the default chain (environment, instance role)
     role_arn: str | None = None  # e.g. arn:{partition}:iam::{account}:role/credcheck-auditor, assumed per account
 
-    def session(self, principal: Principal, region: str, retry: RetryPolicy) -> tuple[AWSSession, str]:
-        """A session of the auditor for the principal's account, and the auditor's ARN.
-
-        Assumed once per account and reused until five minutes before its credentials expire (not one
-        AssumeRole and GetCallerIdentity per check); a failure is remembered for AUDITOR_RETRY, so the checks of
-        an account whose auditor role refuses do not each ask again (AuditorUnavailable)."""
-        arn = template(self.role_arn, account=principal.account, partition=principal.partition) if self.role_arn \
-            else ""
-        key = (self.profile, arn, region, retry)
-        with _AUDITOR_LOCK:
-            cached = _AUDITORS.get(key)
-            failed = _AUDITOR_FAILURES.get(key)
-        if cached is not None and (cached[2] is None or cached[2] - datetime.now(UTC) > AUDITOR_REFRESH):
-            if cached[0] is None:
-                return ambient_session(region, self.profile, retry), cached[1]
-            return static_session(cached[0], region, retry), cached[1]
-        if failed is not None and time.monotonic() < failed[0]:
-            raise AuditorUnavailable(failed[1])
-        try:
-            base = ambient_session(region, self.profile, retry)
-            session = assume_role(base, AssumeRole(arn), session_name="credcheck-auditor") if arn else base
-            auditor_arn = str(session.client("sts").get_caller_identity()["Arn"])
-        except Exception as err:
-            failure = describe(err, "the auditor identity")
-            if failure.reason not in ("Throttled", "AWSUnreachable"):
-                with _AUDITOR_LOCK:
-                    _keep(_AUDITOR_FAILURES, key, (time.monotonic() + AUDITOR_RETRY, failure))
-            raise
-        with _AUDITOR_LOCK:
-            _keep(_AUDITORS, key, (session.credential, auditor_arn, session.expires))
-            _AUDITOR_FAILURES.pop(key, None)
-        return session, auditor_arn
-
-
-def _simulator_lately(source_arn: str) -> str | None:
-    """Who simulated this principal (or control-plane role) within SELF_RETRY: SELF, the auditor's account, or None
-    (not simulated lately: it may not exist, or may not simulate itself)."""
-    with _AUDITOR_LOCK:
-        found = _SIMULATED_BY.get(source_arn)
-    return found[0] if found is not None and time.monotonic() - found[1] < SELF_RETRY else None
-
-
-def _audited_lately(source_arn: str) -> str | None:
-    """The auditor's account, when the auditor had to simulate this principal within SELF_RETRY."""
-    found = _simulator_lately(source_arn)
-    return None if found == SELF else found
-
-
-def _simulated(source_arn: str, simulator: str | None) -> None:
-    """Remember who simulated it (SELF or the auditor's account); None: forget (it failed)."""
-    with _AUDITOR_LOCK:
-        if simulator is None:
-            _SIMULATED_BY.pop(source_arn, None)
-        else:
-            _keep(_SIMULATED_BY, source_arn, (simulator, time.monotonic()), KEPT_SIMULATORS)
+    def role_for(self, principal: Principal) -> str:
+        """The role to assume for the principal's account ("": none, the profile's identity simulates)."""
+        if not self.role_arn:
+            return ""
+        return template(self.role_arn, account=principal.account, partition=principal.partition)
 
 
 @dataclass(frozen=True)
 class CheckOptions:
     profile: Profile
+    aws: AWSClients = field(kw_only=True)  # the process's, built once (the operator's Runtime, a CLI command)
+    auditor_cache: AuditorCache = field(kw_only=True)  # likewise: shared by every check of the process
     region: str = "us-east-1"  # for Clusters whose region is not known (and for checks without a Cluster)
     assume_role: AssumeRole | None = None
     skip_features: tuple[str, ...] = ()
@@ -150,9 +75,6 @@ class CheckOptions:
     target_profile: Profile | None = None  # the KKP version to report upgrade readiness for
     include_recommended: bool = False  # also simulate on-request features (documented, never called)
     observer: DenialReader | None = None  # read what AWS refused the credential (CloudTrail), opt-in
-
-
-SessionFactory = Callable[[Credential, str, RetryPolicy, RateLimiter | None], AWSSession]
 
 
 def _unknown(reason: str, message: str, principal: Principal | None = None) -> Verdict:
@@ -209,12 +131,19 @@ def _auditor_failed(err: Exception, principal: Principal) -> Verdict:
                     failure.message + "; nothing was verified", principal)
 
 
+def _auditor_of(options: CheckOptions, principal: Principal, region: str) -> tuple[AWSSession, str]:
+    """The auditor's session for the principal's account, and its ARN: remembered by the check's AuditorCache."""
+    assert options.auditor is not None
+    return options.auditor_cache.session(options.aws, options.auditor.profile, options.auditor.role_for(principal),
+                                         region, options.retry)
+
+
 def _auditor_session(identity: _Identity, options: CheckOptions) -> tuple[AWSSession, str] | Verdict:
     """The auditor's session for this identity's account, spending the budget of the account it calls: the
     auditor's own (one auditor for many tenant accounts spends one account's budget), counted with the check."""
     assert options.auditor is not None
     try:
-        auditor, auditor_arn = options.auditor.session(identity.principal, identity.session.region, options.retry)
+        auditor, auditor_arn = _auditor_of(options, identity.principal, identity.session.region)
     except Exception as err:
         return _auditor_failed(err, identity.principal)
     auditor.calls, auditor.budget = identity.session.calls, identity.session.budget
@@ -226,13 +155,14 @@ def _auditor_session(identity: _Identity, options: CheckOptions) -> tuple[AWSSes
 Simulated = dict[RequestKey, SimulationResult]
 
 
-def _run_batches(plan_: Mapping[str, tuple[AWSSession, str, Sequence[SimulationBatch]]],
+def _run_batches(plan_: Mapping[str, tuple[AWSSession, str, Sequence[SimulationBatch]]], pool: Executor,
                  ) -> dict[str, Simulated | Exception]:
-    """Every batch of every identity at once; per identity its results, or the first failure of its batches."""
+    """Every batch of every identity at once (in `pool`, the simulation threads); per identity its results, or the
+    first failure of its batches."""
     calls = [(kind, partial(simulate_batch, session, source, batch))
              for kind, (session, source, batches) in plan_.items() for batch in batches]
     out: dict[str, Simulated | Exception] = {}
-    for (kind, _), result in zip(calls, fan_out([call for _, call in calls]), strict=True):
+    for (kind, _), result in zip(calls, fan_out([call for _, call in calls], pool), strict=True):
         if isinstance(result, BaseException):
             if not isinstance(out.get(kind), Exception):
                 out[kind] = result if isinstance(result, Exception) else RuntimeError(repr(result))
@@ -262,7 +192,8 @@ def _simulate_all(identities: dict[str, _Identity], batches: Sequence[Simulation
     first, rest = _first_requests(identities, groups, options, outcomes, auditor_arns)
     by_auditor: list[str] = []
     second: Requests = {}
-    for kind, result in _run_batches(first).items():
+    memory = options.auditor_cache
+    for kind, result in _run_batches(first, options.aws.simulations).items():
         principal = identities[kind].principal
         if not isinstance(result, Exception):
             done[kind] = result
@@ -270,13 +201,13 @@ def _simulate_all(identities: dict[str, _Identity], batches: Sequence[Simulation
                 second[kind] = (first[kind][0], first[kind][1], rest[kind])
         elif kind in auditor_arns:
             outcomes[kind] = _auditor_failed(result, principal)
-            _simulated(principal.policy_source_arn, None)
+            memory.simulated(principal.policy_source_arn, None)
         elif error_code(result) not in ACCESS_DENIED:
             outcomes[kind] = _failure_verdict(describe(result, "iam:SimulatePrincipalPolicy"), principal)
-            _simulated(principal.policy_source_arn, None)
+            memory.simulated(principal.policy_source_arn, None)
         elif options.auditor is None:
             outcomes[kind] = _not_permitted(principal)
-            _simulated(principal.policy_source_arn, None)
+            memory.simulated(principal.policy_source_arn, None)
         else:
             by_auditor.append(kind)
     for kind in by_auditor:
@@ -286,20 +217,20 @@ def _simulate_all(identities: dict[str, _Identity], batches: Sequence[Simulation
             continue
         auditor_arns[kind] = session[1]
         second[kind] = (session[0], identities[kind].principal.policy_source_arn, groups[kind])
-    for kind, result in _run_batches(second).items():
+    for kind, result in _run_batches(second, options.aws.simulations).items():
         principal = identities[kind].principal
         if isinstance(result, Exception):
             outcomes[kind] = (_auditor_failed(result, principal) if kind in auditor_arns else
                               _failure_verdict(describe(result, "iam:SimulatePrincipalPolicy"), principal))
-            _simulated(principal.policy_source_arn, None)
+            memory.simulated(principal.policy_source_arn, None)
             done.pop(kind, None)
         else:
             done.setdefault(kind, {}).update(result)
     for kind, result in done.items():
         simulator = second[kind][0] if kind in second else first[kind][0]
         outcomes[kind] = (result, auditor_arns.get(kind, "self"))
-        _simulated(identities[kind].principal.policy_source_arn,
-                   simulator.limit_key if kind in auditor_arns else SELF)
+        memory.simulated(identities[kind].principal.policy_source_arn,
+                         simulator.limit_key if kind in auditor_arns else SELF)
     return _assembled(groups, outcomes)
 
 
@@ -314,7 +245,7 @@ def _first_requests(identities: Mapping[str, _Identity], groups: Mapping[str, Se
     rest: dict[str, Sequence[SimulationBatch]] = {}
     for kind, mine in groups.items():
         source = identities[kind].principal.policy_source_arn
-        known = _simulator_lately(source)
+        known = options.auditor_cache.simulator_lately(source)
         if known is not None and known != SELF and options.auditor is not None:
             session = _auditor_session(identities[kind], options)
             if isinstance(session, Verdict):
@@ -520,7 +451,8 @@ class Prepared:
         for batch in self.batches:
             who = self.keys if batch.principal == KEYS else self.principal
             source = role_of(batch.principal) or who.policy_source_arn
-            calls[(self.options.auditor is not None and _audited_lately(source)) or who.account] += 1
+            audited = self.options.auditor is not None and self.options.auditor_cache.audited_lately(source)
+            calls[audited or who.account] += 1
         reads = (sum(1 for t in self.targets if any(_assumes_role(p, t) for p in profiles))
                  + len(_profiles_to_read(self.targets)))
         if reads:
@@ -542,13 +474,13 @@ class Prepared:
         return wait
 
 
-def prepare_check(credential: Credential, options: CheckOptions,
-                  factory: SessionFactory = static_session) -> Prepared | Verdict:
+def prepare_check(credential: Credential, options: CheckOptions) -> Prepared | Verdict:
     """The first half: sessions, principals (STS and one GetRole: not the IAM budget) and the plan.
 
     STS and IAM are asked in the partition of what is checked (the Clusters' regions; the check's region without
     one), in its home Region: never an opt-in Region, and a key of that partition is known there."""
     scope = principals.Scope.of(options.targets, options.region)
+    factory = options.aws.static_session
     static = factory(credential, scope.region, options.retry, options.limiter)
     probe = principals.prober(factory, static.calls)
     keys_principal: Principal | None = None
@@ -656,7 +588,7 @@ def _observe(verdict: Verdict, p: Prepared, observer: DenialReader) -> Verdict:
     sessions = [p.static]
     if p.options.auditor is not None:
         try:
-            sessions.append(p.options.auditor.session(p.principal, p.static.region, p.options.retry)[0])
+            sessions.append(_auditor_of(p.options, p.principal, p.static.region)[0])
         except Exception as err:
             why = f"what AWS refused was not read: the auditor failed ({describe(err, 'auditor').reason})"
             return replace(verdict, findings=(*verdict.findings, why))
@@ -673,9 +605,9 @@ def _observe(verdict: Verdict, p: Prepared, observer: DenialReader) -> Verdict:
                    findings=verdict.findings + disagreements(observed, verdict.results))
 
 
-def run_check(credential: Credential, options: CheckOptions, factory: SessionFactory = static_session) -> Verdict:
+def run_check(credential: Credential, options: CheckOptions) -> Verdict:
     """One check in one go (the CLI's); over the account's budget it answers RateLimited instead of waiting."""
-    prepared = prepare_check(credential, options, factory)
+    prepared = prepare_check(credential, options)
     if isinstance(prepared, Verdict):
         return prepared
     if options.limiter is not None and (wait := prepared.reserve(options.limiter)) > 0:

@@ -5,9 +5,7 @@ A profile's resource templates and context values are filled from a Target; a ch
 """
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from credcheck.engine.iam.arn import PARTITIONS, Arn, ArnError
 
@@ -84,15 +82,3 @@ def fill(text: str, values: dict[str, str]) -> str:
 def iam_region(partition: str) -> str:
     """IAM is global: its requests carry the partition's one region (us-east-1 in `aws`) as aws:RequestedRegion."""
     return PARTITIONS[partition].signing_region if partition in PARTITIONS else "us-east-1"
-
-
-def target_from_entry(entry: Mapping[str, Any], region: str | None = None) -> Target:
-    """A Target from an entry of a check's spec.clusters (what discovery writes); `region` overrides its own."""
-    def text(key: str) -> str | None:
-        value = entry.get(key)
-        return str(value) if value else None
-
-    return Target(cluster=text("name"), region=region or text("region"), kubernetes_version=text("kubernetesVersion"),
-                  control_plane_role=text("roleARN"), instance_profile=text("instanceProfileName"),
-                  security_group_id=text("securityGroupID"), vpc_id=text("vpcID"),
-                  disable_iam_reconciling=bool(entry.get("disableIAMReconciling", False)))

@@ -165,10 +165,6 @@ class Kube:
         found = self._get(_path(GROUP, VERSION, PLURAL, namespace, name))
         return None if isinstance(found, int) else found
 
-    def list_checks(self, namespace: str) -> list[dict[str, Any]]:
-        found = self._get(_path(GROUP, VERSION, PLURAL, namespace, None))
-        return [] if isinstance(found, int) else list(found.get("items") or [])
-
     def create_check(self, manifest: dict[str, Any]) -> None:
         """Conflict when it exists already (created meanwhile): the caller re-reads it."""
         path = _path(GROUP, VERSION, PLURAL, manifest["metadata"]["namespace"], None)

@@ -37,3 +37,20 @@ def timestamp(moment: datetime) -> str:
 def parse_timestamp(text: str) -> datetime:
     """A status time back as an aware datetime; ValueError when it is not one."""
     return datetime.strptime(text, TIMESTAMP).replace(tzinfo=UTC)
+
+
+def parse_duration(text: str) -> float:
+    """`6h`, `30m`, `90s`, `1h30m` -> seconds."""
+    total, number = 0.0, ""
+    units = {"h": 3600, "m": 60, "s": 1}
+    for char in text.strip():
+        if char.isdigit():
+            number += char
+        elif char in units and number:
+            total += int(number) * units[char]
+            number = ""
+        else:
+            raise ValueError(f"not a duration: {text!r} (use e.g. 6h, 30m, 1h30m)")
+    if number:
+        raise ValueError(f"not a duration: {text!r} (the unit is missing: use e.g. 6h, 30m)")
+    return total

@@ -5,11 +5,12 @@ status does not change (as cert-manager's SetIssuerCondition does).
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from credcheck.engine.action_result import action_entry, observed_denials
+from credcheck.engine.action_result import action_entry, broken_features, observed_denials, summary
 from credcheck.engine.model import ActionResult, ClusterVerdict, Status, Verdict, missing_first
 from credcheck.kube.contract import timestamp
 
@@ -18,39 +19,39 @@ TRANSIENT = frozenset({"Throttled"})  # keeps the last verdict, with a note
 
 
 @dataclass(frozen=True)
-class Condition:
+class StatusCondition:
     type: str
     status: str  # "True" | "False" | "Unknown"
     reason: str
     message: str
 
 
-def conditions_for(verdict: Verdict) -> list[Condition]:
+def conditions_for(verdict: Verdict) -> list[StatusCondition]:
     if verdict.status is Status.SUFFICIENT:
-        return [Condition("CredentialsValid", "True", "Valid", "AWS accepted the credential"),
-                Condition("PermissionsSufficient", "True", verdict.reason, verdict.message),
-                Condition("Ready", "True", verdict.reason, verdict.message)]
+        return [StatusCondition("CredentialsValid", "True", "Valid", "AWS accepted the credential"),
+                StatusCondition("PermissionsSufficient", "True", verdict.reason, verdict.message),
+                StatusCondition("Ready", "True", verdict.reason, verdict.message)]
     if verdict.status is Status.INSUFFICIENT:
-        return [Condition("CredentialsValid", "True", "Valid", "AWS accepted the credential"),
-                Condition("PermissionsSufficient", "False", verdict.reason, verdict.message),
-                Condition("Ready", "False", verdict.reason, verdict.message)]
+        return [StatusCondition("CredentialsValid", "True", "Valid", "AWS accepted the credential"),
+                StatusCondition("PermissionsSufficient", "False", verdict.reason, verdict.message),
+                StatusCondition("Ready", "False", verdict.reason, verdict.message)]
     if verdict.status is Status.INVALID:
-        return [Condition("CredentialsValid", "False", verdict.reason, verdict.message),
-                Condition("PermissionsSufficient", "Unknown", "CredentialsInvalid",
+        return [StatusCondition("CredentialsValid", "False", verdict.reason, verdict.message),
+                StatusCondition("PermissionsSufficient", "Unknown", "CredentialsInvalid",
                           "permissions cannot be checked until the credential is valid"),
-                Condition("Ready", "False", verdict.reason, verdict.message)]
+                StatusCondition("Ready", "False", verdict.reason, verdict.message)]
     if verdict.status is Status.MISCONFIGURED:
-        return [Condition("CredentialsValid", "Unknown", verdict.reason, verdict.message),
-                Condition("PermissionsSufficient", "Unknown", verdict.reason, verdict.message),
-                Condition("Ready", "False", verdict.reason, verdict.message)]
-    credentials = (Condition("CredentialsValid", "True", "Valid", "AWS accepted the credential")
+        return [StatusCondition("CredentialsValid", "Unknown", verdict.reason, verdict.message),
+                StatusCondition("PermissionsSufficient", "Unknown", verdict.reason, verdict.message),
+                StatusCondition("Ready", "False", verdict.reason, verdict.message)]
+    credentials = (StatusCondition("CredentialsValid", "True", "Valid", "AWS accepted the credential")
                    if verdict.principal is not None else
-                   Condition("CredentialsValid", "Unknown", verdict.reason, verdict.message))
-    return [credentials, Condition("PermissionsSufficient", "Unknown", verdict.reason, verdict.message),
-            Condition("Ready", "Unknown", verdict.reason, verdict.message)]
+                   StatusCondition("CredentialsValid", "Unknown", verdict.reason, verdict.message))
+    return [credentials, StatusCondition("PermissionsSufficient", "Unknown", verdict.reason, verdict.message),
+            StatusCondition("Ready", "Unknown", verdict.reason, verdict.message)]
 
 
-def merge_conditions(new: list[Condition], previous: list[dict[str, Any]], now: datetime,
+def merge_conditions(new: list[StatusCondition], previous: list[dict[str, Any]], now: datetime,
                      generation: int | None) -> list[dict[str, Any]]:
     before = {c.get("type"): c for c in previous}
     out = []
@@ -75,34 +76,40 @@ def _cluster(c: ClusterVerdict) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if v not in (None, [])}
 
 
-def upgrade_condition(verdict: Verdict, profile: str) -> Condition:
+def upgrade_condition(verdict: Verdict, profile: str) -> StatusCondition:
     """UpgradeReady: what the credential lacks for the target KKP version, from the same simulation."""
     up = verdict.upgrade
     if up is None:
-        return Condition("UpgradeReady", "Unknown", verdict.reason,
+        return StatusCondition("UpgradeReady", "Unknown", verdict.reason,
                          f"readiness for {profile} not verified: {verdict.message}")
     target = f"KKP {up.profile_version} ({profile})"
     if up.status is Status.SUFFICIENT:
-        return Condition("UpgradeReady", "True", "ReadyForTargetVersion",
+        return StatusCondition("UpgradeReady", "True", "ReadyForTargetVersion",
                          f"the credential has every required action of {target}")
     if up.status is Status.INSUFFICIENT:
-        return Condition("UpgradeReady", "False", "MissingForTargetVersion", f"{target}: {up.message}")
-    return Condition("UpgradeReady", "Unknown", up.reason, f"{target}: {up.message}")
+        return StatusCondition("UpgradeReady", "False", "MissingForTargetVersion", f"{target}: {up.message}")
+    return StatusCondition("UpgradeReady", "Unknown", up.reason, f"{target}: {up.message}")
+
+
+def consecutive_failures(previous: Mapping[str, Any], verdict: Verdict) -> int:
+    """How many checks in a row could not verify, this one included (0 once one does): the retry backoff and the
+    status both read this one count."""
+    return int(previous.get("consecutiveFailures", 0) or 0) + 1 if verdict.status is Status.UNKNOWN else 0
 
 
 def build_status(verdict: Verdict, previous: dict[str, Any], *, now: datetime, next_check: datetime,
                  generation: int | None, masked_key_id: str | None, clusters: list[str],
-                 profile: str, upgrade_profile: str | None = None) -> dict[str, Any]:
-    """The full status for a fresh verdict; a transient failure keeps the last verdict and notes it."""
+                 profile: str, failures: int, upgrade_profile: str | None = None) -> dict[str, Any]:
+    """The full status for a fresh verdict; a transient failure keeps the last verdict and notes it. `failures` is
+    consecutive_failures(previous, verdict)."""
     if verdict.reason in TRANSIENT and previous.get("conditions"):
         kept = [dict(c) for c in previous["conditions"]]
         for c in kept:
             if c.get("type") == "Ready":
                 c["message"] = f"{verdict.message} (showing the last verdict, from {previous.get('lastCheckTime')})"
         return {**previous, "conditions": kept, "nextCheckTime": timestamp(next_check),
-                "consecutiveFailures": int(previous.get("consecutiveFailures", 0)) + 1}
+                "consecutiveFailures": failures}
     principal = verdict.principal
-    failed = verdict.status is Status.UNKNOWN
     tally = verdict.tally()
     conditions = conditions_for(verdict)
     if upgrade_profile:
@@ -118,17 +125,15 @@ def build_status(verdict: Verdict, previous: dict[str, Any], *, now: datetime, n
         "kkpVersion": verdict.profile_version,
         "simulatedBy": verdict.simulated_by,
         # no summary without results: kubectl's MISSING column stays empty rather than claiming 0
-        "summary": {"checked": tally.checked, "allowed": tally.allowed, "missingRequired": tally.missing_required,
-                    "missingRecommended": tally.missing_recommended, "undecided": tally.undecided}
-        if tally.checked else None,
-        "brokenFeatures": [{"feature": f, "missing": list(a)} for f, a in verdict.broken_features.items()],
+        "summary": summary(verdict) if tally.checked else None,
+        "brokenFeatures": broken_features(verdict),
         "missing": _missing(verdict.results),
         "remediationPolicy": json.dumps(verdict.remediation, indent=2) if verdict.remediation else None,
         "blockers": list(verdict.blockers),
         "findings": list(verdict.findings),
         "lastCheckTime": timestamp(now),
         "nextCheckTime": timestamp(next_check),
-        "consecutiveFailures": int(previous.get("consecutiveFailures", 0)) + 1 if failed else 0,
+        "consecutiveFailures": failures,
         "clusters": [_cluster(c) for c in verdict.clusters if c.cluster in clusters or not clusters]
         or [{"name": name} for name in clusters],
         "upgrade": None if up is None or not upgrade_profile else {

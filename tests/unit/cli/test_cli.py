@@ -12,7 +12,7 @@ import pytest
 from credcheck.cli.main import Exit, exit_code, main
 from credcheck.engine.action_result import ACTION_FIELDS
 from credcheck.engine.model import Outcome, Status, Verdict
-from credcheck.kube.status import build_status
+from credcheck.kube.status import build_status, consecutive_failures
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -211,7 +211,7 @@ def stored_check(verdict: Verdict) -> dict[str, object]:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     return {"metadata": {"namespace": "kubermatic", "name": "c"},
             "status": build_status(verdict, {}, now=now, next_check=now, generation=1, masked_key_id=None,
-                                   clusters=[], profile="kkp")}
+                                   clusters=[], profile="kkp", failures=consecutive_failures({}, verdict))}
 
 
 @pytest.mark.parametrize(("status", "code"), [(Status.SUFFICIENT, 0), (Status.INSUFFICIENT, 1),

@@ -8,7 +8,7 @@ import pytest
 
 from credcheck.cli.explain import summary, to_text, verdict_status
 from credcheck.engine.model import Status, Verdict
-from credcheck.kube.status import build_status
+from credcheck.kube.status import build_status, consecutive_failures
 
 CHECK = {
     "metadata": {"namespace": "kubermatic", "name": "credential-aws-abc"},
@@ -54,7 +54,7 @@ def test_a_check_not_yet_checked() -> None:
 def stored(verdict: Verdict) -> dict[str, Any]:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     return {"status": build_status(verdict, {}, now=now, next_check=now, generation=1, masked_key_id=None,
-                                   clusters=[], profile="kkp")}
+                                   clusters=[], profile="kkp", failures=consecutive_failures({}, verdict))}
 
 
 @pytest.mark.parametrize("status", list(Status))

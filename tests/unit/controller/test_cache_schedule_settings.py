@@ -4,11 +4,11 @@ import asyncio
 import pytest
 
 from credcheck.controller.schedule import Schedule
-from credcheck.controller.settings import Settings, add_arguments, from_arguments, parse_duration
+from credcheck.controller.settings import Settings, add_arguments, from_arguments
 from credcheck.controller.verdict_cache import VerdictCache
 from credcheck.engine.aws.ratelimit import RateLimiter
 from credcheck.engine.model import Status, Verdict
-from credcheck.kube.contract import parse_timestamp
+from credcheck.kube.contract import parse_duration, parse_timestamp
 
 
 class Clock:

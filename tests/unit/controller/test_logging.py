@@ -29,4 +29,4 @@ def test_the_log_scans_see_what_an_exception_carries() -> None:
     planted = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYPLANTED01"
     line = JSONFormatter().format(record_with(ValueError(f"bad secret {planted}")))
     assert "Traceback" in line, "test_bad_input's no-crash scan would fail on this line"
-    assert planted in line, "test_zz_leaks' scan would fail on this line (and credcheck never logs such a message)"
+    assert planted in line, "the cluster tests' leak scan (running_operator) would fail on this line (and credcheck never logs such a message)"

@@ -9,21 +9,20 @@ import logging
 import random
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import pytest
 from botocore.exceptions import ClientError
 
-from credcheck.controller import metrics
-from credcheck.controller.handlers import checks as handlers
+from credcheck.controller import metrics, recheck
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.schedule import DEFAULT_COST, Schedule
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
 from credcheck.engine import check
+from credcheck.engine.aws.auditor import AuditorCache
 from credcheck.engine.aws.ratelimit import RateLimiter
-from credcheck.engine.aws.session import AWSSession, RetryPolicy
+from credcheck.engine.aws.session import AWSClients, AWSSession, RetryPolicy
 from credcheck.engine.batches import plan
 from credcheck.engine.check import Auditor, CheckOptions, Prepared
 from credcheck.engine.model import OPERATING, Principal
@@ -47,7 +46,7 @@ def test_a_thousand_credentials_in_one_account_finish_a_round_inside_the_interva
     Clusters: 7 simulations, 2 trust reads), the default budget of 5 calls/s. The scheduler asks at 80 % of it:
     9,000 calls take about 42 min (37.5 at exactly 4/s), far inside the 6 h interval, and the operator's own cap
     (5/s, what AWS is assumed to bear) never has to hold a check back: no call beyond the budget, no throttling."""
-    budget, cost, tick = Settings().aws_calls_per_second, 9, handlers.SCHEDULER_TICK
+    budget, cost, tick = Settings().aws_calls_per_second, 9, recheck.SCHEDULER_TICK
     schedule = Schedule()
     schedule.configure(budget)
     limiter = RateLimiter(budget, clock=lambda: now)
@@ -126,47 +125,50 @@ def test_a_round_ends_when_every_check_has_a_new_status_or_is_gone() -> None:
     assert schedule.pending() == 3, "the next round: a, c, d"
 
 
-def prepared(auditor: Auditor | None) -> Prepared:
+AWS = AWSClients(honour_configured_endpoints=False)  # never asked: no test here reaches AWS
+
+
+def prepared(auditor: Auditor | None, memory: AuditorCache) -> Prepared:
     principal = Principal(f"arn:aws:iam::{TENANT}:user/kkp", f"arn:aws:iam::{TENANT}:user/kkp", TENANT, "aws", "user")
     target = Target(cluster="c1", region="eu-central-1", kubernetes_version="1.34")
     profile = load_profile("kkp")
     requirements = list(profile.requirements(TENANT, target=target, keys_are_operating=True))
-    session = AWSSession(None, "us-east-1")
-    return Prepared(CheckOptions(profile, auditor=auditor), session, session, principal, principal, (target,),
-                    requirements, [], plan(requirements), ())
+    session = AWSSession(AWS, None, "us-east-1")
+    options = CheckOptions(profile, auditor=auditor, aws=AWS, auditor_cache=memory)
+    return Prepared(options, session, session, principal, principal, (target,), requirements, [], plan(requirements),
+                    ())
 
 
 def test_the_budget_is_reserved_in_the_account_each_call_goes_to() -> None:
-    p = prepared(Auditor())
+    memory = AuditorCache()
+    p = prepared(Auditor(), memory)
     own = sum(1 for b in p.batches if b.principal == OPERATING)  # the user's; the rest: its control-plane role's
     roles = len(p.batches) - own
     assert own and roles
     assert p.planned_calls() == {TENANT: own + roles + 1}, "the simulations and the control-plane role's trust read"
-    check._simulated(p.principal.policy_source_arn, AUDITOR)  # the auditor had to simulate this user lately
-    try:
-        assert p.planned_calls() == {AUDITOR: own, TENANT: roles + 1}, "its simulations: the auditor's account"
-        limiter = RateLimiter(rate=1.0, burst=20.0, clock=lambda: 0.0)
-        assert p.reserve(limiter) == 0.0
-        assert limiter._buckets[AUDITOR][0] == 20.0 - own and limiter._buckets[TENANT][0] == 20.0 - roles - 1
-        assert p.static.budget.reserved == {AUDITOR: own, TENANT: roles + 1}
-    finally:
-        check._simulated(p.principal.policy_source_arn, None)
+    memory.simulated(p.principal.policy_source_arn, AUDITOR)  # the auditor had to simulate this user lately
+    assert p.planned_calls() == {AUDITOR: own, TENANT: roles + 1}, "its simulations: the auditor's account"
+    limiter = RateLimiter(rate=1.0, burst=20.0, clock=lambda: 0.0)
+    assert p.reserve(limiter) == 0.0
+    assert limiter._buckets[AUDITOR][0] == 20.0 - own and limiter._buckets[TENANT][0] == 20.0 - roles - 1
+    assert p.static.budget.reserved == {AUDITOR: own, TENANT: roles + 1}
 
 
-@dataclass(frozen=True)
-class OneAuditor(Auditor):
+class OneAuditor(AuditorCache):
     """One auditor identity (a profile) in its own account, for every tenant account."""
 
-    def session(self, principal: Principal, region: str, retry: RetryPolicy) -> tuple[AWSSession, str]:
-        return AWSSession(None, region), f"arn:aws:sts::{AUDITOR}:assumed-role/credcheck-auditor/credcheck"
+    def session(self, aws: AWSClients, profile: str | None, role_arn: str, region: str, retry: RetryPolicy,
+                ) -> tuple[AWSSession, str]:
+        return AWSSession(aws, None, region), f"arn:aws:sts::{AUDITOR}:assumed-role/credcheck-auditor/credcheck"
 
 
 def test_an_auditor_simulating_for_many_tenant_accounts_spends_its_own_accounts_budget() -> None:
-    options = CheckOptions(load_profile("kkp"), auditor=OneAuditor(), limiter=RateLimiter(5.0))
+    options = CheckOptions(load_profile("kkp"), auditor=Auditor(), limiter=RateLimiter(5.0), aws=AWS,
+                           auditor_cache=OneAuditor())
     for tenant in (TENANT, OTHER):
         principal = Principal(f"arn:aws:iam::{tenant}:user/kkp", f"arn:aws:iam::{tenant}:user/kkp", tenant, "aws",
                               "user")
-        own = AWSSession(None, "us-east-1", limit_key=tenant)
+        own = AWSSession(AWS, None, "us-east-1", limit_key=tenant)
         found = check._auditor_session(check._Identity(principal, own), options)
         assert not isinstance(found, check.Verdict)
         session, _ = found
@@ -174,25 +176,29 @@ def test_an_auditor_simulating_for_many_tenant_accounts_spends_its_own_accounts_
         assert session.budget is own.budget and session.calls is own.calls, "counted with the check"
 
 
-def test_a_failed_auditor_is_not_asked_again_by_every_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    asked: list[str] = []
+@dataclass(eq=False, kw_only=True)
+class Refusing(AWSClients):
+    """Clients whose ambient identity (the auditor's base) fails: AssumeRole refused."""
 
-    def refuse(*args: object, **kwargs: object) -> AWSSession:
-        asked.append("assume")
+    honour_configured_endpoints: bool = False
+    asked: list[str] = field(default_factory=list)
+
+    def ambient_session(self, region: str, profile: str | None = None, retry: RetryPolicy | None = None,
+                        ) -> AWSSession:
+        self.asked.append("assume")
         raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, "AssumeRole")
 
-    monkeypatch.setattr(check, "ambient_session", refuse)
-    try:
-        principal = Principal(f"arn:aws:iam::{TENANT}:user/kkp", f"arn:aws:iam::{TENANT}:user/kkp", TENANT, "aws",
-                              "user")
-        auditor = Auditor(role_arn="arn:aws:iam::{account}:role/credcheck-auditor-unit")
-        options = CheckOptions(load_profile("kkp"), auditor=auditor)
-        first = check._auditor_session(check._Identity(principal, AWSSession(None, "us-east-1")), options)
-        second = check._auditor_session(check._Identity(principal, AWSSession(None, "us-east-1")), options)
-        assert isinstance(first, check.Verdict) and isinstance(second, check.Verdict)
-        assert second.reason == first.reason and asked == ["assume"], "the failure is remembered for a while"
-    finally:
-        check._AUDITOR_FAILURES.clear()
+
+def test_a_failed_auditor_is_not_asked_again_by_every_check() -> None:
+    aws = Refusing()
+    principal = Principal(f"arn:aws:iam::{TENANT}:user/kkp", f"arn:aws:iam::{TENANT}:user/kkp", TENANT, "aws",
+                          "user")
+    auditor = Auditor(role_arn="arn:aws:iam::{account}:role/credcheck-auditor-unit")
+    options = CheckOptions(load_profile("kkp"), auditor=auditor, aws=aws, auditor_cache=AuditorCache())
+    first = check._auditor_session(check._Identity(principal, AWSSession(aws, None, "us-east-1")), options)
+    second = check._auditor_session(check._Identity(principal, AWSSession(aws, None, "us-east-1")), options)
+    assert isinstance(first, check.Verdict) and isinstance(second, check.Verdict)
+    assert second.reason == first.reason and aws.asked == ["assume"], "the failure is remembered for a while"
 
 
 class GoneKube:
@@ -206,7 +212,7 @@ def test_a_check_the_scheduler_finds_gone_leaves_the_schedule_and_its_series() -
     schedule.set(key, at(START), TENANT)
     metrics.record_status(*key, {"conditions": [{"type": "Ready", "status": "True"}]}, 600)
     runtime = Runtime(Settings(), GoneKube(), VerdictCache(60), ThreadPoolExecutor(1))  # type: ignore[arg-type]
-    asyncio.run(handlers._request(runtime, schedule, key, logging.getLogger("test")))
+    asyncio.run(recheck.request(runtime, schedule, key, logging.getLogger("test")))
     assert len(schedule) == 0, "not patched again every round"
     assert metrics.REGISTRY.get_sample_value("credcheck_check_condition", {
         "namespace": key[0], "name": key[1], "condition": "Ready", "status": "True"}) is None

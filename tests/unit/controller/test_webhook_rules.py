@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 
-from credcheck.controller.admission import judged, new_problems, required_access
+from credcheck.controller.admission import judged, required_access, spec_problems
 from credcheck.controller.handlers import webhook
 from credcheck.controller.handlers.webhook import Admission, Review, response
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
 from credcheck.engine.model import Status, Verdict
+from credcheck.engine.requirements.profiles import BUILTIN
+from credcheck.kube.spec import CheckSpec, SecretSource, parse_spec
 from credcheck_testground import certs
 
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -75,7 +77,9 @@ def test_a_check_needs_its_maker_to_be_allowed_to_get_its_secret() -> None:
 def test_a_preset_and_a_clusters_external_id_are_asked_about_too() -> None:
     spec = {"source": {"presetRef": {"name": "team"}},
             "assumeRole": {"roleARN": "arn:aws:iam::123456789012:role/r", "externalIDFrom": {"cluster": "c1"}}}
-    assert [(a.group, a.resource, a.name, a.namespace) for a in required_access("kubermatic", spec)] == [
+    parsed = parse_spec(spec, BUILTIN)
+    assert isinstance(parsed, CheckSpec)
+    assert [(a.group, a.resource, a.name, a.namespace) for a in required_access("kubermatic", parsed)] == [
         ("kubermatic.k8c.io", "presets", "team", None), ("kubermatic.k8c.io", "clusters", "c1", None)]
     only_preset = Authorizer({("presets", "team")})
     answer = asyncio.run(admission(only_preset).check(review("CREATE", check(spec))))
@@ -102,7 +106,7 @@ def test_a_spec_change_is_judged_but_a_rule_the_stored_spec_already_broke_is_the
     assert kept.allowed
     worse = asyncio.run(admission(kube).check(review("UPDATE", check({**SOURCE, "interval": "2m"}), stored)))
     assert not worse.allowed and worse.code == 422 and "spec.interval '2m' is out of range" in worse.message
-    assert new_problems({"source": {}, "interval": "2m"}, None)
+    assert spec_problems({"source": {}, "interval": "2m"}, None)
 
 
 def test_a_failed_subject_access_review_refuses_the_check() -> None:
@@ -133,13 +137,13 @@ def test_only_kkp_credentials_are_judged() -> None:
 
 
 def test_a_dry_run_and_a_full_pool_never_reach_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    asked: list[dict[str, Any]] = []
+    asked: list[CheckSpec] = []
 
-    async def evaluate(_: Runtime, __: str, spec: dict[str, Any], *___: Any, **____: Any) -> tuple[Verdict, None]:
+    async def evaluate(_: Runtime, __: str, spec: CheckSpec, *___: Any, **____: Any) -> tuple[Verdict, None]:
         asked.append(spec)
         return Verdict(Status.SUFFICIENT, "AllRequiredAllowed", "fine"), None
 
-    monkeypatch.setattr(webhook, "evaluate", evaluate)
+    monkeypatch.setattr(webhook, "verdict_for", evaluate)
     live = admission(webhook_live=True, webhook_client_ca="/ca.crt", webhook_live_concurrency=1)
     dry = asyncio.run(live.secret(review("CREATE", secret(GOOD), dry_run=True)))
     assert asked == [] and any("a dry run is not checked against AWS" in w for w in dry.warnings)
@@ -155,14 +159,14 @@ def test_a_dry_run_and_a_full_pool_never_reach_aws(monkeypatch: pytest.MonkeyPat
 def test_a_live_check_takes_the_keys_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[dict[str, Any]] = []
 
-    async def evaluate(_: Runtime, __: str, spec: dict[str, Any], data: Any, **kw: Any) -> tuple[Verdict, None]:
+    async def evaluate(_: Runtime, __: str, spec: CheckSpec, data: Any, **kw: Any) -> tuple[Verdict, None]:
         asked.append({"spec": spec, "data": dict(data), **kw})
         return Verdict(Status.INSUFFICIENT, "MissingPermissions", "3 required action(s) denied"), None
 
-    monkeypatch.setattr(webhook, "evaluate", evaluate)
+    monkeypatch.setattr(webhook, "verdict_for", evaluate)
     live = admission(webhook_live=True, webhook_client_ca="/ca.crt")
     answer = asyncio.run(live.secret(review("CREATE", secret(GOOD))))
-    assert asked[0]["spec"] == {"source": {"secretRef": {"name": "credential-aws-x"}}}, "nothing from the indexes"
+    assert asked[0]["spec"] == CheckSpec(SecretSource("credential-aws-x")), "nothing from the indexes"
     assert asked[0]["share"] is False, "unstored keys' verdicts stay out of the operator's cache"
     assert any("3 required action(s) denied" in w for w in answer.warnings)
 

@@ -6,9 +6,8 @@ from typing import Any
 
 import yaml
 
-from credcheck.controller.settings import parse_duration
 from credcheck.engine.requirements.profiles import BUILTIN
-from credcheck.kube.contract import EXTERNAL_ID, MAX_INTERVAL, MIN_INTERVAL
+from credcheck.kube.contract import EXTERNAL_ID, MAX_INTERVAL, MIN_INTERVAL, parse_duration
 
 CRD = Path(__file__).resolve().parents[3] / "crds" / "awscredentialchecks.credcheck.io.yaml"
 

@@ -13,7 +13,7 @@ from credcheck.engine.model import (
     Status,
     Verdict,
 )
-from credcheck.kube.status import build_status, retry_delay, transition_event
+from credcheck.kube.status import build_status, consecutive_failures, retry_delay, transition_event
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
@@ -33,7 +33,8 @@ def sufficient() -> Verdict:
 
 def build(verdict: Verdict, previous: dict, now: datetime = NOW) -> dict:  # type: ignore[type-arg]
     return build_status(verdict, previous, now=now, next_check=now + timedelta(hours=6), generation=3,
-                        masked_key_id="AKIA************ABCD", clusters=["c1"], profile="kkp")
+                        masked_key_id="AKIA************ABCD", clusters=["c1"], profile="kkp",
+                        failures=consecutive_failures(previous, verdict))
 
 
 def conditions(status: dict) -> dict:  # type: ignore[type-arg]
@@ -122,7 +123,7 @@ def test_per_cluster_entries_and_upgrade_readiness() -> None:
     verdict = replace(sufficient(), clusters=(cluster,), profile_version="2.30",
                       upgrade=replace(insufficient(), profile_version="2.31"))
     status = build_status(verdict, {}, now=NOW, next_check=LATER, generation=1, masked_key_id=None,
-                          clusters=["c1"], profile="kkp-2.30", upgrade_profile="kkp-2.31")
+                          clusters=["c1"], profile="kkp-2.30", upgrade_profile="kkp-2.31", failures=0)
     assert status["clusters"] == [{"name": "c1", "ready": "False", "region": "eu-central-1", "kubernetes": "1.34",
                                    "cloudController": "assume-role (CCM v1.34.0)", "missing": ["iam:PassRole"]}]
     assert status["kkpVersion"] == "2.30"
@@ -131,7 +132,7 @@ def test_per_cluster_entries_and_upgrade_readiness() -> None:
     assert upgrade["message"].startswith("KKP 2.31 (kkp-2.31): machines: missing iam:PassRole")
     assert status["upgrade"]["missingRequired"] == 1 and status["upgrade"]["kkpVersion"] == "2.31"
     ready = build_status(replace(verdict, upgrade=replace(sufficient(), profile_version="2.31")), {}, now=NOW,
-                         next_check=LATER, generation=1, masked_key_id=None, clusters=[], profile="kkp-2.30",
+                         next_check=LATER, generation=1, masked_key_id=None, clusters=[], profile="kkp-2.30", failures=0,
                          upgrade_profile="kkp-2.31")
     assert next(c for c in ready["conditions"] if c["type"] == "UpgradeReady")["status"] == "True"
     none = build(sufficient(), {})

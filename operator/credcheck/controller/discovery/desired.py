@@ -21,6 +21,7 @@ from credcheck.kube.contract import (
     ROLE_ARN,
     VERSION,
 )
+from credcheck.kube.spec import AssumeRoleSpec, CheckSpec, PresetSource, Requirements, SecretSource
 
 
 def _dns_name(text: str, prefix: str = "") -> str:
@@ -56,28 +57,33 @@ def _label_value(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", text)[:63].strip("-_.")
 
 
+def spec_for_secret(secret_name: str, uses: CheckSettings | None = None, *, profile: str | None = None,
+                    interval: str | None = None) -> CheckSpec:
+    """The spec of a Secret's check: the Clusters that use it and their assume-role (the external ID stays in the
+    Cluster: the check names the Cluster to read it from). Without `uses`, the keys alone (the webhook's live check
+    of keys no Cluster uses yet: nothing of any Cluster rides along)."""
+    role = None
+    if uses is not None and uses.assume_role_arn and ROLE_ARN.match(uses.assume_role_arn):
+        role = AssumeRoleSpec(uses.assume_role_arn,
+                              external_id_from_cluster=uses.names[0] if uses.external_id else None)
+    return CheckSpec(SecretSource(secret_name), role,
+                     Requirements(profile=(uses.profile if uses else None) or profile),
+                     interval=interval, clusters=uses.clusters if uses else ())
+
+
 def desired_for_secret(namespace: str, secret_name: str, *, resource_version: str, uses: CheckSettings,
                        profile: str, interval: str) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "source": {"secretRef": {"name": secret_name}},
-        "requirements": {"profile": uses.profile or profile, "skipFeatures": []},
-        "interval": interval,
-        "clusters": [dict(c) for c in uses.clusters],
-    }
     annotations = {ANNOTATION_SOURCE_VERSION: resource_version, ANNOTATION_CLUSTERS: ",".join(uses.names),
                    ANNOTATION_PROBLEM: "", ANNOTATION_EXTERNAL_ID_FROM: ""}
     if uses.assume_role_arn and not ROLE_ARN.match(uses.assume_role_arn):
-        # the CRD would refuse it: the check reports the Cluster's mistake instead
+        # the CRD would refuse it in the spec: the check reports the Cluster's mistake instead (kube.spec.parse_check
+        # reads it as the check's problem)
         annotations[ANNOTATION_PROBLEM] = (f"Cluster {uses.names[0]}: spec.cloud.aws.assumeRoleARN "
                                            f"{uses.assume_role_arn[:100]!r} is not an IAM role ARN "
                                            "(arn:aws:iam::123456789012:role/NAME): fix the Cluster")
-    elif uses.assume_role_arn:
-        # the external ID stays in the Cluster: the check names where to read it (uses.names[0] is the Cluster whose
-        # settings merge_uses chose), and its generation re-checks when it changes
-        spec["assumeRole"] = {"roleARN": uses.assume_role_arn}
-        if uses.external_id:
-            spec["assumeRole"]["externalIDFrom"] = {"cluster": uses.names[0]}
-            annotations[ANNOTATION_EXTERNAL_ID_FROM] = f"{uses.names[0]}@{uses.role_generation or ''}"
+    elif uses.assume_role_arn and uses.external_id:
+        # uses.names[0] is the Cluster whose settings merge_uses chose; its generation re-checks when it changes
+        annotations[ANNOTATION_EXTERNAL_ID_FROM] = f"{uses.names[0]}@{uses.role_generation or ''}"
     if uses.note:
         annotations[ANNOTATION_NOTE] = uses.note
     return {
@@ -85,7 +91,7 @@ def desired_for_secret(namespace: str, secret_name: str, *, resource_version: st
         "metadata": {"name": check_name_for_secret(secret_name), "namespace": namespace,
                      "labels": {LABEL_DISCOVERED: "true", LABEL_SECRET: _label_value(secret_name)},
                      "annotations": annotations},
-        "spec": spec,
+        "spec": spec_for_secret(secret_name, uses, profile=profile, interval=interval).to_manifest(),
     }
 
 
@@ -93,14 +99,13 @@ def desired_for_preset(namespace: str, preset_name: str, *, resource_version: st
                        interval: str) -> dict[str, Any]:
     """A Preset's check: its assume-role settings (the external ID included) are read from the Preset at check time;
     a change to them changes the Preset's resourceVersion, which re-checks."""
-    spec: dict[str, Any] = {"source": {"presetRef": {"name": preset_name}},
-                            "requirements": {"profile": profile, "skipFeatures": []}, "interval": interval}
+    spec = CheckSpec(PresetSource(preset_name), requirements=Requirements(profile=profile), interval=interval)
     return {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": KIND,
         "metadata": {"name": check_name_for_preset(preset_name), "namespace": namespace,
                      "labels": {LABEL_DISCOVERED: "true", LABEL_PRESET: _label_value(preset_name)},
                      "annotations": {ANNOTATION_SOURCE_VERSION: resource_version}},
-        "spec": spec,
+        "spec": spec.to_manifest(),
     }
 
 

@@ -4,6 +4,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from credcheck.kube.spec import ClusterEntry
+
 SECRET_PREFIX = "credential-aws-"
 COPY_NAME = "cloud-credentials"  # KKP's per-cluster copy in cluster-<id>, never checked again
 EKS_PROFILE = "eks"
@@ -27,16 +29,13 @@ class ClusterUse:
     vpc_id: str | None = None
     generation: str | None = None  # metadata.generation: changes with the spec (its external ID included)
 
-    def spec_entry(self, regions: Mapping[str, str]) -> dict[str, Any]:
-        """This Cluster as an entry of the check's spec.clusters (empty fields left out)."""
-        entry: dict[str, Any] = {
-            "name": self.cluster, "datacenter": self.datacenter,
-            "region": regions.get(self.datacenter) if self.datacenter else None,
-            "kubernetesVersion": self.version, "roleARN": self.role_arn, "instanceProfileName": self.instance_profile,
-            "securityGroupID": self.security_group_id, "vpcID": self.vpc_id,
-            "disableIAMReconciling": self.disable_iam_reconciling or None,
-        }
-        return {k: v for k, v in entry.items() if v}
+    def spec_entry(self, regions: Mapping[str, str]) -> ClusterEntry:
+        """This Cluster as an entry of the check's spec.clusters."""
+        return ClusterEntry(name=self.cluster or None, datacenter=self.datacenter,
+                            region=(regions.get(self.datacenter) or None) if self.datacenter else None,
+                            kubernetes_version=self.version, role_arn=self.role_arn,
+                            instance_profile_name=self.instance_profile, security_group_id=self.security_group_id,
+                            vpc_id=self.vpc_id, disable_iam_reconciling=self.disable_iam_reconciling)
 
 
 def cluster_use(cluster: Mapping[str, Any], require_reference: bool = True) -> ClusterUse | None:
@@ -102,14 +101,14 @@ class CheckSettings:
 
     assume_role_arn: str | None
     external_id: str | None
-    clusters: tuple[dict[str, Any], ...]  # spec.clusters: each Cluster's names, region and version
+    clusters: tuple[ClusterEntry, ...]  # spec.clusters: each Cluster's names, region and version
     note: str | None = None
     profile: str | None = None  # a profile the source demands (eks for an imported EKS cluster's Secret)
     role_generation: str | None = None  # the generation of the Cluster whose assume-role settings are used
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(str(c["name"]) for c in self.clusters)
+        return tuple(str(c.name) for c in self.clusters)
 
 
 def merge_uses(uses: Iterable[ClusterUse], regions: Mapping[str, str] | None = None,

@@ -28,7 +28,6 @@ class KeyQueue:
     _failures: dict[Hashable, int] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     failed_total: int = 0
-    done_total: int = 0
 
     def enqueue(self, key: Hashable) -> None:
         """Work on `key` soon (or right after its current run); an enqueue cancels a pending retry's wait."""
@@ -69,7 +68,6 @@ class KeyQueue:
                 self._retry_later(key, delay)
         else:
             self._failures.pop(key, None)
-            self.done_total += 1
 
     def _retry_later(self, key: Hashable, delay: float) -> None:
         loop = asyncio.get_running_loop()

@@ -1,7 +1,7 @@
 """What an informer keeps of the objects it watches (pure: plain values in, the keys that changed out).
 
 Each object (namespace, name) contributes at most one entry (key, value): a Cluster the Secret it uses, a Secret
-its resourceVersion. Read as a mapping key -> the values of every object with that key, the shape World reads.
+its resourceVersion. Read as a mapping key -> the values of every object with that key, the shape Snapshot reads.
 A list from the API server replaces the whole store: objects it lacks are gone, whether or not their DELETED event
 was ever seen (a watch that expired, 410, drops the events in between), so nothing outlives its object.
 """

@@ -17,7 +17,7 @@ from credcheck.controller.discovery.desired import (
     discovery_view,
 )
 from credcheck.controller.discovery.kkp import ClusterUse, is_credential_secret, is_kkp_copy, merge_uses
-from credcheck.kube.contract import ANNOTATION_SOURCE_VERSION
+from credcheck.kube.contract import ANNOTATION_SOURCE_VERSION, LABEL_DISCOVERED
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class PresetKey:
     name: str
 
 
-Key = SecretKey | PresetKey
+SourceKey = SecretKey | PresetKey
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class DiscoveryScope:
 
 
 @dataclass
-class World:
+class Snapshot:
     """A snapshot of the indexes (plain mappings of key -> values, as kopf's indexes are)."""
 
     secrets: Mapping[tuple[str, str], Iterable[str]]  # -> resourceVersion
@@ -105,7 +105,7 @@ def datacenter_regions(index: Mapping[str, Iterable[str]]) -> dict[str, str]:
     return {dc: region for dc, regions in index.items() for region in list(regions)[:1]}
 
 
-def plan_secret(key: SecretKey, world: World, settings: DiscoveryScope) -> Plan:
+def plan_secret(key: SecretKey, world: Snapshot, settings: DiscoveryScope) -> Plan:
     ref = (key.namespace, key.name)
     version = world.first(world.secrets, ref)
     uses: list[ClusterUse] = list(world.clusters.get(ref, ()))
@@ -132,7 +132,7 @@ def plan_secret(key: SecretKey, world: World, settings: DiscoveryScope) -> Plan:
     return Plan(ensure=desired if stale else None, remove=strays, touch=touch, version=version or "", source=source)
 
 
-def plan_preset(key: PresetKey, world: World, settings: DiscoveryScope) -> Plan:
+def plan_preset(key: PresetKey, world: Snapshot, settings: DiscoveryScope) -> Plan:
     preset: PresetView | None = world.first(world.presets, key.name)
     namespace, name = settings.operator_namespace, check_name_for_preset(key.name)
     discovered = [c for c in world.checks.get((namespace, f"preset:{key.name}"), ()) if c.discovered]
@@ -147,7 +147,7 @@ def plan_preset(key: PresetKey, world: World, settings: DiscoveryScope) -> Plan:
                                                                 if c.name != name), source=source)
 
 
-def plan_for(key: Key, world: World, settings: DiscoveryScope) -> Plan:
+def plan_for(key: SourceKey, world: Snapshot, settings: DiscoveryScope) -> Plan:
     return plan_secret(key, world, settings) if isinstance(key, SecretKey) else plan_preset(key, world, settings)
 
 
@@ -163,14 +163,14 @@ def check_view(body: Mapping[str, Any]) -> tuple[tuple[str, str], CheckView] | N
     else:
         return None
     view = CheckView(namespace, str(meta.get("name", "")),
-                     (meta.get("labels") or {}).get("credcheck.io/discovered") == "true", discovery_view(body),
+                     (meta.get("labels") or {}).get(LABEL_DISCOVERED) == "true", discovery_view(body),
                      str((meta.get("annotations") or {}).get(ANNOTATION_SOURCE_VERSION, "")))
     return (namespace, ref), view
 
 
-def all_keys(world: World, settings: DiscoveryScope) -> set[Key]:
+def all_keys(world: Snapshot, settings: DiscoveryScope) -> set[SourceKey]:
     """Every key anything knows of: the resync's work list (unchanged keys cost no API call)."""
-    keys: set[Key] = set()
+    keys: set[SourceKey] = set()
     for index in (world.secrets, world.clusters, world.eks):
         keys.update(SecretKey(ns, name) for ns, name in index if ns in settings.namespaces)
     for (namespace, ref), views in world.checks.items():

@@ -24,9 +24,9 @@ def _app(memo: kopf.Memo) -> web.Application:
         leader = memo.get("leader")
         if leader is not None and not leader.leading:
             return web.Response(text="ok (standby: serving the webhook, not the handlers)")
-        if not memo.get("ready"):
-            return web.Response(status=503, text="starting")
         health: Health = memo.health
+        if not health.started:
+            return web.Response(status=503, text="starting")
         if not health.ok():
             return web.Response(status=503, text="not running: " + ", ".join(health.down()))
         return web.Response(text="ok")
@@ -61,14 +61,14 @@ async def start(memo: kopf.Memo, logger: Any) -> list[web.AppRunner]:
 
 @kopf.on.startup()
 async def handlers_started(memo: kopf.Memo, **_: Any) -> None:
-    memo.ready = True
+    memo.health.started = True
 
 
 @kopf.on.cleanup()
 async def handlers_stopped(memo: kopf.Memo, **_: Any) -> None:
     """kopf is stopping: raise the operator's stop flag too, or kopf waits for that flag's waiter as a hung task
     (5 s) before it returns and the Lease is released."""
-    memo.ready = False
+    memo.health.started = False
     stop = memo.get("stop")
     if stop is not None:
         stop.set()

@@ -31,20 +31,24 @@ from prometheus_client import Counter
 
 from credcheck.controller.admission import (
     judged,
-    new_problems,
     preset_problems,
     required_access,
     secret_data,
     secret_problems,
+    spec_problems,
 )
+from credcheck.controller.discovery.desired import spec_for_secret
 from credcheck.controller.discovery.kkp import SECRET_PREFIX, is_kkp_copy
 from credcheck.controller.metrics import REGISTRY
-from credcheck.controller.reconcile import evaluate
+from credcheck.controller.reconcile import verdict_for
 from credcheck.controller.runtime import Runtime
-from credcheck.controller.settings import Settings, parse_duration
+from credcheck.controller.settings import Settings
 from credcheck.engine.aws.session import run_before
 from credcheck.engine.credential import ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY
 from credcheck.engine.model import Status
+from credcheck.engine.requirements.profiles import BUILTIN
+from credcheck.kube.contract import parse_duration
+from credcheck.kube.spec import parse_spec
 
 LOG = logging.getLogger("credcheck.webhook")
 MAX_REVIEW_BYTES = 8 * 1024 * 1024  # object and oldObject of a 1.5 MiB object, base64 included
@@ -150,10 +154,13 @@ class Admission:
         if not judged(review.operation, review.obj, review.old, "spec"):
             answer.result = "skipped"
             return answer
-        spec = review.obj.get("spec") or {}
-        problems = new_problems(spec, review.old.get("spec") if review.operation == "UPDATE" else None)
+        raw = review.obj.get("spec") or {}
+        problems = spec_problems(raw, review.old.get("spec") if review.operation == "UPDATE" else None)
         if problems:
             return answer.deny("; ".join(problems), 422)
+        spec = parse_spec(raw, BUILTIN)
+        if isinstance(spec, list):
+            return answer  # problems the stored spec had already (ratcheted): such a check reads nothing
         for access in required_access(review.namespace, spec):
             try:
                 allowed = await asyncio.to_thread(self.runtime.kube.may, review.user, "get", access.group,
@@ -212,9 +219,8 @@ class Admission:
         started = time.monotonic()
         deadline = started + self.budget
         # nothing from the indexes: no Cluster's role, external ID or settings rides along with unstored keys
-        spec = {"source": {"secretRef": {"name": review.name}}}
-        task = asyncio.ensure_future(evaluate(self.runtime, review.namespace, spec, data,
-                                              pool=_Deadline(self.pool, deadline), share=False))
+        task = asyncio.ensure_future(verdict_for(self.runtime, review.namespace, spec_for_secret(review.name), data,
+                                                 pool=_Deadline(self.pool, deadline), share=False))
 
         def ended(_: object) -> None:
             self.slots.release()

@@ -12,8 +12,12 @@ endpoints (sts.cn-north-1.amazonaws.com.cn, iam.cn-north-1.amazonaws.com.cn) and
 us-gov-west-1 to GovCloud's (iam.us-gov.amazonaws.com). Checks ask STS and IAM in the home region of the partition
 they check (credcheck.engine.iam.arn.choose_partition).
 
+All of it (clients, boto3 sessions, the endpoint policy, the simulation threads) lives in one AWSClients, built once by
+whoever runs checks (the operator's Runtime, a CLI command) and handed to each check (CheckOptions.aws): no module
+keeps clients or caches of its own, so two of them (tests, a benchmark) never share or reset each other's.
+
 Endpoints: the operator signs with other people's keys, so it decides where those signatures go. Unless development
-endpoints are allowed (`configure_endpoints(honour_configured=True)`: the operator's --dev-endpoints, the test
+endpoints are allowed (`AWSClients(honour_configured_endpoints=True)`: the operator's --dev-endpoints, the test
 ground), clients ignore AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE> and `endpoint_url` in the AWS config files, and
 every request is refused before it is sent unless it goes over https to a host of an AWS partition (the DNS
 suffixes botocore knows: amazonaws.com, amazonaws.com.cn, api.aws, …). The CLI, run by a person with their own
@@ -26,6 +30,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -47,6 +52,10 @@ from credcheck.engine.model import AssumeRole, Credential
 SESSION_NAME = "credcheck"
 T = TypeVar("T")
 UNRESOLVED = "unresolved"  # the limit key before the account is known (STS calls: not IAM's quota)
+# Simulations of every check share these threads: a check's batches are independent requests, each a few hundred
+# milliseconds on AWS, so they run at once; the check reserved their calls before (the account's budget), so
+# running them together spends nothing more. Only leaf calls run there (nothing waits in it on more of its own work).
+SIMULATION_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -57,11 +66,11 @@ class RetryPolicy:
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
 
-    def config(self) -> Config:
+    def config(self, honour_configured_endpoints: bool) -> Config:
         # the stubs predate ignore_configured_endpoint_urls (botocore 1.31)
         return Config(retries={"mode": "standard", "total_max_attempts": self.max_attempts},  # type: ignore[call-arg]
                       connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
-                      user_agent_extra="credcheck", ignore_configured_endpoint_urls=not _ENDPOINTS.honour_configured)
+                      user_agent_extra="credcheck", ignore_configured_endpoint_urls=not honour_configured_endpoints)
 
 
 class EndpointRefused(Exception):
@@ -72,12 +81,6 @@ class DeadlineExceeded(Exception):
     """A check running under a deadline (a live admission check past its budget) makes no more AWS calls."""
 
 
-@dataclass
-class _EndpointPolicy:
-    honour_configured: bool = True
-
-
-_ENDPOINTS = _EndpointPolicy()
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM",
                       "AWS_ENDPOINT_URL_CLOUDTRAIL", "AWS_ENDPOINT_URL_ORGANIZATIONS")
 
@@ -100,33 +103,11 @@ def is_aws_endpoint(url: str) -> bool:
     return parts.scheme == "https" and any(host.endswith("." + suffix) for suffix in AWS_SUFFIXES)
 
 
-def configure_endpoints(honour_configured: bool) -> None:
-    """The operator's choice, made once at start: honour configured endpoint overrides (development) or not."""
-    with _LOCK:
-        _ENDPOINTS.honour_configured = honour_configured
-        _CLIENTS.clear()  # clients made under the other policy are not reused
-        _SESSIONS.clear()
-
-
-def endpoints_in_use(region: str = "us-east-1") -> dict[str, str]:
-    """Where STS and IAM requests of explicit credentials go from `region`, for the start-up log."""
-    return {service: str(_explicit_client(service, region, RetryPolicy()).meta.endpoint_url)
-            for service in ("sts", "iam")}
-
-
-def ignored_overrides() -> list[str]:
-    """The endpoint overrides set in the environment or the AWS config that are ignored (names only)."""
-    found = [name for name in ENDPOINT_VARIABLES if os.environ.get(name)]
-    found += sorted(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_") and k not in found)
-    try:
-        config = BotocoreSession().full_config
-    except Exception as err:  # an unreadable config is botocore's to report when it is used
-        found.append(f"the AWS config (unreadable: {type(err).__name__})")
-        config = {}
-    for name, profile in sorted((config.get("profiles") or {}).items()):
-        if "endpoint_url" in profile or "services" in profile:
-            found.append(f"profile {name} endpoint_url/services in the AWS config")
-    return found if not _ENDPOINTS.honour_configured else []
+# Not state but the call context of this thread, as a context variable would be: .session is the AWSSession whose
+# call is being made (set for that one call, see _Bound), .deadline the check's while run_before runs. botocore's
+# event hooks and credential provider get no argument that could carry them; each thread has its own (a check's
+# simulation threads get its deadline through carry_deadline).
+_CURRENT = threading.local()
 
 
 def run_before(deadline: float, fn: Any, *args: Any) -> Any:
@@ -151,16 +132,6 @@ def carry_deadline(fn: Callable[[], T]) -> Callable[[], T]:
 # partition the seed cannot reach (the China partition from some networks) costs seconds, not a check's budget.
 PROBE_RETRY = RetryPolicy(max_attempts=2, connect_timeout=3.0, read_timeout=10.0)
 
-_SESSIONS: dict[str | None, boto3.Session] = {}
-_LOCK = threading.Lock()  # boto3 sessions are not thread-safe; client creation is serialised through this
-_CURRENT = threading.local()  # .session: the AWSSession whose call this thread is making
-
-
-def _shared(profile: str | None) -> boto3.Session:
-    if profile not in _SESSIONS:
-        _SESSIONS[profile] = boto3.Session(profile_name=profile)
-    return _SESSIONS[profile]
-
 
 class _CallerCredentials(Credentials):
     """The credentials of the session whose call the current thread is making."""
@@ -181,39 +152,12 @@ class _CallerCredentialProvider:
         return _CallerCredentials()
 
 
-_EXPLICIT: botocore.session.Session | None = None
-_CLIENTS: dict[tuple[str, str, "RetryPolicy"], Any] = {}
-
-
-def _explicit_client(service: str, region: str, retry: "RetryPolicy") -> Any:
-    """The one client of (service, region, retry policy) that serves every explicit credential."""
-    global _EXPLICIT  # noqa: PLW0603 - one botocore session per process, made on first use
-    key = (service, region, retry)
-    with _LOCK:
-        if key not in _CLIENTS:
-            if _EXPLICIT is None:
-                _EXPLICIT = botocore.session.get_session()
-                _EXPLICIT.register_component("credential_provider", _CallerCredentialProvider())
-            client = _EXPLICIT.create_client(service, region_name=region, config=retry.config())
-            _hook(client)
-            _CLIENTS[key] = client
-        return _CLIENTS[key]
-
-
-def _hook(client: Any) -> None:
-    client.meta.events.register("before-send", _guard)
+def _hook(client: Any, guard: Callable[..., None]) -> None:
+    client.meta.events.register("before-send", guard)
     client.meta.events.register("before-call", _count)
     client.meta.events.register("before-send", _attempt)
     client.meta.events.register("after-call", _outcome)
     client.meta.events.register("after-call-error", _unreachable)
-
-
-def _guard(request: Any, **_: Any) -> None:
-    """Unless development endpoints are allowed, a request leaves only over https for an AWS host."""
-    if not _ENDPOINTS.honour_configured and not is_aws_endpoint(str(request.url)):
-        parts = urlsplit(str(request.url))
-        raise EndpointRefused(f"refused to send an AWS request to {parts.scheme}://{parts.hostname}: only https to "
-                              "AWS hosts (set --dev-endpoints for a local AWS endpoint)")
 
 
 def _count(model: Any, **_: Any) -> None:
@@ -309,6 +253,7 @@ class Budget:
 class AWSSession:
     """One identity's clients; every API call made through them is counted as `service:Operation`."""
 
+    aws: "AWSClients"  # where its botocore clients come from: the process's, shared by every check
     credential: Credential | None  # None: the default chain (environment, profile, instance role)
     region: str
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -318,7 +263,7 @@ class AWSSession:
     budget: "Budget" = field(default_factory=Budget)  # one check's reservations and attempts, shared
     expires: datetime | None = None  # temporary credentials (an assumed role): when they stop working
     profile: str | None = None
-    _clients: dict[str, Any] = field(default_factory=dict)
+    _bound: dict[str, _Bound] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         return self.client_in(service, self.region)
@@ -326,21 +271,11 @@ class AWSSession:
     def client_in(self, service: str, region: str) -> Any:
         """A client of this identity for a regional service in another region (CloudTrail per Cluster region)."""
         key = service if region == self.region else f"{service}@{region}"
-        if key not in self._clients:
-            if self.credential is not None:
-                client = _explicit_client(service, region, self.retry)
-            else:
-                with _LOCK:
-                    client = _shared(self.profile).client(  # type: ignore[call-overload]
-                        service, region_name=region, config=self.retry.config())
-                _hook(client)
-            self._clients[key] = _Bound(self, client)
-        return self._clients[key]
-
-
-def static_session(credential: Credential, region: str, retry: RetryPolicy | None = None,
-                   limiter: RateLimiter | None = None) -> AWSSession:
-    return AWSSession(credential, region, retry or RetryPolicy(), limiter=limiter)
+        if key not in self._bound:
+            client = (self.aws.explicit_client(service, region, self.retry) if self.credential is not None
+                      else self.aws.ambient_client(self.profile, service, region, self.retry))
+            self._bound[key] = _Bound(self, client)
+        return self._bound[key]
 
 
 def assume_role(base: AWSSession, role: AssumeRole, session_name: str = SESSION_NAME) -> AWSSession:
@@ -349,14 +284,90 @@ def assume_role(base: AWSSession, role: AssumeRole, session_name: str = SESSION_
     if role.external_id:
         kwargs["ExternalId"] = role.external_id
     creds = base.client("sts").assume_role(**kwargs)["Credentials"]
-    assumed = static_session(Credential(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
-                             base.region, base.retry, base.limiter)
+    assumed = base.aws.static_session(
+        Credential(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]), base.region, base.retry,
+        base.limiter)
     assumed.calls, assumed.budget = base.calls, base.budget  # one check, one count, one reservation
     assumed.expires = creds.get("Expiration")
     assumed.limit_key = role.role_arn.split(":")[4] if role.role_arn.count(":") >= 5 else base.limit_key
     return assumed
 
 
-def ambient_session(region: str, profile: str | None = None, retry: RetryPolicy | None = None) -> AWSSession:
-    """The default boto3 credential chain (environment, profile, instance role), e.g. for an auditor."""
-    return AWSSession(None, region, retry or RetryPolicy(), profile=profile)
+@dataclass(eq=False, kw_only=True)
+class AWSClients:
+    """How this process reaches AWS, built once (the operator's Runtime, a CLI command) and handed to every check.
+
+    Explicit credentials share one botocore client per (service, region, retry policy), from one botocore session
+    whose credential provider answers with the credentials of the calling thread's session; ambient identities (an
+    auditor from a profile or the default chain) get clients of their own from one boto3 session per profile. The
+    endpoint policy is fixed when it is built: a client made under one policy can never serve the other."""
+
+    honour_configured_endpoints: bool  # development endpoints (--dev-endpoints, the CLI); False: AWS hosts only
+    simulations: ThreadPoolExecutor = field(  # threads start at first use (an executor starts none before)
+        default_factory=lambda: ThreadPoolExecutor(SIMULATION_THREADS, thread_name_prefix="aws-simulate"))
+    # boto3 sessions are not thread-safe: client creation is serialised through this lock
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _profiles: dict[str | None, boto3.Session] = field(default_factory=dict, init=False, repr=False)
+    _explicit: BotocoreSession | None = field(default=None, init=False, repr=False)  # made on first use
+    _clients: dict[tuple[str, str, RetryPolicy], Any] = field(default_factory=dict, init=False, repr=False)
+
+    def static_session(self, credential: Credential, region: str, retry: RetryPolicy | None = None,
+                       limiter: RateLimiter | None = None) -> AWSSession:
+        return AWSSession(self, credential, region, retry or RetryPolicy(), limiter=limiter)
+
+    def ambient_session(self, region: str, profile: str | None = None, retry: RetryPolicy | None = None,
+                        ) -> AWSSession:
+        """The default boto3 credential chain (environment, profile, instance role), e.g. for an auditor."""
+        return AWSSession(self, None, region, retry or RetryPolicy(), profile=profile)
+
+    def explicit_client(self, service: str, region: str, retry: RetryPolicy) -> Any:
+        """The one client of (service, region, retry policy) that serves every explicit credential."""
+        key = (service, region, retry)
+        with self._lock:
+            if key not in self._clients:
+                if self._explicit is None:
+                    self._explicit = botocore.session.get_session()
+                    self._explicit.register_component("credential_provider", _CallerCredentialProvider())
+                client = self._explicit.create_client(service, region_name=region,
+                                                      config=retry.config(self.honour_configured_endpoints))
+                _hook(client, self._guard)
+                self._clients[key] = client
+            return self._clients[key]
+
+    def ambient_client(self, profile: str | None, service: str, region: str, retry: RetryPolicy) -> Any:
+        """A client of its own for an ambient identity, from the profile's one boto3 session."""
+        with self._lock:
+            if profile not in self._profiles:
+                self._profiles[profile] = boto3.Session(profile_name=profile)
+            client = self._profiles[profile].client(  # type: ignore[call-overload]
+                service, region_name=region, config=retry.config(self.honour_configured_endpoints))
+        _hook(client, self._guard)
+        return client
+
+    def _guard(self, request: Any, **_: Any) -> None:
+        """Unless development endpoints are allowed, a request leaves only over https for an AWS host."""
+        if not self.honour_configured_endpoints and not is_aws_endpoint(str(request.url)):
+            parts = urlsplit(str(request.url))
+            raise EndpointRefused(f"refused to send an AWS request to {parts.scheme}://{parts.hostname}: only https "
+                                  "to AWS hosts (set --dev-endpoints for a local AWS endpoint)")
+
+    def endpoints_in_use(self, region: str = "us-east-1") -> dict[str, str]:
+        """Where STS and IAM requests of explicit credentials go from `region`, for the start-up log."""
+        return {service: str(self.explicit_client(service, region, RetryPolicy()).meta.endpoint_url)
+                for service in ("sts", "iam")}
+
+    def ignored_overrides(self) -> list[str]:
+        """The endpoint overrides set in the environment or the AWS config that are ignored (names only)."""
+        if self.honour_configured_endpoints:
+            return []
+        found = [name for name in ENDPOINT_VARIABLES if os.environ.get(name)]
+        found += sorted(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_") and k not in found)
+        try:
+            config = BotocoreSession().full_config
+        except Exception as err:  # an unreadable config is botocore's to report when it is used
+            found.append(f"the AWS config (unreadable: {type(err).__name__})")
+            config = {}
+        for name, profile in sorted((config.get("profiles") or {}).items()):
+            if "endpoint_url" in profile or "services" in profile:
+                found.append(f"profile {name} endpoint_url/services in the AWS config")
+        return found

@@ -1,10 +1,8 @@
 """iam:SimulatePrincipalPolicy, one call per batch, following IsTruncated/Marker pages; a check's batches at once."""
 
 import sys
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from concurrent.futures import Executor
 from typing import Any, TypeVar
 
 from credcheck.engine.aws.session import AWSSession, carry_deadline
@@ -74,41 +72,13 @@ def simulate_batch(session: AWSSession, source_arn: str, batch: SimulationBatch)
     return out
 
 
-def simulate(session: AWSSession, source_arns: Mapping[str, str],
-             batches: Sequence[SimulationBatch]) -> dict[RequestKey, SimulationResult]:
-    """Every batch, at once (independent requests: the wall time of the slowest, not the sum); `source_arns` names
-    the user or role per principal. The first failure is raised."""
-    out: dict[RequestKey, SimulationResult] = {}
-    for result in fan_out([partial(simulate_batch, session, source_arns[b.principal], b) for b in batches]):
-        if isinstance(result, BaseException):
-            raise result
-        out.update(result)
-    return out
-
-
-# Simulations of every check share these threads: a check's batches are independent requests, each a few hundred
-# milliseconds on AWS, so they run at once; the check reserved their calls before (the account's budget), so
-# running them together spends nothing more. Only leaf calls run here (nothing waits in it on more of its own work).
-SIMULATION_THREADS = 8
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL  # noqa: PLW0603 - one pool per process, made on first use
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(SIMULATION_THREADS, thread_name_prefix="aws-simulate")
-        return _POOL
-
-
-def fan_out(calls: Sequence[Callable[[], T]]) -> list[T | BaseException]:
-    """Each call's result (or the exception it raised), in order; run at once in the simulation threads, carrying
-    the calling thread's check deadline. One call runs in the calling thread."""
+def fan_out(calls: Sequence[Callable[[], T]], pool: Executor) -> list[T | BaseException]:
+    """Each call's result (or the exception it raised), in order; run at once in `pool` (the simulation threads,
+    AWSClients.simulations), carrying the calling thread's check deadline. One call runs in the calling thread."""
     if len(calls) <= 1:
         return [_settled(call) for call in calls]
     carried = [carry_deadline(call) for call in calls]
-    futures = [_pool().submit(_settled, call) for call in carried[1:]]
+    futures = [pool.submit(_settled, call) for call in carried[1:]]
     first = _settled(carried[0])  # the calling thread does one share of the work meanwhile
     return [first, *(f.result() for f in futures)]
 

@@ -15,7 +15,6 @@ class ArnError(ValueError):
 class Partition:
     name: str
     dns_suffix: str
-    iam_endpoint: str
     signing_region: str
     region_prefixes: tuple[str, ...]
 
@@ -24,21 +23,21 @@ class Partition:
 PARTITIONS: dict[str, Partition] = {
     p.name: p
     for p in (
-        Partition("aws", "amazonaws.com", "https://iam.amazonaws.com", "us-east-1",
+        Partition("aws", "amazonaws.com", "us-east-1",
                   ("us-", "eu-", "ap-", "sa-", "ca-", "me-", "af-", "il-", "mx-")),
-        Partition("aws-cn", "amazonaws.com.cn", "https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1",
+        Partition("aws-cn", "amazonaws.com.cn", "cn-north-1",
                   ("cn-",)),
-        Partition("aws-us-gov", "amazonaws.com", "https://iam.us-gov.amazonaws.com", "us-gov-west-1",
+        Partition("aws-us-gov", "amazonaws.com", "us-gov-west-1",
                   ("us-gov-",)),
-        Partition("aws-iso", "c2s.ic.gov", "https://iam.us-iso-east-1.c2s.ic.gov", "us-iso-east-1",
+        Partition("aws-iso", "c2s.ic.gov", "us-iso-east-1",
                   ("us-iso-",)),
-        Partition("aws-iso-b", "sc2s.sgov.gov", "https://iam.us-isob-east-1.sc2s.sgov.gov", "us-isob-east-1",
+        Partition("aws-iso-b", "sc2s.sgov.gov", "us-isob-east-1",
                   ("us-isob-",)),
-        Partition("aws-iso-e", "cloud.adc-e.uk", "https://iam.eu-isoe-west-1.cloud.adc-e.uk", "eu-isoe-west-1",
+        Partition("aws-iso-e", "cloud.adc-e.uk", "eu-isoe-west-1",
                   ("eu-isoe-",)),
-        Partition("aws-iso-f", "csp.hci.ic.gov", "https://iam.us-isof-south-1.csp.hci.ic.gov",
+        Partition("aws-iso-f", "csp.hci.ic.gov",
                   "us-isof-south-1", ("us-isof-",)),
-        Partition("aws-eusc", "amazonaws.eu", "https://iam.eusc-de-east-1.amazonaws.eu", "eusc-de-east-1",
+        Partition("aws-eusc", "amazonaws.eu", "eusc-de-east-1",
                   ("eusc-",)),
     )
 }

@@ -8,7 +8,7 @@ from credcheck.controller.discovery.world import (
     PresetKey,
     PresetView,
     SecretKey,
-    World,
+    Snapshot,
     plan_for,
 )
 
@@ -28,20 +28,20 @@ def test_sources_that_used_to_share_a_name_get_one_each() -> None:
 def test_a_check_of_the_source_under_another_name_is_removed_naming_its_source() -> None:
     key = SecretKey("kubermatic", "credential-aws-a.b")
     old = CheckView("kubermatic", "credential-aws-a-b", True, "{}", "1")  # the name before hash suffixes
-    world = World({("kubermatic", "credential-aws-a.b"): ["7"]}, {}, {}, {}, {},
+    world = Snapshot({("kubermatic", "credential-aws-a.b"): ["7"]}, {}, {}, {}, {},
                   {("kubermatic", "credential-aws-a.b"): [old]})
     plan = plan_for(key, world, SCOPE)
     assert plan.ensure is not None and plan.ensure["metadata"]["name"] == check_name_for_secret(key.name)
     assert plan.remove == (("kubermatic", "credential-aws-a-b"),)
     assert plan.source == ("secretRef", "credential-aws-a.b"), "removed only while it still reads this Secret"
     ours = CheckView("kubermatic", check_name_for_secret(key.name), True, discovery_view(plan.ensure), "7")
-    settled = World(world.secrets, {}, {}, {}, {}, {("kubermatic", "credential-aws-a.b"): [ours]})
+    settled = Snapshot(world.secrets, {}, {}, {}, {}, {("kubermatic", "credential-aws-a.b"): [ours]})
     assert plan_for(key, settled, SCOPE).empty, "one check, in step: nothing to write on any resync"
 
 
 def test_a_gone_preset_removes_every_check_reading_it() -> None:
     checks = {("kubermatic", "preset:x"): [CheckView("kubermatic", "preset-x", True, "{}", "1")]}
-    gone = World({}, {}, {}, {}, {}, checks)
+    gone = Snapshot({}, {}, {}, {}, {}, checks)
     assert plan_for(PresetKey("x"), gone, SCOPE).remove == (("kubermatic", "preset-x"),)
-    present = World({}, {}, {}, {}, {"x": [PresetView("3", True, None, None)]}, checks)
+    present = Snapshot({}, {}, {}, {}, {"x": [PresetView("3", True, None, None)]}, checks)
     assert plan_for(PresetKey("x"), present, SCOPE).remove == ()

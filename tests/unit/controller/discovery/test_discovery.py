@@ -9,7 +9,7 @@ from credcheck.controller.discovery.kkp import (
     merge_uses,
     seed_regions,
 )
-from credcheck.engine.target import target_from_entry
+from credcheck.kube.spec import ClusterEntry
 
 
 def use(cluster: str, role: str | None = None, ext: str | None = None, disable: bool = False) -> ClusterUse:
@@ -35,10 +35,10 @@ def test_spec_entry_takes_the_region_from_the_seeds_datacenter() -> None:
     seed = {"spec": {"datacenters": {"aws-fra": {"spec": {"aws": {"region": "eu-central-1"}}},
                                      "os-x": {"spec": {"openstack": {}}}}}}
     assert seed_regions(seed) == {"aws-fra": "eu-central-1"}
-    assert found.spec_entry(seed_regions(seed)) == {"name": "abc", "datacenter": "aws-fra", "region": "eu-central-1",
-                                                     "kubernetesVersion": "1.34.2", "roleARN": "cp"}
-    assert "region" not in found.spec_entry({}), "an unknown datacenter leaves the region to the check"
-    target = target_from_entry(found.spec_entry(seed_regions(seed)))
+    assert found.spec_entry(seed_regions(seed)) == ClusterEntry(name="abc", datacenter="aws-fra", region="eu-central-1",
+                                                                kubernetes_version="1.34.2", role_arn="cp")
+    assert found.spec_entry({}).region is None, "an unknown datacenter leaves the region to the check"
+    target = found.spec_entry(seed_regions(seed)).to_target()
     assert (target.cluster, target.region, target.control_plane_role) == ("abc", "eu-central-1", "cp")
 
 
@@ -63,7 +63,7 @@ def test_merge_uses() -> None:
     merged = merge_uses([use("b", "arn:aws:iam::1:role/b", disable=True), use("a", "arn:aws:iam::1:role/a")])
     assert merged.assume_role_arn == "arn:aws:iam::1:role/a" and merged.names == ("a", "b")
     assert merged.note is not None and "different assume-role settings" in merged.note
-    assert merged.clusters == ({"name": "a"}, {"name": "b", "disableIAMReconciling": True}), \
+    assert merged.clusters == (ClusterEntry(name="a"), ClusterEntry(name="b", disable_iam_reconciling=True)), \
         "IAM reconciling is a per-Cluster setting"
 
 

@@ -12,7 +12,7 @@ from credcheck.controller.discovery.world import (
     PresetKey,
     PresetView,
     SecretKey,
-    World,
+    Snapshot,
     all_keys,
     plan_for,
 )
@@ -20,10 +20,10 @@ from credcheck.controller.discovery.world import (
 SETTINGS = DiscoveryScope(("kubermatic",), "kubermatic", "kkp", "6h")
 
 
-def world(**kw: object) -> World:
+def world(**kw: object) -> Snapshot:
     base: dict[str, object] = {"secrets": {}, "clusters": {}, "eks": {}, "regions": {}, "presets": {}, "checks": {}}
     base.update(kw)
-    return World(**base)  # type: ignore[arg-type]
+    return Snapshot(**base)  # type: ignore[arg-type]
 
 
 def test_one_worker_per_key_and_a_rerun_for_what_it_missed() -> None:
@@ -123,14 +123,15 @@ def test_presets_and_the_resync_work_list() -> None:
 def test_a_resync_of_thousands_of_keys_runs_a_few_workers_not_a_task_per_key() -> None:
     """Every key of a seed (10,000 Secrets) is enqueued at each resync: they wait as keys, a few workers take
     them (a task per key cost about 2 KB each, all at once)."""
-    active, peak = 0, 0
+    active, peak, done = 0, 0, 0
 
     async def work(key: object) -> None:
-        nonlocal active, peak
+        nonlocal active, peak, done
         active += 1
         peak = max(peak, active)
         await asyncio.sleep(0)
         active -= 1
+        done += 1
 
     async def scenario() -> KeyQueue:
         queue = KeyQueue(work, workers=8)
@@ -141,5 +142,5 @@ def test_a_resync_of_thousands_of_keys_runs_a_few_workers_not_a_task_per_key() -
             await asyncio.sleep(0.001)
         return queue
 
-    queue = asyncio.run(scenario())
-    assert peak <= 8 and queue.done_total == 5000
+    asyncio.run(scenario())
+    assert peak <= 8 and done == 5000

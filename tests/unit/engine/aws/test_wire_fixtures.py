@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from botocore.parsers import create_parser
 
 from credcheck.engine.aws.errors import describe
-from credcheck.engine.aws.simulator import simulate
+from credcheck.engine.aws.simulator import simulate_batch
 from credcheck.engine.batches import SimulationBatch
 from credcheck.engine.model import OPERATING, Outcome
 from credcheck.engine.verdict import classify
@@ -51,7 +51,7 @@ def test_simulation_pages_with_every_detail() -> None:
     actions = ("ec2:DescribeVpcs", "iam:PassRole", "ec2:RunInstances", "iam:CreateRole", "ec2:NoSuchAction")
     star = SimulationBatch(OPERATING, ("*",), actions, (("aws:RequestedRegion", ("eu-central-1",)),),
                            tuple((OPERATING, a, "*", ()) for a in actions))
-    results = simulate(Session(iam), {OPERATING: "arn:aws:iam::123456789012:user/kkp"}, [star])  # type: ignore[arg-type]
+    results = simulate_batch(Session(iam), "arn:aws:iam::123456789012:user/kkp", star)  # type: ignore[arg-type]
     assert iam.requests[1]["Marker"] == "AAEAAWV4YW1wbGUtbWFya2Vy", "the second page is asked with the Marker"
     outcome = {key[1]: classify(result) for key, result in results.items()}
     assert outcome == {"ec2:DescribeVpcs": Outcome.ALLOWED, "iam:PassRole": Outcome.MISSING_CONTEXT,
@@ -67,7 +67,7 @@ def test_resource_specific_results_decide_per_resource() -> None:
     resources = (f"{ROLE}-control-plane", f"{ROLE}-worker")
     batch = SimulationBatch(OPERATING, resources, ("iam:GetRole",), (),
                             tuple((OPERATING, "iam:GetRole", r, ()) for r in resources))
-    results = simulate(Session(Pages(page)), {OPERATING: "arn:aws:iam::123456789012:user/kkp"}, [batch])  # type: ignore[arg-type]
+    results = simulate_batch(Session(Pages(page)), "arn:aws:iam::123456789012:user/kkp", batch)  # type: ignore[arg-type]
     assert results[(OPERATING, "iam:GetRole", f"{ROLE}-control-plane", ())].decision == "allowed"
     assert results[(OPERATING, "iam:GetRole", f"{ROLE}-worker", ())].decision == "implicitDeny"
 

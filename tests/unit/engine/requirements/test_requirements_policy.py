@@ -6,6 +6,7 @@ import fnmatch
 import json
 
 import pytest
+from policy_edits import without_pair
 
 from credcheck.cli.main import main
 from credcheck.engine.iam.policy import parse_policy
@@ -61,23 +62,6 @@ def _pairs(doc: dict) -> list[tuple[str, str]]:  # type: ignore[type-arg]
         resources = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
         out += [(a, r) for a in actions for r in resources]
     return out
-
-
-def without_pair(doc: dict, action: str, resource: str) -> dict:  # type: ignore[type-arg]
-    """The policy less one (action, resource) pair: the rest of its statement stays, split where needed."""
-    statements = []
-    for st in doc["Statement"]:
-        actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
-        resources = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
-        if action not in actions or resource not in resources:
-            statements.append(st)
-            continue
-        if len(actions) > 1:
-            statements.append({**st, "Action": [a for a in actions if a != action]})
-        if len(resources) > 1:
-            statements.append({**st, "Sid": st["Sid"] + "r", "Action": action,
-                               "Resource": [r for r in resources if r != resource]})
-    return {**doc, "Statement": statements}
 
 
 def _targets(version: str) -> list[Target]:
