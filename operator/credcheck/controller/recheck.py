@@ -26,8 +26,10 @@ from credcheck.controller.runtime import Runtime, trim_memory
 from credcheck.controller.schedule import Schedule
 from credcheck.controller.supervise import Health, Supervisor
 from credcheck.engine.aws import calls as aws_calls
+from credcheck.engine.requirements.profiles import BUILTIN
 from credcheck.kube.client import ApiError
 from credcheck.kube.contract import ANNOTATION_RECHECK, parse_duration, timestamp
+from credcheck.kube.spec import CheckSpec, parse_spec
 
 SCHEDULER_TICK = 1.0  # how often the scheduler asks for the due re-checks the budget allows
 HOUSEKEEPING = 15.0  # how often the verdict cache and the rate limiter forget what expired
@@ -47,12 +49,11 @@ class CheckSummary:
 
 def summarize(default_interval: str) -> Callable[[Mapping[str, Any]], CheckSummary]:
     def summary(body: Mapping[str, Any]) -> CheckSummary:
-        spec, status = body.get("spec") or {}, body.get("status") or {}
-        try:
-            interval = parse_duration(str(spec.get("interval") or default_interval))
-        except ValueError:
-            interval = parse_duration(default_interval)
-        return CheckSummary(status.get("nextCheckTime"), bool(spec.get("suspend")),
+        status = body.get("status") or {}
+        spec = parse_spec(body.get("spec") or {}, BUILTIN)  # as the handlers read it: unusable is not suspended
+        usable = spec if isinstance(spec, CheckSpec) else None
+        interval = (usable.interval_seconds if usable else None) or parse_duration(default_interval)
+        return CheckSummary(status.get("nextCheckTime"), bool(usable and usable.suspend),
                             (status.get("principal") or {}).get("account"),
                             {k: status.get(k) for k in ("conditions", "summary", "lastCheckTime")}, interval)
     return summary

@@ -57,7 +57,8 @@ def test_concurrent_askers_await_one_computation_and_survive_a_cancelled_asker()
             return Verdict(Status.SUFFICIENT, "r", "m")
 
         askers = [asyncio.ensure_future(cache.get_or_compute("k", slow)) for _ in range(5)]
-        await asyncio.sleep(0.01)
+        while cache.hits < 4:  # until the four others wait on the first one's computation
+            await asyncio.sleep(0)
         askers[0].cancel()  # e.g. a handler timed out: the others still get the verdict
         release.set()
         done = await asyncio.gather(*askers[1:])
