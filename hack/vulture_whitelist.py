@@ -1,18 +1,14 @@
 """Names vulture cannot see used: called by kopf, botocore or prometheus_client, or read from data files.
 `make lint` runs vulture over operator/, tests/, bench/ and testground/ with this file (hack/vulture.sh)."""
 
-from credcheck.controller.handlers import checks, kkp_watch, serving, startup  # kopf calls the decorated handlers
+from credcheck.controller.handlers import checks, lifecycle, startup  # kopf calls the decorated handlers
 from credcheck.engine.aws import session
 from credcheck.engine.requirements import profiles
 
 checks.check_on_create
 checks.check_on_change
-checks.start_scheduler
-checks.stop_scheduler
-kkp_watch.start_discovery
-kkp_watch.stop_discovery
-serving.handlers_started
-serving.handlers_stopped
+lifecycle.start_services
+lifecycle.stop_services
 startup.configure
 _.max_workers  # kopf's OperatorSettings, set in startup.configure
 _.worker_limit

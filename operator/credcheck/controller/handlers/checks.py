@@ -1,12 +1,11 @@
 """AWSCredentialCheck handlers: check on create and on spec or source change (the re-checks the scheduler asks for
-land there too); the re-check scheduler (credcheck.controller.recheck) starts and stops with the handlers."""
+land there too): the object parsed once, reconciled, its status and Event written."""
 
 import time
 from typing import Any
 
 import kopf
 
-from credcheck.controller.recheck import Recheck
 from credcheck.controller.reconcile import Reconciled, reconcile
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.schedule import Schedule
@@ -45,16 +44,3 @@ async def check_on_change(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, l
     check = parse_check(body, BUILTIN)  # the one place a check's object is read
     if check.spec is None or not check.spec.suspend:
         await _apply(memo.runtime, memo.schedule, check, body=body, patch=patch, logger=logger)
-
-
-@kopf.on.startup()
-async def start_scheduler(memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    memo.recheck = Recheck(memo.runtime, memo.schedule, memo.health, logger)
-    memo.recheck.start()
-
-
-@kopf.on.cleanup()
-async def stop_scheduler(memo: kopf.Memo, **_: Any) -> None:
-    recheck: Recheck | None = memo.get("recheck")
-    if recheck is not None:
-        await recheck.stop()

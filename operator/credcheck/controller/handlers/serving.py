@@ -57,18 +57,3 @@ async def start(memo: kopf.Memo, logger: Any) -> list[web.AppRunner]:
     logger.info("serving /metrics and /readyz on port %s, /healthz on port %s", settings.metrics_port,
                 settings.health_port)
     return runners
-
-
-@kopf.on.startup()
-async def handlers_started(memo: kopf.Memo, **_: Any) -> None:
-    memo.health.started = True
-
-
-@kopf.on.cleanup()
-async def handlers_stopped(memo: kopf.Memo, **_: Any) -> None:
-    """kopf is stopping: raise the operator's stop flag too, or kopf waits for that flag's waiter as a hung task
-    (5 s) before it returns and the Lease is released."""
-    memo.health.started = False
-    stop = memo.get("stop")
-    if stop is not None:
-        stop.set()
