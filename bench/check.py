@@ -3,7 +3,8 @@
 kkp is asked for one Cluster (eu-central-1, Kubernetes 1.34: the CCM assumes the control-plane role, so one GetRole
 reads its trust policy); the upgrade case judges kkp-2.30 (Kubernetes 1.32: direct-mode CCM) and kkp-2.31 from one
 simulation; kkp-docs is the documented policy's ~830 actions, for comparison. CPU is credcheck's own process time
-(the endpoint runs in another process).
+(the endpoint runs in another process; its own CPU per check is printed too: on one machine the two share the cores,
+which bounds how many checks a second a benchmark of the whole seed can see).
 
 Starts its own AWS endpoint (moto + simulation) on 127.0.0.1; prints numbers, never fails.
 """
@@ -28,6 +29,12 @@ from credcheck_testground.processes import stop_all
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process' user + system CPU time so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(rounds: int = 10) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp)
@@ -43,27 +50,35 @@ def main(rounds: int = 10) -> None:
             _, keys = endpoint.create_user(policies=[doc, docs])
             credential = Credential(keys.access_key_id, keys.secret_access_key)
             cluster = Target(cluster="bench", region="eu-central-1", kubernetes_version="1.34.2")
+            second = Target(cluster="bench-2", region="us-east-1", kubernetes_version="1.33.1")
             old = Target(cluster="bench", region="eu-central-1", kubernetes_version="1.32.9")  # direct-mode CCM on 2.30
             # what the operator's runtime holds: one set of clients (the local endpoint: development) for every check
             clients, memory = AWSClients(honour_configured_endpoints=True), AuditorCache()
             cases = {"kkp": CheckOptions(load_profile("kkp"), region="eu-central-1", targets=(cluster,), aws=clients,
                                          auditor_cache=memory),
+                     "kkp, two Clusters (as bench/load.py --clusters makes)": CheckOptions(
+                         load_profile("kkp"), region="eu-central-1", targets=(cluster, second), aws=clients,
+                         auditor_cache=memory),
                      "kkp-2.30 (1.32) + upgrade to kkp-2.31": CheckOptions(
                          load_profile("kkp-2.30"), region="eu-central-1", targets=(old,),
                          target_profile=load_profile("kkp-2.31"), aws=clients, auditor_cache=memory),
                      "kkp-docs": CheckOptions(load_profile("kkp-docs"), region="eu-central-1", aws=clients,
                                               auditor_cache=memory)}
+            server = int((state / "aws.pid").read_text())
             for name, options in cases.items():
                 times, cpu, verdict = [], [], None
+                server_start = cpu_seconds(server)
                 for _ in range(rounds):
                     start, start_cpu = time.perf_counter(), time.process_time()
                     verdict = run_check(credential, options)
                     times.append((time.perf_counter() - start) * 1000)
                     cpu.append((time.process_time() - start_cpu) * 1000)
                 assert verdict is not None
+                served = (cpu_seconds(server) - server_start) / rounds * 1000
                 print(f"check[{name}]: {len(verdict.results)} actions, {verdict.status.value}, "
                       f"AWS calls {sum(verdict.aws_calls.values())} {verdict.aws_calls}, "
-                      f"wall median {statistics.median(times):.0f} ms, CPU median {statistics.median(cpu):.0f} ms")
+                      f"wall median {statistics.median(times):.0f} ms, CPU median {statistics.median(cpu):.0f} ms, "
+                      f"the local endpoint's CPU {served:.0f} ms a check")
         finally:
             stop_all(state)
 
