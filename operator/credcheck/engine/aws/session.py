@@ -45,6 +45,7 @@ from botocore.exceptions import NoCredentialsError
 from botocore.session import Session as BotocoreSession
 
 from credcheck.engine.aws import calls as aws_calls
+from credcheck.engine.aws.botodata import share_data
 from credcheck.engine.aws.errors import ACCESS_DENIED, THROTTLED
 from credcheck.engine.aws.ratelimit import RateLimiter
 from credcheck.engine.model import AssumeRole, Credential
@@ -326,7 +327,7 @@ class AWSClients:
         with self._lock:
             if key not in self._clients:
                 if self._explicit is None:
-                    self._explicit = botocore.session.get_session()
+                    self._explicit = share_data(botocore.session.get_session())
                     self._explicit.register_component("credential_provider", _CallerCredentialProvider())
                 client = self._explicit.create_client(service, region_name=region,
                                                       config=retry.config(self.honour_configured_endpoints))
@@ -338,7 +339,7 @@ class AWSClients:
         """A client of its own for an ambient identity, from the profile's one boto3 session."""
         with self._lock:
             if profile not in self._profiles:
-                self._profiles[profile] = boto3.Session(profile_name=profile)
+                self._profiles[profile] = boto3.Session(botocore_session=share_data(BotocoreSession(profile=profile)))
             client = self._profiles[profile].client(  # type: ignore[call-overload]
                 service, region_name=region, config=retry.config(self.honour_configured_endpoints))
         _hook(client, self._guard)
