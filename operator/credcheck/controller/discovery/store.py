@@ -21,15 +21,27 @@ def object_id(body: Mapping[str, Any]) -> ObjectId:
 
 
 class Store(Mapping[K, tuple[V, ...]], Generic[K, V]):
-    """Objects' entries, and the same read as key -> values (insertion order of the objects)."""
+    """Objects' entries, and the same read as key -> values (insertion order of the objects).
+
+    Kept small, as a store holds every Secret of a seed: a key maps to the one object that has it (an ObjectId, a
+    tuple), or to a list of them when several do; the values stay in the objects' entries. An entry whose key is
+    its object's id (a Secret's) keeps that id as its key rather than an equal copy."""
 
     def __init__(self) -> None:
         self._objects: dict[ObjectId, tuple[K, V] | None] = {}  # None: an object that contributes no entry
-        self._by_key: dict[K, dict[ObjectId, V]] = {}
+        self._by_key: dict[K, ObjectId | list[ObjectId]] = {}
 
     # --- reading -----------------------------------------------------------------------------------------------
     def __getitem__(self, key: K) -> tuple[V, ...]:
-        return tuple(self._by_key[key].values())
+        return tuple(self._value(oid) for oid in self._oids(self._by_key[key]))
+
+    def _oids(self, found: ObjectId | list[ObjectId]) -> list[ObjectId] | tuple[ObjectId]:
+        return found if isinstance(found, list) else (found,)
+
+    def _value(self, oid: ObjectId) -> V:
+        entry = self._objects[oid]
+        assert entry is not None  # an object is under a key only while its entry has that key
+        return entry[1]
 
     def __iter__(self) -> Iterator[K]:
         return iter(self._by_key)
@@ -48,7 +60,7 @@ class Store(Mapping[K, tuple[V, ...]], Generic[K, V]):
         return self._objects.get(oid)
 
     def __repr__(self) -> str:
-        return f"Store({self._by_key!r})"
+        return f"Store({dict(self.items())!r})"
 
     # --- writing: each answers the keys whose values changed ---------------------------------------------------
     def put(self, oid: ObjectId, entry: tuple[K, V] | None) -> list[K]:
@@ -56,10 +68,18 @@ class Store(Mapping[K, tuple[V, ...]], Generic[K, V]):
         if oid in self._objects and self._objects[oid] == entry:
             return []
         changed = self._drop(oid)
+        if entry is not None and entry[0] == oid:
+            entry = (oid, entry[1])  # K is ObjectId here: one tuple, not two
         self._objects[oid] = entry
         if entry is not None:
-            key, value = entry
-            self._by_key.setdefault(key, {})[oid] = value
+            key = entry[0]
+            found = self._by_key.get(key)
+            if found is None:
+                self._by_key[key] = oid
+            elif isinstance(found, list):
+                found.append(oid)
+            else:
+                self._by_key[key] = [found, oid]
             if key not in changed:
                 changed.append(key)
         return changed
@@ -84,9 +104,12 @@ class Store(Mapping[K, tuple[V, ...]], Generic[K, V]):
         if old is None:  # unknown, or an object without an entry
             return []
         key = old[0]
-        values = self._by_key.get(key)
-        if values is not None:
-            values.pop(oid, None)
-            if not values:
-                del self._by_key[key]
+        found = self._by_key.get(key)
+        if isinstance(found, list):
+            if oid in found:
+                found.remove(oid)
+            if len(found) == 1:
+                self._by_key[key] = found[0]
+        elif found == oid:
+            del self._by_key[key]
         return [key]

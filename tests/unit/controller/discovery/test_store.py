@@ -34,3 +34,18 @@ def test_an_object_without_an_entry_is_still_known_so_its_deletion_is_seen() -> 
     assert len(store) == 0 and store.objects == 1
     _, gone = store.replace({})
     assert gone == [("ns", "plain")]
+
+
+def test_a_key_of_several_objects_keeps_their_order_as_they_come_and_go() -> None:
+    store: Store[str, str] = Store()
+    for name in ("c1", "c2", "c3"):
+        store.put(("", name), ("secret-a", name))
+    assert store["secret-a"] == ("c1", "c2", "c3")
+    store.put(("", "c1"), ("secret-a", "c1-edited"))
+    assert store["secret-a"] == ("c2", "c3", "c1-edited"), "a changed object comes last, as before"
+    store.delete(("", "c3"))
+    store.delete(("", "c1"))
+    assert store["secret-a"] == ("c2",) and dict(store.items()) == {"secret-a": ("c2",)}
+    assert store.delete(("", "c2")) == ["secret-a"] and "secret-a" not in store and store.objects == 0
+    store.put(("ns", "s"), (("ns", "s"), "7"))
+    assert store[("ns", "s")] == ("7",) and store.entry(("ns", "s")) == (("ns", "s"), "7")
