@@ -114,7 +114,8 @@ TRACKED = (ANNOTATION_SOURCE_VERSION, ANNOTATION_CLUSTERS, ANNOTATION_PROBLEM, A
 
 
 def discovery_view(check: Mapping[str, Any]) -> str:
-    """What discovery owns of a check, canonically: equal views need no write (API defaults don't count)."""
+    """What discovery owns of a check, canonically: equal views need no write (API defaults don't count). A digest
+    of it (the checks' store keeps one per check: 32 characters, not the ~1 KB of JSON with the Clusters' entries)."""
     meta = check.get("metadata") or {}
     annotations = meta.get("annotations") or {}
     spec = check.get("spec") or {}
@@ -128,7 +129,7 @@ def discovery_view(check: Mapping[str, Any]) -> str:
         "interval": spec.get("interval"),
         "clusters": spec.get("clusters") or [],
     }
-    return json.dumps(view, sort_keys=True)
+    return hashlib.blake2b(json.dumps(view, sort_keys=True).encode(), digest_size=16).hexdigest()
 
 
 def needs_update(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:

@@ -41,7 +41,7 @@ class CheckView:
     namespace: str
     name: str
     discovered: bool
-    view: str  # discovery_view() of the stored object
+    view: str  # discovery_view() of the stored object (a digest)
     source_version: str  # its credcheck.io/source-version annotation
 
 
