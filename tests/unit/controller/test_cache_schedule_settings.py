@@ -5,9 +5,9 @@ import pytest
 
 from credcheck.controller.schedule import Schedule
 from credcheck.controller.settings import Settings, add_arguments, from_arguments
-from credcheck.controller.verdict_cache import VerdictCache
+from credcheck.controller.verdict_cache import VerdictCache, freeze, thaw
 from credcheck.engine.aws.ratelimit import RateLimiter
-from credcheck.engine.model import Status, Verdict
+from credcheck.engine.model import ActionResult, Outcome, Requirement, Severity, Status, Verdict
 from credcheck.kube.contract import parse_duration, parse_timestamp
 
 
@@ -62,7 +62,8 @@ def test_concurrent_askers_await_one_computation_and_survive_a_cancelled_asker()
         askers[0].cancel()  # e.g. a handler timed out: the others still get the verdict
         release.set()
         done = await asyncio.gather(*askers[1:])
-        assert await cache.get_or_compute("k", slow) is done[0]  # now served from the cache
+        assert all(v is done[0] for v in done), "the askers of one computation get its verdict itself"
+        assert await cache.get_or_compute("k", slow) == done[0]  # now served from the cache (a copy)
         return done
 
     verdicts = asyncio.run(scenario())
@@ -132,3 +133,16 @@ def test_settings_from_flags_and_environment(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.presets is False and settings.aws_calls_per_second == 2.5
     with pytest.raises(ValueError, match="webhook-mode"):
         from_arguments(parser.parse_args(["--webhook-mode", "strict"]))
+
+
+def test_the_cache_keeps_a_verdict_compressed_and_serves_an_equal_one() -> None:
+    missing = tuple(ActionResult(Requirement(f"ec2:Action{i}", f"arn:aws:ec2:eu-central-1:123456789012:instance/i-{i}",
+                                             Severity.REQUIRED, ("feature",), "ec2:*", cluster="c1",
+                                             why=f"the cloud-controller-manager of cluster c1 calls it ({i})"),
+                                 Outcome.IMPLICIT_DENY) for i in range(50))
+    verdict = Verdict(Status.INSUFFICIENT, "MissingRequired", "50 required actions are missing", results=missing)
+    kept = freeze(verdict)
+    assert isinstance(kept, bytes) and len(kept) < 4096
+    assert thaw(kept) == verdict and thaw(kept) is not verdict
+    odd = Verdict(Status.SUFFICIENT, "r", "m", remediation={"made by": lambda: None})  # cannot be pickled: kept as is
+    assert thaw(freeze(odd)) is odd
