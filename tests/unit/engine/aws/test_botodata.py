@@ -53,8 +53,9 @@ def test_clients_go_where_plain_botocore_sends_them(service: str, region: str) -
 def test_sessions_share_one_loader_and_keep_a_small_part_of_the_endpoints() -> None:
     one, other = (botodata.share_data(botocore.session.get_session()) for _ in range(2))
     assert one.get_component("data_loader") is other.get_component("data_loader")
-    assert session.ambient_session("us-east-1").client("sts").meta.endpoint_url  # the auditor's boto3 session too
-    assert session._shared(None)._session.get_component("data_loader") is one.get_component("data_loader")
+    clients = session.AWSClients(honour_configured_endpoints=False)
+    assert clients.ambient_session("us-east-1").client("sts").meta.endpoint_url  # the auditor's boto3 session too
+    assert clients._profiles[None]._session.get_component("data_loader") is one.get_component("data_loader")
     loader = botodata._Loader()
     tracemalloc.start()
     try:
