@@ -11,7 +11,6 @@ The parsed file is dropped as soon as the copy is made, so its memory goes back 
 
 import json
 import os
-import threading
 from typing import Any
 
 import botocore.session
@@ -48,23 +47,19 @@ class _Loader(Loader):
         return json.loads(kept), path
 
 
-_LOADERS: dict[str | None, Loader] = {}
-_LOCK = threading.Lock()
-
-
-def _loader(data_path: str | None) -> Loader:
+def _loader(loaders: dict[str | None, Loader], data_path: str | None) -> Loader:
     """One loader per data path (AWS_DATA_PATH, the config's data_path; almost always none), as botocore's
-    create_loader makes it."""
-    with _LOCK:
-        if data_path not in _LOADERS:
-            extra = ([os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)]
-                     if data_path is not None else None)
-            _LOADERS[data_path] = _Loader(extra_search_paths=extra)
-        return _LOADERS[data_path]
+    create_loader makes it; the caller holds `loaders` (AWSClients: one set per process) and its lock."""
+    if data_path not in loaders:
+        extra = ([os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)]
+                 if data_path is not None else None)
+        loaders[data_path] = _Loader(extra_search_paths=extra)
+    return loaders[data_path]
 
 
-def share_data(session: botocore.session.Session) -> botocore.session.Session:
-    """`session`, loading its models and endpoints through the process' shared loader (call before its first
+def share_data(session: botocore.session.Session,
+               loaders: dict[str | None, Loader]) -> botocore.session.Session:
+    """`session`, loading its models and endpoints through the shared loader in `loaders` (call before its first
     client: the loader a session has made is not replaced)."""
-    session.register_component("data_loader", _loader(session.get_config_variable("data_path")))
+    session.register_component("data_loader", _loader(loaders, session.get_config_variable("data_path")))
     return session

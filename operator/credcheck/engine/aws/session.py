@@ -42,6 +42,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import Credentials, ReadOnlyCredentials
 from botocore.exceptions import NoCredentialsError
+from botocore.loaders import Loader
 from botocore.session import Session as BotocoreSession
 
 from credcheck.engine.aws import calls as aws_calls
@@ -309,6 +310,7 @@ class AWSClients:
     # boto3 sessions are not thread-safe: client creation is serialised through this lock
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _profiles: dict[str | None, boto3.Session] = field(default_factory=dict, init=False, repr=False)
+    _loaders: dict[str | None, Loader] = field(default_factory=dict, init=False, repr=False)  # botodata's
     _explicit: BotocoreSession | None = field(default=None, init=False, repr=False)  # made on first use
     _clients: dict[tuple[str, str, RetryPolicy], Any] = field(default_factory=dict, init=False, repr=False)
 
@@ -327,7 +329,7 @@ class AWSClients:
         with self._lock:
             if key not in self._clients:
                 if self._explicit is None:
-                    self._explicit = share_data(botocore.session.get_session())
+                    self._explicit = share_data(botocore.session.get_session(), self._loaders)
                     self._explicit.register_component("credential_provider", _CallerCredentialProvider())
                 client = self._explicit.create_client(service, region_name=region,
                                                       config=retry.config(self.honour_configured_endpoints))
@@ -339,7 +341,8 @@ class AWSClients:
         """A client of its own for an ambient identity, from the profile's one boto3 session."""
         with self._lock:
             if profile not in self._profiles:
-                self._profiles[profile] = boto3.Session(botocore_session=share_data(BotocoreSession(profile=profile)))
+                self._profiles[profile] = boto3.Session(
+                    botocore_session=share_data(BotocoreSession(profile=profile), self._loaders))
             client = self._profiles[profile].client(  # type: ignore[call-overload]
                 service, region_name=region, config=retry.config(self.honour_configured_endpoints))
         _hook(client, self._guard)

@@ -13,7 +13,7 @@ from credcheck.engine.aws import botodata, session
 
 def test_the_endpoints_kept_resolve_as_the_whole_file_does() -> None:
     full = Loader().load_data("endpoints")
-    kept = botodata._loader(None).load_data("endpoints")
+    kept = botodata._loader({}, None).load_data("endpoints")
     assert [p["partition"] for p in kept["partitions"]] == [p["partition"] for p in full["partitions"]]
     assert all(set(p["services"]) <= botodata.SERVICES for p in kept["partitions"])
     whole, part = EndpointResolver(full, uses_builtin_data=True), EndpointResolver(kept, uses_builtin_data=True)
@@ -43,7 +43,7 @@ def test_the_endpoints_kept_resolve_as_the_whole_file_does() -> None:
 def test_clients_go_where_plain_botocore_sends_them(service: str, region: str) -> None:
     plain = botocore.session.get_session().create_client(service, region_name=region, aws_access_key_id="a",
                                                          aws_secret_access_key="b")
-    shared = botodata.share_data(botocore.session.get_session()).create_client(
+    shared = botodata.share_data(botocore.session.get_session(), {}).create_client(
         service, region_name=region, aws_access_key_id="a", aws_secret_access_key="b")
     assert shared.meta.endpoint_url == plain.meta.endpoint_url
     assert shared.meta.region_name == plain.meta.region_name
@@ -51,9 +51,9 @@ def test_clients_go_where_plain_botocore_sends_them(service: str, region: str) -
 
 
 def test_sessions_share_one_loader_and_keep_a_small_part_of_the_endpoints() -> None:
-    one, other = (botodata.share_data(botocore.session.get_session()) for _ in range(2))
-    assert one.get_component("data_loader") is other.get_component("data_loader")
     clients = session.AWSClients(honour_configured_endpoints=False)
+    one, other = (botodata.share_data(botocore.session.get_session(), clients._loaders) for _ in range(2))
+    assert one.get_component("data_loader") is other.get_component("data_loader")
     assert clients.ambient_session("us-east-1").client("sts").meta.endpoint_url  # the auditor's boto3 session too
     assert clients._profiles[None]._session.get_component("data_loader") is one.get_component("data_loader")
     loader = botodata._Loader()
