@@ -114,7 +114,8 @@ class Seed:
     aws: LocalAWS
     log: Path
     state: Path
-    written: list[str]  # every secret value this seed's tests wrote (also in LEAKS, which the scans use)
+    written: list[str] = field(repr=False)  # every secret value this seed's tests wrote (also in LEAKS, which the
+    # scans use); never in a failing test's printout
     metrics_url: str
 
     def kubectl(self, *args: str, input_text: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
