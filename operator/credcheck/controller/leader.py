@@ -5,7 +5,13 @@ takes it over once the record it observed has not changed for the lease duration
 (clocks of different nodes are never compared), or at once when the holder released it (an empty holder). Every
 write names the resourceVersion it was computed from, so of two replicas racing for it one wins and the other
 sees a Conflict. A leader that could not renew for the renew deadline (shorter than the lease duration) stops
-before any standby may take over. On a graceful stop the leader releases the Lease (empty holder, one second), so
+before any standby may take over — whatever the API server does: the deadline counts from when the last successful
+renewal was *sent* (the API server may have stored it at any moment after), a renewal in flight is abandoned when
+the deadline passes (`hold` waits for it only that long), and a watchdog thread (`guard`), which needs neither the
+event loop nor the API, ends the process at the deadline even if the loop is busy. Lease calls go through a client
+of their own (`lease_client`: short timeout, one attempt, no Retry-After sleeps, its own connections) in a pool of
+their own threads, never queued behind the operator's other Kubernetes calls.
+On a graceful stop the leader releases the Lease (empty holder, one second), so
 a standby takes over within one retry period instead of a lease duration.
 
 kopf's peering is not leader election: operators of equal priority all pause. The operator therefore starts kopf
@@ -17,13 +23,16 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+import urllib3
 from prometheus_client import Gauge
 
 from credcheck.controller.metrics import REGISTRY
@@ -33,6 +42,14 @@ LOG = logging.getLogger("credcheck.controller.leader")
 MICROTIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 LEADER = Gauge("credcheck_leader", "1 while this replica holds the Lease and runs the handlers, else 0",
                registry=REGISTRY)
+
+
+def lease_client(renew_deadline: float) -> Kube:
+    """The Lease's own Kubernetes client: each call ends within half the renew deadline (1-5 s), is tried once
+    (the elector tries again next retry period, instead of sleeping out a 429's Retry-After), and has two
+    connections of its own."""
+    seconds = max(1.0, min(5.0, renew_deadline / 2))
+    return Kube(timeout=urllib3.Timeout(connect=seconds, read=seconds), attempts=1, connections=2)
 
 
 def default_identity() -> str:
@@ -91,7 +108,15 @@ class LeaderElector:
         self._record: Record | None = None  # the last record read or written
         self._observed: tuple[tuple[str, str, str], float] | None = None  # (record seen, when first seen)
         self.leading = False
-        self.renewed_at = 0.0  # our clock, last successful write as holder
+        self.renewed_at = 0.0  # our clock, when the last successful write as holder was sent
+        self._threads = ThreadPoolExecutor(2, thread_name_prefix="lease")  # Lease calls only
+
+    def expired(self) -> bool:
+        """Leading, and the renew deadline has passed since the last successful renewal was sent."""
+        return self.leading and self._clock() - self.renewed_at >= self.renew_deadline
+
+    def _left(self) -> float:
+        return self.renew_deadline - (self._clock() - self.renewed_at)
 
     def _spec(self, record: Record | None, *, release: bool = False) -> dict[str, Any]:
         stamp = self._now().strftime(MICROTIME)
@@ -104,6 +129,7 @@ class LeaderElector:
 
     def try_once(self) -> bool:
         """One attempt (blocking): read the Lease, and create, renew or take it when due. True when we hold it."""
+        sent = self._clock()  # a write of ours may be stored from this moment on: our lease counts from here
         lease = self.kube.get_lease(self.namespace, self.name)
         record = None if lease is None else Record.of(lease)
         now = self._clock()
@@ -128,7 +154,7 @@ class LeaderElector:
                 action, f"taken over from {(record.holder if record else '') or 'nobody (released)'}")
             LOG.info("became the leader (Lease %s/%s, identity %s: %s)", self.namespace, self.name, self.identity,
                      how)
-        self.leading, self.renewed_at = True, now
+        self.leading, self.renewed_at = True, sent
         return True
 
     async def acquire(self, stop: asyncio.Event) -> bool:
@@ -136,7 +162,7 @@ class LeaderElector:
         waiting_logged = False
         while not stop.is_set():
             try:
-                if await asyncio.to_thread(self.try_once):
+                if await asyncio.get_running_loop().run_in_executor(self._threads, self.try_once):
                     LEADER.set(1)
                     return True
             except Exception as err:  # the API is away: keep trying, never lead on a guess
@@ -150,28 +176,51 @@ class LeaderElector:
         return False
 
     async def hold(self) -> None:
-        """Renew every retry period; returns when the Lease is lost (another holder, or no renewal within the
-        renew deadline)."""
+        """Renew every retry period; returns when the Lease is lost: another holder, or the renew deadline passed
+        without a successful renewal (a renewal still in flight then is not waited for)."""
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self.retry_period)
+            await asyncio.sleep(max(0.0, min(self.retry_period, self._left())))
+            if self._left() <= 0:
+                break
             try:
-                if await asyncio.to_thread(self._renew):
+                renewal = loop.run_in_executor(self._threads, self._renew)
+                if await asyncio.wait_for(renewal, self._left()):
                     continue
                 LOG.error("lost the Lease %s/%s to %s", self.namespace, self.name,
                           self._observed[0][0] if self._observed else "another replica")
+                self.leading = False
+                LEADER.set(0)
+                return
+            except TimeoutError:
                 break
             except Exception as err:
                 LOG.warning("could not renew the Lease (%s)", err)
-            if self._clock() - self.renewed_at >= self.renew_deadline:
-                LOG.error("could not renew the Lease for %.0f s (the renew deadline): stepping down",
-                          self._clock() - self.renewed_at)
+            if self._left() <= 0:
                 break
+        LOG.error("could not renew the Lease for %.1f s (the renew deadline): stepping down",
+                  self._clock() - self.renewed_at)
         self.leading = False
         LEADER.set(0)
+
+    def guard(self, on_expiry: Callable[[], None], poll: float = 0.1) -> threading.Thread:
+        """A daemon thread that calls `on_expiry` (the operator: exit at once) when the renew deadline passes while
+        leading: it needs neither the event loop (which a long handler may hold) nor the API server."""
+        def watch() -> None:
+            while True:
+                if self.expired():
+                    on_expiry()
+                    return
+                time.sleep(poll)
+
+        thread = threading.Thread(target=watch, name="lease-guard", daemon=True)
+        thread.start()
+        return thread
 
     def _renew(self) -> bool:
         """Write our renewal on the version we last wrote; on a Conflict read it again and decide."""
         if self._record is not None and self._record.holder == self.identity:
+            sent = self._clock()
             try:
                 stored = self.kube.update_lease(self.namespace, self.name, self._spec(self._record),
                                                 self._record.version)
@@ -179,7 +228,7 @@ class LeaderElector:
                 pass
             else:
                 self._record = Record.of(stored)
-                self.renewed_at = self._clock()
+                self.renewed_at = max(self.renewed_at, sent)
                 return True
         return self.try_once()
 
@@ -190,8 +239,9 @@ class LeaderElector:
         self.leading = False
         LEADER.set(0)
         try:
-            await asyncio.to_thread(self.kube.update_lease, self.namespace, self.name,
-                                    self._spec(self._record, release=True), self._record.version)
+            await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+                self._threads, self.kube.update_lease, self.namespace, self.name,
+                self._spec(self._record, release=True), self._record.version), self.renew_deadline)
             LOG.info("released the Lease %s/%s", self.namespace, self.name)
         except Exception as err:  # it expires on its own after the lease duration
             LOG.warning("could not release the Lease (%s); it expires in %.0f s", err, self.lease_duration)

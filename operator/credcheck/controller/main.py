@@ -17,7 +17,7 @@ from typing import Any
 import kopf
 
 from credcheck.controller import handlers  # registers the operator's handlers with kopf on import
-from credcheck.controller.leader import LeaderElector, default_identity
+from credcheck.controller.leader import LeaderElector, default_identity, lease_client
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.schedule import Schedule
 from credcheck.controller.settings import Settings, from_arguments
@@ -77,6 +77,14 @@ def run_operator(args: argparse.Namespace) -> int:
     return asyncio.run(_main(settings, runtime, memo))
 
 
+def _step_down() -> None:
+    """Another replica may take over once the lease expires: stop acting now (kopf, discovery, the scheduler, any
+    AWS call not yet sent), not after a graceful stop. Called from the event loop or from the Lease's guard."""
+    LOG.error("lost the leadership: exiting so that only the new leader acts")
+    logging.shutdown()
+    os._exit(1)
+
+
 async def _main(settings: Settings, runtime: Runtime, memo: kopf.Memo) -> int:
     """Servers first (metrics, health, the webhook: every replica serves them), then the Lease, then kopf."""
     loop = asyncio.get_running_loop()
@@ -88,7 +96,8 @@ async def _main(settings: Settings, runtime: Runtime, memo: kopf.Memo) -> int:
         loop.add_signal_handler(sig, stop.set)
     runners = await handlers.serving.start(memo, LOG)
     webhook = await handlers.webhook.start(runtime)
-    elector = (LeaderElector(runtime.kube, settings.operator_namespace, settings.leader_lease_name,
+    elector = (LeaderElector(lease_client(parse_duration(settings.leader_renew_deadline)),
+                             settings.operator_namespace, settings.leader_lease_name,
                              settings.leader_identity or default_identity(),
                              lease_duration=parse_duration(settings.leader_lease_duration),
                              renew_deadline=parse_duration(settings.leader_renew_deadline),
@@ -101,16 +110,14 @@ async def _main(settings: Settings, runtime: Runtime, memo: kopf.Memo) -> int:
             return 0  # stopped while standing by
         if elector is not None:
             hold = asyncio.create_task(elector.hold())
+            elector.guard(_step_down)
         namespaces = sorted(set(settings.namespaces) | {settings.operator_namespace})
         running = asyncio.create_task(kopf.operator(standalone=True, namespaces=namespaces, memo=memo,
                                                     stop_flag=stop))
         done, _ = await asyncio.wait({t for t in (hold, running) if t is not None},
                                      return_when=asyncio.FIRST_COMPLETED)
         if hold is not None and hold in done:
-            # another replica may take over once the lease expires: stop acting now, not after a graceful stop
-            LOG.error("lost the leadership: exiting so that only the new leader acts")
-            logging.shutdown()
-            os._exit(1)
+            _step_down()
         await running
         return 0
     finally:

@@ -74,9 +74,13 @@ def login() -> kopf.ConnectionInfo:
 
 class Kube:
     def __init__(self, connect: Callable[[], kopf.ConnectionInfo] = login,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, *, timeout: urllib3.Timeout = TIMEOUT,
+                 attempts: int = ATTEMPTS, connections: int = THREADS) -> None:
+        """`timeout`, `attempts` and `connections` default to the operator's shared client; the leader election
+        makes one of its own (short timeout, one attempt, its own connections: never queued behind other work)."""
         self._connect = connect
         self._sleep = sleep  # these calls run in the Kubernetes worker threads, never on the event loop
+        self._timeout, self._attempts, self._connections = timeout, attempts, connections
         self._lock = threading.Lock()
         self._session: tuple[str, dict[str, str], urllib3.PoolManager] | None = None  # ProxyManager is one
 
@@ -86,8 +90,8 @@ class Kube:
                 if self._session is not None:
                     self._session[2].clear()
                 info = self._connect()  # re-read on renewal: ServiceAccount tokens are rotated on disk
-                options: dict[str, Any] = {"maxsize": THREADS, "ssl_context": info.as_ssl_context(),
-                                           "timeout": TIMEOUT, "retries": False}
+                options: dict[str, Any] = {"maxsize": self._connections, "ssl_context": info.as_ssl_context(),
+                                           "timeout": self._timeout, "retries": False}
                 pool = (urllib3.ProxyManager(info.proxy_url, **options) if info.proxy_url
                         else urllib3.PoolManager(**options))
                 self._session = (info.server.rstrip("/"), info.as_http_headers(), pool)
@@ -107,7 +111,7 @@ class Kube:
             if renew:
                 renewed = True
                 continue
-            if response.status in RETRIABLE and attempt < ATTEMPTS:
+            if response.status in RETRIABLE and attempt < self._attempts:
                 self._sleep(retry_after(response.headers.get("Retry-After"), attempt))
                 continue
             break
