@@ -16,13 +16,13 @@ written keys alone (no Cluster's role, external ID or settings from the indexes)
 """
 
 import asyncio
-import json
 import logging
 import ssl
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from credcheck.controller.admission import (
 )
 from credcheck.controller.discovery.desired import spec_for_secret
 from credcheck.controller.discovery.kkp import SECRET_PREFIX, is_kkp_copy
+from credcheck.controller.handlers.webhook_pool import MAX_REVIEW_BYTES, Gate, review_client, turned_away
 from credcheck.controller.metrics import REGISTRY
 from credcheck.controller.reconcile import verdict_for
 from credcheck.controller.runtime import Runtime
@@ -47,11 +48,11 @@ from credcheck.engine.aws.session import run_before
 from credcheck.engine.credential import ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY
 from credcheck.engine.model import Status
 from credcheck.engine.requirements.profiles import BUILTIN
+from credcheck.kube.client import Kube
 from credcheck.kube.contract import parse_duration
 from credcheck.kube.spec import parse_spec
 
 LOG = logging.getLogger("credcheck.webhook")
-MAX_REVIEW_BYTES = 8 * 1024 * 1024  # object and oldObject of a 1.5 MiB object, base64 included
 CERT_CHECK_PERIOD = 10.0
 REVIEWS = Counter("credcheck_webhook_reviews_total", "admission reviews answered, by webhook and result",
                   ["webhook", "result"], registry=REGISTRY)
@@ -130,8 +131,10 @@ class _Deadline(Executor):
 class Admission:
     """The three validators; one per process, shared by every request."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, sar: Kube | None = None) -> None:
         self.runtime = runtime
+        self.sar = sar or runtime.kube  # the webhook's own client (webhook_pool.review_client) when served
+        self.gate = Gate()  # reviews' places and threads (webhook_pool)
         settings = runtime.settings
         self.slots = asyncio.Semaphore(settings.webhook_live_concurrency)
         self.pool = ThreadPoolExecutor(settings.webhook_live_concurrency, thread_name_prefix="live-check")
@@ -163,8 +166,8 @@ class Admission:
             return answer  # problems the stored spec had already (ratcheted): such a check reads nothing
         for access in required_access(review.namespace, spec):
             try:
-                allowed = await asyncio.to_thread(self.runtime.kube.may, review.user, "get", access.group,
-                                                  access.resource, name=access.name, namespace=access.namespace)
+                allowed = await self.gate.run(partial(self.sar.may, review.user, "get", access.group,
+                                                      access.resource, name=access.name, namespace=access.namespace))
             except Exception as err:  # fail closed: a check must never act beyond its maker's rights
                 LOG.warning("SubjectAccessReview failed (%s): refusing the check %s/%s", err, review.namespace,
                             review.name)
@@ -245,6 +248,7 @@ class Admission:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.gate.close()
 
 
 def _common_name(peer: Any) -> str | None:
@@ -268,12 +272,18 @@ def app(admission: Admission) -> web.Application:
                 REVIEWS.labels(hook, "refused").inc()
                 LOG.warning("refused a %s review from a client certificate named %r", hook, cn)
                 return web.Response(status=403, text="this client may not call the webhook")
+        if not admission.gate.enter():
+            REVIEWS.labels(hook, "busy").inc()
+            return await turned_away(request, hook, admission.gate)
         try:
-            review = Review.of(json.loads(await request.read()))
-        except (ValueError, TypeError) as err:
-            REVIEWS.labels(hook, "refused").inc()
-            return web.Response(status=400, text=str(err))
-        answer = await validate(review)
+            try:
+                review = Review.of(await admission.gate.parse(await request.read()))
+            except (ValueError, TypeError) as err:
+                REVIEWS.labels(hook, "refused").inc()
+                return web.Response(status=400, text=str(err))
+            answer = await validate(review)
+        finally:
+            admission.gate.leave()
         REVIEWS.labels(hook, answer.result).inc()
         return web.json_response(response(review.uid, answer))
 
@@ -349,7 +359,7 @@ async def start(runtime: Runtime) -> Server | None:
                     "port %s may post reviews; restrict it with a NetworkPolicy or give the apiserver a client "
                     "certificate", settings.webhook_port)
     context = ssl_context(settings)
-    admission = Admission(runtime)
+    admission = Admission(runtime, review_client())
     runner = web.AppRunner(app(admission), access_log=None, handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, settings.webhook_address, settings.webhook_port, ssl_context=context).start()

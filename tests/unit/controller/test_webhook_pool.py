@@ -1,0 +1,128 @@
+"""The webhook's bounded pool (issue 33), served by the real aiohttp app on 127.0.0.1 (plain HTTP: the TLS layer is
+not what is tested here): a review past every place is answered at once (429 for a check, allowed with a warning
+for a Secret), the body limit fits an UPDATE of a Secret with 1 MiB of data, and SubjectAccessReviews run in the
+webhook's threads, not the operator's."""
+
+import asyncio
+import base64
+import json
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from credcheck.controller.handlers import webhook
+from credcheck.controller.handlers.webhook_pool import MAX_REVIEW_BYTES, Gate, busy_answer
+from credcheck.controller.runtime import Runtime
+from credcheck.controller.settings import Settings
+from credcheck.controller.verdict_cache import VerdictCache
+
+USER = {"username": "alice", "groups": ["team-a"], "uid": "u-1"}
+
+
+class Authorizer:
+    """Answers SubjectAccessReviews from a set of (resource, name) the user may get; records every question."""
+
+    def __init__(self, allowed: set[tuple[str, str]] | None = None) -> None:
+        self.allowed = allowed or set()
+        self.asked: list[tuple[str, str]] = []
+
+    def may(self, user: dict[str, Any], verb: str, group: str, resource: str, *, name: str,
+            namespace: str | None = None) -> bool:
+        self.asked.append((resource, name))
+        return (resource, name) in self.allowed
+
+
+def admission(kube: Any = None, **settings: Any) -> webhook.Admission:
+    runtime = Runtime(replace(Settings(), **settings), kube or Authorizer(), VerdictCache(0), ThreadPoolExecutor(1))
+    return webhook.Admission(runtime)
+
+
+def review_body(obj: dict[str, Any], old: dict[str, Any] | None = None, operation: str = "CREATE") -> bytes:
+    return json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                       "request": {"uid": str(uuid.uuid4()), "operation": operation, "userInfo": USER,
+                                   "object": obj, "oldObject": old}}).encode()
+
+
+def a_check() -> dict[str, Any]:
+    return {"metadata": {"name": "c", "namespace": "kubermatic"},
+            "spec": {"source": {"secretRef": {"name": "credential-aws-x"}}}}
+
+
+def a_secret(size: int) -> dict[str, Any]:
+    return {"metadata": {"name": "credential-aws-x", "namespace": "kubermatic"},
+            "data": {"accessKeyId": base64.b64encode(b"AKIAIOSFODNN7EXAMPLE").decode(),
+                     "secretAccessKey": base64.b64encode(b"s" * 40).decode(),
+                     "padding": base64.b64encode(b"p" * size).decode()}}
+
+
+async def post_all(adm: webhook.Admission, posts: list[tuple[str, bytes]]) -> list[tuple[int, Any]]:
+    runner = web.AppRunner(webhook.app(adm), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    out: list[tuple[int, Any]] = []
+    try:
+        async with aiohttp.ClientSession() as session:
+            for path, body in posts:
+                async with session.post(f"http://127.0.0.1:{port}{path}", data=body,
+                                        headers={"Content-Type": "application/json"}) as resp:
+                    text = await resp.text()
+                    out.append((resp.status, json.loads(text) if resp.status == 200 else text))
+    finally:
+        await runner.cleanup()
+    return out
+
+
+def test_past_every_place_a_check_is_refused_with_429_and_a_secret_allowed_with_a_warning_at_once() -> None:
+    adm = admission(Authorizer({("secrets", "credential-aws-x")}), webhook_mode="enforce",
+                    namespaces=("kubermatic",))
+    adm.gate = Gate(threads=1, queue=0)
+    assert adm.gate.enter()  # the only place is taken
+    check, secret = review_body(a_check()), review_body(a_secret(10))
+    (check_status, check_answer), (secret_status, secret_answer) = asyncio.run(
+        post_all(adm, [("/validate-check", check), ("/validate-secret", secret)]))
+    assert check_status == 200 and check_answer["response"]["allowed"] is False
+    assert check_answer["response"]["status"]["code"] == 429
+    assert check_answer["response"]["uid"] == json.loads(check)["request"]["uid"]
+    assert secret_status == 200 and secret_answer["response"]["allowed"] is True
+    assert "busy" in secret_answer["response"]["warnings"][0]
+    assert adm.sar.asked == [], "nothing past the gate reached the apiserver"  # type: ignore[attr-defined]
+    adm.gate.leave()
+    ((status, answer),) = asyncio.run(post_all(adm, [("/validate-check", check)]))
+    assert status == 200 and answer["response"]["allowed"] is True, "with a place free, the check is judged"
+
+
+def test_the_body_limit_fits_an_update_of_a_secret_with_1_mib_of_data_and_no_more() -> None:
+    adm = admission(webhook_mode="warn", namespaces=("kubermatic",))
+    big = a_secret(1024 * 1024 - 100)
+    fits = review_body(big, big, "UPDATE")
+    too_big = b" " * (MAX_REVIEW_BYTES + 1)
+    (fits_status, answer), (big_status, _) = asyncio.run(
+        post_all(adm, [("/validate-secret", fits), ("/validate-secret", too_big)]))
+    assert len(fits) < MAX_REVIEW_BYTES and fits_status == 200 and answer["response"]["allowed"] is True
+    assert big_status == 413
+
+
+def test_subject_access_reviews_run_in_the_webhooks_own_threads() -> None:
+    threads: list[str] = []
+
+    class Recording(Authorizer):
+        def may(self, *args: Any, **kwargs: Any) -> bool:
+            threads.append(threading.current_thread().name)
+            return super().may(*args, **kwargs)
+
+    adm = admission(Recording({("secrets", "credential-aws-x")}))
+    ((status, answer),) = asyncio.run(post_all(adm, [("/validate-check", review_body(a_check()))]))
+    assert status == 200 and answer["response"]["allowed"] is True
+    assert threads and all(t.startswith("webhook") for t in threads), threads
+
+
+def test_a_busy_answer_needs_the_reviews_uid() -> None:
+    assert busy_answer("check", b'{"request": {"uid": "abc-1"', 5)["response"]["uid"] == "abc-1"  # type: ignore[index]
+    assert busy_answer("secret", b'{"kind": "AdmissionReview"}', 5) is None
