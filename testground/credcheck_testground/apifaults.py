@@ -6,6 +6,7 @@
 - A watch gap: `ApiProxy` sits between the operator and the apiserver; `gap("secrets")` drops the events of the
   operator's Secret watches while inside and then ends them as the apiserver ends a watch that fell too far behind
   (410 Gone), so the operator misses whatever happened meanwhile (a deletion's DELETED event) and must list again.
+  `lease_fault` makes the same proxy's Lease API hang or answer 429 (Retry-After: 10) for its client only.
 """
 
 import base64
@@ -15,6 +16,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -149,6 +151,8 @@ class ApiProxy:
         self._watches: set[_Watch] = set()
         self._lock = threading.Lock()
         self.expired: Counter[str] = Counter()
+        self.lease_fault: str | None = None  # "hang" or "429": what the Lease API does for this client
+        self.lease_faulted = 0  # Lease requests answered so
         state.mkdir(parents=True, exist_ok=True)
         self._ca = certs.make_ca("api-proxy-ca")
         pair = certs.issue(self._ca, "api-proxy", server=True, hosts=("127.0.0.1",))
@@ -210,8 +214,34 @@ class ApiProxy:
 
         return Handler
 
+    def _lease_fault(self, handler: BaseHTTPRequestHandler) -> bool:
+        """While `lease_fault` is set, a Lease request hangs (until the fault ends, at most 60 s, then the client
+        is gone) or gets 429 with Retry-After: 10, as an overloaded API server answers."""
+        fault = self.lease_fault
+        if fault is None or "/leases" not in handler.path:
+            return False
+        with self._lock:
+            self.lease_faulted += 1
+        if fault == "hang":
+            for _ in range(600):
+                if self.lease_fault != "hang":
+                    break
+                time.sleep(0.1)
+            handler.close_connection = True
+            return True
+        body = b'{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"TooManyRequests","code":429}'
+        handler.send_response(429)
+        handler.send_header("Retry-After", "10")
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+        return True
+
     def _relay(self, handler: BaseHTTPRequestHandler) -> None:
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        if self._lease_fault(handler):
+            return
         headers = {k: v for k, v in handler.headers.items()
                    if k.lower() not in ("host", "connection", "content-length", "accept-encoding")}
         upstream = http.client.HTTPSConnection(*self._target, context=self._upstream_tls, timeout=600)
