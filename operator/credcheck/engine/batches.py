@@ -16,6 +16,9 @@ from credcheck.engine.model import Context, Requirement
 PROBE_NAME = "credcheck-probe"
 REGION_KEY = "aws:RequestedRegion"
 MAX_RESULTS = 1000  # one page of SimulatePrincipalPolicy
+# SimulatePrincipalPolicy calls one check may make (issue 33): a check of 100 Clusters (the CRD's maxItems), each with
+# a control-plane role, under two profiles with the recommended actions plans 838; past this the check is not sent
+MAX_SIMULATIONS = 1000
 
 RequestKey = tuple[str, str, str, Context]  # principal, action, simulated resource, the request's own context
 

@@ -16,7 +16,7 @@ from credcheck.engine.aws.errors import ACCESS_DENIED, AWSFailure, describe, err
 from credcheck.engine.aws.ratelimit import RateLimiter
 from credcheck.engine.aws.session import AWSClients, AWSSession, RetryPolicy, assume_role
 from credcheck.engine.aws.simulator import fan_out, simulate_batch
-from credcheck.engine.batches import RequestKey, SimulationBatch, plan
+from credcheck.engine.batches import MAX_SIMULATIONS, RequestKey, SimulationBatch, plan
 from credcheck.engine.denials import disagreements
 from credcheck.engine.iam.arn import template
 from credcheck.engine.model import (
@@ -523,8 +523,13 @@ def prepare_check(credential: Credential, options: CheckOptions) -> Prepared | V
     requirements = _requirements(options.profile, principal, targets, options, same_identity)
     upgrade_reqs = (_requirements(options.target_profile, principal, targets, options, same_identity)
                     if options.target_profile else [])
+    batches = plan(requirements + upgrade_reqs)
+    if len(batches) > MAX_SIMULATIONS:  # a per-check cap (issue 33): nothing is sent
+        return replace(_unknown("TooManySimulations", f"this check would make {len(batches)} SimulatePrincipalPolicy "
+                                f"calls, more than {MAX_SIMULATIONS}: split its Clusters over checks of their own",
+                                principal), findings=findings, aws_calls=dict(session.calls))
     return Prepared(options, static, session, principal, keys_principal or principal, targets, requirements,
-                    upgrade_reqs, plan(requirements + upgrade_reqs), findings)
+                    upgrade_reqs, batches, findings)
 
 
 def rate_limited(prepared: Prepared, wait: float) -> Verdict:

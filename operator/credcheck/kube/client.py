@@ -313,6 +313,8 @@ class Kube:
 
 
 def _path(group: str, version: str, plural: str, namespace: str | None, name: str | None) -> str:
+    if name in (".", "..") or namespace in (".", ".."):  # a URL would drop the segment: another request (a list)
+        raise ValueError(f"{name!r} is not an object name")
     base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
     scope = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""
     return f"{base}{scope}/{plural}" + (f"/{quote(name, safe='')}" if name else "")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credcheck.engine.target import Target
+from credcheck.kube.bounds import bound_problems
 from credcheck.kube.contract import (
     ANNOTATION_CLUSTERS,
     ANNOTATION_PROBLEM,
@@ -252,6 +253,7 @@ def parse_spec(raw: Mapping[str, Any] | None, builtin: tuple[str, ...]) -> Check
     region = _text(spec.get("region"))
     if region is not None and not REGION.match(region):
         problems.append(SpecProblem("InvalidRegion", f"spec.region {region!r} is not an AWS region name"))
+    problems.extend(SpecProblem(reason, message) for reason, message in bound_problems(spec))  # kube.bounds
     if problems or source is None:
         return problems
     return CheckSpec(source, role, requirements, region, _text(spec.get("interval")), seconds,

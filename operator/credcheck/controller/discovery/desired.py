@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from credcheck.controller.discovery.kkp import CheckSettings
+from credcheck.kube.bounds import MAX_CLUSTERS
 from credcheck.kube.contract import (
     ANNOTATION_CLUSTERS,
     ANNOTATION_EXTERNAL_ID_FROM,
@@ -68,7 +69,7 @@ def spec_for_secret(secret_name: str, uses: CheckSettings | None = None, *, prof
                               external_id_from_cluster=uses.names[0] if uses.external_id else None)
     return CheckSpec(SecretSource(secret_name), role,
                      Requirements(profile=(uses.profile if uses else None) or profile),
-                     interval=interval, clusters=uses.clusters if uses else ())
+                     interval=interval, clusters=uses.clusters[:MAX_CLUSTERS] if uses else ())
 
 
 def desired_for_secret(namespace: str, secret_name: str, *, resource_version: str, uses: CheckSettings,
@@ -84,8 +85,12 @@ def desired_for_secret(namespace: str, secret_name: str, *, resource_version: st
     elif uses.assume_role_arn and uses.external_id:
         # uses.names[0] is the Cluster whose settings merge_uses chose; its generation re-checks when it changes
         annotations[ANNOTATION_EXTERNAL_ID_FROM] = f"{uses.names[0]}@{uses.role_generation or ''}"
-    if uses.note:
-        annotations[ANNOTATION_NOTE] = uses.note
+    notes = [uses.note] if uses.note else []
+    if len(uses.clusters) > MAX_CLUSTERS:  # the CRD's maxItems (kube.bounds): the first ones by name are asked about
+        notes.append(f"{len(uses.clusters)} Clusters use this Secret; the check asks about the first {MAX_CLUSTERS} "
+                     "by name: give the others credentials of their own")
+    if notes:
+        annotations[ANNOTATION_NOTE] = "; ".join(notes)
     return {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": KIND,
         "metadata": {"name": check_name_for_secret(secret_name), "namespace": namespace,
