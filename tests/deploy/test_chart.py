@@ -122,9 +122,35 @@ def test_the_webhook_knows_the_apiserver_by_its_client_certificate() -> None:
 
 
 def test_live_checks_need_the_apiservers_identity() -> None:
-    result = subprocess.run([chart.helm(), "template", str(chart.CHART), "--set", "webhook.live=true"],
-                            capture_output=True, text=True, check=False)
-    assert result.returncode != 0 and "webhook.live needs webhook.clientAuth.caConfigMap" in result.stderr
+    result = subprocess.run([chart.helm(), "template", str(chart.CHART), "--set", "webhook.live=true",
+                             "--set", "webhook.clientAuth.enabled=false"], capture_output=True, text=True, check=False)
+    assert result.returncode != 0 and "webhook.live needs webhook.clientAuth.enabled" in result.stderr
+
+
+def test_client_authentication_is_on_by_default_and_off_only_when_said_so() -> None:
+    """Issue 33: by default the webhook requires the apiserver's client certificate (CA from a ConfigMap); turning
+    it off is the explicit value clientAuth.enabled=false; an empty CA ConfigMap name is refused at render."""
+    def webhook_env(*flags: str) -> dict[str, str | None]:
+        (deployment,) = kinds(chart.rendered(*flags))["Deployment"]
+        return {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+    assert webhook_env()["CREDCHECK_WEBHOOK_CLIENT_CA"] == "/client-ca/ca.crt"
+    (deployment,) = kinds(chart.rendered())["Deployment"]
+    (volume,) = [v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "webhook-client-ca"]
+    assert volume["configMap"]["name"] == "credcheck-webhook-client-ca"
+    assert "CREDCHECK_WEBHOOK_CLIENT_CA" not in webhook_env("--set", "webhook.clientAuth.enabled=false")
+    refused = subprocess.run([chart.helm(), "template", str(chart.CHART), "--set", "webhook.clientAuth.caConfigMap="],
+                             capture_output=True, text=True, check=False)
+    assert refused.returncode != 0 and "or set webhook.clientAuth.enabled=false explicitly" in refused.stderr
+
+
+def test_the_network_policy_takes_the_monitoring_namespace_for_metrics() -> None:
+    (policy,) = kinds(chart.rendered(
+        "--set", "webhook.networkPolicy.enabled=true", "--set", "webhook.networkPolicy.from[0].ipBlock.cidr=10.0.0.0/24",
+        "--set", "webhook.networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name"
+                 "=monitoring"))["NetworkPolicy"]
+    _, metrics_rule = policy["spec"]["ingress"]
+    assert metrics_rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
 
 
 def test_a_network_policy_opens_the_webhook_port_to_the_listed_peers_only() -> None:
