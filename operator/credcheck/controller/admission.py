@@ -64,8 +64,8 @@ class Access:
 
 
 def required_access(namespace: str, spec: CheckSpec) -> list[Access]:
-    """The reads a check's spec makes on its maker's behalf: its source Secret or Preset, and the Cluster whose
-    assume-role external ID it uses."""
+    """The reads a check's spec makes on its maker's behalf: its source Secret or Preset, the Cluster whose
+    assume-role external ID it uses, and the ConfigMaps its profiles come from."""
     if isinstance(spec.source, SecretSource):
         needed = [Access("", "secrets", spec.source.name, namespace, f"Secret {namespace}/{spec.source.name}")]
     else:
@@ -73,6 +73,10 @@ def required_access(namespace: str, spec: CheckSpec) -> list[Access]:
     cluster = spec.assume_role.external_id_from_cluster if spec.assume_role else None
     if cluster:
         needed.append(Access(KKP_GROUP, "clusters", cluster, None, f"Cluster {cluster}"))
+    for profile in dict.fromkeys((spec.requirements.profile, spec.requirements.upgrade_profile)):
+        if profile and profile.startswith("configmap:"):  # read with credcheck's rights: its maker's first (#33)
+            config_map = profile.removeprefix("configmap:").partition("/")[0]
+            needed.append(Access("", "configmaps", config_map, namespace, f"ConfigMap {namespace}/{config_map}"))
     return needed
 
 

@@ -21,6 +21,7 @@ from credcheck.controller.settings import Settings
 from credcheck.engine.check import Auditor, CheckOptions, check_failed, finish_check, prepare_check
 from credcheck.engine.credential import CredentialProblem, parse_credential
 from credcheck.engine.model import AssumeRole, Credential, Status, Verdict
+from credcheck.engine.requirements.bounded_yaml import redacted
 from credcheck.engine.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
 from credcheck.kube.client import ReadFailure
 from credcheck.kube.spec import CheckObject, CheckSpec, SecretSource, SpecProblem
@@ -89,7 +90,10 @@ def _profile(runtime: Runtime, namespace: str, name: str) -> tuple[Profile, str]
             text = runtime.kube.config_map_value(namespace, cm_name, key or "profile.yaml")
             if isinstance(text, ReadFailure):
                 return _misconfigured(text.reason, text.message)
-            profile = parse_profile_cached(text, f"ConfigMap {namespace}/{cm_name}")
+            try:
+                profile = parse_profile_cached(text, f"ConfigMap {namespace}/{cm_name}")
+            except ProfileError as err:  # the status never quotes the ConfigMap's text (issue 33)
+                return _misconfigured("InvalidProfile", redacted(str(err)))
             return profile, hashlib.sha256(text.encode()).hexdigest()[:16]
     except ProfileError as err:
         return _misconfigured("InvalidProfile", str(err))

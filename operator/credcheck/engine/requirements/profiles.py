@@ -15,6 +15,7 @@ import yaml
 
 from credcheck.engine.iam.catalog import ActionCatalog, UnknownActionError, load_catalog
 from credcheck.engine.model import CONTROL_PLANE_ROLE, KEYS, OPERATING, Requirement, Severity, role_principal
+from credcheck.engine.requirements import bounded_yaml
 from credcheck.engine.target import Target, fill, iam_region, minor_of, variables
 
 BUILTIN = ("kkp", "kkp-2.31", "kkp-2.30", "kkp-2.29", "kkp-docs", "kkp-docs-2.22", "eks")
@@ -359,7 +360,9 @@ def parse_profile_cached(text: str, origin: str) -> Profile:
 
 def parse_profile_text(text: str, origin: str, catalog: ActionCatalog | None = None) -> Profile:
     try:
-        raw = yaml.safe_load(text)
+        raw = bounded_yaml.load(text)  # size, aliases and expanded nodes bounded (issue 33)
+    except bounded_yaml.BoundError as err:
+        raise ProfileError(f"{origin}: the profile is {err}") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
