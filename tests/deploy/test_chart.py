@@ -185,7 +185,10 @@ def test_webhook_never_blocks_kkp_and_sees_only_what_it_judges() -> None:
             assert hook["timeoutSeconds"] <= 5
             assert hook["sideEffects"] == "NoneOnDryRun", "dry runs are sent, and never reach AWS"
             conditions = {c["name"]: c["expression"] for c in hook["matchConditions"]}
-            assert conditions["not-being-deleted"] == "!has(object.metadata.deletionTimestamp)"
+            if hook["name"] != "awscredentialchecks.credcheck.io":  # a terminating check is judged (issue 33)
+                assert conditions["not-being-deleted"] == "!has(object.metadata.deletionTimestamp)"
+            else:
+                assert "not-being-deleted" not in conditions
         for kkp_hook in ("secrets.credcheck.io", "presets.credcheck.io"):
             assert hooks[kkp_hook]["failurePolicy"] == "Ignore", "KKP's writes never wait for credcheck"
         assert hooks["awscredentialchecks.credcheck.io"]["failurePolicy"] == "Fail", \
@@ -195,7 +198,8 @@ def test_webhook_never_blocks_kkp_and_sees_only_what_it_judges() -> None:
         assert "object.data != oldObject.data" in secret_conditions["data-changes"]
         check_conditions = {c["name"]: c["expression"]
                             for c in hooks["awscredentialchecks.credcheck.io"]["matchConditions"]}
-        assert "object.spec != oldObject.spec" in check_conditions["spec-changes"]
+        assert "object.spec != oldObject.spec" in check_conditions["spec-or-ownership-changes"]
+        assert "'credcheck.io/discovered' in object.metadata.labels" in check_conditions["spec-or-ownership-changes"]
         if mode == "selfSigned":
             secret = next(s for s in docs["Secret"] if s["metadata"]["name"] == "credcheck-webhook-tls")
             assert all(h["clientConfig"]["caBundle"] == secret["data"]["ca.crt"] for h in config["webhooks"])

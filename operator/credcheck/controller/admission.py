@@ -15,7 +15,7 @@ from typing import Any
 
 from credcheck.engine.credential import credential_problems
 from credcheck.engine.requirements.profiles import BUILTIN
-from credcheck.kube.contract import KKP_GROUP, ROLE_ARN
+from credcheck.kube.contract import KKP_GROUP, LABEL_DISCOVERED, ROLE_ARN
 from credcheck.kube.spec import CheckSpec, SecretSource, new_problems
 
 JUDGED = ("CREATE", "UPDATE")
@@ -25,10 +25,12 @@ def being_deleted(obj: Mapping[str, Any] | None) -> bool:
     return bool(((obj or {}).get("metadata") or {}).get("deletionTimestamp"))
 
 
-def judged(operation: str, obj: Mapping[str, Any] | None, old: Mapping[str, Any] | None, part: str) -> bool:
+def judged(operation: str, obj: Mapping[str, Any] | None, old: Mapping[str, Any] | None, part: str, *,
+           deleting_too: bool = False) -> bool:
     """Whether the webhook looks at a write at all: a CREATE, or an UPDATE that changes `part` (spec, data, …) of
-    an object not being deleted."""
-    if operation not in JUDGED or being_deleted(obj) or being_deleted(old):
+    an object not being deleted (`deleting_too`: being deleted or not, as for checks, whose spec acts until they
+    are gone)."""
+    if operation not in JUDGED or (not deleting_too and (being_deleted(obj) or being_deleted(old))):
         return False
     return operation == "CREATE" or _part(obj, part) != _part(old, part)
 
@@ -50,6 +52,33 @@ def secret_data(obj: Mapping[str, Any] | None) -> dict[str, bytes]:
             out[str(key)] = str(value).encode()
     out.update({str(k): str(v).encode() for k, v in ((obj or {}).get("stringData") or {}).items()})
     return out
+
+
+OWN_SERVICE_ACCOUNT = "credcheck"  # the chart's ServiceAccount, in the operator's namespace
+
+
+def own_username(operator_namespace: str) -> str:
+    return f"system:serviceaccount:{operator_namespace}:{OWN_SERVICE_ACCOUNT}"
+
+
+def _discovered_label(obj: Mapping[str, Any] | None) -> str | None:
+    labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
+    value = labels.get(LABEL_DISCOVERED) if isinstance(labels, Mapping) else None
+    return None if value is None else str(value)
+
+
+def ownership_problem(operation: str, obj: Mapping[str, Any] | None, old: Mapping[str, Any] | None,
+                      username: str, own: str) -> str | None:
+    """Discovery owns (updates, adopts, deletes) exactly the checks labelled credcheck.io/discovered, so only
+    credcheck itself may set, change or remove that label: a user's label would make discovery overwrite or delete
+    a check, or hide a Secret from discovery (issue 33). None when the write may pass."""
+    if operation not in JUDGED or username == own:
+        return None
+    new, before = _discovered_label(obj), (_discovered_label(old) if operation == "UPDATE" else None)
+    if new == before:
+        return None
+    return (f"{username or 'an unnamed user'} may not set or change the label {LABEL_DISCOVERED}: discovery owns "
+            "the checks that carry it (it rewrites and deletes them); only credcheck itself labels a check so")
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,10 @@ from credcheck.kube.client import ReadFailure
 from credcheck.kube.spec import CheckObject, CheckSpec, SecretSource, SpecProblem
 from credcheck.kube.status import (
     MAX_MISSING_LISTED,
+    StatusCondition,
     build_status,
     consecutive_failures,
+    merge_conditions,
     next_check_time,
     retry_delay,
     transition_event,
@@ -58,6 +60,7 @@ class Effective:
     interval: float
     region: str
     explicit_region: str | None  # spec.region: it overrides every Cluster's own region
+    vouched: bool = False  # a discovered check: its Clusters' roles are KKP's, the auditor may simulate them (#33)
 
 
 def effective(spec: CheckSpec, settings: Settings) -> Effective:
@@ -179,25 +182,27 @@ def prepare(runtime: Runtime, namespace: str, want: Effective,
     include = want.include_recommended
     key = credential.fingerprint(role.role_arn if role else "", (role.external_id or "") if role else "",
                                  profile[1], ",".join(skip), region, repr(targets), upgrade[1] if upgrade else "",
-                                 str(include))
+                                 str(include), "vouched" if want.vouched else "")
     auditor = (Auditor(settings.auditor_profile, settings.auditor_role_arn)
                if settings.auditor_profile or settings.auditor_role_arn else None)
     return CheckRequest(key, credential, CheckOptions(
         profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor, limiter=runtime.limiter,
         targets=targets, target_profile=upgrade[0] if upgrade else None, include_recommended=include,
-        observer=runtime.observer, aws=runtime.aws, auditor_cache=runtime.auditor_cache))
+        observer=runtime.observer, aws=runtime.aws, auditor_cache=runtime.auditor_cache, audit_roles=want.vouched))
 
 
 async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,
                       secret_data: Mapping[str, bytes] | None = None, *, pool: Executor | None = None,
-                      share: bool = True) -> tuple[Verdict, str | None]:
+                      share: bool = True, vouched: bool = False) -> tuple[Verdict, str | None]:
     """The verdict for a check's spec, and the masked key id (None when no credential was read).
 
     `secret_data` stands in for the Secret's stored data (admission sees a write before it is stored); `pool` runs
     the AWS halves instead of the operator's check pool, and without `share` the verdict neither comes from nor
-    goes into the cache (admission's live checks of keys not stored yet).
+    goes into the cache (admission's live checks of keys not stored yet). `vouched`: a discovered check's Clusters
+    (the auditor may simulate their control-plane roles).
     """
-    request = await asyncio.to_thread(prepare, runtime, namespace, effective(spec, runtime.settings), secret_data)
+    want = replace(effective(spec, runtime.settings), vouched=vouched)
+    request = await asyncio.to_thread(prepare, runtime, namespace, want, secret_data)
     if isinstance(request, Verdict):
         return request, None
     checks = pool or runtime.checks
@@ -246,7 +251,7 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
         masked: str | None = None
     else:
         try:
-            verdict, masked = await verdict_for(runtime, check.namespace, want.spec)
+            verdict, masked = await verdict_for(runtime, check.namespace, want.spec, vouched=check.discovered)
         except Exception as err:  # an engine bug or an unexpected answer: visible, retried, never silent
             LOG.exception("check %s/%s failed", check.namespace, check.name)
             verdict, masked = check_failed(err), None
@@ -263,5 +268,10 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
                           clusters=list(check.used_by) or named,
                           profile=want.profile if want is not None else settings.profile,
                           upgrade_profile=want.upgrade_profile if want is not None else settings.upgrade_profile)
+    if check.conflict:  # a check of the name discovery would give a KKP credential's check (issue 33)
+        kept = [c for c in status["conditions"] if c["type"] != "DiscoveryConflict"]
+        status["conditions"] = kept + merge_conditions(
+            [StatusCondition("DiscoveryConflict", "True", "NameTaken", check.conflict)],
+            previous.get("conditions") or [], now, check.generation)
     orphaned = gone and not check.used_by  # about to be deleted by discovery: no Event for it
     return Reconciled(status, None if orphaned else transition_event(previous, status), dict(verdict.spent))

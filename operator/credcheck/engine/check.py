@@ -75,6 +75,9 @@ class CheckOptions:
     target_profile: Profile | None = None  # the KKP version to report upgrade readiness for
     include_recommended: bool = False  # also simulate on-request features (documented, never called)
     observer: DenialReader | None = None  # read what AWS refused the credential (CloudTrail), opt-in
+    # the auditor simulates a control-plane role (and reads its CloudTrail denials) only for roles a Cluster KKP runs
+    # names for this credential (the operator: discovered checks); never for a role a check's maker typed (#33)
+    audit_roles: bool = True
 
 
 def _unknown(reason: str, message: str, principal: Principal | None = None) -> Verdict:
@@ -205,7 +208,7 @@ def _simulate_all(identities: dict[str, _Identity], batches: Sequence[Simulation
         elif error_code(result) not in ACCESS_DENIED:
             outcomes[kind] = _failure_verdict(describe(result, "iam:SimulatePrincipalPolicy"), principal)
             memory.simulated(principal.policy_source_arn, None)
-        elif options.auditor is None:
+        elif _auditor_for(kind, options) is None:
             outcomes[kind] = _not_permitted(principal)
             memory.simulated(principal.policy_source_arn, None)
         else:
@@ -237,6 +240,11 @@ def _simulate_all(identities: dict[str, _Identity], batches: Sequence[Simulation
 Requests = dict[str, tuple[AWSSession, str, Sequence[SimulationBatch]]]
 
 
+def _auditor_for(kind: str, options: CheckOptions) -> Auditor | None:
+    """The auditor may simulate the credential itself always, a control-plane role only with audit_roles."""
+    return options.auditor if role_of(kind) is None or options.audit_roles else None
+
+
 def _first_requests(identities: Mapping[str, _Identity], groups: Mapping[str, Sequence[SimulationBatch]],
                     options: CheckOptions, outcomes: dict[str, tuple[Simulated, str] | Verdict],
                     auditor_arns: dict[str, str]) -> tuple[Requests, dict[str, Sequence[SimulationBatch]]]:
@@ -246,7 +254,7 @@ def _first_requests(identities: Mapping[str, _Identity], groups: Mapping[str, Se
     for kind, mine in groups.items():
         source = identities[kind].principal.policy_source_arn
         known = options.auditor_cache.simulator_lately(source)
-        if known is not None and known != SELF and options.auditor is not None:
+        if known is not None and known != SELF and _auditor_for(kind, options) is not None:
             session = _auditor_session(identities[kind], options)
             if isinstance(session, Verdict):
                 outcomes[kind] = session
@@ -602,7 +610,7 @@ def _observe(verdict: Verdict, p: Prepared, observer: DenialReader) -> Verdict:
         return verdict
     regions = {t.region or p.options.region for t in p.targets} | {p.static.region}
     roles = sorted({str(role_of(r.requirement.principal)) for r in verdict.results
-                    if role_of(r.requirement.principal)})
+                    if role_of(r.requirement.principal)}) if p.options.audit_roles else []
     clusters = sorted({t.region or p.options.region for t in p.targets})
     observed = observer.observe(sessions, p.principal.account, credential.access_key_id, sorted(regions),
                                 role_arns=roles, role_regions=clusters)

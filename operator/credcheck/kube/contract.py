@@ -19,6 +19,8 @@ ANNOTATION_CLUSTERS = "credcheck.io/clusters"  # the KKP Clusters using the Secr
 ANNOTATION_PROBLEM = "credcheck.io/source-problem"  # what is wrong with the Clusters' settings for this Secret
 # the Cluster whose assume-role external ID the check uses, and its generation: the ID itself is read from the
 # Cluster at check time and stored nowhere; a new generation (a spec change, the ID's included) re-checks
+# set by discovery on a check it did not make that has the name a discovered check would take (issue 33)
+ANNOTATION_CONFLICT = "credcheck.io/discovery-conflict"
 ANNOTATION_EXTERNAL_ID_FROM = "credcheck.io/external-id-from"
 
 # the CRD's pattern for spec.assumeRole.roleARN (Gardener's AWS admission uses the same)

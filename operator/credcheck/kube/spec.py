@@ -15,6 +15,7 @@ from credcheck.engine.target import Target
 from credcheck.kube.bounds import bound_problems
 from credcheck.kube.contract import (
     ANNOTATION_CLUSTERS,
+    ANNOTATION_CONFLICT,
     ANNOTATION_PROBLEM,
     EXTERNAL_ID,
     LABEL_DISCOVERED,
@@ -162,6 +163,7 @@ class CheckObject:
     problems: tuple[SpecProblem, ...]  # why the check cannot work (always some when spec is None)
     discovered: bool = False  # made by discovery (label credcheck.io/discovered)
     used_by: tuple[str, ...] = ()  # the Clusters discovery found using the source
+    conflict: str | None = None  # discovery would make a check of this name: why it left this one alone (#33)
 
 
 def _text(value: Any) -> str | None:
@@ -285,4 +287,5 @@ def parse_check(body: Mapping[str, Any], builtin: tuple[str, ...]) -> CheckObjec
         generation=int(generation) if isinstance(generation, int) else None,
         spec=parsed if isinstance(parsed, CheckSpec) else None, problems=problems,
         discovered=labels.get(LABEL_DISCOVERED) == "true",
-        used_by=tuple(c for c in str(annotations.get(ANNOTATION_CLUSTERS) or "").split(",") if c))
+        used_by=tuple(c for c in str(annotations.get(ANNOTATION_CLUSTERS) or "").split(",") if c),
+        conflict=_text(annotations.get(ANNOTATION_CONFLICT)) if labels.get(LABEL_DISCOVERED) != "true" else None)

@@ -91,7 +91,6 @@ def test_metadata_and_status_writes_and_deletions_are_not_judged() -> None:
     relabelled = check({**SOURCE, "interval": "1m"}, labels={"team": "a"})
     kube = Authorizer()
     for write in (review("UPDATE", relabelled, stored),
-                  review("UPDATE", check(SOURCE, deletionTimestamp="2025-01-01T00:00:00Z"), check({})),
                   review("DELETE", {}, stored)):
         answer = asyncio.run(admission(kube).check(write))
         assert answer.allowed and answer.result == "skipped"
@@ -207,3 +206,28 @@ def test_judged_writes() -> None:
     assert judged("UPDATE", {"data": {"a": "1"}}, {"data": {"a": "2"}}, "data")
     assert not judged("UPDATE", {"spec": {"aws": {"k": 1}, "other": 2}}, {"spec": {"aws": {"k": 1}}}, "spec.aws")
     assert not judged("CONNECT", {}, None, "spec")
+
+
+def test_a_terminating_check_is_judged_like_any_other() -> None:
+    """Issue 33: a check held by a finalizer keeps acting; re-aiming it while it terminates asks its maker's rights."""
+    kube = Authorizer()
+    terminating = check(SOURCE, deletionTimestamp="2025-01-01T00:00:00Z", finalizers=["mine"])
+    answer = asyncio.run(admission(kube).check(review("UPDATE", terminating, check(
+        {"source": {"secretRef": {"name": "credential-aws-other"}}}, deletionTimestamp="2025-01-01T00:00:00Z"))))
+    assert not answer.allowed and answer.code == 403
+    assert kube.asked == [("alice", "get", "", "secrets", "kubermatic", "credential-aws-x")]
+
+
+def test_only_credcheck_may_set_change_or_remove_the_discovered_label() -> None:
+    """Issue 33: discovery owns, rewrites and deletes the checks labelled credcheck.io/discovered."""
+    kube = Authorizer({("secrets", "credential-aws-x")})
+    labelled = check(SOURCE, labels={"credcheck.io/discovered": "true"})
+    plain = check(SOURCE)
+    for write in (review("CREATE", labelled), review("UPDATE", labelled, plain), review("UPDATE", plain, labelled)):
+        answer = asyncio.run(admission(kube).check(write))
+        assert not answer.allowed and answer.code == 403 and "credcheck.io/discovered" in answer.message
+    ours = Review.of({"request": {"uid": "2", "operation": "CREATE", "object": labelled,
+                                  "userInfo": {"username": "system:serviceaccount:kubermatic:credcheck"}}})
+    assert asyncio.run(admission(kube).check(ours)).allowed, "discovery's own write"
+    unchanged = asyncio.run(admission(kube).check(review("UPDATE", labelled, labelled)))
+    assert unchanged.allowed, "a write that leaves the label as it was passes"

@@ -5,12 +5,16 @@ update) means: read again, decide again, write again. A create that finds the ch
 updates it instead of counting it as created.
 """
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 from credcheck.controller.discovery.desired import needs_update
 from credcheck.controller.discovery.world import Plan
 from credcheck.kube.client import Conflict, Kube
-from credcheck.kube.contract import ANNOTATION_NOTE, ANNOTATION_SOURCE_VERSION, LABEL_DISCOVERED
+from credcheck.kube.contract import ANNOTATION_CONFLICT, ANNOTATION_NOTE, ANNOTATION_SOURCE_VERSION, LABEL_DISCOVERED
+
+LOG = logging.getLogger("credcheck.discovery")
 
 ATTEMPTS = 5
 
@@ -29,14 +33,11 @@ def ensure(kube: Kube, desired: dict[str, Any]) -> str:
                 kube.create_check(desired)
                 return "created"
             if not _discovered(current):
-                return "user-owned"
+                return _name_taken(kube, current, desired)
             if not needs_update(current, desired):
                 return "unchanged"
-            spec = dict(desired["spec"])
-            if "assumeRole" not in spec:
-                spec["assumeRole"] = None  # merge patch: drop a role the Clusters no longer set
-            else:  # merge patch: drop the fields the desired role leaves out (an external ID stored before)
-                spec["assumeRole"] = {"externalID": None, "externalIDFrom": None, **spec["assumeRole"]}
+            # the whole spec is discovery's: every field it does not write is dropped (suspend, key names, …)
+            spec = overwrite(current.get("spec") or {}, desired["spec"])
             annotations = {**meta["annotations"], ANNOTATION_NOTE: meta["annotations"].get(ANNOTATION_NOTE)}
             kube.patch_check(meta["namespace"], meta["name"], {"metadata": {"annotations": annotations},
                                                                "spec": spec},
@@ -45,6 +46,38 @@ def ensure(kube: Kube, desired: dict[str, Any]) -> str:
         except Conflict:
             continue  # changed (or created) meanwhile: read it again
     raise Conflict("PATCH", f"{meta['namespace']}/{meta['name']}", 409)
+
+
+def overwrite(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
+    """The merge patch that makes `current` exactly `desired` (pure): what current has and desired lacks is set to
+    null (the API server then applies the CRD's defaults), mappings in both are made equal the same way, anything
+    else is desired's."""
+    out: dict[str, Any] = {key: None for key in current if key not in desired}
+    for key, value in desired.items():
+        before = current.get(key)
+        out[key] = (overwrite(before, value) if isinstance(value, Mapping) and isinstance(before, Mapping)
+                    else value)
+    return out
+
+
+def _name_taken(kube: Kube, current: dict[str, Any], desired: dict[str, Any]) -> str:
+    """A check discovery did not make has the name discovery would give this source's check: it stays the user's,
+    untouched but for an annotation that its status shows as a condition, and a log line when that is new."""
+    meta = desired["metadata"]
+    clusters = meta["annotations"].get("credcheck.io/clusters") or ""
+    refs: list[Any] = list((desired["spec"].get("source") or {}).values())
+    source = str((refs[0] if refs else {}).get("name", ""))
+    why = (f"discovery would make this check for the KKP credential {source}"
+           + (f" (used by Cluster(s) {clusters.replace(',', ', ')})" if clusters else "")
+           + "; it was not made by discovery, so discovery leaves it alone: keep its spec in step with those "
+           "Clusters yourself, or delete it and discovery makes its own")
+    annotations = (current.get("metadata") or {}).get("annotations") or {}
+    if annotations.get(ANNOTATION_CONFLICT) != why:
+        kube.patch_check(meta["namespace"], meta["name"], {"metadata": {"annotations": {ANNOTATION_CONFLICT: why}}},
+                         resource_version=str(current["metadata"]["resourceVersion"]))
+        LOG.warning("discovery: the check %s/%s was not made by discovery but has the name of %s's discovered "
+                    "check; left alone (condition DiscoveryConflict)", meta["namespace"], meta["name"], source)
+    return "user-owned"
 
 
 def remove(kube: Kube, namespace: str, name: str, source: tuple[str, str] = ("", "")) -> bool:

@@ -31,6 +31,8 @@ from prometheus_client import Counter
 
 from credcheck.controller.admission import (
     judged,
+    own_username,
+    ownership_problem,
     preset_problems,
     required_access,
     secret_data,
@@ -154,7 +156,11 @@ class Admission:
 
     async def check(self, review: Review) -> Answer:
         answer = Answer()
-        if not judged(review.operation, review.obj, review.old, "spec"):
+        owner = ownership_problem(review.operation, review.obj, review.old, str(review.user.get("username") or ""),
+                                  own_username(self.settings.operator_namespace))
+        if owner:
+            return answer.deny(owner, 403)
+        if not judged(review.operation, review.obj, review.old, "spec", deleting_too=True):
             answer.result = "skipped"
             return answer
         raw = review.obj.get("spec") or {}

@@ -134,11 +134,35 @@ def test_a_check_in_step_is_left_alone() -> None:
     assert kube.writes() == []
 
 
-def test_a_check_an_admin_made_by_hand_with_that_name_is_never_written() -> None:
+def test_a_check_an_admin_made_by_hand_with_that_name_keeps_its_spec_and_is_told_why_once() -> None:
+    """Issue 33: never silence: its only write is the DiscoveryConflict annotation (its status shows it as a
+    condition), made once, not on every resync."""
     kube = FakeKube(user_made())
+    before = dict(stored(kube)["spec"])
     assert apply.ensure(kube, desired(version="8", role=ROLE)) == "user-owned"  # type: ignore[arg-type]
-    assert kube.writes() == []
-    assert "assumeRole" not in stored(kube)["spec"]
+    assert kube.writes() == ["patch_check"]
+    after = stored(kube)
+    assert after["spec"] == before and "assumeRole" not in after["spec"]
+    assert "not made by discovery" in after["metadata"]["annotations"]["credcheck.io/discovery-conflict"]
+    assert apply.ensure(kube, desired(version="8", role=ROLE)) == "user-owned"  # type: ignore[arg-type]
+    assert kube.writes() == ["patch_check"], "told once"
+
+
+def test_adopting_a_labelled_check_overwrites_its_whole_spec() -> None:
+    """Issue 33: a check labelled discovered with suspend and other key names is not partly overwritten."""
+    planted = desired()
+    planted["spec"]["suspend"] = True
+    planted["spec"]["source"]["secretRef"]["accessKeyIdKey"] = "elsewhere"
+    kube = FakeKube(planted)
+    assert apply.ensure(kube, desired(version="8")) == "updated"  # type: ignore[arg-type]
+    spec = stored(kube)["spec"]
+    assert "suspend" not in spec and spec["source"]["secretRef"] == {"name": "credential-aws-abc"}, spec
+
+
+def test_overwrite_is_the_merge_patch_that_makes_a_spec_exactly_the_desired_one() -> None:
+    current = {"a": 1, "b": {"c": 2, "d": 3}, "e": [1], "f": {"g": 1}}
+    desired_ = {"b": {"c": 5}, "e": [2], "f": "x"}
+    assert apply.overwrite(current, desired_) == {"a": None, "b": {"c": 5, "d": None}, "e": [2], "f": "x"}
 
 
 def test_an_update_names_the_version_it_read_and_drops_a_role_and_note_the_clusters_no_longer_set() -> None:
@@ -187,7 +211,7 @@ def test_an_admins_check_created_meanwhile_is_left_alone() -> None:
     kube = FakeKube()
     kube.before("create_check", lambda: kube.put(user_made()))
     assert apply.ensure(kube, desired()) == "user-owned"  # type: ignore[arg-type]
-    assert kube.writes() == ["create_check"]
+    assert kube.writes() == ["create_check", "patch_check"], "its spec untouched, the conflict annotated"
 
 
 def test_conflicts_on_every_attempt_give_up_with_a_conflict() -> None:
