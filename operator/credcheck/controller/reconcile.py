@@ -23,6 +23,7 @@ from credcheck.engine.credential import CredentialProblem, parse_credential
 from credcheck.engine.model import AssumeRole, Credential, Status, Verdict
 from credcheck.engine.requirements.bounded_yaml import redacted
 from credcheck.engine.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
+from credcheck.engine.requirements.untrusted import role_problems
 from credcheck.kube.client import ReadFailure
 from credcheck.kube.spec import CheckObject, CheckSpec, SecretSource, SpecProblem
 from credcheck.kube.status import (
@@ -97,6 +98,9 @@ def _profile(runtime: Runtime, namespace: str, name: str) -> tuple[Profile, str]
                 profile = parse_profile_cached(text, f"ConfigMap {namespace}/{cm_name}")
             except ProfileError as err:  # the status never quotes the ConfigMap's text (issue 33)
                 return _misconfigured("InvalidProfile", redacted(str(err)))
+            refused = role_problems(profile)
+            if refused:
+                return _misconfigured("InvalidProfile", f"ConfigMap {namespace}/{cm_name}: " + "; ".join(refused))
             return profile, hashlib.sha256(text.encode()).hexdigest()[:16]
     except ProfileError as err:
         return _misconfigured("InvalidProfile", str(err))

@@ -17,6 +17,7 @@ from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
 from credcheck.engine.requirements import bounded_yaml
 from credcheck.engine.requirements.profiles import BUILTIN, ProfileError, parse_profile_text
+from credcheck.engine.requirements.untrusted import role_problems
 from credcheck.kube.spec import CheckSpec, Requirements, SecretSource, parse_check
 
 
@@ -91,3 +92,27 @@ def test_a_checks_status_never_quotes_its_configmap_profile() -> None:
     messages = " ".join(c.get("message", "") for c in done.status["conditions"])
     assert "InvalidProfile" in {c["reason"] for c in done.status["conditions"]}
     assert "SECRET" not in messages and "ConfigMap kubermatic/p" in messages, messages
+
+
+def test_a_configmap_profile_asks_the_control_plane_role_only_what_kkps_ccm_calls_as_it() -> None:
+    """Issue 33: `principal: controlPlaneRole` in anyone's profile would turn the role's simulation into a question
+    about anything that role may do."""
+    def profile(action: str) -> str:
+        return ("features: {f: {severity: required}}\nstatements:\n"
+                f"  - {{feature: f, actions: ['{action}'], resources: ['*'], principal: controlPlaneRole}}\n")
+
+    assert role_problems(parse_profile_text(profile("ec2:DescribeInstances"), "ConfigMap kubermatic/p")) == []
+    refused = role_problems(parse_profile_text(profile("iam:ListUsers"), "ConfigMap kubermatic/p"))
+    assert len(refused) == 1 and refused[0].startswith("statements[0]") and "ListUsers" not in refused[0]
+
+    class Reads:
+        def config_map_value(self, namespace: str, name: str, key: str) -> str:
+            return profile("iam:ListUsers")
+
+    body: dict[str, Any] = {"metadata": {"namespace": "kubermatic", "name": "c", "generation": 1},
+                            "spec": {"source": {"secretRef": {"name": "s"}},
+                                     "requirements": {"profile": "configmap:p/profile.yaml"}}}
+    runtime = Runtime(Settings(), Reads(), VerdictCache(0), ThreadPoolExecutor(1))  # type: ignore[arg-type]
+    done = asyncio.run(reconcile(runtime, parse_check(body, BUILTIN), {}))
+    ready = next(c for c in done.status["conditions"] if c["type"] == "Ready")
+    assert ready["reason"] == "InvalidProfile" and "controlPlaneRole" in ready["message"], ready
