@@ -25,6 +25,7 @@ from credcheck.engine.requirements.bounded_yaml import redacted
 from credcheck.engine.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
 from credcheck.engine.requirements.untrusted import role_problems
 from credcheck.kube.client import ReadFailure
+from credcheck.kube.contract import EXTERNAL_ID
 from credcheck.kube.spec import CheckObject, CheckSpec, SecretSource, SpecProblem
 from credcheck.kube.status import (
     MAX_MISSING_LISTED,
@@ -133,7 +134,12 @@ def _source(runtime: Runtime, namespace: str, spec: CheckSpec,
         parsed = parse_credential({k: str(v).encode() for k, v in aws.items() if isinstance(v, str)},
                                   "accessKeyID", "secretAccessKey", where="Preset")
         if role is None and aws.get("assumeRoleARN"):
-            role = AssumeRole(aws["assumeRoleARN"], aws.get("assumeRoleExternalID") or None)
+            external = aws.get("assumeRoleExternalID") or None
+            if external is not None and not EXTERNAL_ID.fullmatch(str(external)):  # never sent, never quoted (#33)
+                return _misconfigured("InvalidExternalID", f"Preset {source.name}: spec.aws.assumeRoleExternalID "
+                                      "is not an external ID AWS accepts (2-1224 characters of letters, digits and "
+                                      "_+=,.@:/-): fix the Preset")
+            role = AssumeRole(aws["assumeRoleARN"], external)
     if isinstance(parsed, CredentialProblem):
         return Verdict(Status.INVALID, parsed.reason, parsed.message)
     return parsed, role
@@ -154,7 +160,12 @@ def _cluster_external_id(runtime: Runtime, namespace: str, spec: CheckSpec, role
                               f"Cluster {cluster} does not assume {role_arn} with Secret {namespace}/{secret}: its "
                               "external ID is used only with its own credential and role (discovery updates the "
                               "check when the Cluster changes)")
-    return str(aws["assumeRoleExternalID"]) if aws.get("assumeRoleExternalID") else None
+    external = str(aws["assumeRoleExternalID"]) if aws.get("assumeRoleExternalID") else None
+    if external is not None and not EXTERNAL_ID.fullmatch(external):  # never sent, never quoted (issue 33)
+        return _misconfigured("InvalidExternalID", f"Cluster {cluster}: spec.cloud.aws.assumeRoleExternalID is not "
+                              "an external ID AWS accepts (2-1224 characters of letters, digits and _+=,.@:/-): "
+                              "fix the Cluster")
+    return external
 
 
 @dataclass(frozen=True)

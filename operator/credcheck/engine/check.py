@@ -2,6 +2,7 @@
 over in CheckOptions: its AWSClients (clients, endpoint policy, simulation threads) and its AuditorCache."""
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
@@ -38,6 +39,9 @@ from credcheck.engine.verdict import TargetSummary, decide
 
 SIMULATE_STATEMENT = ('{"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", '
                       '"Resource": "%s"}')
+
+
+LOG = logging.getLogger("credcheck.engine.check")
 
 
 def account_of(arn: str) -> str | None:
@@ -89,6 +93,8 @@ def _assume(session: AWSSession, role: AssumeRole) -> AWSSession | Verdict:
         return assume_role(session, role)
     except Exception as err:
         failure = describe(err, "sts:AssumeRole", session.region)
+    if role.external_id:  # STS quotes a malformed one back (ValidationError): never into a status (issue 33)
+        failure = replace(failure, message=failure.message.replace(role.external_id, "(the external ID)"))
     if failure.reason in ("InvalidCredentials", "ExpiredToken"):
         return Verdict(Status.INVALID, failure.reason, failure.message)
     if failure.reason == "AccessDenied":
@@ -128,10 +134,14 @@ def _not_permitted(principal: Principal) -> Verdict:
 
 
 def _auditor_failed(err: Exception, principal: Principal) -> Verdict:
+    """AWS's text names credcheck's own identity (its user, its role, the account it assumes into): it goes to the
+    operator's log, never into the status of a check that anyone may write (issue 33)."""
     failure = (err.failure if isinstance(err, AuditorUnavailable)
                else describe(err, "simulation by the auditor identity"))
+    LOG.warning("the auditor identity failed for %s: %s", principal.caller_arn, failure.message)
     return _unknown("AuditorFailed" if failure.reason == "AccessDenied" else failure.reason,
-                    failure.message + "; nothing was verified", principal)
+                    f"the auditor identity could not simulate this credential ({failure.code or failure.reason}); "
+                    "what AWS said is in credcheck's log, for its administrators; nothing was verified", principal)
 
 
 def _auditor_of(options: CheckOptions, principal: Principal, region: str) -> tuple[AWSSession, str]:
