@@ -42,6 +42,7 @@ from credcheck.controller.admission import (
 from credcheck.controller.discovery.desired import spec_for_secret
 from credcheck.controller.discovery.kkp import SECRET_PREFIX, is_kkp_copy
 from credcheck.controller.handlers.webhook_pool import MAX_REVIEW_BYTES, Gate, review_client, turned_away
+from credcheck.controller.handlers.webhook_tls import Contexts
 from credcheck.controller.metrics import REGISTRY
 from credcheck.controller.reconcile import verdict_for
 from credcheck.controller.runtime import Runtime
@@ -324,7 +325,7 @@ class Server:
         self.admission.close()
 
 
-async def _reload_certificates(settings: Settings, context: ssl.SSLContext) -> None:
+async def _reload_certificates(settings: Settings, contexts: Contexts) -> None:
     """Rotated certificates (cert-manager, a re-issued client CA) apply to new connections without a restart."""
     assert settings.webhook_cert_dir
     certs = Path(settings.webhook_cert_dir)
@@ -341,9 +342,7 @@ async def _reload_certificates(settings: Settings, context: ssl.SSLContext) -> N
         if now == seen:
             continue
         try:
-            context.load_cert_chain(certs / "tls.crt", certs / "tls.key")
-            if settings.webhook_client_ca:
-                context.load_verify_locations(cafile=settings.webhook_client_ca)
+            contexts.reload()  # a fresh context: a client CA removed from the file is no longer trusted (#33)
             seen = now
             LOG.info("webhook certificates reloaded")
         except (OSError, ssl.SSLError) as err:  # mid-rotation: try again next round
@@ -364,13 +363,13 @@ async def start(runtime: Runtime) -> Server | None:
         LOG.warning("the webhook does not authenticate its callers (no --webhook-client-ca): any pod that reaches "
                     "port %s may post reviews; restrict it with a NetworkPolicy or give the apiserver a client "
                     "certificate", settings.webhook_port)
-    context = ssl_context(settings)
+    contexts = Contexts(lambda: ssl_context(settings))
     admission = Admission(runtime, review_client())
     runner = web.AppRunner(app(admission), access_log=None, handle_signals=False)
     await runner.setup()
-    await web.TCPSite(runner, settings.webhook_address, settings.webhook_port, ssl_context=context).start()
+    await web.TCPSite(runner, settings.webhook_address, settings.webhook_port, ssl_context=contexts.server).start()
     LOG.info("serving the admission webhook on https://%s:%s (client certificates: %s)", settings.webhook_address,
              settings.webhook_port, "required, " + (", ".join(settings.webhook_client_names) or "any name")
              if settings.webhook_client_ca else "not required")
-    return Server(runner, admission, asyncio.create_task(_reload_certificates(settings, context)))
+    return Server(runner, admission, asyncio.create_task(_reload_certificates(settings, contexts)))
 
