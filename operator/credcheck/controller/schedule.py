@@ -115,6 +115,8 @@ class Schedule:
         later checks waiting too. With `open_limit`, no more re-checks are open (asked for, not answered) at once:
         however many are due, the operator holds few checks at a time."""
         with self._lock:
+            # an account whose bucket has filled up again is as if never seen: forget it (bounded, issue 33)
+            self._pace = {a: v for a, v in self._pace.items() if self._tokens(a, now) < self.burst}
             due = self._due(now)
             room = len(due)
             if self.open_limit:

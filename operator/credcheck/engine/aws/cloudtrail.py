@@ -51,6 +51,7 @@ class DenialReader:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(rate=2.0, burst=2.0))
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    max_cached: int = 4096  # queries remembered at most (issue 33: expired ones are dropped, the oldest first)
     _cache: dict[tuple[str, str, str], tuple[float, list[tuple[str, str, str, str]]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -99,7 +100,13 @@ class DenialReader:
             events, complete = found
             if complete:
                 with self._lock:
-                    self._cache[key] = (self.clock(), events)
+                    self._cache.pop(key, None)  # re-inserted last: the dict stays in the order of reading
+                    self._cache[key] = (now := self.clock(), events)
+                    while self._cache:
+                        oldest, (when, _) = next(iter(self._cache.items()))
+                        if now - when < self.ttl and len(self._cache) <= self.max_cached:
+                            break
+                        del self._cache[oldest]
             return events, complete
         reason = describe(last, "cloudtrail:LookupEvents").message if last else "no identity to read CloudTrail with"
         return ObservedDenials(NOT_PERMITTED, f"{reason}: grant cloudtrail:LookupEvents to the credential or the "

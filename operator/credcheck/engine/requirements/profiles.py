@@ -1,12 +1,13 @@
 """Loading and validating requirement profiles, and expanding them into concrete requirements."""
 
+import hashlib
 import itertools
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -352,10 +353,26 @@ def _builtin(name: str) -> Profile:
     return parse_profile_text(text, f"built-in profile {name}")
 
 
-@lru_cache(maxsize=64)
+PARSED = 16  # ConfigMap profiles kept parsed, by the digest of their text (the texts themselves are not kept)
+_parsed: OrderedDict[tuple[str, str], Profile] = OrderedDict()
+_parsed_lock = threading.Lock()
+
+
 def parse_profile_cached(text: str, origin: str) -> Profile:
-    """parse_profile_text for the operator, where the same ConfigMap text is read on every reconcile."""
-    return parse_profile_text(text, origin)
+    """parse_profile_text for the operator, where the same ConfigMap text is read on every reconcile: the last
+    PARSED profiles, keyed by a digest (a cache of 64 texts held up to 64 ConfigMaps' whole text, issue 33)."""
+    key = (hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest(), origin)
+    with _parsed_lock:
+        found = _parsed.get(key)
+        if found is not None:
+            _parsed.move_to_end(key)
+            return found
+    profile = parse_profile_text(text, origin)
+    with _parsed_lock:
+        _parsed[key] = profile
+        while len(_parsed) > PARSED:
+            _parsed.popitem(last=False)
+    return profile
 
 
 def parse_profile_text(text: str, origin: str, catalog: ActionCatalog | None = None) -> Profile:
