@@ -28,6 +28,7 @@ import itertools
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -173,12 +174,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=float, default=0.0,
                         help="the operator's --aws-calls-per-second (0: no cap, as for the latency numbers)")
     args = parser.parse_args(argv)
+    # a SIGTERM (`timeout`, a CI job's end) or SIGHUP unwinds like Ctrl-C, so the finally blocks below stop the
+    # operator, the control plane and the AWS endpoint this run started (Python's default would just exit)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp)
         try:
             run(state, args)
         finally:
             stop_all(state)
+
+
+def _interrupted(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def run(state: Path, args: argparse.Namespace) -> None:

@@ -265,3 +265,46 @@ def test_values_schema_refuses_bad_values(flag: str, complaint: str) -> None:
     assert result.returncode != 0, f"{flag} was accepted"
     assert "values don't meet the specifications of the schema" in result.stderr
     assert complaint in result.stderr, result.stderr
+
+
+def test_self_signed_mode_keeps_its_ca_across_upgrades(control_plane: ControlPlane) -> None:
+    """Issue 33: `helm upgrade` (a render with the cluster) reuses the CA and certificate stored at install, so the
+    caBundle never changes under the running pods; only a render without a cluster makes new ones."""
+    namespace = "chart-upgrade"
+    control_plane.run_kubectl("create", "namespace", namespace, check=False)
+    first = kinds(chart.rendered("--set", "webhook.certificates.mode=selfSigned", namespace=namespace))
+    (made,) = [s for s in first["Secret"] if s["metadata"]["name"] == "credcheck-webhook-tls"]
+    control_plane.run_kubectl("apply", "-f", "-", input_text=json.dumps(made))
+    try:
+        upgraded = kinds(chart.documents(subprocess.run(
+            [chart.helm(), "template", "credcheck", str(chart.CHART), "--namespace", namespace, "--dry-run=server",
+             "--kubeconfig", str(control_plane.kubeconfig), "--set", "webhook.certificates.mode=selfSigned"],
+            check=True, capture_output=True, text=True).stdout))
+        (kept,) = [s for s in upgraded["Secret"] if s["metadata"]["name"] == "credcheck-webhook-tls"]
+        (config,) = upgraded["ValidatingWebhookConfiguration"]
+        again = kinds(chart.rendered("--set", "webhook.certificates.mode=selfSigned", namespace=namespace))
+        (fresh,) = [s for s in again["Secret"] if s["metadata"]["name"] == "credcheck-webhook-tls"]
+    finally:
+        control_plane.run_kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+    assert kept["data"] == made["data"], "the upgrade kept the CA, certificate and key"
+    assert all(h["clientConfig"]["caBundle"] == made["data"]["ca.crt"] for h in config["webhooks"])
+    assert fresh["data"]["ca.crt"] != made["data"]["ca.crt"], "(a render without the cluster cannot look it up)"
+
+
+def test_rbac_grants_only_the_verbs_credcheck_calls() -> None:
+    """Issue 33: no update on checks, status patch only, ExternalClusters and Seeds list/watch, core Events create,
+    and Presets only when presets are checked."""
+    def rules(*flags: str) -> list[dict[str, Any]]:
+        docs = kinds(chart.rendered(*flags))
+        return [r for kind in ("ClusterRole", "Role") for role in docs[kind] for r in role["rules"]]
+
+    granted = {(group, resource): set(r["verbs"]) for r in rules() for group in r["apiGroups"]
+               for resource in r["resources"]}
+    assert granted[("credcheck.io", "awscredentialchecks")] == {"get", "list", "watch", "create", "patch", "delete"}
+    assert granted[("credcheck.io", "awscredentialchecks/status")] == {"patch"}
+    assert granted[("kubermatic.k8c.io", "externalclusters")] == {"list", "watch"}
+    assert granted[("kubermatic.k8c.io", "seeds")] == {"list", "watch"}
+    assert granted[("", "events")] == {"create"} and ("events.k8s.io", "events") not in granted
+    assert ("kubermatic.k8c.io", "presets") in granted
+    without = {(g, res) for r in rules("--set", "presets=false") for g in r["apiGroups"] for res in r["resources"]}
+    assert ("kubermatic.k8c.io", "presets") not in without

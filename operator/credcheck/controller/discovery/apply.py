@@ -11,7 +11,7 @@ from typing import Any
 
 from credcheck.controller.discovery.desired import needs_update
 from credcheck.controller.discovery.world import Plan
-from credcheck.kube.client import Conflict, Kube
+from credcheck.kube.client import ApiError, Conflict, Kube
 from credcheck.kube.contract import ANNOTATION_CONFLICT, ANNOTATION_NOTE, ANNOTATION_SOURCE_VERSION, LABEL_DISCOVERED
 
 LOG = logging.getLogger("credcheck.discovery")
@@ -45,6 +45,10 @@ def ensure(kube: Kube, desired: dict[str, Any]) -> str:
             return "updated"
         except Conflict:
             continue  # changed (or created) meanwhile: read it again
+        except ApiError as err:
+            if err.status != 404:
+                raise
+            continue  # deleted between the read and the patch: a conflict like any other (issue 33): read again
     raise Conflict("PATCH", f"{meta['namespace']}/{meta['name']}", 409)
 
 

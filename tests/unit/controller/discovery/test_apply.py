@@ -223,13 +223,13 @@ def test_conflicts_on_every_attempt_give_up_with_a_conflict() -> None:
     assert kube.writes() == ["patch_check"] * apply.ATTEMPTS
 
 
-def test_a_check_deleted_between_read_and_patch_is_an_error_for_the_queue_to_retry() -> None:
+def test_a_check_deleted_between_read_and_patch_is_a_conflict_decided_again_at_once() -> None:
+    """Issue 33: the 404 of a patch is a conflict like a 409 (read again, decide again), not an error the queue
+    retries with backoff."""
     kube = FakeKube(desired())
     kube.before("patch_check", kube.stored.clear)
-    with pytest.raises(ApiError) as raised:
-        apply.ensure(kube, desired(version="8"))  # type: ignore[arg-type]
-    assert raised.value.status == 404 and not isinstance(raised.value, Conflict)
-    assert apply.ensure(kube, desired(version="8")) == "created", "the retry creates it"  # type: ignore[arg-type]
+    assert apply.ensure(kube, desired(version="8")) == "created"  # type: ignore[arg-type]
+    assert kube.writes() == ["patch_check", "create_check"]
 
 
 # --- remove ---
