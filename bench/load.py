@@ -81,6 +81,13 @@ class Api:
         return json.loads(data)
 
 
+def merge_patch(api: Api, path: str, body: dict[str, Any]) -> None:
+    response = api.http.request("PATCH", api.server + path, body=json.dumps(body).encode(),
+                                headers={**api.headers, "Content-Type": "application/merge-patch+json"})
+    if response.status >= 300:
+        raise RuntimeError(f"PATCH {path}: HTTP {response.status}")
+
+
 def rss_mib(pid: int) -> tuple[float, float]:
     """(current, peak) resident memory of a process, in MiB."""
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
@@ -171,6 +178,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clusters", type=int, default=0, help="KKP Clusters over the credential Secrets")
     parser.add_argument("--interval", default="5m", help="with --clusters: the operator's re-check interval")
     parser.add_argument("--rounds", type=int, default=3, help="with --clusters: full re-check rounds to wait for")
+    parser.add_argument("--churn", type=int, default=0, metavar="CYCLES",
+                        help="with --clusters: create, move (another Kubernetes version) and delete the Clusters "
+                             "CYCLES times over (#33); prints the RSS after each cycle's deletion")
     parser.add_argument("--budget", type=float, default=0.0,
                         help="the operator's --aws-calls-per-second (0: no cap, as for the latency numbers)")
     args = parser.parse_args(argv)
@@ -220,7 +230,9 @@ def run(state: Path, args: argparse.Namespace) -> None:
     try:
         wait_ready(args.metrics_url.replace("/metrics", "/readyz"), operator)
         time.sleep(2)  # its watches start right after start-up
-        if args.clusters:
+        if args.clusters and args.churn:
+            churn(cp, operator, keys, args)
+        elif args.clusters:
             measure_clusters(cp, endpoint, operator, keys, args, state / "operator.log")
         else:
             measure(cp, endpoint, operator, keys, args)
@@ -459,6 +471,57 @@ def measure_clusters(cp: controlplane.ControlPlane, endpoint: aws.LocalAWS, oper
     print(f"RSS after each round: {', '.join(f'{r:.0f}' for r in rounds)} MiB; growth between rounds: "
           f"{', '.join(growth) or 'n/a'}; throttled AWS calls during the rounds: "
           f"{metric(args.metrics_url, 'credcheck_aws_throttled_total') - throttled:.0f}", flush=True)
+    pool.shutdown()
+
+
+def churn(cp: controlplane.ControlPlane, operator: subprocess.Popen[bytes], keys: list[aws.Keys],
+          args: argparse.Namespace) -> None:
+    """#33: --clusters Clusters over --secrets credential Secrets (made once), created, moved to another Kubernetes
+    version and deleted, --churn times; the operator's RSS after each step. From the second cycle on, the RSS after
+    the deletion should stay within 5 % of the first cycle's (a high-water mark, not growth per cycle)."""
+    api = Api(cp.kubeconfig)
+    pool = ThreadPoolExecutor(4)
+    list(pool.map(lambda i: api.call("POST", SECRETS, secret_body(f"credential-aws-load-{i:04d}",
+                                                                  keys[i % len(keys)])), range(args.secrets)))
+    per_secret = max(1, args.clusters // args.secrets)
+
+    def checks_with(count: int, timeout: float = 900) -> None:
+        """Until every credential's check lists `count` Clusters (and has a status), then AWS is quiet."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            items = api.call("GET", CHECKS)["items"]
+            if len(items) >= args.secrets and all(len(c["spec"].get("clusters") or []) == count and c.get("status")
+                                                  for c in items):
+                break
+            time.sleep(2)
+        settle(args.metrics_url, quiet=5)
+
+    settle(args.metrics_url, quiet=5)
+    start = rss_mib(operator.pid)[0]
+    print(f"churn: {args.clusters} Clusters over {args.secrets} credentials, {args.churn} cycles; RSS with the "
+          f"credentials alone {start:.0f} MiB", flush=True)
+    after_delete: list[float] = []
+    for cycle in range(1, args.churn + 1):
+        began = time.monotonic()
+        list(pool.map(lambda i: api.call("POST", CLUSTERS, cluster_manifest(i, args.secrets)), range(args.clusters)))
+        checks_with(per_secret)
+        created = rss_mib(operator.pid)[0]
+        moved_to = VERSIONS[cycle % len(VERSIONS)]
+        paths = [f"{CLUSTERS}/load{i:05d}" for i in range(args.clusters)]
+        list(pool.map(merge_patch, [api] * len(paths), paths, [{"spec": {"version": moved_to}}] * len(paths)))
+        time.sleep(5)
+        settle(args.metrics_url, quiet=5)
+        moved = rss_mib(operator.pid)[0]
+        list(pool.map(lambda i: api.call("DELETE", f"{CLUSTERS}/load{i:05d}"), range(args.clusters)))
+        checks_with(0)
+        deleted, peak = rss_mib(operator.pid)
+        after_delete.append(deleted)
+        print(f"cycle {cycle}: created {created:.0f}, moved {moved:.0f}, deleted {deleted:.0f} MiB (peak {peak:.0f}) "
+              f"in {time.monotonic() - began:.0f} s", flush=True)
+    first = after_delete[0]
+    drift = [f"{(r - first) / first * 100:+.1f} %" for r in after_delete[1:]]
+    print(f"RSS after each cycle's deletion: {', '.join(f'{r:.0f}' for r in after_delete)} MiB; against the first: "
+          f"{', '.join(drift) or 'n/a'} (target: within 5 %)", flush=True)
     pool.shutdown()
 
 
