@@ -153,6 +153,7 @@ class ApiProxy:
         self.expired: Counter[str] = Counter()
         self.lease_fault: str | None = None  # "hang" or "429": what the Lease API does for this client
         self.lease_faulted = 0  # Lease requests answered so
+        self.slow: dict[str, float] = {}  # path fragment -> seconds each such request is held before it is relayed
         state.mkdir(parents=True, exist_ok=True)
         self._ca = certs.make_ca("api-proxy-ca")
         pair = certs.issue(self._ca, "api-proxy", server=True, hosts=("127.0.0.1",))
@@ -242,6 +243,7 @@ class ApiProxy:
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
         if self._lease_fault(handler):
             return
+        time.sleep(max((delay for part, delay in self.slow.items() if part in handler.path), default=0.0))
         headers = {k: v for k, v in handler.headers.items()
                    if k.lower() not in ("host", "connection", "content-length", "accept-encoding")}
         upstream = http.client.HTTPSConnection(*self._target, context=self._upstream_tls, timeout=600)

@@ -1,9 +1,11 @@
 """A flood of forged reviews cannot starve the leader (issue 33). The operator serves its webhook to the real
-kube-apiserver and, in the worst case, without client authentication (any pod may post); the test posts 10,000
-forged `/validate-check` reviews (loopback only, 64 connections, at most 180 s) while it reads the operator's Lease
-every 0.2 s and writes real checks through the apiserver (which calls the webhook). It prints and asserts:
-the renewals' largest gap (the Lease's own renewTime values) stays under the renew deadline with room, the operator
-never stepped down, and every real review was answered (allowed, or refused as busy and allowed on a retry)."""
+kube-apiserver and, in the worst case, without client authentication (any pod may post); it reaches the apiserver
+through a proxy that holds every SubjectAccessReview for 1 s (a loaded apiserver: each forged check review costs
+one). The test posts 10,000 forged `/validate-check` reviews (loopback only, 64 connections, at most 180 s) while it
+reads the operator's Lease every 0.2 s and writes real checks through the apiserver (which calls the webhook). It
+prints and asserts: the renewals' largest gap (the Lease's own renewTime values) stays under half the renew
+deadline, the operator never stepped down, and every real review was answered within the apiserver's timeout
+(allowed, or refused fast as busy: a 429 the writer retries)."""
 
 import base64
 import http.client
@@ -21,6 +23,7 @@ import pytest
 
 from credcheck.controller.settings import Settings
 from credcheck.kube.contract import parse_duration
+from credcheck_testground.apifaults import ApiProxy
 from credcheck_testground.aws import LocalAWS
 from credcheck_testground.controlplane import ControlPlane
 
@@ -135,8 +138,12 @@ def test_a_flood_of_forged_reviews_leaves_lease_renewals_on_time_and_real_review
     answers: Counter[str] = Counter()
     renewals: list[datetime] = []
     real: list[tuple[str, float]] = []
+    proxy = ApiProxy(control_plane, tmp_path / "proxy")
+    proxy.slow["subjectaccessreviews"] = 1.0
+    proxied = proxy.kubeconfig(control_plane.service_account_kubeconfig(NS, "credcheck"), tmp_path / "kc")
     with running_operator(control_plane, local_aws, tmp_path, webhook_cert_dir=str(cert_dir),
-                          webhook_port=str(port), webhook_address="127.0.0.1") as op:
+                          webhook_port=str(port), webhook_address="127.0.0.1",
+                          env_extra={"KUBECONFIG": str(proxied)}) as op:
         wait_for(lambda: leads(op), "the operator to lead", timeout=40)
         stop = threading.Event()
         watchers = [threading.Thread(target=lease_renewals, args=(control_plane, stop, renewals), daemon=True),
@@ -153,6 +160,7 @@ def test_a_flood_of_forged_reviews_leaves_lease_renewals_on_time_and_real_review
             t.join(60)
         alive = op.process.poll() is None
         log = op.log.read_text()
+    proxy.stop()
     control_plane.run_kubectl("delete", "awscc", "-n", NS, "-l", "!credcheck.io/discovered", "--wait=false",
                               check=False)
     gaps = [(b - a).total_seconds() for a, b in pairwise(renewals)]
@@ -164,4 +172,5 @@ def test_a_flood_of_forged_reviews_leaves_lease_renewals_on_time_and_real_review
     assert alive and "lost the leadership" not in log and "could not renew" not in log
     assert len(gaps) >= flooded / RETRY / 2, f"renewals seen during {flooded:.0f} s: {len(renewals)}"
     assert max(gaps) < DEADLINE / 2, f"a renewal came {max(gaps):.2f} s after the one before"
-    assert real and all(o.startswith("created") for o, _ in real), f"real reviews: {real}"
+    assert real and all(o.startswith("created") or o == "busy" for o, _ in real), f"real reviews: {real}"
+    assert any(o.startswith("created") for o, _ in real), f"no real review got through: {real}"

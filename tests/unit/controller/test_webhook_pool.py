@@ -7,16 +7,25 @@ import asyncio
 import base64
 import json
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from credcheck.controller.handlers import webhook
-from credcheck.controller.handlers.webhook_pool import MAX_REVIEW_BYTES, Gate, busy_answer
+from credcheck.controller.handlers.webhook_pool import (
+    MAX_REVIEW_BYTES,
+    MAX_WAIT,
+    RECEIVED,
+    Gate,
+    TooLate,
+    busy_answer,
+)
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
@@ -126,3 +135,16 @@ def test_subject_access_reviews_run_in_the_webhooks_own_threads() -> None:
 def test_a_busy_answer_needs_the_reviews_uid() -> None:
     assert busy_answer("check", b'{"request": {"uid": "abc-1"', 5)["response"]["uid"] == "abc-1"  # type: ignore[index]
     assert busy_answer("secret", b'{"kind": "AdmissionReview"}', 5) is None
+
+
+def test_a_review_that_waited_past_max_wait_for_a_thread_is_not_started() -> None:
+    """Issue 33: the apiserver gives up after 5 s; a review still queued after MAX_WAIT is answered busy at once."""
+    ran: list[int] = []
+
+    async def late() -> None:
+        RECEIVED.set(time.monotonic() - MAX_WAIT - 1)
+        await Gate().run(ran.append, 1)
+
+    with pytest.raises(TooLate):
+        asyncio.run(late())
+    assert ran == []

@@ -41,7 +41,16 @@ from credcheck.controller.admission import (
 )
 from credcheck.controller.discovery.desired import spec_for_secret
 from credcheck.controller.discovery.kkp import SECRET_PREFIX, is_kkp_copy
-from credcheck.controller.handlers.webhook_pool import MAX_REVIEW_BYTES, Gate, review_client, turned_away
+from credcheck.controller.handlers.webhook_pool import (
+    HEAD_BYTES,
+    MAX_REVIEW_BYTES,
+    RECEIVED,
+    Gate,
+    TooLate,
+    busy_answer,
+    review_client,
+    turned_away,
+)
 from credcheck.controller.handlers.webhook_tls import Contexts
 from credcheck.controller.metrics import REGISTRY
 from credcheck.controller.reconcile import verdict_for
@@ -175,6 +184,8 @@ class Admission:
             try:
                 allowed = await self.gate.run(partial(self.sar.may, review.user, "get", access.group,
                                                       access.resource, name=access.name, namespace=access.namespace))
+            except TooLate:
+                raise  # answered as busy where the review arrived
             except Exception as err:  # fail closed: a check must never act beyond its maker's rights
                 LOG.warning("SubjectAccessReview failed (%s): refusing the check %s/%s", err, review.namespace,
                             review.name)
@@ -282,13 +293,21 @@ def app(admission: Admission) -> web.Application:
         if not admission.gate.enter():
             REVIEWS.labels(hook, "busy").inc()
             return await turned_away(request, hook, admission.gate)
+        RECEIVED.set(time.monotonic())
+        body = b""
         try:
             try:
-                review = Review.of(await admission.gate.parse(await request.read()))
+                body = await request.read()
+                review = Review.of(await admission.gate.parse(body))
+                answer = await validate(review)
             except (ValueError, TypeError) as err:
                 REVIEWS.labels(hook, "refused").inc()
                 return web.Response(status=400, text=str(err))
-            answer = await validate(review)
+            except TooLate:  # waited too long for a thread: a fast "busy" beats the apiserver's timeout
+                REVIEWS.labels(hook, "busy").inc()
+                late = busy_answer(hook, body[:HEAD_BYTES], admission.gate.in_flight)
+                return (web.json_response(late) if late is not None
+                        else web.Response(status=429, text="the webhook is busy", headers={"Retry-After": "1"}))
         finally:
             admission.gate.leave()
         REVIEWS.labels(hook, answer.result).inc()

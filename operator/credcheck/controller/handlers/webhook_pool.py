@@ -1,9 +1,11 @@
 """The webhook's own work, bounded, so that no number of reviews can starve the rest of the operator.
 
-Every review admitted takes a place among `REVIEW_THREADS + REVIEW_QUEUE`; its body is parsed and its
+Every review admitted takes a place among `REVIEW_THREADS + REVIEW_QUEUE` (32); its body is parsed and its
 SubjectAccessReviews are sent in a pool of `REVIEW_THREADS` threads of its own, through a Kubernetes client of its
 own (short timeout, one attempt, its own connections): never the operator's Kubernetes threads, never the Lease's.
-A review that finds every place taken is answered at once, without reading more than its first kilobyte:
+A review that finds every place taken is answered at once, without reading more than its first kilobyte, and
+one that still waits for a thread MAX_WAIT (3 s) after it arrived is answered the same way (the apiserver gives up
+at 5 s):
 
 - a check (`/validate-check`) is refused with 429 ("try again"): its webhook fails closed because a check may act
   only with its maker's rights, so one that was not asked about must not be stored; kubectl and controllers retry a
@@ -17,8 +19,10 @@ never on the event loop (json holds the GIL for the parse of at most 3 MiB: abou
 """
 
 import asyncio
+import contextvars
 import json
 import re
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -29,9 +33,11 @@ from aiohttp import web
 from credcheck.kube.client import Kube
 
 REVIEW_THREADS = 4  # parsing and SubjectAccessReviews at once
-REVIEW_QUEUE = 64  # reviews admitted and waiting for a thread; past both, answered at once
+REVIEW_QUEUE = 28  # reviews admitted and waiting for a thread; past both, answered at once
 MAX_REVIEW_BYTES = 3 * 1024 * 1024
 HEAD_BYTES = 1024  # what an answer without a place reads of a review: its uid comes first
+MAX_WAIT = 3.0  # seconds a review may have waited before a thread takes its next step (the apiserver waits 5)
+RECEIVED: contextvars.ContextVar[float] = contextvars.ContextVar("review_received", default=0.0)
 # the API server writes AdmissionReview.request.uid first (the Go struct's first field)
 _UID = re.compile(rb'"request"\s*:\s*\{\s*"uid"\s*:\s*"([0-9A-Za-z-]{1,64})"')
 T = TypeVar("T")
@@ -58,6 +64,10 @@ def busy_answer(hook: str, head: bytes, in_flight: int) -> dict[str, Any] | None
     return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": body}
 
 
+class TooLate(Exception):
+    """The review waited past MAX_WAIT for a thread: answered as busy, its work not started."""
+
+
 class Gate:
     """Places for reviews, and the threads that do their blocking work."""
 
@@ -79,7 +89,16 @@ class Gate:
         self.in_flight -= 1
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+        """`fn` in a webhook thread; TooLate when the review (RECEIVED, set where it arrived) has waited past
+        MAX_WAIT by the time a thread is free: the apiserver would give up on it before a slow call returned."""
+        received = RECEIVED.get() or time.monotonic()
+
+        def step() -> T:
+            if time.monotonic() - received > MAX_WAIT:
+                raise TooLate
+            return fn(*args)
+
+        return await asyncio.get_running_loop().run_in_executor(self.pool, step)
 
     async def parse(self, body: bytes) -> Any:
         return await self.run(json.loads, body)
