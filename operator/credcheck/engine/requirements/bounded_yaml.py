@@ -83,5 +83,9 @@ _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 def redacted(message: str) -> str:
     """A profile error about someone's text without any value quoted from it (a check's status is read by more
-    people than its ConfigMap): what the problems quote ('ec2:Foo', ['x']) becomes "(a value)"; places stay."""
-    return _QUOTED.sub("(a value)", message)
+    people than its ConfigMap): what the problems quote ('ec2:Foo', ['x']) becomes "(a value)"; places stay, and so
+    do the catalog's suggestions ("did you mean 'iam:PassRole'": IAM's names, not the text's)."""
+    def hide(found: re.Match[str]) -> str:
+        return found.group(0) if message[:found.start()].endswith("did you mean ") else "(a value)"
+
+    return _QUOTED.sub(hide, message)

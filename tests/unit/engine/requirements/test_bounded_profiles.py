@@ -116,3 +116,9 @@ def test_a_configmap_profile_asks_the_control_plane_role_only_what_kkps_ccm_call
     done = asyncio.run(reconcile(runtime, parse_check(body, BUILTIN), {}))
     ready = next(c for c in done.status["conditions"] if c["type"] == "Ready")
     assert ready["reason"] == "InvalidProfile" and "controlPlaneRole" in ready["message"], ready
+
+
+def test_a_redacted_error_keeps_the_catalogs_suggestion() -> None:
+    shown = bounded_yaml.redacted("ConfigMap kubermatic/p: statements[0]: unknown action 'iam:PasRoleSECRET'; "
+                                  "did you mean 'iam:PassRole'?")
+    assert "SECRET" not in shown and "did you mean 'iam:PassRole'" in shown
