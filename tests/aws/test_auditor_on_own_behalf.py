@@ -2,11 +2,14 @@
 whose Clusters KKP runs (the operator passes audit_roles for discovered checks), never for a role a check's maker
 typed; keys that may not simulate the role themselves then leave its questions undecided, and the verdict says so."""
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from credcheck.engine.aws.auditor import AuditorCache
+from credcheck.engine.aws.cloudtrail import DenialReader
 from credcheck.engine.aws.session import AWSClients
 from credcheck.engine.check import Auditor, CheckOptions, run_check
 from credcheck.engine.model import Credential, Outcome, role_of
@@ -57,3 +60,31 @@ def test_a_typed_role_is_never_simulated_by_the_auditor_and_its_questions_stay_u
     vouched, role2, vouched_calls = verdict(local_aws, monkeypatch, audit_roles=True)
     assert any(role_of(r.requirement.principal) == role2 and r.outcome is Outcome.ALLOWED for r in vouched.results)
     assert vouched_calls > typed_calls, "for a Cluster KKP runs the auditor simulates the role"
+
+
+def _role_denial(role: str) -> dict[str, Any]:
+    return {"eventVersion": "1.09", "eventTime": (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "eventSource": "elasticloadbalancing.amazonaws.com", "eventName": "CreateLoadBalancer",
+            "awsRegion": "eu-central-1", "errorCode": "AccessDenied",
+            "userIdentity": {"type": "AssumedRole", "accessKeyId": "ASIA" + uuid.uuid4().hex[:16].upper(),
+                             "sessionContext": {"sessionIssuer": {"type": "Role", "arn": role}}}}
+
+
+@pytest.mark.parametrize("audit_roles", [False, True], ids=["typed-role", "discovered"])
+def test_a_roles_cloudtrail_denials_are_read_only_for_a_discovered_checks_clusters(
+        local_aws: LocalAWS, audit_roles: bool) -> None:
+    user_arn, keys = local_aws.create_user(policies=[{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]}])
+    role = local_aws.create_role(f"victim-cp-{uuid.uuid4().hex[:8]}", user_arn, policies=[{
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}])
+    local_aws.clear_events()
+    local_aws.record_events("eu-central-1", [_role_denial(role)])
+    try:
+        target = Target(cluster="abc", region="eu-central-1", kubernetes_version="1.35.1", control_plane_role=role)
+        verdict = run_check(Credential(keys.access_key_id, keys.secret_access_key), CheckOptions(
+            load_profile("kkp"), region="eu-central-1", aws=AWSClients(honour_configured_endpoints=True),
+            auditor_cache=AuditorCache(), targets=(target,), observer=DenialReader(), audit_roles=audit_roles))
+    finally:
+        local_aws.clear_events()
+    found = [d.action for d in verdict.observed_denials.denials]  # type: ignore[union-attr]
+    assert found == (["elasticloadbalancing:CreateLoadBalancer"] if audit_roles else []), found
