@@ -12,6 +12,7 @@ wait the shipped durations (`rules_with_for`): expressions, labels and annotatio
 import argparse
 import copy
 import json
+import re
 import shutil
 import sys
 import urllib.parse
@@ -44,8 +45,21 @@ def binary(name: str) -> str:
     return found
 
 
-def shipped_rules() -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load(RULES.read_text())
+RUNBOOK_PLACEHOLDER = "RUNBOOK_BASE_URL"
+
+
+def rules_text(runbook_base_url: str = "") -> str:
+    """The chart's rules file as the chart renders it (templates/_helpers.tpl, `credcheck.rules`): the runbook links'
+    placeholder replaced by `runbook_base_url`, or, without one, every runbook_url line left out. A deploy test holds
+    the two renderings equal."""
+    text = RULES.read_text()
+    if runbook_base_url:
+        return text.replace(RUNBOOK_PLACEHOLDER, runbook_base_url.removesuffix("/"))
+    return re.sub(rf"(?m)^[ \t]*runbook_url: {RUNBOOK_PLACEHOLDER}.*\n", "", text)
+
+
+def shipped_rules(runbook_base_url: str = "") -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load(rules_text(runbook_base_url))
     return doc
 
 
@@ -99,7 +113,8 @@ class Alertmanager:
         return self.url.removeprefix("http://")
 
 
-def start_alertmanager(state: Path, webhook_url: str, *, group_by: Sequence[str] = ("alertname", "namespace", "name"),
+def start_alertmanager(state: Path, webhook_url: str, *,
+                       group_by: Sequence[str] = ("alertname", "check_namespace", "name"),
                        group_wait: str = "1s", group_interval: str = "1s", repeat_interval: str = "1h",
                        timeout: float = 30) -> Alertmanager:
     """Alertmanager with one route to a webhook receiver (resolved notifications too)."""
@@ -172,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         alerts = sorted(prometheus.alerts(), key=lambda a: (a["labels"].get("alertname", ""), a["labels"].get(
-            "namespace", ""), a["labels"].get("name", "")))
+            "check_namespace", ""), a["labels"].get("name", "")))
     except OSError as error:
         print(f"Prometheus at {prometheus.url} does not answer ({error}); is the dev environment up?", file=sys.stderr)
         return 1
@@ -182,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("  (no alert pending or firing yet)")
     for alert in alerts:
         labels = alert["labels"]
-        where = f"{labels['namespace']}/{labels['name']}" if "name" in labels else ""
+        where = f"{labels.get('check_namespace', '')}/{labels['name']}" if "name" in labels else ""
+        where += f" cluster {labels['cluster']}" if "cluster" in labels else ""
         print(f"  {alert['state']:<8} {labels.get('alertname', '')} {labels.get('severity', '')} {where}".rstrip())
     return 0
 
