@@ -15,6 +15,7 @@ import json
 import re
 import shutil
 import sys
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
@@ -173,11 +174,44 @@ def _durations(rules: Path) -> str:
     return ", ".join(sorted(found, key=parse_duration)) or "none"
 
 
+def _delivered(state: Path, wait: float) -> int:
+    """The alerts KKP's Alertmanager (the demo's) holds, with the message KKP's Slack template prints: waits up to
+    `wait` seconds for one about a KKP Cluster."""
+    found = state / "alertmanager-url"
+    if not found.exists():
+        print(f"no Alertmanager was started in {state}", file=sys.stderr)
+        return 1
+    url = found.read_text().strip()
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            alerts: list[dict[str, Any]] = _get_json(f"{url}/api/v2/alerts?active=true&silenced=false&inhibited=false")
+        except OSError as error:
+            print(f"Alertmanager at {url} does not answer ({error})", file=sys.stderr)
+            return 1
+        if any("cluster" in a["labels"] for a in alerts) or time.monotonic() >= deadline:
+            break
+        time.sleep(2)
+    if not alerts:
+        print("  (no alert at Alertmanager yet)")
+    for alert in sorted(alerts, key=lambda a: (a["labels"].get("alertname", ""), a["labels"].get("cluster", ""))):
+        labels, annotations = alert["labels"], alert["annotations"]
+        cluster = f" cluster={labels['cluster']}" if "cluster" in labels else ""
+        print(f"  {labels.get('alertname')} severity={labels.get('severity')}{cluster}")
+        print(f"    message: {annotations.get('message', '')}")
+        if annotations.get("runbook_url"):
+            print(f"    runbook: {annotations['runbook_url']}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m credcheck_testground.monitoring", description=__doc__)
-    parser.add_argument("command", choices=["alerts", "url"])
+    parser.add_argument("command", choices=["alerts", "url", "delivered"])
     parser.add_argument("--state", type=Path, default=Path(".dev-env"))
+    parser.add_argument("--wait", type=float, default=0, help="delivered: wait this long for a Cluster's alert")
     args = parser.parse_args(argv)
+    if args.command == "delivered":
+        return _delivered(args.state, args.wait)
     prometheus = attach_prometheus(args.state)
     if prometheus is None:
         print(f"no Prometheus was started in {args.state}", file=sys.stderr)
