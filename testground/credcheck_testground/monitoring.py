@@ -183,15 +183,17 @@ def _delivered(state: Path, wait: float) -> int:
         return 1
     url = found.read_text().strip()
     deadline = time.monotonic() + wait
-    while True:
+    seen = -1
+    while True:  # until a Cluster's alert is there and no more arrived in the last poll (or the wait is over)
         try:
             alerts: list[dict[str, Any]] = _get_json(f"{url}/api/v2/alerts?active=true&silenced=false&inhibited=false")
         except OSError as error:
             print(f"Alertmanager at {url} does not answer ({error})", file=sys.stderr)
             return 1
-        if any("cluster" in a["labels"] for a in alerts) or time.monotonic() >= deadline:
+        if (any("cluster" in a["labels"] for a in alerts) and len(alerts) == seen) or time.monotonic() >= deadline:
             break
-        time.sleep(2)
+        seen = len(alerts)
+        time.sleep(6)
     if not alerts:
         print("  (no alert at Alertmanager yet)")
     for alert in sorted(alerts, key=lambda a: (a["labels"].get("alertname", ""), a["labels"].get("cluster", ""))):

@@ -106,12 +106,12 @@ def start_prometheus(state: Path, kubeconfig: Path, rules: dict[str, Any], *, al
                      interval: str = "1s", timeout: float = 30) -> Prometheus:
     """Prometheus with KKP's `pods` job discovering pods through `kubeconfig`, and `rules` (a rules file)."""
     exe = prometheus_binary()
-    home = state / "prometheus"
+    home = state.resolve() / "prometheus"  # Prometheus reads relative paths from the config file's folder
     (home / "data").mkdir(parents=True, exist_ok=True)
     (home / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
     job = pods_job()
     for sd in job["kubernetes_sd_configs"]:
-        sd["kubeconfig_file"] = str(kubeconfig)
+        sd["kubeconfig_file"] = str(kubeconfig.resolve())
     config: dict[str, Any] = {
         "global": {"scrape_interval": interval, "scrape_timeout": interval, "evaluation_interval": interval},
         "rule_files": [str(home / "rules.yaml")],
