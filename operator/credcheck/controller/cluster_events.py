@@ -40,7 +40,7 @@ class Bucket:
         now = self._clock()
         self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
         self._at = now
-        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self._rate
+        return 0.0 if self._tokens >= 1 - 1e-9 else (1 - self._tokens) / self._rate  # 1e-9: float rounding
 
     async def take(self) -> None:
         async with self._lock:
