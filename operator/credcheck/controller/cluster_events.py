@@ -6,8 +6,7 @@ apiserver at most WRITES_PER_SECOND Event writes a second and never holds the ch
 first (get; KKP's Cluster IDs are random, so a name is never a second Cluster's), then created or updated (count +
 1), or left when unchanged and written lately (kube.cluster_events.write_plan). A Cluster's uid is read once (the
 ClusterRole's get on clusters) and remembered; a Cluster that is gone is skipped. A failed write is logged with its
-traceback and left to the next verdict, which decides its Events again from the status (level-triggered); only a
-Normal Event lost that way is not repeated.
+traceback and left to the next verdict, which decides its Events again from the status (level-triggered).
 
 RBAC: get, create and patch on Events in the namespace `default` (a Role there), nothing else.
 """
@@ -19,7 +18,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 from credcheck.kube.client import Conflict, Kube, ReadFailure
-from credcheck.kube.cluster_events import NAMESPACE, ClusterEvent, manifest, update, write_plan
+from credcheck.kube.cluster_events import (
+    NAMESPACE,
+    ClusterEvent,
+    fixed_since,
+    manifest,
+    update,
+    warning_names,
+    write_plan,
+)
 
 WRITES_PER_SECOND = 5.0
 BURST = 25
@@ -84,12 +91,16 @@ class ClusterEvents:
         return uid
 
     async def _write(self, event: ClusterEvent) -> None:
+        existing = await asyncio.to_thread(self._kube.get_event, NAMESPACE, event.name)
+        if event.type == "Normal":  # only after a Warning: a Cluster never broken gets no Event at all
+            warnings = [await asyncio.to_thread(self._kube.get_event, NAMESPACE, name)
+                        for name in warning_names(event.cluster)]
+            if not fixed_since(warnings, existing):
+                return
+        if write_plan(event, existing, self._now()) == "skip":
+            return
         uid = await self._uid(event.cluster)
         if uid is None:
-            return
-        existing = await asyncio.to_thread(self._kube.get_event, NAMESPACE, event.name)
-        plan = write_plan(event, existing, self._now())
-        if plan == "skip":
             return
         await self._bucket.take()
         if existing is None:

@@ -7,7 +7,8 @@ each Cluster a verdict breaks (kube.impact) a Warning Event whose involvedObject
 (`kubermatic.k8c.io/v1` `Cluster`, its name and uid), a reason per cause, and a message a project member can act on:
 what will fail, the actions AWS denies, "ask your platform admin". Never another Cluster's name, the check's or the
 Secret's name, a principal, a policy or a key byte: the message is read by every member of the Cluster's project.
-When a Cluster that was broken is fine again, a Normal Event says so. An Unknown verdict writes nothing.
+When a Cluster that was broken is fine again, a Normal Event says so (once: only when a Warning is newer than the
+last Normal one). An Unknown verdict writes nothing.
 
 One Event per Cluster and reason (a fixed name): a repeated verdict updates it (count, lastTimestamp, message),
 never a new Event per re-check, and an unchanged one at most every MIN_REPEAT seconds — client-go's own spam filter
@@ -19,7 +20,7 @@ validation of Events without eventTime, k8s.io/kubernetes pkg/apis/core/validati
 and the dashboard lists all namespaces.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -63,19 +64,30 @@ def _message(impact: ClusterImpact) -> str:
             f"cluster{actions}. Ask your platform admin to grant them to the cluster's AWS credential.")[:MAX_MESSAGE]
 
 
-def decide(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[ClusterEvent]:
-    """The Events a new status calls for, given the one it replaces: a Warning for each Cluster it breaks (every
-    time: the write decides whether to touch it), a Normal for each Cluster broken before and Ready now."""
+def decide(after: Mapping[str, Any]) -> list[ClusterEvent]:
+    """The Events a status calls for: a Warning for each Cluster it breaks, and for each Cluster it says is Ready a
+    Normal one — written only where a Warning of credcheck about that Cluster is newer than its last Normal one
+    (`fixed_since`). Every verdict decides anew from the status alone (level-triggered): a write that failed, or an
+    operator restarted between the break and the fix, is made up by the next verdict."""
     now = broken_clusters(after)
     events = [ClusterEvent(i.cluster, "Warning", REASONS[i.condition], _message(i)) for i in now]
-    ready = {str(c.get("name")) for c in after.get("clusters") or [] if isinstance(c, Mapping)
-             and c.get("ready") == "True"}
     still = {i.cluster for i in now}
-    for gone in broken_clusters(before):
-        if gone.cluster not in still and gone.cluster in ready:
-            events.append(ClusterEvent(gone.cluster, "Normal", FIXED,
+    for c in after.get("clusters") or []:
+        if isinstance(c, Mapping) and c.get("ready") == "True" and str(c.get("name")) not in still:
+            events.append(ClusterEvent(str(c["name"]), "Normal", FIXED,
                                        "The cloud credential this cluster uses can again do what KKP needs in AWS."))
     return events
+
+
+def warning_names(cluster: str) -> list[str]:
+    """The names of the Warning Events credcheck may have written about a Cluster."""
+    return [ClusterEvent(cluster, "Warning", reason, "").name for reason in REASONS.values()]
+
+
+def fixed_since(warnings: Sequence[Mapping[str, Any] | None], normal: Mapping[str, Any] | None) -> bool:
+    """Post the Normal Event? Only when a Warning about the Cluster was written after the last Normal one."""
+    last_warning = max((str(w.get("lastTimestamp") or "") for w in warnings if w is not None), default="")
+    return bool(last_warning) and (normal is None or last_warning > str(normal.get("lastTimestamp") or ""))
 
 
 def write_plan(event: ClusterEvent, existing: Mapping[str, Any] | None, now: datetime,

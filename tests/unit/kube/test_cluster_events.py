@@ -4,7 +4,16 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from credcheck.kube.cluster_events import NAMESPACE, ClusterEvent, decide, manifest, update, write_plan
+from credcheck.kube.cluster_events import (
+    NAMESPACE,
+    ClusterEvent,
+    decide,
+    fixed_since,
+    manifest,
+    update,
+    warning_names,
+    write_plan,
+)
 
 NOW = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)
 
@@ -28,7 +37,7 @@ READY = status("True", "True", "AllRequiredAllowed",
 
 
 def test_missing_permissions_warn_only_the_cluster_they_break_in_words_a_project_member_can_act_on() -> None:
-    events = decide({}, MISSING)
+    events = [e for e in decide(MISSING) if e.type == "Warning"]
     assert events == [ClusterEvent(
         "tenanta1", "Warning", "CredentialMissingPermissions",
         "The cloud credential this cluster uses lacks AWS permissions KKP needs: machines will fail for this cluster "
@@ -39,7 +48,7 @@ def test_missing_permissions_warn_only_the_cluster_they_break_in_words_a_project
 
 def test_an_invalid_credential_warns_every_cluster_using_it() -> None:
     invalid = status("False", "Unknown", "InvalidCredentials", [{"name": "c1"}, {"name": "c2"}])
-    events = decide({}, invalid)
+    events = decide(invalid)
     assert [(e.cluster, e.type, e.reason) for e in events] == [("c1", "Warning", "CredentialInvalid"),
                                                                 ("c2", "Warning", "CredentialInvalid")]
     assert events[0].message == (
@@ -48,26 +57,36 @@ def test_an_invalid_credential_warns_every_cluster_using_it() -> None:
         "valid AWS key pair into this cluster's credential.")
 
 
-def test_a_fix_gets_a_normal_event_and_unknown_says_nothing() -> None:
-    assert decide(MISSING, READY) == [ClusterEvent(
-        "tenanta1", "Normal", "CredentialReady",
-        "The cloud credential this cluster uses can again do what KKP needs in AWS.")]
-    assert decide(READY, READY) == []
+def test_ready_clusters_are_normal_candidates_and_unknown_says_nothing() -> None:
+    fixed = ClusterEvent("tenanta1", "Normal", "CredentialReady",
+                         "The cloud credential this cluster uses can again do what KKP needs in AWS.")
+    assert decide(READY) == [fixed, ClusterEvent("tenantb2", "Normal", "CredentialReady", fixed.message)]
+    assert [e.type for e in decide(MISSING)] == ["Warning", "Normal"]  # tenantb2 is fine in MISSING
     unknown = {"conditions": [{"type": "Ready", "status": "Unknown", "reason": "SimulationNotPermitted"}],
                "clusters": [{"name": "tenanta1"}]}
-    assert decide(MISSING, unknown) == []  # not verified: neither broken nor fixed
+    assert decide(unknown) == []  # not verified: neither broken nor fixed
+
+
+def test_the_normal_event_is_posted_once_after_a_warning_and_never_for_a_cluster_never_broken() -> None:
+    assert warning_names("c") == ["c.credcheck.credentialinvalid", "c.credcheck.credentialmissingpermissions"]
+    warned = {"lastTimestamp": "2026-12-06T07:00:00Z"}
+    assert not fixed_since([None, None], None), "never broken: no Event at all"
+    assert fixed_since([None, warned], None)
+    assert not fixed_since([None, warned], {"lastTimestamp": "2026-12-06T07:05:00Z"}), "said already"
+    assert fixed_since([warned, {"lastTimestamp": "2026-12-06T08:00:00Z"}], {"lastTimestamp": "2026-12-06T07:05:00Z"})
 
 
 def test_long_action_lists_are_cut_to_ten_and_counted() -> None:
     actions = [f"ec2:Action{i:02d}" for i in range(14)]
     many = status("True", "False", "MissingPermissions", [{"name": "c", "ready": "False", "missing": actions}],
                   [{"feature": "machines", "missing": actions}])
-    assert "ec2:Action09 and 4 more)" in decide({}, many)[0].message
-    assert "ec2:Action10" not in decide({}, many)[0].message
+    assert "ec2:Action09 and 4 more)" in decide(many)[0].message
+    assert "ec2:Action10" not in decide(many)[0].message
 
 
 def test_one_event_per_cluster_and_reason_updated_not_multiplied() -> None:
-    event = decide({}, MISSING)[0]
+    event = decide(MISSING)[0]
+    assert event.type == "Warning"
     assert event.name == "tenanta1.credcheck.credentialmissingpermissions"
     made = manifest(event, "uid-1", NOW)
     assert made["metadata"]["namespace"] == NAMESPACE == "default"

@@ -27,8 +27,9 @@ async def _apply(runtime: Runtime, schedule: Schedule, check: CheckObject, *, bo
         kind, reason, message = outcome.event
         kopf.event(body, type=kind, reason=reason, message=message)
     if runtime.settings.cluster_events:  # where KKP's users look: Events on the Clusters the verdict breaks
-        writer: ClusterEvents = memo.setdefault("cluster_events", ClusterEvents(runtime.kube, runtime.now))
-        writer.publish(decide(body.get("status") or {}, outcome.status))
+        if "cluster_events" not in memo:
+            memo.cluster_events = ClusterEvents(runtime.kube, runtime.now)
+        memo.cluster_events.publish(decide(outcome.status))
     ready: dict[str, Any] = next((c for c in outcome.status.get("conditions", []) if c["type"] == "Ready"), {})
     logger.info("check result: Ready=%s reason=%s principal=%s key=%s missingRequired=%s duration=%.2fs",
                 ready.get("status"), ready.get("reason"), (outcome.status.get("principal") or {}).get("arn"),
