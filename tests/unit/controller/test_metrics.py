@@ -98,11 +98,14 @@ def test_only_clusters_the_verdict_breaks_carry_a_series_and_they_go_when_it_is_
     metrics.forget("kubermatic", "per-cluster")
 
 
-def test_no_per_check_series_is_labelled_namespace() -> None:
-    """A scrape's own `namespace` target label would rename it to exported_namespace (KKP's pods job)."""
+def test_no_series_is_labelled_namespace_or_service() -> None:
+    """A scrape's own target labels `namespace` (KKP's pods job, a ServiceMonitor) and `service` (a ServiceMonitor)
+    would rename a metric's label of that name to exported_namespace / exported_service."""
     metrics.record_status("kubermatic", "labels", {"conditions": [{"type": "Ready", "status": "True"}]}, 600)
+    aws_calls.record_aws_call("iam", "GetRole", "throttled")
     try:
-        labelled = {m.name for m in metrics.REGISTRY.collect() for s in m.samples if "namespace" in s.labels}
+        labelled = {m.name for m in metrics.REGISTRY.collect() for s in m.samples
+                    if {"namespace", "service"} & set(s.labels)}
         assert labelled == set()
     finally:
         metrics.forget("kubermatic", "labels")
