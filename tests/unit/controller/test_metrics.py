@@ -48,7 +48,11 @@ def test_dashboard_queries_only_exported_series() -> None:
     metrics.CHECK_DURATION.observe(0.4)
     metrics.CHECKS.set(1)
     metrics.RELISTS.labels("secrets", "expired").inc()
+    metrics.record_status("kubermatic", "d-broken", {"conditions": [
+        {"type": "CredentialsValid", "status": "False", "reason": "InvalidCredentials"}], "clusters": [{"name": "c1"}]},
+        600)
     exported = _samples()
+    metrics.forget("kubermatic", "d-broken")
     dashboard = json.loads(DASHBOARD.read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     assert len(exprs) >= 8
@@ -57,6 +61,7 @@ def test_dashboard_queries_only_exported_series() -> None:
     assert used <= exported, f"not exported: {sorted(used - exported)}"
     assert {"credcheck_recheck_round_duration_seconds", "credcheck_recheck_round_aws_calls"} <= used, \
         "the re-check round's duration and AWS calls are on the dashboard"
+    assert "credcheck_cluster_not_ready" in used, "the KKP Clusters a credential breaks are on the dashboard"
 
 
 def test_the_reason_series_follows_the_condition_and_goes_with_the_check() -> None:
