@@ -188,7 +188,7 @@ def test_metrics_agree_with_the_checks_conditions(seed: Seed, unique: str) -> No
             for sample in family.samples:
                 if sample.name == "credcheck_check_condition":
                     labels = sample.labels
-                    out[(labels["namespace"], labels["name"], labels["condition"], labels["status"])] = sample.value
+                    out[(labels["check_namespace"], labels["name"], labels["condition"], labels["status"])] = sample.value
         return out
 
     def agree() -> list[tuple[str, str, str, str]]:

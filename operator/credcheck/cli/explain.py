@@ -81,7 +81,12 @@ def _mark(status: str | None) -> str:
     return {"True": "OK", "False": "NOT READY", "Unknown": "UNKNOWN"}.get(str(status), "PENDING")
 
 
-def to_text(check: Mapping[str, Any]) -> str:
+RECOMMENDED_LISTED = 5  # a feature's recommended actions named in full up to this many, else counted
+
+
+def to_text(check: Mapping[str, Any], all_recommended: bool = False) -> str:
+    """The check for a person; a feature's long list of recommended (never failing) actions is a count unless
+    `all_recommended` (`credcheck explain --recommended`)."""
     s = summary(check)
     ready = s["ready"]
     lines = [f"{s['name']}: {_mark(ready['status'])} ({ready['reason'] or 'not checked yet'})"]
@@ -103,7 +108,9 @@ def to_text(check: Mapping[str, Any]) -> str:
     for feature, rows in s["missingByFeature"].items():
         if all(row.get("severity") == "recommended" for row in rows):
             actions = sorted({str(row["action"]) for row in rows})
-            lines.append(f"\n  {feature} (recommended, never failing): {', '.join(actions)}")
+            listed = (", ".join(actions) if all_recommended or len(actions) <= RECOMMENDED_LISTED else
+                      f"{len(actions)} actions (--recommended lists them)")
+            lines.append(f"\n  {feature} (recommended, never failing): {listed}")
             continue
         lines.append(f"\n  {feature}:")
         for row in rows:

@@ -243,7 +243,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     check = Kube(cli_login).get_check(namespace, name)
     if check is None:
         raise UsageError(f"no AWSCredentialCheck {namespace}/{name} (kubectl get awscc -A lists them)")
-    print(json.dumps(summary(check), indent=2) if args.output == "json" else to_text(check))
+    print(json.dumps(summary(check), indent=2) if args.output == "json" else
+          to_text(check, all_recommended=args.recommended))
     return exit_code(verdict_status(check))
 
 
@@ -342,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(also `kubectl credcheck explain`)")
     explain.add_argument("check", metavar="NAMESPACE/NAME", help="the check (NAME alone: in namespace kubermatic)")
     explain.add_argument("--output", choices=["text", "json"], default="text")
+    explain.add_argument("--recommended", action="store_true",
+                         help="name every recommended (never failing) action, not only how many")
     explain.set_defaults(func=cmd_explain)
 
     run = sub.add_parser("run", help="run the operator (flags also read from CREDCHECK_<FLAG> variables)")

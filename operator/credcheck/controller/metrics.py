@@ -1,6 +1,10 @@
 """Prometheus metrics, in the style of external-secrets: one 1/0 gauge per check, condition and status.
 
-Labels are bounded: namespace and name of each check, never action names or principals.
+Labels are bounded: the namespace and name of each check, never action names or principals. The check's namespace
+is the label `check_namespace`, never `namespace`: a scrape sets its own target label `namespace` (KKP's `pods` job and
+a ServiceMonitor both: the pod's namespace), which would rename a metric's `namespace` to `exported_namespace` and
+leave every expression reading the wrong one. Per KKP Cluster, only Clusters the verdict breaks carry a series
+(`credcheck_cluster_not_ready`): at most one per Cluster of the seed, none for a Ready one.
 """
 
 import sys
@@ -15,6 +19,7 @@ from prometheus_client.registry import Collector
 
 from credcheck.engine.aws import calls as aws_calls
 from credcheck.kube.contract import parse_timestamp
+from credcheck.kube.impact import broken_clusters
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 CONDITIONS = ("CredentialsValid", "PermissionsSufficient", "Ready", "UpgradeReady")
@@ -32,6 +37,7 @@ class _CheckSeries:
     missing_recommended: float
     last_success: float | None
     interval: float
+    clusters: tuple[tuple[str, str, str], ...] = ()  # (cluster, condition, reason) of each Cluster it breaks
 
 
 _CHECKS: dict[tuple[str, str], _CheckSeries] = {}
@@ -54,17 +60,20 @@ class _PerCheck(Collector):
     def _families(records: list[tuple[tuple[str, str], _CheckSeries]] | None = None) -> list[Metric]:
         condition = GaugeMetricFamily("credcheck_check_condition",
                                       "1 when the check's condition has this status, else 0",
-                                      labels=["namespace", "name", "condition", "status"])
+                                      labels=["check_namespace", "name", "condition", "status"])
         reason = GaugeMetricFamily("credcheck_check_reason",
                                    "1 for the reason the check's condition gives now (alerts carry it)",
-                                   labels=["namespace", "name", "condition", "reason"])
+                                   labels=["check_namespace", "name", "condition", "reason"])
         missing = GaugeMetricFamily("credcheck_missing_actions", "actions the credential lacks, by severity",
-                                    labels=["namespace", "name", "severity"])
+                                    labels=["check_namespace", "name", "severity"])
         success = GaugeMetricFamily("credcheck_last_successful_check_timestamp_seconds",
                                     "when the check last reached a verdict (anything but Unknown)",
-                                    labels=["namespace", "name"])
+                                    labels=["check_namespace", "name"])
         interval = GaugeMetricFamily("credcheck_check_interval_seconds", "the check's re-check interval",
-                                     labels=["namespace", "name"])
+                                     labels=["check_namespace", "name"])
+        cluster = GaugeMetricFamily("credcheck_cluster_not_ready",
+                                    "1 for each KKP Cluster the check's verdict breaks (Ready Clusters have no series)",
+                                    labels=["check_namespace", "name", "cluster", "condition", "reason"])
         for (namespace, name), record in records or ():
             for kind, status, why in record.conditions:
                 for value in STATUSES:
@@ -76,7 +85,9 @@ class _PerCheck(Collector):
             if record.last_success is not None:
                 success.add_metric([namespace, name], record.last_success)
             interval.add_metric([namespace, name], record.interval)
-        return [condition, reason, missing, success, interval]
+            for broken in record.clusters:
+                cluster.add_metric([namespace, name, *broken], 1.0)
+        return [condition, reason, missing, success, interval, cluster]
 
 
 REGISTRY.register(_PerCheck())
@@ -125,7 +136,8 @@ def record_status(namespace: str, name: str, status: Mapping[str, Any], interval
             last = previous.last_success  # an Unknown verdict keeps the time of the last real one
         _CHECKS[(sys.intern(namespace), name)] = _CheckSeries(
             reported, float(summary.get("missingRequired", 0) or 0), float(summary.get("missingRecommended", 0) or 0),
-            last, float(interval_seconds))
+            last, float(interval_seconds),
+            tuple((b.cluster, b.condition, sys.intern(b.reason)) for b in broken_clusters(status)))
 
 
 def forget(namespace: str, name: str) -> None:

@@ -123,6 +123,10 @@ class Settings:
     leader_retry_period: str = "2s"
     """How often the leader renews and a standby looks at the Lease."""
 
+    cluster_events: bool = True
+    """Post a Warning Event on each KKP Cluster a verdict breaks (and a Normal one when fixed), where KKP's dashboard
+    shows a cluster's Events to its project's members (in the namespace default; needs a Role there)."""
+
     @property
     def interval_seconds(self) -> float:
         return parse_duration(self.interval)

@@ -308,6 +308,26 @@ class Kube:
         return dict(stored)
 
 
+    # --- Events about KKP Clusters (writing an Event about a Cluster is not writing to the Cluster) ---
+    def get_event(self, namespace: str, name: str) -> dict[str, Any] | None:
+        found = self._get(_path("", "v1", "events", namespace, name))
+        return None if isinstance(found, int) else found
+
+    def create_event(self, event: dict[str, Any]) -> None:
+        """Conflict when it exists already (created meanwhile)."""
+        path = _path("", "v1", "events", event["metadata"]["namespace"], None)
+        status, _ = self._call("POST", path, event)
+        if status == 409:
+            raise Conflict("POST", path, status)
+        if status >= 300:
+            raise ApiError("POST", path, status)
+
+    def patch_event(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        path = _path("", "v1", "events", namespace, name)
+        status, _ = self._call("PATCH", path, patch, content_type="application/merge-patch+json")
+        if status >= 300:
+            raise ApiError("PATCH", path, status)
+
 def _path(group: str, version: str, plural: str, namespace: str | None, name: str | None) -> str:
     base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
     scope = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""

@@ -83,3 +83,19 @@ def test_what_a_control_plane_role_lacks_is_named_with_the_role_and_a_policy_for
            f"loadbalancer/* [required, implicitDeny] (Cluster abc) as {role}" in text
     assert f"To fix it, add to the policy of the control-plane role {role}:" in text
     assert "To fix it, add to the credential's policy" not in text
+
+
+def test_a_long_recommended_list_is_a_count_unless_asked_for() -> None:
+    rows = [{"action": f"ec2:Describe{n}", "resource": "*", "reason": "implicitDeny", "severity": "recommended",
+             "features": ["dashboard"]} for n in ("A", "B", "C", "D", "E", "F", "G")]
+    few = [{"action": "ec2:DescribeZ", "resource": "*", "reason": "implicitDeny", "severity": "recommended",
+            "features": ["other"]}]
+    check = {"metadata": {"namespace": "kubermatic", "name": "x"},
+             "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "AllRequiredAllowed"}],
+                        "missing": rows + few}}
+    short = to_text(check)
+    assert "dashboard (recommended, never failing): 7 actions (--recommended lists them)" in short
+    assert "ec2:DescribeA" not in short
+    assert "other (recommended, never failing): ec2:DescribeZ" in short  # five or fewer: named
+    full = to_text(check, all_recommended=True)
+    assert "dashboard (recommended, never failing): ec2:DescribeA, ec2:DescribeB, ec2:DescribeC" in full
