@@ -5,7 +5,8 @@ Labels are bounded: namespace and name of each check, never action names or prin
 
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from credcheck.engine.aws import calls as aws_calls
+from credcheck.engine.keyfacts import READ
+from credcheck.engine.keys import KINDS as KEY_FINDINGS
 from credcheck.kube.contract import parse_timestamp
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -32,6 +35,9 @@ class _CheckSeries:
     missing_recommended: float
     last_success: float | None
     interval: float
+    key_created: float | None = None  # status.keys.current.created, when the key facts were read
+    key_findings: tuple[str, ...] | None = None  # the key findings' types; None: facts not read
+    excess: float | None = None  # status.excessPermissions' length; None: not asked
 
 
 _CHECKS: dict[tuple[str, str], _CheckSeries] = {}
@@ -76,7 +82,30 @@ class _PerCheck(Collector):
             if record.last_success is not None:
                 success.add_metric([namespace, name], record.last_success)
             interval.add_metric([namespace, name], record.interval)
-        return [condition, reason, missing, success, interval]
+        age, findings, excess = _hygiene_families(records or ())
+        return [condition, reason, missing, success, interval, age, findings, excess]
+
+
+def _hygiene_families(records: Iterable[tuple[tuple[str, str], _CheckSeries]]) -> list[GaugeMetricFamily]:
+    """credcheck_access_key_age_seconds, credcheck_access_key_finding and credcheck_excess_permissions: labels
+    namespace, name (and the finding's type, one of three); never a key id."""
+    age = GaugeMetricFamily("credcheck_access_key_age_seconds", "age of the access key the check's credential holds",
+                            labels=["namespace", "name"])
+    finding = GaugeMetricFamily("credcheck_access_key_finding", "1 when the check's keys have this finding, else 0",
+                                labels=["namespace", "name", "finding"])
+    excess = GaugeMetricFamily("credcheck_excess_permissions",
+                               "high-risk actions KKP never calls that the credential may do",
+                               labels=["namespace", "name"])
+    now = time.time()
+    for (namespace, name), record in records:
+        if record.key_created is not None:
+            age.add_metric([namespace, name], max(0.0, now - record.key_created))
+        if record.key_findings is not None:
+            for kind in KEY_FINDINGS:
+                finding.add_metric([namespace, name, kind], 1.0 if kind in record.key_findings else 0.0)
+        if record.excess is not None:
+            excess.add_metric([namespace, name], record.excess)
+    return [age, finding, excess]
 
 
 REGISTRY.register(_PerCheck())
@@ -125,7 +154,17 @@ def record_status(namespace: str, name: str, status: Mapping[str, Any], interval
             last = previous.last_success  # an Unknown verdict keeps the time of the last real one
         _CHECKS[(sys.intern(namespace), name)] = _CheckSeries(
             reported, float(summary.get("missingRequired", 0) or 0), float(summary.get("missingRecommended", 0) or 0),
-            last, float(interval_seconds))
+            last, float(interval_seconds), *_hygiene(status))
+
+
+def _hygiene(status: Mapping[str, Any]) -> tuple[float | None, tuple[str, ...] | None, float | None]:
+    keys = status.get("keys") if isinstance(status.get("keys"), Mapping) else None
+    created = ((keys or {}).get("current") or {}).get("created")
+    when = parse_timestamp(str(created)).timestamp() if created else None
+    kinds = (tuple(sys.intern(str(f.get("type"))) for f in keys.get("findings") or [] if isinstance(f, Mapping))
+             if keys is not None and keys.get("state") == READ else None)
+    excess = status.get("excessPermissions")
+    return when, kinds, float(len(excess)) if isinstance(excess, list) else None
 
 
 def forget(namespace: str, name: str) -> None:

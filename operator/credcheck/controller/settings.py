@@ -123,6 +123,20 @@ class Settings:
     leader_retry_period: str = "2s"
     """How often the leader renews and a standby looks at the Lease."""
 
+    excess_permissions: bool = True
+    """Also simulate high-risk actions KKP never calls (iam:CreateUser, organizations:*, …) in the check's own
+    calls and report those allowed in status.excessPermissions (informational: never changes Ready)."""
+
+    key_hygiene: bool = True
+    """Read the keys' user's access keys (iam:ListAccessKeys, iam:GetAccessKeyLastUsed; with the keys or the
+    auditor) into status.keys, with findings on old, unused and still-used other keys (never changes Ready)."""
+
+    key_max_age_days: int = 90
+    """An access key older than this many days is an old key (status.keys, alert CredcheckAccessKeyOld)."""
+
+    key_unused_days: int = 30
+    """A key no Cluster uses that AWS has not seen used for this many days is an unused key."""
+
     @property
     def interval_seconds(self) -> float:
         return parse_duration(self.interval)
