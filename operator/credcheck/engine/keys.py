@@ -96,6 +96,7 @@ def _key_entry(key: AccessKeyFact, now: datetime) -> dict[str, Any]:
                              "ageDays": (now - key.created).days}
     if use is not None:
         entry["lastUsed"] = use.date.strftime("%Y-%m-%dT%H:%M:%SZ") if use.date else None
+        entry["neverUsed"] = True if use.date is None else None  # AWS has no LastUsedDate for it
         entry["lastUsedService"] = use.service
         entry["lastUsedRegion"] = use.region
     return {k: v for k, v in entry.items() if v is not None}
