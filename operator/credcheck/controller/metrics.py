@@ -157,6 +157,21 @@ def record_status(namespace: str, name: str, status: Mapping[str, Any], interval
             last, float(interval_seconds), *_hygiene(status))
 
 
+def hygiene_fields(status: Mapping[str, Any]) -> dict[str, Any]:
+    """What the key and excess series need of a stored status, and no more (the scheduler keeps it per check)."""
+    keys = status.get("keys") if isinstance(status.get("keys"), Mapping) else None
+    excess = status.get("excessPermissions")
+    out: dict[str, Any] = {}
+    if keys is not None:
+        created = (keys.get("current") or {}).get("created")
+        out["keys"] = {"state": keys.get("state"), "current": {"created": created} if created else {},
+                       "findings": [{"type": f.get("type")} for f in keys.get("findings") or []
+                                    if isinstance(f, Mapping)]}
+    if isinstance(excess, list):
+        out["excessPermissions"] = [{"action": e.get("action")} for e in excess if isinstance(e, Mapping)]
+    return out
+
+
 def _hygiene(status: Mapping[str, Any]) -> tuple[float | None, tuple[str, ...] | None, float | None]:
     keys = status.get("keys") if isinstance(status.get("keys"), Mapping) else None
     created = ((keys or {}).get("current") or {}).get("created")

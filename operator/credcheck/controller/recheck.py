@@ -55,7 +55,8 @@ def summarize(default_interval: str) -> Callable[[Mapping[str, Any]], CheckSumma
         interval = (usable.interval_seconds if usable else None) or parse_duration(default_interval)
         return CheckSummary(status.get("nextCheckTime"), bool(usable and usable.suspend),
                             (status.get("principal") or {}).get("account"),
-                            {k: status.get(k) for k in ("conditions", "summary", "lastCheckTime")}, interval)
+                            {**{k: status.get(k) for k in ("conditions", "summary", "lastCheckTime")},
+                             **metrics.hygiene_fields(status)}, interval)
     return summary
 
 

@@ -19,6 +19,7 @@ from credcheck.engine.aws.cloudtrail import DenialReader
 from credcheck.engine.aws.ratelimit import RateLimiter
 from credcheck.engine.aws.session import AWSClients
 from credcheck.kube.client import Kube
+from credcheck.kube.contract import parse_duration
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Runtime:
                    RateLimiter(settings.aws_calls_per_second),
                    DenialReader() if settings.observe_denials else None,
                    aws=AWSClients(honour_configured_endpoints=settings.dev_endpoints),
-                   key_facts=AccessKeyFacts() if settings.key_hygiene else None)
+                   key_facts=AccessKeyFacts(parse_duration(settings.key_facts_ttl)) if settings.key_hygiene else None)
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:

@@ -137,6 +137,9 @@ class Settings:
     key_unused_days: int = 30
     """A key no Cluster uses that AWS has not seen used for this many days is an unused key."""
 
+    key_facts_ttl: str = "1h"
+    """How long a key's facts (age, last use, the user's other key) are reused before IAM is asked again."""
+
     @property
     def interval_seconds(self) -> float:
         return parse_duration(self.interval)
@@ -193,6 +196,9 @@ def from_arguments(args: argparse.Namespace) -> Settings:
     settings.interval_seconds  # noqa: B018 - validate now, not at the first check
     settings.cache_ttl_seconds  # noqa: B018
     settings.retry_base_seconds  # noqa: B018
+    parse_duration(settings.key_facts_ttl)
+    if settings.key_max_age_days < 1 or settings.key_unused_days < 1:
+        raise ValueError("--key-max-age-days and --key-unused-days must be at least 1")
     if settings.resync_seconds < 1:
         raise ValueError("--resync-interval must be at least 1s")
     if settings.log_format not in ("text", "json"):

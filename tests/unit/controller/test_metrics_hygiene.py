@@ -43,3 +43,15 @@ def test_unread_facts_export_no_key_series() -> None:
     assert value("credcheck_access_key_finding", {**labels, "finding": "OldKey"}) is None
     assert value("credcheck_excess_permissions", labels) is None
     metrics.forget("kubermatic", "h2")
+
+
+def test_the_schedulers_trimmed_status_gives_the_same_series() -> None:
+    trimmed = {**{k: STATUS[k] for k in ("conditions", "lastCheckTime")}, **metrics.hygiene_fields(STATUS)}
+    assert "AKIA" not in str(trimmed) and "message" not in str(trimmed), "only what the series need is kept"
+    metrics.record_status("kubermatic", "h3", trimmed, 21600)
+    value = metrics.REGISTRY.get_sample_value
+    labels = {"namespace": "kubermatic", "name": "h3"}
+    assert value("credcheck_access_key_finding", {**labels, "finding": "OldKey"}) == 1
+    assert value("credcheck_excess_permissions", labels) == 2
+    assert value("credcheck_access_key_age_seconds", labels) is not None
+    metrics.forget("kubermatic", "h3")
