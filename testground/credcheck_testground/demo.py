@@ -16,7 +16,7 @@ from typing import Any
 
 from credcheck.engine.requirements.profiles import load_profile
 from credcheck.engine.verdict import grant_policy
-from credcheck_testground import aws, controlplane, kkp, monitoring
+from credcheck_testground import aws, controlplane, demo_hygiene, kkp, monitoring
 from credcheck_testground.controlplane import WEBHOOK_CLIENT_NAME
 from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port, spawn
@@ -77,6 +77,7 @@ def seed(state: Path) -> None:
         cp.run_kubectl("apply", "-f", "-", input_text=json.dumps(cluster))
     cp.run_kubectl("apply", "-f", "-", input_text=json.dumps(kkp.preset("team-a", {
         "accessKeyID": least.access_key_id, "secretAccessKey": least.secret_access_key})))
+    demo_hygiene.seed(endpoint, old=("kkp-full", good), switched=("kkp-documented", docs), admin_role="kkp-provisioner")
 
 
 def start_operator(state: Path) -> Path:

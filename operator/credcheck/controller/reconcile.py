@@ -200,6 +200,8 @@ async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,
     request = await asyncio.to_thread(prepare, runtime, namespace, effective(spec, runtime.settings), secret_data)
     if isinstance(request, Verdict):
         return request, None
+    if not share:  # admission's live check answers within its budget: no key facts, no excess questions
+        request = replace(request, options=replace(request.options, excess_permissions=False, key_facts=None))
     checks = pool or runtime.checks
     computed = False
 
