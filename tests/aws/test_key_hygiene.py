@@ -7,6 +7,7 @@ import json
 import logging
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from moto.iam.aws_managed_policies import aws_managed_policies_data
 from credcheck.engine.aws.accesskeys import AccessKeyFacts
 from credcheck.engine.aws.auditor import AuditorCache
 from credcheck.engine.aws.session import AWSClients
-from credcheck.engine.check import Auditor, CheckOptions, run_check
+from credcheck.engine.check import Auditor, CheckOptions, Prepared, finish_check, prepare_check, run_check
 from credcheck.engine.keyfacts import READ, UNKNOWN
 from credcheck.engine.keys import OLD, OTHER_IN_USE, UNUSED, KeyPolicy, findings
 from credcheck.engine.model import Credential, Status, Verdict
@@ -236,3 +237,19 @@ def test_no_key_id_appears_unmasked_in_status_or_logs(local_aws: LocalAWS, kkp_p
     for key_id in (keys.access_key_id, other):
         assert key_id not in text and key_id[4:-4] not in text
         assert key_id[-4:] in json.dumps(status["keys"]), "masked to the last four"
+
+
+def test_the_key_reads_are_reserved_in_the_account_budget_unless_cached(local_aws: LocalAWS,
+                                                                       kkp_policy: dict[str, Any]) -> None:
+    _, keys = local_aws.create_user(policies=[kkp_policy])
+    reader = AccessKeyFacts(ttl=3600)
+    options = CheckOptions(load_profile("kkp"), region="eu-central-1", aws=AWS, auditor_cache=AUDITORS,
+                           targets=(ABC,), key_facts=reader)
+    credential = Credential(keys.access_key_id, keys.secret_access_key)
+    without = prepare_check(credential, replace(options, key_facts=None))
+    first = prepare_check(credential, options)
+    assert isinstance(without, Prepared) and isinstance(first, Prepared)
+    assert first.planned_calls()[ACCOUNT] == without.planned_calls()[ACCOUNT] + 3, "ListAccessKeys + 2 last uses"
+    finish_check(first)
+    again = prepare_check(credential, options)
+    assert isinstance(again, Prepared) and again.planned_calls() == without.planned_calls(), "cached: nothing more"

@@ -29,7 +29,9 @@ def attach(verdict: Verdict, *, asked: Sequence[Requirement], simulated: Mapping
            requirements: Sequence[Requirement], reader: AccessKeyFacts | None, keys: AWSSession,
            keys_principal: Principal, auditor: Callable[[], tuple[AWSSession, str]] | None) -> Verdict:
     if asked:
-        found = excess.found(asked, simulated, grant_policy(requirements))
+        found = excess.found(asked, simulated)
+        if found.found:  # the replacement only where something is in excess (a policy per Clusters' requirements)
+            found = replace(found, replacement=grant_policy(requirements))
         note = excess.finding(found)
         verdict = replace(verdict, excess=found, findings=verdict.findings + ((note,) if note else ()))
     credential = keys.credential
