@@ -253,3 +253,18 @@ def test_the_key_reads_are_reserved_in_the_account_budget_unless_cached(local_aw
     finish_check(first)
     again = prepare_check(credential, options)
     assert isinstance(again, Prepared) and again.planned_calls() == without.planned_calls(), "cached: nothing more"
+
+
+def test_a_denial_is_remembered_five_minutes_not_an_hour(local_aws: LocalAWS) -> None:
+    doc = printed_policy()
+    doc["Statement"].append(SIMULATE)
+    _, keys = local_aws.create_user(policies=[doc])
+    clock = [1000.0]
+    reader = AccessKeyFacts(ttl=3600, clock=lambda: clock[0])
+    first = check(keys, reader)
+    assert first.key_facts is not None and first.key_facts.state == UNKNOWN
+    assert first.aws_calls.get("iam:ListAccessKeys") == 1
+    clock[0] += 299
+    assert "iam:ListAccessKeys" not in check(keys, reader).aws_calls, "remembered for 5 minutes"
+    clock[0] += 2
+    assert check(keys, reader).aws_calls.get("iam:ListAccessKeys") == 1, "asked again after 5 minutes"

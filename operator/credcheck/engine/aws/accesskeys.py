@@ -2,8 +2,9 @@
 facts cached per key (they change slowly: a key's age by the day, its last use as AWS records it).
 
 Cost per read: 1 ListAccessKeys + 1 GetAccessKeyLastUsed per key of the user (IAM allows two): 2 or 3 IAM calls,
-none while the key's facts are cached (`ttl`, an hour by default). A denial with the keys is retried by the auditor
-when one is configured; when neither may ask, the facts are Unknown naming the permission (never an error).
+none while the key's facts are cached (`ttl`, an hour by default; a denial 5 minutes). A denial with the keys is
+retried by the auditor when one is configured; when neither may ask, the facts are Unknown naming the permission
+(never an error).
 Key ids are masked as soon as they are read: the facts and everything made from them hold no key id.
 """
 
@@ -23,6 +24,7 @@ from credcheck.engine.model import Principal, mask_key_id
 CALLS_PER_READ = 3  # ListAccessKeys, and GetAccessKeyLastUsed for each of at most two keys
 PERMISSIONS = ("iam:ListAccessKeys", "iam:GetAccessKeyLastUsed")
 MAX_ENTRIES = 20_000
+UNKNOWN_TTL = 300.0  # facts neither identity may read: asked again after 5 minutes (a policy fixed is seen soon)
 
 
 class _Denied(Exception):
@@ -101,7 +103,9 @@ def read_facts(keys: AWSSession, principal: Principal, access_key_id: str,
             last = denial.action
         except Exception as err:
             failure = describe(err, "reading the access keys' facts")
-            return KeyFacts(FAILED, f"{failure.reason}: {failure.message}", user=user)
+            if who == "self":
+                return KeyFacts(FAILED, f"{failure.reason}: {failure.message}", user=user)
+            denied.append(f"the auditor failed ({failure.reason}: {failure.message[:200]})")
     return KeyFacts(UNKNOWN, "; ".join(denied) + ("" if auditor else " and no auditor is configured")
                     + f": key age and last use are not known. Add to the user's policy: {_grant(user, principal)}",
                     user=user, missing_permissions=(last,))
@@ -109,8 +113,8 @@ def read_facts(keys: AWSSession, principal: Principal, access_key_id: str,
 
 @dataclass
 class AccessKeyFacts:
-    """Reads key facts and remembers them per key for `ttl` seconds (one per process: the operator's Runtime);
-    facts that could not be read are not remembered. Keyed by a digest of the key id, never the id."""
+    """Reads key facts and remembers them per key for `ttl` seconds (one per process: the operator's Runtime); a
+    denial for at most 5 minutes, a failure not at all. Keyed by a digest of the key id, never the id."""
 
     ttl: float = 3600.0
     clock: Callable[[], float] = time.monotonic
@@ -132,10 +136,11 @@ class AccessKeyFacts:
         if found is not None:
             return found
         found = read_facts(keys, principal, access_key_id, auditor)
-        if found.state == READ:
+        if found.state in (READ, UNKNOWN, NOT_APPLICABLE):  # a failure (AWS unreachable, …) is asked again
+            ttl = self.ttl if found.state != UNKNOWN else min(self.ttl, UNKNOWN_TTL)
             with self._lock:
                 now = self.clock()
                 if len(self._facts) >= MAX_ENTRIES:
                     self._facts = {k: v for k, v in self._facts.items() if v[0] > now}
-                self._facts[self._key(access_key_id)] = (now + self.ttl, found)
+                self._facts[self._key(access_key_id)] = (now + ttl, found)
         return found
