@@ -64,8 +64,10 @@ def kkp_policy() -> dict[str, Any]:
 
 def check(keys: Keys, reader: AccessKeyFacts | None = None, **kwargs: Any) -> Verdict:
     kwargs.setdefault("targets", (ABC,))
+    kwargs.setdefault("auditor_cache", AUDITORS)
+    kwargs.setdefault("aws", AWS)
     return run_check(Credential(keys.access_key_id, keys.secret_access_key),
-                     CheckOptions(load_profile("kkp"), region="eu-central-1", aws=AWS, auditor_cache=AUDITORS,
+                     CheckOptions(load_profile("kkp"), region="eu-central-1",
                                   key_facts=reader if reader is not None else AccessKeyFacts(ttl=0), **kwargs))
 
 
@@ -157,7 +159,8 @@ def test_the_auditor_reads_what_the_keys_may_not(local_aws: LocalAWS, monkeypatc
                    "Resource": "*"}]}])
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", auditor.access_key_id)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", auditor.secret_access_key)
-    verdict = check(keys, auditor=Auditor())
+    verdict = check(keys, auditor=Auditor(), auditor_cache=AuditorCache(),  # this auditor, not an earlier test's
+                    aws=AWSClients(honour_configured_endpoints=True))
     facts = verdict.key_facts
     assert facts is not None and facts.state == READ, facts
     assert facts.read_by is not None and facts.read_by != "self"
@@ -268,3 +271,20 @@ def test_a_denial_is_remembered_five_minutes_not_an_hour(local_aws: LocalAWS) ->
     assert "iam:ListAccessKeys" not in check(keys, reader).aws_calls, "remembered for 5 minutes"
     clock[0] += 2
     assert check(keys, reader).aws_calls.get("iam:ListAccessKeys") == 1, "asked again after 5 minutes"
+
+
+def test_an_auditor_that_may_not_read_either_leaves_the_facts_unknown_naming_both(
+        local_aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = printed_policy()
+    doc["Statement"].append(SIMULATE)
+    _, keys = local_aws.create_user(policies=[doc])
+    _, auditor = local_aws.create_user(policies=[{"Version": "2012-10-17", "Statement": [SIMULATE]}])
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", auditor.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", auditor.secret_access_key)
+    verdict = check(keys, auditor=Auditor(), auditor_cache=AuditorCache(),  # this auditor, not an earlier test's
+                    aws=AWSClients(honour_configured_endpoints=True))
+    facts = verdict.key_facts
+    assert verdict.status is Status.SUFFICIENT, verdict.message
+    assert facts is not None and facts.state == UNKNOWN and facts.missing_permissions == ("iam:ListAccessKeys",)
+    assert "the keys may not call iam:ListAccessKeys" in facts.message
+    assert "the auditor may not call iam:ListAccessKeys" in facts.message
