@@ -176,6 +176,11 @@ def test_key_facts_cost_three_calls_then_none_while_cached(local_aws: LocalAWS, 
     assert second.key_facts == first.key_facts
 
 
+def attached_user(iam: Any, keys: Keys) -> str:
+    """The user a key belongs to, as IAM says (GetAccessKeyLastUsed's UserName)."""
+    return str(iam.get_access_key_last_used(AccessKeyId=keys.access_key_id)["UserName"])
+
+
 def _attached(local_aws: LocalAWS, managed: str, kkp_policy: dict[str, Any]) -> Keys:
     """A user with KKP's policy and a copy of the AWS managed policy `managed` (its document as AWS publishes it,
     from moto's copy of AWS's managed policies), attached as a managed policy of the account."""
@@ -210,6 +215,13 @@ def test_iam_full_access_gives_the_excess_finding_for_iam_only(local_aws: LocalA
     assert {"iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreatePolicyVersion",
             "iam:AttachUserPolicy", "iam:PutUserPolicy", "iam:AttachRolePolicy", "iam:PutRolePolicy"} == found
     assert all("IAMFullAccess" in " ".join(e.allowed_by) for e in verdict.excess.found)
+    iam = local_aws.client("iam")
+    user = attached_user(iam, keys)
+    for attached in iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]:
+        iam.detach_user_policy(UserName=user, PolicyArn=attached["PolicyArn"])
+    cleared = check(keys, excess_permissions=True)
+    assert cleared.excess is not None and cleared.excess.found == (), "the finding clears with the policy"
+    assert not any("more than KKP needs" in f for f in cleared.findings)
 
 
 def test_kkps_printed_policy_has_no_excess_and_costs_at_most_one_more_call(local_aws: LocalAWS,
