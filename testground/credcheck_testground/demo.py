@@ -19,7 +19,7 @@ import yaml
 
 from credcheck.engine.requirements.profiles import load_profile
 from credcheck.engine.verdict import grant_policy
-from credcheck_testground import aws, chart, controlplane, kkp, monitoring, seedmonitoring
+from credcheck_testground import aws, chart, controlplane, demo_hygiene, kkp, monitoring, seedmonitoring
 from credcheck_testground.controlplane import WEBHOOK_CLIENT_NAME
 from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port, spawn
@@ -87,6 +87,7 @@ def seed(state: Path) -> None:
         cp.run_kubectl("apply", "-f", "-", input_text=json.dumps(cluster))
     cp.run_kubectl("apply", "-f", "-", input_text=json.dumps(kkp.preset("team-a", {
         "accessKeyID": least.access_key_id, "secretAccessKey": least.secret_access_key})))
+    demo_hygiene.seed(endpoint, old=("kkp-full", good), switched=("kkp-documented", docs), admin_role="kkp-provisioner")
 
 
 def start_operator(state: Path) -> Path:

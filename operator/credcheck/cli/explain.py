@@ -34,6 +34,8 @@ def summary(check: Mapping[str, Any]) -> dict[str, Any]:
         "remediationPolicy": json.loads(status["remediationPolicy"]) if status.get("remediationPolicy") else None,
         "upgrade": status.get("upgrade"),
         "observedDenials": status.get("observedDenials"),
+        "keys": status.get("keys"),
+        "excessPermissions": status.get("excessPermissions"),
     }
 
 
@@ -75,6 +77,34 @@ def verdict_status(check: Mapping[str, Any]) -> Status:
     if conditions.get("PermissionsSufficient") == "Unknown":
         return Status.MISCONFIGURED  # the credential was not even tried: the check's own settings are wrong
     return Status.INSUFFICIENT
+
+
+def _key_line(key: Mapping[str, Any]) -> str:
+    used = ("never used" if key.get("neverUsed") else
+            f"last used {str(key['lastUsed'])[:10]}" + "".join(f", {key[k]}" for k in ("lastUsedService",
+                                                                                     "lastUsedRegion") if key.get(k))
+            if key.get("lastUsed") else "last use not read")
+    return f"{key.get('accessKeyId')} {key.get('status')}, {key.get('ageDays')} days old, {used}"
+
+
+def _hygiene_lines(s: Mapping[str, Any]) -> list[str]:
+    """The keys' facts and findings (status.keys) and what the credential may do beyond KKP's needs."""
+    lines: list[str] = []
+    keys = s.get("keys") or {}
+    if keys:
+        lines.append(f"\n  Access keys of user {keys.get('user') or '?'}: {keys.get('state')}"
+                     + (f" — {keys['message']}" if keys.get("message") else ""))
+        if keys.get("current"):
+            lines.append(f"    in this Secret: {_key_line(keys['current'])}")
+        lines.extend(f"    other key: {_key_line(k)}" for k in keys.get("others") or [])
+        lines.extend(f"    {f.get('type')}: {f.get('message')}" for f in keys.get("findings") or [])
+    excess = s.get("excessPermissions") or []
+    if excess:
+        lines.append("\n  Can do more than KKP needs (informational; status.leastPrivilegePolicy is the replacement):")
+        lines.extend(f"    - {e.get('action')}" + (f" on {e['resource']}" if e.get("resource") not in (None, "*")
+                                                    else "")
+                     + (f" (allowed by {', '.join(e['allowedBy'])})" if e.get("allowedBy") else "") for e in excess)
+    return lines
 
 
 def _mark(status: str | None) -> str:
@@ -138,6 +168,7 @@ def to_text(check: Mapping[str, Any], all_recommended: bool = False) -> str:
     for role, grant in _role_grants(s["missingByFeature"]).items():
         lines.append(f"\n  To fix it, add to the policy of the control-plane role {role}:")
         lines.extend("    " + line for line in json.dumps(grant, indent=2).splitlines())
+    lines.extend(_hygiene_lines(s))
     upgrade = s["upgrade"]
     if upgrade:
         lines.append(f"\n  Upgrade to KKP {upgrade.get('kkpVersion')} ({upgrade.get('profile')}): "

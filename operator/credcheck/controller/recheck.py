@@ -51,7 +51,7 @@ class CheckSummary:
 def _kept(status: Mapping[str, Any]) -> dict[str, Any]:
     """The conditions, summary and lastCheckTime the metrics read, and of `clusters` only the names of those the
     verdict breaks (kube.impact reads the same answer from this as from the whole status)."""
-    kept = {k: status.get(k) for k in ("conditions", "summary", "lastCheckTime")}
+    kept = {**{k: status.get(k) for k in ("conditions", "summary", "lastCheckTime")}, **metrics.hygiene_fields(status)}
     broken = broken_clusters(status)
     if broken:
         kept["clusters"] = [{"name": b.cluster, "ready": "False"} for b in broken]

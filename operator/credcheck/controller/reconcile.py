@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from credcheck.controller import metrics
@@ -20,9 +21,11 @@ from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.engine.check import Auditor, CheckOptions, check_failed, finish_check, prepare_check
 from credcheck.engine.credential import CredentialProblem, parse_credential
+from credcheck.engine.keys import KeyPolicy
 from credcheck.engine.model import AssumeRole, Credential, Status, Verdict
 from credcheck.engine.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
 from credcheck.kube.client import ReadFailure
+from credcheck.kube.hygiene import with_hygiene
 from credcheck.kube.spec import CheckObject, CheckSpec, SecretSource, SpecProblem
 from credcheck.kube.status import (
     MAX_MISSING_LISTED,
@@ -181,7 +184,8 @@ def prepare(runtime: Runtime, namespace: str, want: Effective,
     return CheckRequest(key, credential, CheckOptions(
         profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor, limiter=runtime.limiter,
         targets=targets, target_profile=upgrade[0] if upgrade else None, include_recommended=include,
-        observer=runtime.observer, aws=runtime.aws, auditor_cache=runtime.auditor_cache))
+        observer=runtime.observer, aws=runtime.aws, auditor_cache=runtime.auditor_cache,
+        excess_permissions=settings.excess_permissions, key_facts=runtime.key_facts if settings.key_hygiene else None))
 
 
 async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,
@@ -196,6 +200,8 @@ async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,
     request = await asyncio.to_thread(prepare, runtime, namespace, effective(spec, runtime.settings), secret_data)
     if isinstance(request, Verdict):
         return request, None
+    if not share:  # admission's live check answers within its budget: no key facts, no excess questions
+        request = replace(request, options=replace(request.options, excess_permissions=False, key_facts=None))
     checks = pool or runtime.checks
     computed = False
 
@@ -259,5 +265,8 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
                           clusters=list(check.used_by) or named,
                           profile=want.profile if want is not None else settings.profile,
                           upgrade_profile=want.upgrade_profile if want is not None else settings.upgrade_profile)
+    status = with_hygiene(status, verdict, previous, now=now, used_by_clusters=bool(check.used_by or named),
+                          policy=KeyPolicy(timedelta(days=settings.key_max_age_days),
+                                           timedelta(days=settings.key_unused_days)))
     orphaned = gone and not check.used_by  # about to be deleted by discovery: no Event for it
     return Reconciled(status, None if orphaned else transition_event(previous, status), dict(verdict.spent))

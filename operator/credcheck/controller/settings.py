@@ -127,6 +127,23 @@ class Settings:
     """Post a Warning Event on each KKP Cluster a verdict breaks (and a Normal one when fixed), where KKP's dashboard
     shows a cluster's Events to its project's members (in the namespace default; needs a Role there)."""
 
+    excess_permissions: bool = True
+    """Also simulate high-risk actions KKP never calls (iam:CreateUser, organizations:*, …) in the check's own
+    calls and report those allowed in status.excessPermissions (informational: never changes Ready)."""
+
+    key_hygiene: bool = True
+    """Read the keys' user's access keys (iam:ListAccessKeys, iam:GetAccessKeyLastUsed; with the keys or the
+    auditor) into status.keys, with findings on old, unused and still-used other keys (never changes Ready)."""
+
+    key_max_age_days: int = 90
+    """An access key older than this many days is an old key (status.keys, alert CredcheckAccessKeyOld)."""
+
+    key_unused_days: int = 30
+    """A key no Cluster uses that AWS has not seen used for this many days is an unused key."""
+
+    key_facts_ttl: str = "1h"
+    """How long a key's facts (age, last use, the user's other key) are reused before IAM is asked again."""
+
     @property
     def interval_seconds(self) -> float:
         return parse_duration(self.interval)
@@ -183,6 +200,9 @@ def from_arguments(args: argparse.Namespace) -> Settings:
     settings.interval_seconds  # noqa: B018 - validate now, not at the first check
     settings.cache_ttl_seconds  # noqa: B018
     settings.retry_base_seconds  # noqa: B018
+    parse_duration(settings.key_facts_ttl)
+    if settings.key_max_age_days < 1 or settings.key_unused_days < 1:
+        raise ValueError("--key-max-age-days and --key-unused-days must be at least 1")
     if settings.resync_seconds < 1:
         raise ValueError("--resync-interval must be at least 1s")
     if settings.log_format not in ("text", "json"):

@@ -3,13 +3,15 @@ over in CheckOptions: its AWSClients (clients, endpoint policy, simulation threa
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
+from credcheck.engine import hygiene
 from credcheck.engine.aws import principal as principals
+from credcheck.engine.aws.accesskeys import AccessKeyFacts
 from credcheck.engine.aws.auditor import SELF, AuditorCache, AuditorUnavailable
 from credcheck.engine.aws.cloudtrail import DenialReader
 from credcheck.engine.aws.errors import ACCESS_DENIED, AWSFailure, describe, error_code, sanitize
@@ -75,6 +77,8 @@ class CheckOptions:
     target_profile: Profile | None = None  # the KKP version to report upgrade readiness for
     include_recommended: bool = False  # also simulate on-request features (documented, never called)
     observer: DenialReader | None = None  # read what AWS refused the credential (CloudTrail), opt-in
+    excess_permissions: bool = False  # also ask the high-risk actions KKP never calls (engine/excess.py)
+    key_facts: AccessKeyFacts | None = None  # read the keys' user's access keys (engine/aws/accesskeys.py)
 
 
 def _unknown(reason: str, message: str, principal: Principal | None = None) -> Verdict:
@@ -457,6 +461,9 @@ class Prepared:
                  + len(_profiles_to_read(self.targets)))
         if reads:
             calls[self.principal.account] += reads
+        credential = self.static.credential
+        if keyreads := hygiene.key_calls(self.options.key_facts, credential.access_key_id if credential else None):
+            calls[self.keys.account] += keyreads
         return dict(calls)
 
     @property
@@ -523,8 +530,9 @@ def prepare_check(credential: Credential, options: CheckOptions) -> Prepared | V
     requirements = _requirements(options.profile, principal, targets, options, same_identity)
     upgrade_reqs = (_requirements(options.target_profile, principal, targets, options, same_identity)
                     if options.target_profile else [])
+    asked = hygiene.questions(options.excess_permissions, principal)
     return Prepared(options, static, session, principal, keys_principal or principal, targets, requirements,
-                    upgrade_reqs, plan(requirements + upgrade_reqs), findings)
+                    upgrade_reqs, plan(requirements + upgrade_reqs + asked), findings)
 
 
 def rate_limited(prepared: Prepared, wait: float) -> Verdict:
@@ -544,7 +552,7 @@ def finish_check(prepared: Prepared) -> Verdict:
         upgrade = (_requirements(options.target_profile, p.principal, targets, options, same_identity)
                    if options.target_profile else [])
         p = replace(p, targets=targets, requirements=requirements, upgrade_requirements=upgrade,
-                    batches=plan(requirements + upgrade))
+                    batches=plan(requirements + upgrade + hygiene.questions(options.excess_permissions, p.principal)))
     identities = {OPERATING: operating}
     if p.keys is not p.principal:
         identities[KEYS] = _Identity(p.keys, p.static)
@@ -576,10 +584,27 @@ def finish_check(prepared: Prepared) -> Verdict:
             p.principal, p.upgrade_requirements, simulated, up_undecided,
             targets=_summaries(options.target_profile, p.targets, options.region, up_trust),
             profile_version=options.target_profile.version))
+    verdict = hygiene.attach(verdict, asked=hygiene.questions(options.excess_permissions, p.principal),
+                             simulated=simulated, requirements=p.requirements, reader=options.key_facts,
+                             keys=p.static, keys_principal=p.keys, auditor=_key_auditor(p))
     if options.observer is not None:
         verdict = _observe(verdict, p, options.observer)
     return replace(verdict, aws_calls=dict(p.session.calls), simulated_by=simulated_by,
                    spent=p.session.budget.spent())
+
+
+def _key_auditor(p: Prepared) -> Callable[[], tuple[AWSSession, str]] | None:
+    """The auditor's session for the keys' account, for reading key facts the keys may not read themselves."""
+    if p.options.auditor is None:
+        return None
+
+    def session() -> tuple[AWSSession, str]:
+        found = _auditor_session(_Identity(p.keys, p.static), p.options)
+        if isinstance(found, Verdict):
+            raise RuntimeError(f"{found.reason}: {found.message}")
+        return found
+
+    return session
 
 
 def _observe(verdict: Verdict, p: Prepared, observer: DenialReader) -> Verdict:
