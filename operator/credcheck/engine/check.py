@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
+from credcheck.engine.aws import ownership
 from credcheck.engine.aws import principal as principals
 from credcheck.engine.aws.auditor import SELF, AuditorCache, AuditorUnavailable
 from credcheck.engine.aws.cloudtrail import DenialReader
@@ -33,6 +34,7 @@ from credcheck.engine.model import (
 )
 from credcheck.engine.requirements.profiles import Profile
 from credcheck.engine.target import Target, variables
+from credcheck.engine.topology import topology_findings
 from credcheck.engine.trust import NO_ORGANIZATION, Trust, trust_admits, trust_statement
 from credcheck.engine.verdict import TargetSummary, decide
 
@@ -75,6 +77,7 @@ class CheckOptions:
     target_profile: Profile | None = None  # the KKP version to report upgrade readiness for
     include_recommended: bool = False  # also simulate on-request features (documented, never called)
     observer: DenialReader | None = None  # read what AWS refused the credential (CloudTrail), opt-in
+    seed_egress: tuple[str, ...] = ()  # the seed's egress addresses/CIDRs: aws:SourceIp of the CCM's AssumeRole
 
 
 def _unknown(reason: str, message: str, principal: Principal | None = None) -> Verdict:
@@ -284,8 +287,8 @@ def _undecided(requirements: Sequence[Requirement], unasked: Mapping[str, str]) 
             for r in requirements]
 
 
-def _summaries(profile: Profile, targets: Sequence[Target], region: str,
-               trust: Mapping[str | None, str]) -> tuple[TargetSummary, ...]:
+def _summaries(profile: Profile, targets: Sequence[Target], region: str, trust: Mapping[str | None, str],
+               trust_undecided: Mapping[str | None, str] | None = None) -> tuple[TargetSummary, ...]:
     out = []
     for target in targets:
         ccm = profile.cloud_controller(target)
@@ -295,7 +298,7 @@ def _summaries(profile: Profile, targets: Sequence[Target], region: str,
                          f"supports (cloud-controller-manager {ccm.ccm}, {ccm.mode} mode)")
         out.append(TargetSummary(target.cluster, target.region or region, ccm.minor if ccm else None,
                                  f"{ccm.mode} (CCM {ccm.ccm})" if ccm else None, tuple(notes),
-                                 trust.get(target.cluster)))
+                                 trust.get(target.cluster), (trust_undecided or {}).get(target.cluster)))
     return tuple(out)
 
 
@@ -393,15 +396,15 @@ def _organization(documents: Mapping[str, tuple[str, Any]], keys: AWSSession) ->
 
 
 def _trust_problems(profile: Profile, targets: Sequence[Target], documents: Mapping[str, tuple[str, Any]],
-                    keys: Principal, organization_id: str | None = None,
-                    ) -> tuple[dict[str | None, str], tuple[str, ...]]:
-    """Clusters whose control-plane role's trust policy refuses the keys while their CCM must assume it; and notes
-    for the roles whose trust credcheck cannot decide (a condition on a key it cannot know: neither missing nor ok).
+                    keys: Principal, organization_id: str | None = None, *, source_ips: Sequence[str] = (),
+                    ) -> tuple[dict[str | None, str], dict[str | None, str]]:
+    """Clusters whose control-plane role's trust policy refuses the keys while their CCM must assume it; and the
+    Clusters whose role's trust credcheck cannot decide (a condition on a key it cannot know): Unknown, naming the key.
 
     The request is the CCM's: sts:AssumeRole with the keys, no external ID, source identity, MFA or session tags,
     through the STS endpoint of the Cluster's region; organization_id: the keys' AWS Organization, None: unknown."""
     problems: dict[str | None, str] = {}
-    undecided: list[str] = []
+    undecided: dict[str | None, str] = {}
     for target in targets:
         if target.cluster is None or not _assumes_role(profile, target) or target.cluster not in documents:
             continue
@@ -409,11 +412,13 @@ def _trust_problems(profile: Profile, targets: Sequence[Target], documents: Mapp
         ccm = profile.cloud_controller(target)
         assumer = (f"the cloud-controller-manager of cluster {target.cluster} ({ccm.ccm if ccm else ''}) assumes it "
                    f"with the credential's keys")
-        decision = trust_admits(document, keys, region=target.region, organization_id=organization_id)
+        decision = trust_admits(document, keys, region=target.region, organization_id=organization_id,
+                                source_ips=source_ips)
         if decision.answer is Trust.UNDECIDED:
-            undecided.append(f"could not decide whether the trust policy of {role_arn} admits {keys.policy_source_arn} "
-                             f"for the cloud-controller-manager of cluster {target.cluster}: {decision.reason}; "
-                             "neither missing nor verified")
+            undecided[target.cluster] = (
+                f"could not decide whether the trust policy of {role_arn} admits {keys.policy_source_arn} for the "
+                f"cloud-controller-manager of cluster {target.cluster}: {decision.reason}; so its AssumeRole is "
+                f"unverified (condition key(s): {', '.join(decision.keys) or 'none'})")
         elif decision.answer is Trust.REFUSES and decision.denied:
             problems[target.cluster] = (
                 f"the trust policy of {role_arn} refuses {keys.policy_source_arn} ({decision.reason}), yet {assumer} "
@@ -424,7 +429,7 @@ def _trust_problems(profile: Profile, targets: Sequence[Target], documents: Mapp
                 f"the trust policy of {role_arn} does not admit {keys.policy_source_arn} ({decision.reason}), yet "
                 f"{assumer} (a role created before KKP v2.30 trusts only ec2.amazonaws.com). Add to its "
                 f"trust policy: {statement}")
-    return problems, tuple(undecided)
+    return problems, undecided
 
 
 @dataclass
@@ -454,7 +459,7 @@ class Prepared:
             audited = self.options.auditor is not None and self.options.auditor_cache.audited_lately(source)
             calls[audited or who.account] += 1
         reads = (sum(1 for t in self.targets if any(_assumes_role(p, t) for p in profiles))
-                 + len(_profiles_to_read(self.targets)))
+                 + len(_profiles_to_read(self.targets)) + ownership.reads(self.targets, self.options.region))
         if reads:
             calls[self.principal.account] += reads
         return dict(calls)
@@ -537,8 +542,8 @@ def finish_check(prepared: Prepared) -> Verdict:
     """The second half: the simulations, the trust reads, and the verdicts (current and upgrade)."""
     p, options = prepared, prepared.options
     operating = _Identity(p.principal, p.session)
-    if _profiles_to_read(p.targets):
-        targets = _read_instance_profiles(p.targets, operating)
+    if _profiles_to_read(p.targets) or ownership.reads(p.targets, options.region):
+        targets = ownership.read_ownership(_read_instance_profiles(p.targets, operating), p.session, options.region)
         same_identity = p.keys is p.principal
         requirements = _requirements(options.profile, p.principal, targets, options, same_identity)
         upgrade = (_requirements(options.target_profile, p.principal, targets, options, same_identity)
@@ -564,17 +569,21 @@ def finish_check(prepared: Prepared) -> Verdict:
     profiles = [x for x in (options.profile, options.target_profile) if x is not None]
     documents, trust_notes = _read_trust(profiles, p.targets, operating)
     organization = _organization(documents, p.static)
-    trust, trust_undecided = _trust_problems(options.profile, p.targets, documents, p.keys, organization)
-    findings = p.findings + tuple(trust_notes) + trust_undecided
+    trust, trust_undecided = _trust_problems(options.profile, p.targets, documents, p.keys, organization,
+                                             source_ips=options.seed_egress)
+    findings = (p.findings + tuple(trust_notes)
+                + topology_findings(options.profile, p.targets, p.requirements, simulated))
     # a missing simulation result (MissingSimulationResult) propagates: the caller reports CheckFailed with its trace
     verdict = decide(p.principal, p.requirements, simulated, findings,
-                     targets=_summaries(options.profile, p.targets, options.region, trust),
+                     targets=_summaries(options.profile, p.targets, options.region, trust, trust_undecided),
                      profile_version=options.profile.version)
     if options.target_profile is not None:
-        up_trust, up_undecided = _trust_problems(options.target_profile, p.targets, documents, p.keys, organization)
+        up_trust, up_undecided = _trust_problems(options.target_profile, p.targets, documents, p.keys, organization,
+                                                 source_ips=options.seed_egress)
         verdict = replace(verdict, upgrade=decide(
-            p.principal, p.upgrade_requirements, simulated, up_undecided,
-            targets=_summaries(options.target_profile, p.targets, options.region, up_trust),
+            p.principal, p.upgrade_requirements, simulated,
+            topology_findings(options.target_profile, p.targets, p.upgrade_requirements, simulated),
+            targets=_summaries(options.target_profile, p.targets, options.region, up_trust, up_undecided),
             profile_version=options.target_profile.version))
     if options.observer is not None:
         verdict = _observe(verdict, p, options.observer)
