@@ -212,7 +212,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                            target_profile=_profile(args.upgrade_to) if args.upgrade_to else None,
                            include_recommended=args.include_recommended,
                            observer=_observer() if args.observe_denials else None,
-                           aws=AWSClients(honour_configured_endpoints=True), auditor_cache=AuditorCache())
+                           aws=AWSClients(honour_configured_endpoints=True), auditor_cache=AuditorCache(),
+                           seed_egress=tuple(args.seed_egress_cidr or ()))
     if args.secret:
         credential = credential_from_secret(namespace, name)
     else:
@@ -307,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "in the last 24 h (CloudTrail; needs cloudtrail:LookupEvents for the keys or the auditor)")
     check.add_argument("--upgrade-to", metavar="PROFILE", help="also say what KKP version PROFILE would lack, "
                        "e.g. kkp-2.31 (from the same simulation)")
+    check.add_argument("--seed-egress-cidr", action="append", metavar="CIDR",
+                       help="an address or CIDR the seed's traffic to AWS leaves from (repeatable): the aws:SourceIp "
+                       "of the cloud-controller-manager's AssumeRole, to decide a trust policy conditioned on it")
     check.set_defaults(func=cmd_check)
 
     policy = sub.add_parser("policy", help="offline policy evaluation").add_subparsers(dest="policy_command",

@@ -175,13 +175,14 @@ def prepare(runtime: Runtime, namespace: str, want: Effective,
     include = want.include_recommended
     key = credential.fingerprint(role.role_arn if role else "", (role.external_id or "") if role else "",
                                  profile[1], ",".join(skip), region, repr(targets), upgrade[1] if upgrade else "",
-                                 str(include))
+                                 str(include), ",".join(settings.seed_egress_cidrs))
     auditor = (Auditor(settings.auditor_profile, settings.auditor_role_arn)
                if settings.auditor_profile or settings.auditor_role_arn else None)
     return CheckRequest(key, credential, CheckOptions(
         profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor, limiter=runtime.limiter,
         targets=targets, target_profile=upgrade[0] if upgrade else None, include_recommended=include,
-        observer=runtime.observer, aws=runtime.aws, auditor_cache=runtime.auditor_cache))
+        observer=runtime.observer, aws=runtime.aws, auditor_cache=runtime.auditor_cache,
+        seed_egress=settings.seed_egress_cidrs))
 
 
 async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,

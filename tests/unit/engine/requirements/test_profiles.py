@@ -226,7 +226,11 @@ def test_eks_profile_is_for_imported_eks_clusters() -> None:
     polled = [r for r in load_profile("eks").requirements(ACCOUNT, region="eu-central-1")
               if r.action == "eks:DescribeCluster" and r.principal == KEYS]
     assert polled and polled[0].resource == f"arn:aws:eks:eu-central-1:{ACCOUNT}:cluster/*", (
-        "the master-controller-manager polls DescribeCluster with the static keys (cluster_controller.go:207,381)")
+        "the kubeconfig refresh calls DescribeCluster with the static keys (eks/provider.go:76-87)")
+    status = [r for r in load_profile("eks").requirements(ACCOUNT, region="eu-central-1")
+              if r.action == "eks:DescribeCluster" and r.principal == OPERATING]
+    assert status and "static keys" not in status[0].why, (
+        "issue 31 (5): the 5-minute status poll uses the assumed role (eks/provider.go:203-214)")
 
 
 def test_custom_profile_with_unknown_action_names_the_closest() -> None:
