@@ -221,3 +221,25 @@ def test_an_admins_security_group_needs_no_delete_security_group(local_aws: Loca
     ours = check(keys, "kkp-2.31", replace(theirs, security_group_id=kkps))
     assert ours.status is Status.INSUFFICIENT
     assert ours.broken_features == {"cluster-deletion": ("ec2:DeleteSecurityGroup",)}
+
+
+# --- a KKP version no profile covers -----------------------------------------------------------------------------------
+# a Seed's status.versions.kubermatic (kubermatic/kubermatic@v2.31.0:sdk/apis/kubermatic/v1/datacenter.go:249,259-263)
+
+def test_check_warns_when_the_seed_reports_a_kkp_version_no_profile_covers(
+        local_aws: LocalAWS, tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from credcheck.cli.main import main  # noqa: PLC0415 - the CLI's own output is what is asserted
+    from credcheck_testground import kkp  # noqa: PLC0415
+
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, EVERYTHING)])
+    seed = {**kkp.seed(), "status": {"versions": {"kubermatic": "v2.32.1"}}}
+    (tmp_path / "seed.yaml").write_text(json.dumps(seed))
+    (tmp_path / "cluster.yaml").write_text(json.dumps(kkp.cluster(unique("v"), "credential-aws-x")))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", keys.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys.secret_access_key)
+    main(["check", "--cluster", str(tmp_path / "cluster.yaml"), "--seed", str(tmp_path / "seed.yaml"),
+          "--output", "json"])
+    verdict = json.loads(capsys.readouterr().out)
+    assert any("Seed kubermatic reports KKP v2.32.1, which no profile covers" in f for f in verdict["findings"]), (
+        verdict["findings"])

@@ -1,0 +1,31 @@
+"""Which KKP releases the profiles cover (requirements show --kkp-versions), and the finding for a reported KKP version
+no profile covers. Expectations are the version table in docs/requirements.md, written by hand."""
+
+from credcheck.engine.requirements.coverage import coverage, kkp_minor, table, version_findings
+from credcheck.engine.requirements.profiles import load_profile
+
+
+def test_each_kkp_profile_says_its_kubernetes_minors_ccms_and_the_tags_it_was_read_from() -> None:
+    rows = {c.profile: c for c in coverage()}
+    assert list(rows) == ["kkp-2.29", "kkp-2.30", "kkp-2.31"]
+    assert [(m, ccm) for m, ccm, _ in rows["kkp-2.31"].kubernetes] == [
+        ("1.33", "v1.33.2"), ("1.34", "v1.34.0"), ("1.35", "v1.35.2"), ("1.36", "v1.35.2")]
+    assert [m for m, _, _ in rows["kkp-2.30"].kubernetes] == ["1.32", "1.33", "1.34", "1.35"]
+    assert ("1.33", "v1.33.0", "hybrid") in rows["kkp-2.29"].kubernetes
+    assert "kubermatic/kubermatic@v2.31.0" in rows["kkp-2.31"].read_from
+    assert "kubermatic/machine-controller@v1.66.2" in rows["kkp-2.31"].read_from
+    assert "kubermatic/kubermatic@v2.30.0:pkg/resources/cloudcontroller/aws.go:131" in rows["kkp-2.30"].versions_evidence
+    printed = table(tuple(rows.values()))
+    assert "kkp-2.29   2.29   1.31        v1.31.1   direct" in printed
+
+
+def test_a_reported_kkp_version_no_profile_covers_is_a_finding() -> None:
+    """A Seed's status.versions.kubermatic and a Cluster condition's kubermaticVersion (KKP's API)."""
+    profile = load_profile("kkp-2.31")
+    [newer] = version_findings(profile, {"Seed europe": "v2.32.0"})
+    assert "Seed europe reports KKP v2.32.0" in newer and "no profile covers" in newer and "2.29, 2.30, 2.31" in newer
+    [other] = version_findings(profile, {"Cluster abc": "v2.30.4"})
+    assert "uses kkp-2.31: use kkp-2.30" in other
+    assert version_findings(profile, {"Cluster abc": "v2.31.1", "Seed europe": "2.31.0"}) == ()
+    assert version_findings(load_profile("kkp-docs"), {"Cluster abc": "v2.30.4"}) == (), "a docs profile: no advice"
+    assert kkp_minor("weekly-2026-12") is None and kkp_minor("v2.31.0-rc.1") == "2.31"
