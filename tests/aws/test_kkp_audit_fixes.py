@@ -243,3 +243,23 @@ def test_check_warns_when_the_seed_reports_a_kkp_version_no_profile_covers(
     verdict = json.loads(capsys.readouterr().out)
     assert any("Seed kubermatic reports KKP v2.32.1, which no profile covers" in f for f in verdict["findings"]), (
         verdict["findings"])
+
+
+# --- (5) the EKS profile asks about the EKS cluster KKP manages ---------------------------------------------------------
+# kubermatic/kubermatic@v2.31.0:pkg/provider/cloud/eks/provider.go:203-214 (DescribeCluster of cloudSpec.eks.name in
+# cloudSpec.eks.region); discovery makes that name and region the check's cluster entry
+
+def test_an_eks_grant_scoped_to_the_imported_cluster_is_ready_for_that_cluster(local_aws: LocalAWS) -> None:
+    name = unique("prod-eks-")
+    eks = f"arn:aws:eks:eu-west-1:{ACCOUNT}"
+    scoped = {"Effect": "Allow", "Action": "eks:*", "Resource": [f"{eks}:cluster/{name}",
+                                                                 f"{eks}:nodegroup/{name}/*/*"]}
+    listing = {"Effect": "Allow", "Action": ["eks:ListClusters", "iam:PassRole", "sts:GetCallerIdentity"],
+               "Resource": "*"}
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, listing, scoped)])
+    imported = check(keys, "eks", Target(cluster=name, region="eu-west-1"))
+    assert imported.status is Status.SUFFICIENT, imported.message
+    asked = {r.requirement.resource for r in imported.results if r.requirement.action == "eks:DescribeCluster"}
+    assert asked == {f"{eks}:cluster/{name}"}
+    unnamed = check(keys, "eks")
+    assert unnamed.status is Status.INSUFFICIENT, "without the name, cluster/* is asked: the scoped grant fails"

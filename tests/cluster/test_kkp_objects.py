@@ -110,6 +110,8 @@ def test_an_imported_eks_clusters_credential_is_checked_against_the_eks_profile(
     apply(seed, kkp.eks_cluster(f"eks{unique}", secret, NS))
     found = seed.wait_condition(secret, ("True", "AllRequiredAllowed"))
     assert found["spec"]["requirements"]["profile"] == "eks"
+    # the EKS cluster KKP manages (cloudSpec.eks.name, region) is what the EKS ARNs are asked on (issue 31)
+    assert found["spec"]["clusters"] == [{"name": f"eks{unique}", "region": "eu-central-1"}]
     assert found["status"]["summary"]["checked"] < 30  # the eks profile, not the ~60 of kkp
     seed.kubectl("delete", "externalcluster", f"eks{unique}")
     wait_for(lambda: seed.check(secret) is None or seed.check(secret)["spec"]["requirements"]["profile"] != "eks",  # type: ignore[index]

@@ -74,6 +74,24 @@ def external_cluster_secret(external: Mapping[str, Any]) -> tuple[str, str] | No
     return (str(namespace), str(name)) if name and namespace else None
 
 
+@dataclass(frozen=True)
+class ImportedEKS:
+    """An imported EKS cluster (ExternalCluster spec.cloudSpec.eks): KKP's object, and the EKS cluster's name and
+    region it manages (the ARNs KKP's EKS calls act on: eks/provider.go:195-214)."""
+
+    external: str
+    name: str | None = None
+    region: str | None = None
+
+
+def imported_eks(external: Mapping[str, Any]) -> ImportedEKS:
+    eks = ((external.get("spec") or {}).get("cloudSpec") or {}).get("eks")
+    eks = eks if isinstance(eks, Mapping) else {}
+    name, region = eks.get("name"), eks.get("region")
+    return ImportedEKS(str((external.get("metadata") or {}).get("name", "")), str(name) if name else None,
+                       str(region) if region else None)
+
+
 def seed_regions(seed: Mapping[str, Any]) -> dict[str, str]:
     """Datacenter name -> AWS region, from a Seed (spec.datacenters[<dc>].spec.aws.region)."""
     out: dict[str, str] = {}
@@ -112,12 +130,16 @@ class CheckSettings:
 
 
 def merge_uses(uses: Iterable[ClusterUse], regions: Mapping[str, str] | None = None,
-               eks: bool = False) -> CheckSettings:
+               eks: bool | Iterable[ImportedEKS] = False) -> CheckSettings:
     """Assume-role from the Clusters (the first by name if they disagree, noted); one spec entry per Cluster,
-    its region looked up in the Seeds' datacenters. A Secret only an ExternalCluster (EKS) uses gets `eks`."""
+    its region looked up in the Seeds' datacenters. A Secret only ExternalClusters (EKS) use gets `eks`, with one
+    entry per EKS cluster they name (its name and region: what the EKS profile's ARNs are asked on)."""
     ordered = sorted(uses, key=lambda u: u.cluster)
     if not ordered:
-        return CheckSettings(None, None, (), profile=EKS_PROFILE if eks else None)
+        imported = [] if isinstance(eks, bool) else list(eks)
+        named = sorted({(e.name, e.region) for e in imported if e.name}, key=lambda e: (e[0] or "", e[1] or ""))
+        entries = tuple(ClusterEntry(name=name, region=region) for name, region in named)
+        return CheckSettings(None, None, entries, profile=EKS_PROFILE if eks is True or imported else None)
     first = ordered[0]
     roles = {(u.assume_role_arn, u.external_id) for u in ordered}
     note = None

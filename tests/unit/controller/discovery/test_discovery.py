@@ -5,6 +5,7 @@ from credcheck.controller.discovery.kkp import (
     ClusterUse,
     cluster_use,
     external_cluster_secret,
+    imported_eks,
     is_credential_secret,
     merge_uses,
     seed_regions,
@@ -49,6 +50,21 @@ def test_external_eks_clusters_secret() -> None:
     assert external_cluster_secret({"spec": {"cloudSpec": {"gke": {}}}}) is None
     assert merge_uses([], eks=True).profile == "eks"
     assert merge_uses([use("a")], eks=True).profile is None, "a Cluster's use decides"
+
+
+def test_an_imported_eks_clusters_name_and_region_become_the_checks_cluster_entry() -> None:
+    """issue 31 (5): the EKS profile's ARNs are asked on the EKS cluster KKP manages (cloudSpec.eks.name, region),
+    not on cluster/*."""
+    external = {"metadata": {"name": "ext-1"}, "spec": {"cloudSpec": {"eks": {
+        "name": "prod-eks", "region": "eu-west-1",
+        "credentialsReference": {"name": "credential-aws-e1", "namespace": "kubermatic"}}}}}
+    found = imported_eks(external)
+    assert (found.external, found.name, found.region) == ("ext-1", "prod-eks", "eu-west-1")
+    settings = merge_uses([], eks=[found, imported_eks({"metadata": {"name": "ext-2"}})])
+    assert settings.profile == "eks"
+    assert [(c.name, c.region) for c in settings.clusters] == [("prod-eks", "eu-west-1")]
+    target = settings.clusters[0].to_target()
+    assert (target.cluster, target.region) == ("prod-eks", "eu-west-1")
 
 
 def test_which_secrets_are_credentials() -> None:
