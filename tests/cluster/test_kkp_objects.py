@@ -118,6 +118,27 @@ def test_an_imported_eks_clusters_credential_is_checked_against_the_eks_profile(
              "the check to follow the ExternalCluster's deletion")
 
 
+def test_a_cluster_reporting_a_kkp_version_no_profile_covers_is_a_finding(seed: Seed, unique: str) -> None:
+    """A Cluster's conditions report KKP's version (kubermaticVersion; kubermatic/kubermatic@v2.31.0:sdk/apis/
+    kubermatic/v1/cluster.go:646-647): one no profile covers is a finding in the check's status (issue 31)."""
+    secret = f"credential-aws-ver{unique}"
+    seed.kkp_secret(secret, seed.user(GOOD_POLICY))
+    apply(seed, kkp.cluster(f"ver{unique}", secret, NS))
+    status = {"status": {"conditions": {"SeedResourcesUpToDate": {"status": "True", "kubermaticVersion": "v2.32.0",
+                                                                  "lastHeartbeatTime": "2026-12-06T06:00:00Z"}}}}
+    patched = seed.kubectl("patch", "cluster", f"ver{unique}", "--subresource=status", "--type=merge", "-p",
+                           json.dumps(status), check=False)
+    assert patched.returncode == 0, patched.stderr
+
+    def warned() -> dict[str, Any] | None:
+        found = seed.check(secret)
+        findings = ((found or {}).get("status") or {}).get("findings") or []
+        return found if any(f"Cluster ver{unique} reports KKP v2.32.0, which no profile covers" in f
+                            for f in findings) else None
+    found = wait_for(warned, "the check to warn about KKP v2.32.0")
+    assert found["metadata"]["annotations"]["credcheck.io/kkp-versions"] == f"ver{unique}=v2.32.0"
+
+
 def test_upgrade_readiness_is_a_condition_and_a_wide_column(seed: Seed, unique: str) -> None:
     documented = json.loads((Path(__file__).resolve().parents[1] / "data" / "kkp-documented-policy-2.22.json")
                             .read_text().replace("YOUR_ACCOUNT_ID", ACCOUNT))

@@ -21,6 +21,7 @@ from credcheck.controller.settings import Settings
 from credcheck.engine.check import Auditor, CheckOptions, check_failed, finish_check, prepare_check
 from credcheck.engine.credential import CredentialProblem, parse_credential
 from credcheck.engine.model import AssumeRole, Credential, Status, Verdict
+from credcheck.engine.requirements.coverage import findings_for
 from credcheck.engine.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
 from credcheck.kube.client import ReadFailure
 from credcheck.kube.spec import CheckObject, CheckSpec, SecretSource, SpecProblem
@@ -247,6 +248,9 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
         except Exception as err:  # an engine bug or an unexpected answer: visible, retried, never silent
             LOG.exception("check %s/%s failed", check.namespace, check.name)
             verdict, masked = check_failed(err), None
+    if check.kkp_versions and want is not None and not check.problems:  # a KKP version no profile covers: say so
+        verdict = replace(verdict, findings=verdict.findings + findings_for(
+            want.profile, verdict.profile_version, {f"Cluster {c}": v for c, v in check.kkp_versions}))
     gone = check.discovered and verdict.reason in SOURCE_GONE
     if gone:
         verdict = _source_gone(verdict, check)

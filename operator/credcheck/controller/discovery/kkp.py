@@ -28,6 +28,7 @@ class ClusterUse:
     security_group_id: str | None = None
     vpc_id: str | None = None
     generation: str | None = None  # metadata.generation: changes with the spec (its external ID included)
+    kkp_version: str | None = None  # the KKP version its conditions report (kubermaticVersion, cluster.go:646-647)
 
     def spec_entry(self, regions: Mapping[str, str]) -> ClusterEntry:
         """This Cluster as an entry of the check's spec.clusters."""
@@ -63,7 +64,19 @@ def cluster_use(cluster: Mapping[str, Any], require_reference: bool = True) -> C
         role_arn=text(aws.get("roleARN")), instance_profile=text(aws.get("instanceProfileName")),
         security_group_id=text(aws.get("securityGroupID")), vpc_id=text(aws.get("vpcID")),
         generation=text((cluster.get("metadata") or {}).get("generation")),
+        kkp_version=reported_kkp_version(cluster),
     )
+
+
+def reported_kkp_version(cluster: Mapping[str, Any]) -> str | None:
+    """The newest KKP version a Cluster's conditions report (a map by condition type in KKP's API, each with
+    kubermaticVersion: kubermatic/kubermatic@v2.31.0:sdk/apis/kubermatic/v1/cluster.go:646-647)."""
+    conditions = (cluster.get("status") or {}).get("conditions") or {}
+    entries = conditions.values() if isinstance(conditions, Mapping) else conditions if isinstance(
+        conditions, list) else ()
+    versions = sorted({str(c["kubermaticVersion"]) for c in entries
+                       if isinstance(c, Mapping) and c.get("kubermaticVersion")})
+    return versions[-1] if versions else None
 
 
 def external_cluster_secret(external: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -123,6 +136,7 @@ class CheckSettings:
     note: str | None = None
     profile: str | None = None  # a profile the source demands (eks for an imported EKS cluster's Secret)
     role_generation: str | None = None  # the generation of the Cluster whose assume-role settings are used
+    kkp_versions: tuple[tuple[str, str], ...] = ()  # (Cluster, the KKP version it reports)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -148,5 +162,6 @@ def merge_uses(uses: Iterable[ClusterUse], regions: Mapping[str, str] | None = N
                 f"checked with those of {first.cluster}")
     return CheckSettings(first.assume_role_arn, first.external_id,
                          tuple(u.spec_entry(regions or {}) for u in ordered), note,
-                         role_generation=first.generation)
+                         role_generation=first.generation,
+                         kkp_versions=tuple((u.cluster, u.kkp_version) for u in ordered if u.kkp_version))
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from credcheck.engine.requirements.profiles import BUILTIN, Profile, load_profile
+from credcheck.engine.requirements.profiles import ALIASES, BUILTIN, Profile, load_profile
 
 _TAG = re.compile(r"([\w.-]+/[\w.-]+)@(v[0-9][\w.-]*)")
 
@@ -51,7 +51,13 @@ def kkp_minor(version: str | None) -> str | None:
 def version_findings(profile: Profile, reported: Mapping[str, str]) -> tuple[str, ...]:
     """What to say about the KKP versions Seeds and Clusters report (`what` -> version, e.g. "Seed europe" ->
     "v2.32.0"): a version no profile covers, or one other than the profile's."""
+    return findings_for(profile.name, profile.version, reported)
+
+
+def findings_for(profile_name: str, profile_version: str | None, reported: Mapping[str, str]) -> tuple[str, ...]:
+    """version_findings for a profile known by its name and KKP version (a verdict's profile_version)."""
     covered = {c.kkp: c.profile for c in coverage()}
+    profile_name = ALIASES.get(profile_name, profile_name)
     out: list[str] = []
     for what, version in sorted(reported.items()):
         minor = kkp_minor(version)
@@ -59,11 +65,11 @@ def version_findings(profile: Profile, reported: Mapping[str, str]) -> tuple[str
             continue
         if minor not in covered:
             out.append(f"{what} reports KKP {version}, which no profile covers (credcheck covers KKP "
-                       f"{', '.join(sorted(covered, key=_key))}); this verdict is for KKP {profile.version}'s code "
+                       f"{', '.join(sorted(covered, key=_key))}); this verdict is for KKP {profile_version}'s code "
                        f"and may miss what {minor} calls: hack/kkp-audit/diff lists what changed, a newer credcheck "
                        "may cover it")
-        elif profile.version and minor != profile.version and profile.name in covered.values():
-            out.append(f"{what} reports KKP {version}, but this check uses {profile.name}: use {covered[minor]} "
+        elif profile_version and minor != profile_version and profile_name in covered.values():
+            out.append(f"{what} reports KKP {version}, but this check uses {profile_name}: use {covered[minor]} "
                        "(the operator's --profile, a check's spec.requirements.profile)")
     return tuple(out)
 

@@ -135,3 +135,25 @@ def test_the_external_id_stays_in_the_cluster_and_its_generation_re_checks() -> 
 def test_a_presets_check_reads_its_role_from_the_preset() -> None:
     desired = desired_for_preset("kubermatic", "team-a", resource_version="9", profile="kkp", interval="6h")
     assert "assumeRole" not in desired["spec"], "the Preset's role and external ID are read at check time"
+
+
+def test_the_kkp_version_clusters_report_rides_to_the_check_and_back() -> None:
+    """Deliverable 3 of issue 31: a Cluster's conditions carry KKP's version (kubermaticVersion, a map by condition
+    type: kubermatic/kubermatic@v2.31.0:sdk/apis/kubermatic/v1/cluster.go:646-647); discovery writes it beside the
+    check, which reads it back to warn about a version no profile covers."""
+    from credcheck.engine.requirements.profiles import BUILTIN  # noqa: PLC0415
+    from credcheck.kube.spec import parse_check  # noqa: PLC0415
+
+    cluster = {"metadata": {"name": "abc"}, "spec": {"cloud": {"aws": {
+        "credentialsReference": {"name": "credential-aws-abc", "namespace": "kubermatic"}}}},
+        "status": {"conditions": {"SeedResourcesUpToDate": {"status": "True", "kubermaticVersion": "v2.32.0"},
+                                  "ClusterControllerReconciledSuccessfully": {"kubermaticVersion": "v2.31.9"}}}}
+    found = cluster_use(cluster)
+    assert found is not None and found.kkp_version == "v2.32.0", "the newest one the conditions report"
+    desired = desired_for_secret("kubermatic", "credential-aws-abc", resource_version="1", uses=merge_uses([found]),
+                                 profile="kkp", interval="6h")
+    assert desired["metadata"]["annotations"]["credcheck.io/kkp-versions"] == "abc=v2.32.0"
+    assert parse_check(desired, BUILTIN).kkp_versions == (("abc", "v2.32.0"),)
+    before = desired_for_secret("kubermatic", "credential-aws-abc", resource_version="1",
+                                uses=merge_uses([use("abc")]), profile="kkp", interval="6h")
+    assert needs_update(before, desired), "a new KKP version updates the check"

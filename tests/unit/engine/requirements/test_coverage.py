@@ -1,7 +1,7 @@
 """Which KKP releases the profiles cover (requirements show --kkp-versions), and the finding for a reported KKP version
 no profile covers. Expectations are the version table in docs/requirements.md, written by hand."""
 
-from credcheck.engine.requirements.coverage import coverage, kkp_minor, table, version_findings
+from credcheck.engine.requirements.coverage import coverage, findings_for, kkp_minor, table, version_findings
 from credcheck.engine.requirements.profiles import load_profile
 
 
@@ -29,3 +29,6 @@ def test_a_reported_kkp_version_no_profile_covers_is_a_finding() -> None:
     assert version_findings(profile, {"Cluster abc": "v2.31.1", "Seed europe": "2.31.0"}) == ()
     assert version_findings(load_profile("kkp-docs"), {"Cluster abc": "v2.30.4"}) == (), "a docs profile: no advice"
     assert kkp_minor("weekly-2026-12") is None and kkp_minor("v2.31.0-rc.1") == "2.31"
+    assert findings_for("kkp", "2.31", {"Cluster abc": "v2.30.0"}) == (
+        "Cluster abc reports KKP v2.30.0, but this check uses kkp-2.31: use kkp-2.30 (the operator's --profile, a "
+        "check's spec.requirements.profile)",), "the alias kkp is the newest profile"
