@@ -263,3 +263,19 @@ def test_an_eks_grant_scoped_to_the_imported_cluster_is_ready_for_that_cluster(l
     assert asked == {f"{eks}:cluster/{name}"}
     unnamed = check(keys, "eks")
     assert unnamed.status is Status.INSUFFICIENT, "without the name, cluster/* is asked: the scoped grant fails"
+
+
+def test_a_named_control_plane_role_is_read_once_for_its_ownership_and_its_trust(local_aws: LocalAWS) -> None:
+    """KKP fills in roleARN: the role's tags (ownership) and trust policy come from one iam:GetRole."""
+    _, keys = local_aws.create_user(policies=[doc(SIMULATE, EVERYTHING)])
+    cluster = unique("r")
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"})
+    local_aws.client("iam").create_role(RoleName=f"kubernetes-{cluster}-control-plane",
+                                        AssumeRolePolicyDocument=json.dumps(trust),
+                                        Tags=[{"Key": OWNED_BY.format(cluster), "Value": ""}])
+    named = Target(cluster=cluster, region="eu-central-1", kubernetes_version="1.34.1",
+                   control_plane_role=f"arn:aws:iam::{ACCOUNT}:role/kubernetes-{cluster}-control-plane")
+    verdict = check(keys, "kkp-2.31", named)
+    assert verdict.status is Status.SUFFICIENT, verdict.message
+    assert verdict.aws_calls["iam:GetRole"] == 1
+    assert "iam:DeleteRole" in {r.requirement.action for r in verdict.results}, "KKP owns it: its deletion is asked"

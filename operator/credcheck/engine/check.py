@@ -363,9 +363,10 @@ def _read_instance_profiles(targets: Sequence[Target], operating: _Identity) -> 
 
 
 def _read_trust(profiles: Sequence[Profile], targets: Sequence[Target], operating: _Identity,
-                ) -> tuple[dict[str, tuple[str, Any]], list[str]]:
+                known: Mapping[str, Any] | None = None) -> tuple[dict[str, tuple[str, Any]], list[str]]:
     """Each control-plane role a CCM in assume-role mode will assume (under any of the profiles), read once:
-    cluster -> (role ARN, trust policy); a role not created yet is left out (KKP creates it with the right trust)."""
+    cluster -> (role ARN, trust policy); a role not created yet is left out (KKP creates it with the right trust).
+    `known`: roles the ownership read already got, by name (None: it does not exist)."""
     documents: dict[str, tuple[str, Any]] = {}
     notes: list[str] = []
     for target in targets:
@@ -374,6 +375,10 @@ def _read_trust(profiles: Sequence[Profile], targets: Sequence[Target], operatin
         values = variables(target, partition=operating.principal.partition, account=operating.principal.account,
                            region=target.region or "us-east-1")
         role_arn = values["controlPlaneRole"]
+        if known is not None and (name := role_arn.rsplit("/", 1)[-1]) in known:
+            if known[name] is not None:
+                documents[target.cluster] = (role_arn, known[name].get("AssumeRolePolicyDocument", {}))
+            continue
         try:
             role = operating.session.client("iam").get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
         except Exception as err:
@@ -458,7 +463,9 @@ class Prepared:
             source = role_of(batch.principal) or who.policy_source_arn
             audited = self.options.auditor is not None and self.options.auditor_cache.audited_lately(source)
             calls[audited or who.account] += 1
-        reads = (sum(1 for t in self.targets if any(_assumes_role(p, t) for p in profiles))
+        owned = ownership.roles_to_read(self.targets)  # read once, for ownership and trust alike
+        reads = (sum(1 for t in self.targets if any(_assumes_role(p, t) for p in profiles)
+                     and t.control_plane_role not in owned)
                  + len(_profiles_to_read(self.targets)) + ownership.reads(self.targets, self.options.region))
         if reads:
             calls[self.principal.account] += reads
@@ -542,8 +549,10 @@ def finish_check(prepared: Prepared) -> Verdict:
     """The second half: the simulations, the trust reads, and the verdicts (current and upgrade)."""
     p, options = prepared, prepared.options
     operating = _Identity(p.principal, p.session)
+    roles_read: dict[str, Any] = {}
     if _profiles_to_read(p.targets) or ownership.reads(p.targets, options.region):
-        targets = ownership.read_ownership(_read_instance_profiles(p.targets, operating), p.session, options.region)
+        targets = ownership.read_ownership(_read_instance_profiles(p.targets, operating), p.session, options.region,
+                                           roles_read)
         same_identity = p.keys is p.principal
         requirements = _requirements(options.profile, p.principal, targets, options, same_identity)
         upgrade = (_requirements(options.target_profile, p.principal, targets, options, same_identity)
@@ -567,7 +576,7 @@ def finish_check(prepared: Prepared) -> Verdict:
                     upgrade_requirements=_undecided(p.upgrade_requirements, unasked),
                     findings=p.findings + tuple(sorted(set(unasked.values()))))
     profiles = [x for x in (options.profile, options.target_profile) if x is not None]
-    documents, trust_notes = _read_trust(profiles, p.targets, operating)
+    documents, trust_notes = _read_trust(profiles, p.targets, operating, roles_read)
     organization = _organization(documents, p.static)
     trust, trust_undecided = _trust_problems(options.profile, p.targets, documents, p.keys, organization,
                                              source_ips=options.seed_egress)

@@ -47,16 +47,23 @@ def reads(targets: Sequence[Target], region: str) -> int:
     return len(roles_to_read(targets)) + len(groups_to_read(targets, region))
 
 
-def read_ownership(targets: Sequence[Target], session: AWSSession, region: str) -> tuple[Target, ...]:
-    """Each Cluster's named control-plane role and security group read once, as the identity KKP acts as."""
+def read_ownership(targets: Sequence[Target], session: AWSSession, region: str,
+                   roles_read: dict[str, Any] | None = None) -> tuple[Target, ...]:
+    """Each Cluster's named control-plane role and security group read once, as the identity KKP acts as.
+    `roles_read` gets each role read, by name (None: it does not exist), for the trust read to reuse."""
     roles: Reads = {}
     for role in sorted(roles_to_read(targets)):
         try:
             found = session.client("iam").get_role(RoleName=role_name(role))["Role"]
             roles[role] = (list(found.get("Tags") or []), None)
+            if roles_read is not None:
+                roles_read[role_name(role)] = found
         except Exception as err:
-            roles[role] = (None, None) if error_code(err) == "NoSuchEntity" else (
-                None, f"iam:GetRole failed ({describe(err, 'iam:GetRole').reason})")
+            gone = error_code(err) == "NoSuchEntity"
+            why = None if gone else f"iam:GetRole failed ({describe(err, 'iam:GetRole').reason})"
+            roles[role] = (None, why)
+            if gone and roles_read is not None:
+                roles_read[role_name(role)] = None
     groups: Reads = {}
     for where, group in sorted(groups_to_read(targets, region)):
         try:
