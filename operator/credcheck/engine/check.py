@@ -18,6 +18,7 @@ from credcheck.engine.aws.ratelimit import RateLimiter
 from credcheck.engine.aws.session import AWSClients, AWSSession, RetryPolicy, assume_role
 from credcheck.engine.aws.simulator import fan_out, simulate_batch
 from credcheck.engine.batches import RequestKey, SimulationBatch, plan
+from credcheck.engine.cloud_config import role_name_findings
 from credcheck.engine.denials import disagreements
 from credcheck.engine.iam.arn import template
 from credcheck.engine.model import (
@@ -580,7 +581,7 @@ def finish_check(prepared: Prepared) -> Verdict:
     organization = _organization(documents, p.static)
     trust, trust_undecided = _trust_problems(options.profile, p.targets, documents, p.keys, organization,
                                              source_ips=options.seed_egress)
-    findings = (p.findings + tuple(trust_notes)
+    findings = (p.findings + tuple(trust_notes) + role_name_findings(options.profile, p.targets)
                 + topology_findings(options.profile, p.targets, p.requirements, simulated))
     # a missing simulation result (MissingSimulationResult) propagates: the caller reports CheckFailed with its trace
     verdict = decide(p.principal, p.requirements, simulated, findings,

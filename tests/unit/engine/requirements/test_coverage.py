@@ -32,3 +32,22 @@ def test_a_reported_kkp_version_no_profile_covers_is_a_finding() -> None:
     assert findings_for("kkp", "2.31", {"Cluster abc": "v2.30.0"}) == (
         "Cluster abc reports KKP v2.30.0, but this check uses kkp-2.31: use kkp-2.30 (the operator's --profile, a "
         "check's spec.requirements.profile)",), "the alias kkp is the newest profile"
+
+
+def test_a_bare_role_name_with_disable_iam_reconciling_is_a_finding_for_an_assume_role_ccm() -> None:
+    """kubermatic/kubermatic#13144: the CCM parses the cloud-config's RoleARN as an ARN when it starts
+    (cloud-provider-aws@v1.35.2 pkg/services/aws_sts.go:81); KKP passes roleARN as is with disableIAMReconciling."""
+    from credcheck.engine.cloud_config import role_name_findings  # noqa: PLC0415
+    from credcheck.engine.target import Target  # noqa: PLC0415
+
+    profile = load_profile("kkp-2.31")
+    bare = Target(cluster="abc", kubernetes_version="1.34.1", control_plane_role="team-cp", disable_iam_reconciling=True)
+    [finding] = role_name_findings(profile, [bare])
+    assert "cluster abc" in finding and "'team-cp' is a role name" in finding and "#13144" in finding
+    assert role_name_findings(profile, [Target(cluster="abc", kubernetes_version="1.34.1",
+                                               control_plane_role="arn:aws:iam::1:role/team-cp",
+                                               disable_iam_reconciling=True)]) == ()
+    assert role_name_findings(profile, [Target(cluster="abc", control_plane_role="team-cp")]) == (), (
+        "KKP turns the name into the ARN while it reconciles IAM (role.go:97-99)")
+    assert role_name_findings(load_profile("kkp-2.29"), [Target(
+        cluster="abc", kubernetes_version="1.31.2", control_plane_role="team-cp", disable_iam_reconciling=True)]) == ()
