@@ -319,10 +319,6 @@ def _assumes_role(profile: Profile, target: Target) -> bool:
     return ccm is not None and ccm.mode == "assume-role" and target.cluster is not None
 
 
-# the tag KKP puts on what it creates (kubermatic/kubermatic@v2.31.0:pkg/provider/cloud/aws/provider.go:36)
-OWNERSHIP_TAG = "owned-by.kubermatic.k8c.io/{cluster}"
-
-
 def _profiles_to_read(targets: Sequence[Target]) -> set[str]:
     return {t.instance_profile for t in targets if t.instance_profile and t.instance_profile_role is None
             and t.instance_profile_unread is None}
@@ -356,7 +352,7 @@ def _read_instance_profiles(targets: Sequence[Target], operating: _Identity) -> 
         elif tags is None:
             out.append(replace(t, instance_profile_owned=True))
         else:
-            owned = any(tag.get("Key") == OWNERSHIP_TAG.format(cluster=t.cluster) for tag in tags)
+            owned = ownership.owns(tags, t.cluster or "")  # KKP's hasIAMTag: the key with an empty value
             unread = None if role else f"instance profile {t.instance_profile} holds no role yet"
             out.append(replace(t, instance_profile_role=role, instance_profile_owned=owned,
                                instance_profile_unread=unread))
