@@ -23,6 +23,7 @@ from credcheck.engine.check import Auditor, CheckOptions, check_failed, finish_c
 from credcheck.engine.credential import CredentialProblem, parse_credential
 from credcheck.engine.keys import KeyPolicy
 from credcheck.engine.model import AssumeRole, Credential, Status, Verdict
+from credcheck.engine.requirements.coverage import findings_for
 from credcheck.engine.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
 from credcheck.kube.client import ReadFailure
 from credcheck.kube.hygiene import with_hygiene
@@ -178,14 +179,15 @@ def prepare(runtime: Runtime, namespace: str, want: Effective,
     include = want.include_recommended
     key = credential.fingerprint(role.role_arn if role else "", (role.external_id or "") if role else "",
                                  profile[1], ",".join(skip), region, repr(targets), upgrade[1] if upgrade else "",
-                                 str(include))
+                                 str(include), ",".join(settings.seed_egress_cidrs))
     auditor = (Auditor(settings.auditor_profile, settings.auditor_role_arn)
                if settings.auditor_profile or settings.auditor_role_arn else None)
     return CheckRequest(key, credential, CheckOptions(
         profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor, limiter=runtime.limiter,
         targets=targets, target_profile=upgrade[0] if upgrade else None, include_recommended=include,
         observer=runtime.observer, aws=runtime.aws, auditor_cache=runtime.auditor_cache,
-        excess_permissions=settings.excess_permissions, key_facts=runtime.key_facts if settings.key_hygiene else None))
+        excess_permissions=settings.excess_permissions, key_facts=runtime.key_facts if settings.key_hygiene else None,
+        seed_egress=settings.seed_egress_cidrs))
 
 
 async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,
@@ -252,6 +254,9 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
         except Exception as err:  # an engine bug or an unexpected answer: visible, retried, never silent
             LOG.exception("check %s/%s failed", check.namespace, check.name)
             verdict, masked = check_failed(err), None
+    if check.kkp_versions and want is not None and not check.problems:  # a KKP version no profile covers: say so
+        verdict = replace(verdict, findings=verdict.findings + findings_for(
+            want.profile, verdict.profile_version, {f"Cluster {c}": v for c, v in check.kkp_versions}))
     gone = check.discovered and verdict.reason in SOURCE_GONE
     if gone:
         verdict = _source_gone(verdict, check)

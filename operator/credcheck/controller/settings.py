@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from credcheck.engine.requirements.profiles import DEFAULT_PROFILE
+from credcheck.engine.trust import egress_addresses
 from credcheck.kube.contract import parse_duration
 
 
@@ -31,6 +32,10 @@ class Settings:
     """Read what AWS refused each credential in the last 24 h (CloudTrail LookupEvents, with the keys or the
     auditor; cloudtrail:LookupEvents needed) into status.observedDenials, and flag where AWS and the simulation
     disagree."""
+
+    seed_egress_cidrs: tuple[str, ...] = ()
+    """The seed's egress addresses or CIDRs (at most 256 addresses): the aws:SourceIp of the cloud-controller-manager's
+    AssumeRole, so a control-plane role's trust policy conditioned on it is decided instead of Unknown."""
 
     region: str = "us-east-1"
     """Region of Clusters whose datacenter is in no Seed, and of checks without Clusters (a check's spec.region
@@ -211,6 +216,7 @@ def from_arguments(args: argparse.Namespace) -> Settings:
         raise ValueError("--webhook-mode takes off, warn or enforce")
     if not 0 < parse_duration(settings.webhook_live_budget) <= 5:
         raise ValueError("--webhook-live-budget must be between 1s and 5s (the webhook times out at 5s)")
+    egress_addresses(settings.seed_egress_cidrs)  # EgressError (a ValueError) names the bad one
     if settings.webhook_live_concurrency < 1:
         raise ValueError("--webhook-live-concurrency must be at least 1")
     lease = [parse_duration(getattr(settings, f"leader_{n}")) for n in ("lease_duration", "renew_deadline",

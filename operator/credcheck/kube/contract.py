@@ -20,6 +20,8 @@ ANNOTATION_PROBLEM = "credcheck.io/source-problem"  # what is wrong with the Clu
 # the Cluster whose assume-role external ID the check uses, and its generation: the ID itself is read from the
 # Cluster at check time and stored nowhere; a new generation (a spec change, the ID's included) re-checks
 ANNOTATION_EXTERNAL_ID_FROM = "credcheck.io/external-id-from"
+# the KKP versions the Clusters using the source report (their conditions' kubermaticVersion): "abc=v2.31.0;…"
+ANNOTATION_KKP_VERSIONS = "credcheck.io/kkp-versions"
 
 # the CRD's pattern for spec.assumeRole.roleARN (Gardener's AWS admission uses the same)
 ROLE_ARN = re.compile(r"^arn:aws[a-z0-9-]*:iam::\d{12}:role(/[^/]+)*/[^/]+$")

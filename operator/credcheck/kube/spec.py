@@ -14,6 +14,7 @@ from typing import Any
 from credcheck.engine.target import Target
 from credcheck.kube.contract import (
     ANNOTATION_CLUSTERS,
+    ANNOTATION_KKP_VERSIONS,
     ANNOTATION_PROBLEM,
     EXTERNAL_ID,
     LABEL_DISCOVERED,
@@ -161,6 +162,7 @@ class CheckObject:
     problems: tuple[SpecProblem, ...]  # why the check cannot work (always some when spec is None)
     discovered: bool = False  # made by discovery (label credcheck.io/discovered)
     used_by: tuple[str, ...] = ()  # the Clusters discovery found using the source
+    kkp_versions: tuple[tuple[str, str], ...] = ()  # (Cluster, the KKP version it reports), as discovery found
 
 
 def _text(value: Any) -> str | None:
@@ -283,4 +285,7 @@ def parse_check(body: Mapping[str, Any], builtin: tuple[str, ...]) -> CheckObjec
         generation=int(generation) if isinstance(generation, int) else None,
         spec=parsed if isinstance(parsed, CheckSpec) else None, problems=problems,
         discovered=labels.get(LABEL_DISCOVERED) == "true",
-        used_by=tuple(c for c in str(annotations.get(ANNOTATION_CLUSTERS) or "").split(",") if c))
+        used_by=tuple(c for c in str(annotations.get(ANNOTATION_CLUSTERS) or "").split(",") if c),
+        kkp_versions=tuple((c, v) for c, _, v in (pair.partition("=") for pair in
+                                                  str(annotations.get(ANNOTATION_KKP_VERSIONS) or "").split(";"))
+                           if c and v))

@@ -10,6 +10,7 @@ from credcheck.controller.discovery.kkp import CheckSettings
 from credcheck.kube.contract import (
     ANNOTATION_CLUSTERS,
     ANNOTATION_EXTERNAL_ID_FROM,
+    ANNOTATION_KKP_VERSIONS,
     ANNOTATION_NOTE,
     ANNOTATION_PROBLEM,
     ANNOTATION_SOURCE_VERSION,
@@ -74,7 +75,7 @@ def spec_for_secret(secret_name: str, uses: CheckSettings | None = None, *, prof
 def desired_for_secret(namespace: str, secret_name: str, *, resource_version: str, uses: CheckSettings,
                        profile: str, interval: str) -> dict[str, Any]:
     annotations = {ANNOTATION_SOURCE_VERSION: resource_version, ANNOTATION_CLUSTERS: ",".join(uses.names),
-                   ANNOTATION_PROBLEM: "", ANNOTATION_EXTERNAL_ID_FROM: ""}
+                   ANNOTATION_PROBLEM: "", ANNOTATION_EXTERNAL_ID_FROM: "", ANNOTATION_KKP_VERSIONS: ""}
     if uses.assume_role_arn and not ROLE_ARN.match(uses.assume_role_arn):
         # the CRD would refuse it in the spec: the check reports the Cluster's mistake instead (kube.spec.parse_check
         # reads it as the check's problem)
@@ -86,6 +87,8 @@ def desired_for_secret(namespace: str, secret_name: str, *, resource_version: st
         annotations[ANNOTATION_EXTERNAL_ID_FROM] = f"{uses.names[0]}@{uses.role_generation or ''}"
     if uses.note:
         annotations[ANNOTATION_NOTE] = uses.note
+    if uses.kkp_versions:
+        annotations[ANNOTATION_KKP_VERSIONS] = ";".join(f"{c}={v}" for c, v in uses.kkp_versions)[:1000]
     return {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": KIND,
         "metadata": {"name": check_name_for_secret(secret_name), "namespace": namespace,
@@ -110,7 +113,7 @@ def desired_for_preset(namespace: str, preset_name: str, *, resource_version: st
 
 
 TRACKED = (ANNOTATION_SOURCE_VERSION, ANNOTATION_CLUSTERS, ANNOTATION_PROBLEM, ANNOTATION_NOTE,
-           ANNOTATION_EXTERNAL_ID_FROM)
+           ANNOTATION_EXTERNAL_ID_FROM, ANNOTATION_KKP_VERSIONS)
 
 
 def discovery_view(check: Mapping[str, Any]) -> str:
