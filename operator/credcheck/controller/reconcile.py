@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from credcheck.controller import metrics
+from credcheck.controller.rotation_service import ClusterEvent, apply, apply_deletion, follow
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.engine.check import Auditor, CheckOptions, check_failed, finish_check, prepare_check
@@ -44,6 +45,8 @@ class Reconciled:
     status: dict[str, Any]
     event: tuple[str, str, str] | None = None
     spent: dict[str, int] = field(default_factory=dict)  # AWS requests the verdict cost, per account called
+    rotation_events: tuple[tuple[str, str, str], ...] = ()  # on the check: a Cluster turned Stale or Invalid
+    cluster_events: tuple[ClusterEvent, ...] = ()  # the same, on the KKP Cluster
 
 
 @dataclass(frozen=True)
@@ -259,5 +262,10 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
                           clusters=list(check.used_by) or named,
                           profile=want.profile if want is not None else settings.profile,
                           upgrade_profile=want.upgrade_profile if want is not None else settings.upgrade_profile)
+    followed = None if check.problems or gone else await follow(runtime, check, previous, now)
+    apply(status, followed, previous, now, generation=check.generation,
+          recheck_seconds=settings.rotation_recheck_seconds)
+    apply_deletion(status, want.profile if want is not None else settings.profile)
     orphaned = gone and not check.used_by  # about to be deleted by discovery: no Event for it
-    return Reconciled(status, None if orphaned else transition_event(previous, status), dict(verdict.spent))
+    return Reconciled(status, None if orphaned else transition_event(previous, status), dict(verdict.spent),
+                      followed.check_events if followed else (), followed.cluster_events if followed else ())

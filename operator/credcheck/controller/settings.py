@@ -123,6 +123,17 @@ class Settings:
     leader_retry_period: str = "2s"
     """How often the leader renews and a standby looks at the Lease."""
 
+    rotation: bool = True
+    """Follow which keys each covered KKP Cluster runs on: get its `cluster-<id>/cloud-credentials` copy by name
+    and list its namespace's Deployments (credentialInUse per Cluster, the RotationComplete condition)."""
+
+    rotation_grace: str = "15m"
+    """How long a Cluster may stay Rotating (copy or rollout behind its credential) before it is Stale."""
+
+    rotation_recheck: str = "1m"
+    """While a Cluster is Rotating (or has no copy yet), its check looks again this soon (from the verdict cache:
+    no AWS call for the permissions)."""
+
     @property
     def interval_seconds(self) -> float:
         return parse_duration(self.interval)
@@ -138,6 +149,14 @@ class Settings:
     @property
     def cache_ttl_seconds(self) -> float:
         return parse_duration(self.cache_ttl)
+
+    @property
+    def rotation_grace_seconds(self) -> float:
+        return parse_duration(self.rotation_grace)
+
+    @property
+    def rotation_recheck_seconds(self) -> float:
+        return parse_duration(self.rotation_recheck)
 
 
 def _env_name(name: str) -> str:
@@ -179,6 +198,8 @@ def from_arguments(args: argparse.Namespace) -> Settings:
     settings.interval_seconds  # noqa: B018 - validate now, not at the first check
     settings.cache_ttl_seconds  # noqa: B018
     settings.retry_base_seconds  # noqa: B018
+    settings.rotation_grace_seconds  # noqa: B018
+    settings.rotation_recheck_seconds  # noqa: B018
     if settings.resync_seconds < 1:
         raise ValueError("--resync-interval must be at least 1s")
     if settings.log_format not in ("text", "json"):
