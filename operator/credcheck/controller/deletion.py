@@ -53,3 +53,32 @@ def delete_warning(cluster: str, entry: Mapping[str, Any] | None, check: str) ->
         return (f"credcheck: Cluster {cluster}: {entry.get('deletionMessage', '')} (AWSCredentialCheck {check}); "
                 "the delete is allowed")
     return None
+
+
+@dataclass(frozen=True)
+class DeleteTarget:
+    cluster: str
+    namespace: str  # the credential Secret's namespace: where its check lives
+    secret: str  # the credential Secret (its check's name: discovery.desired.check_name_for_secret)
+
+
+def delete_target(operation: str, old: Mapping[str, Any]) -> DeleteTarget | None:
+    """The check that covers a KKP Cluster being deleted (an AWS Cluster with a credential Secret), or None."""
+    if operation != "DELETE":
+        return None
+    aws = ((old.get("spec") or {}).get("cloud") or {}).get("aws")
+    ref = (aws.get("credentialsReference") or {}) if isinstance(aws, Mapping) else {}
+    name, namespace = ref.get("name"), ref.get("namespace")
+    cluster = (old.get("metadata") or {}).get("name")
+    if not (name and namespace and cluster):
+        return None
+    return DeleteTarget(str(cluster), str(namespace), str(name))
+
+
+def warning_from_check(target: DeleteTarget, check_name: str, check: Mapping[str, Any] | None) -> str | None:
+    """The warning for the DELETE from the covering check's stored status (None: nothing to warn about)."""
+    if check is None:
+        return None
+    entry = next((c for c in ((check.get("status") or {}).get("clusters") or []) if c.get("name") == target.cluster),
+                 None)
+    return delete_warning(target.cluster, entry, f"{target.namespace}/{check_name}")

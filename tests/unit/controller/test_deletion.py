@@ -2,7 +2,14 @@
 
 from dataclasses import dataclass
 
-from credcheck.controller.deletion import delete_warning, deletion_actions, deletion_readiness
+from credcheck.controller.deletion import (
+    DeleteTarget,
+    delete_target,
+    delete_warning,
+    deletion_actions,
+    deletion_readiness,
+    warning_from_check,
+)
 
 DELETE = frozenset({"ec2:DeleteSecurityGroup", "iam:DeleteRole"})
 
@@ -43,3 +50,28 @@ def test_the_delete_warning_only_when_deletion_is_not_ready() -> None:
     assert warning is not None and "c1" in warning and "iam:DeleteRole" in warning and "allowed" in warning
     assert delete_warning("c1", {"deletionReady": "True"}, "x") is None
     assert delete_warning("c1", None, "x") is None
+
+
+def kkp_cluster(name: str, secret: str | None = "credential-aws-a", aws: bool = True) -> dict[str, object]:
+    cloud: dict[str, object] = {"dc": "x"}
+    if aws:
+        cloud["aws"] = {"credentialsReference": {"name": secret, "namespace": "kubermatic"}} if secret else {}
+    return {"metadata": {"name": name}, "spec": {"cloud": cloud}}
+
+
+def test_a_delete_of_an_aws_cluster_is_looked_up_in_its_secrets_check_and_others_are_not() -> None:
+    target = delete_target("DELETE", kkp_cluster("c1"))
+    assert target == DeleteTarget("c1", "kubermatic", "credential-aws-a")
+    assert delete_target("UPDATE", kkp_cluster("c1")) is None
+    assert delete_target("DELETE", kkp_cluster("c1", aws=False)) is None
+    assert delete_target("DELETE", kkp_cluster("c1", secret=None)) is None
+
+
+def test_the_warning_comes_from_the_clusters_own_entry() -> None:
+    target = DeleteTarget("c1", "kubermatic", "credential-aws-a")
+    check = {"status": {"clusters": [{"name": "c0", "deletionReady": "False", "deletionMessage": "other"},
+                                     {"name": "c1", "deletionReady": "False", "deletionMessage": "will hang: X"}]}}
+    warning = warning_from_check(target, "credential-aws-a", check)
+    assert warning is not None and "will hang: X" in warning and "kubermatic/credential-aws-a" in warning
+    assert warning_from_check(DeleteTarget("c2", "kubermatic", "credential-aws-a"), "credential-aws-a", check) is None
+    assert warning_from_check(target, "credential-aws-a", None) is None
