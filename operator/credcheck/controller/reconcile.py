@@ -265,7 +265,7 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
     followed = None if check.problems or gone else await follow(runtime, check, previous, now)
     apply(status, followed, previous, now, generation=check.generation,
           recheck_seconds=settings.rotation_recheck_seconds)
-    apply_deletion(status, want.profile if want is not None else settings.profile)
+    apply_deletion(status, want.profile if want is not None else settings.profile, check)
     orphaned = gone and not check.used_by  # about to be deleted by discovery: no Event for it
     return Reconciled(status, None if orphaned else transition_event(previous, status), dict(verdict.spent),
                       followed.check_events if followed else (), followed.cluster_events if followed else ())

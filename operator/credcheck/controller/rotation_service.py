@@ -16,6 +16,7 @@ from typing import Any
 
 from prometheus_client import Gauge
 
+from credcheck.controller.cluster_config import apply_config_findings
 from credcheck.controller.deletion import deletion_actions, deletion_readiness
 from credcheck.controller.metrics import REGISTRY
 from credcheck.controller.rotation import (
@@ -205,9 +206,13 @@ def apply(status: dict[str, Any], followed: Followed | None, previous: Mapping[s
             status["nextCheckTime"] = timestamp(soon)
 
 
-def apply_deletion(status: dict[str, Any], profile: str) -> None:
+def apply_deletion(status: dict[str, Any], profile: str, check: CheckObject | None = None) -> None:
     """deletionReady (and deletionMessage) in each status.clusters entry, from the deletion calls of a built-in
-    profile (a ConfigMap profile: Unknown)."""
+    profile (a ConfigMap profile: Unknown); and each Cluster's settings KKP's components reject (configFindings)."""
+    if check is not None and check.spec is not None:
+        apply_config_findings(status, [{"name": c.name, "roleARN": c.role_arn,
+                                        "disableIAMReconciling": c.disable_iam_reconciling}
+                                       for c in check.spec.clusters])
     actions = deletion_actions(load_profile(profile).statements) if profile in BUILTIN else frozenset()
     for entry in status.get("clusters") or []:
         if not entry.get("name") or entry.get("name") == "(no Cluster)" or "ready" not in entry:
