@@ -200,7 +200,7 @@ def apply(status: dict[str, Any], followed: Followed | None, previous: Mapping[s
     merged = merge_conditions([StatusCondition("RotationComplete", kind, reason, message)],
                               list(previous.get("conditions") or []), now, generation)
     status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "RotationComplete"] + merged
-    if any(d.state in (InUse.ROTATING, InUse.UNKNOWN) for d in followed.decisions.values()):
+    if any(d.state is InUse.ROTATING for d in followed.decisions.values()):  # until Current or Stale (the grace)
         soon = now + timedelta(seconds=recheck_seconds)
         if not status.get("nextCheckTime") or parse_timestamp(status["nextCheckTime"]) > soon:
             status["nextCheckTime"] = timestamp(soon)

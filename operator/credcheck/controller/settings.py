@@ -131,8 +131,8 @@ class Settings:
     """How long a Cluster may stay Rotating (copy or rollout behind its credential) before it is Stale."""
 
     rotation_recheck: str = "1m"
-    """While a Cluster is Rotating (or has no copy yet), its check looks again this soon (from the verdict cache:
-    no AWS call for the permissions)."""
+    """While a Cluster is Rotating, its check looks again this soon (the permissions' verdict comes from the cache
+    while it is fresh)."""
 
     @property
     def interval_seconds(self) -> float:
