@@ -167,8 +167,10 @@ def test_a_deployment_mid_rollout_is_named_until_it_finishes(seed: Seed, unique:
     revision = ground.copies(keys)
     ground.rolls_out(revision)
     ground.rolls_out(revision, replicas=2, updated=1, only=("aws-cloud-controller-manager",))
-    mid = wait_in_use(seed, secret, cluster, "Rotating")
-    assert "aws-cloud-controller-manager (rollout 1/2 updated)" in mid["credentialInUseMessage"]
+    # (while the test ground writes a Deployment and then its status, a check may see "0/1 updated" first: wait)
+    mid = wait_for(lambda: "aws-cloud-controller-manager (rollout 1/2 updated)" in
+                   (e := entry(seed, secret, cluster)).get("credentialInUseMessage", "") and e, "1 of 2 pods updated")
+    assert mid["credentialInUse"] == "Rotating"
     assert "machine-controller" not in mid["credentialInUseMessage"]
     ground.rolls_out(revision, replicas=2, only=("aws-cloud-controller-manager",))
     wait_in_use(seed, secret, cluster, "Current")

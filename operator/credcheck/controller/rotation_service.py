@@ -200,7 +200,9 @@ def apply(status: dict[str, Any], followed: Followed | None, previous: Mapping[s
     merged = merge_conditions([StatusCondition("RotationComplete", kind, reason, message)],
                               list(previous.get("conditions") or []), now, generation)
     status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "RotationComplete"] + merged
-    if any(d.state is InUse.ROTATING for d in followed.decisions.values()):  # until Current or Stale (the grace)
+    # while a Cluster is behind: Rotating turns Stale after the grace, a Stale one turns Invalid when the old key is
+    # deactivated (to show before its components fail, not at the next interval), and an Invalid one recovers
+    if any(d.state in (InUse.ROTATING, InUse.STALE, InUse.INVALID) for d in followed.decisions.values()):
         soon = now + timedelta(seconds=recheck_seconds)
         if not status.get("nextCheckTime") or parse_timestamp(status["nextCheckTime"]) > soon:
             status["nextCheckTime"] = timestamp(soon)

@@ -23,6 +23,13 @@ def test_each_cluster_gets_its_state_and_rotation_complete_keeps_its_transition_
     assert status["nextCheckTime"] == "2026-12-06T06:01:00Z", "a Rotating Cluster is looked at again soon"
 
 
+def test_a_stale_cluster_is_looked_at_again_soon_so_a_deactivated_old_key_shows() -> None:
+    status = {"clusters": [{"name": "a"}], "nextCheckTime": "2026-12-06T12:00:00Z"}
+    apply(status, Followed({"a": Decision(InUse.STALE, NOW, "RotationStuck", "x")}), {}, NOW, generation=1,
+          recheck_seconds=60)
+    assert status["nextCheckTime"] == "2026-12-06T06:01:00Z"
+
+
 def test_a_current_cluster_keeps_the_checks_own_schedule() -> None:
     status = {"clusters": [{"name": "a"}], "nextCheckTime": "2026-12-06T12:00:00Z"}
     apply(status, Followed({"a": Decision(InUse.CURRENT, NOW, "RunsOnCurrentKeys", "ok")}), {}, NOW,
