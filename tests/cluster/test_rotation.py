@@ -270,3 +270,33 @@ def test_the_rotation_reads_are_by_name_and_need_no_secret_list(seed: Seed, tmp_
     assert not can("watch", "secrets", "--all-namespaces")
     assert can("list", "deployments.apps", "-n", "cluster-any")
     assert not can("get", "deployments.apps/x", "-n", "cluster-any")
+
+
+def test_a_missing_or_foreign_security_group_and_a_missing_instance_profile_are_named(seed: Seed, unique: str) -> None:
+    """The groups and VPCs are made in the local AWS account; the Clusters name them as an admin would."""
+    ec2 = seed.aws.client("ec2", region="eu-central-1")
+    mine = ec2.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
+    other = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    good = ec2.create_security_group(GroupName=f"good{unique}", Description="x", VpcId=mine)["GroupId"]
+    foreign = ec2.create_security_group(GroupName=f"foreign{unique}", Description="x", VpcId=other)["GroupId"]
+    # the kkp profile's grant names KKP's own instance profiles; this Cluster names the admin's (any name)
+    _, keys = user(seed, {"Effect": "Allow", "Action": "iam:GetInstanceProfile", "Resource": "*"})
+    secret = f"credential-aws-res{unique}"
+    seed.kkp_secret(secret, keys)
+    cases = {f"sgok{unique}": {"securityGroupID": good, "vpcID": mine},
+             f"sggone{unique}": {"securityGroupID": "sg-0123456789abcdef0", "vpcID": mine},
+             f"sgvpc{unique}": {"securityGroupID": foreign, "vpcID": mine},
+             f"ipgone{unique}": {"instanceProfileName": f"nope{unique}", "roleARN": "arn:aws:iam::123456789012:role/x",
+                                 "disableIAMReconciling": True}}
+    for cluster, fields in cases.items():
+        apply(seed, kkp.cluster(cluster, secret, NS, **fields))
+
+    def all_judged() -> dict[str, list[str]] | None:
+        entries = {c: entry(seed, secret, c) for c in cases}
+        return ({c: e.get("configFindings") or [] for c, e in entries.items()}
+                if all("ready" in e for e in entries.values()) else None)
+    got = wait_for(all_judged, "every Cluster judged", timeout=60)
+    assert got[f"sgok{unique}"] == []
+    assert any("sg-0123456789abcdef0 does not exist" in f for f in got[f"sggone{unique}"])
+    assert any(f"is in {other}, the Cluster's vpcID is {mine}" in f for f in got[f"sgvpc{unique}"])
+    assert any(f"instanceProfileName nope{unique} does not exist" in f for f in got[f"ipgone{unique}"]), got

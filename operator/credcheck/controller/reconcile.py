@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from credcheck.controller import metrics
+from credcheck.controller.cluster_resources_service import resource_findings_for
 from credcheck.controller.rotation_service import ClusterEvent, apply, apply_deletion, follow
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
@@ -265,7 +266,8 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
     followed = None if check.problems or gone else await follow(runtime, check, previous, now)
     apply(status, followed, previous, now, generation=check.generation,
           recheck_seconds=settings.rotation_recheck_seconds)
-    apply_deletion(status, want.profile if want is not None else settings.profile, check)
+    looked_up = {} if gone else await resource_findings_for(runtime, check)
+    apply_deletion(status, want.profile if want is not None else settings.profile, check, looked_up)
     orphaned = gone and not check.used_by  # about to be deleted by discovery: no Event for it
     return Reconciled(status, None if orphaned else transition_event(previous, status), dict(verdict.spent),
                       followed.check_events if followed else (), followed.cluster_events if followed else ())

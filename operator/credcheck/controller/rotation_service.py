@@ -208,13 +208,14 @@ def apply(status: dict[str, Any], followed: Followed | None, previous: Mapping[s
             status["nextCheckTime"] = timestamp(soon)
 
 
-def apply_deletion(status: dict[str, Any], profile: str, check: CheckObject | None = None) -> None:
+def apply_deletion(status: dict[str, Any], profile: str, check: CheckObject | None = None,
+                   looked_up: Mapping[str, list[str]] | None = None) -> None:
     """deletionReady (and deletionMessage) in each status.clusters entry, from the deletion calls of a built-in
     profile (a ConfigMap profile: Unknown); and each Cluster's settings KKP's components reject (configFindings)."""
     if check is not None and check.spec is not None:
         apply_config_findings(status, [{"name": c.name, "roleARN": c.role_arn,
                                         "disableIAMReconciling": c.disable_iam_reconciling}
-                                       for c in check.spec.clusters])
+                                       for c in check.spec.clusters], looked_up)
     actions = deletion_actions(load_profile(profile).statements) if profile in BUILTIN else frozenset()
     for entry in status.get("clusters") or []:
         if not entry.get("name") or entry.get("name") == "(no Cluster)" or "ready" not in entry:
