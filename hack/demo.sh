@@ -33,6 +33,9 @@ if [[ -n "$prom_url" ]]; then
   .venv/bin/python -m credcheck_testground.monitoring alerts --state "$STATE" || true
 fi
 echo
+echo "\$ python -m credcheck_testground.rotation_demo rotate   # a rotation, as each KKP Cluster sees it"
+.venv/bin/python -m credcheck_testground.rotation_demo rotate --state "$STATE" || true
+echo
 echo "Everything keeps running. To look around:"
 echo "$exports" | sed 's/^/  /'
 if [[ -n "$prom_url" ]]; then
