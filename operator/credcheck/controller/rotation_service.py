@@ -183,6 +183,12 @@ def _publish(namespace: str, name: str, decisions: Mapping[str, Decision]) -> No
     shown.update(decisions)
 
 
+def forget(namespace: str, name: str) -> None:
+    """A deleted check's Clusters leave credcheck_rotation_stuck (no alert about a check that is gone)."""
+    for cluster in _SHOWN.pop((namespace, name), set()):
+        STUCK.remove(namespace, name, cluster)
+
+
 def apply(status: dict[str, Any], followed: Followed | None, previous: Mapping[str, Any], now: datetime, *,
           generation: int | None, recheck_seconds: float) -> None:
     """Writes credentialInUse (state, since, message) into each status.clusters entry, and RotationComplete."""

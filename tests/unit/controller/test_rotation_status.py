@@ -2,8 +2,17 @@
 
 from datetime import UTC, datetime
 
+from credcheck.controller.metrics import REGISTRY
 from credcheck.controller.rotation import Decision, InUse
-from credcheck.controller.rotation_service import ClusterEvent, Followed, apply, apply_deletion, cluster_event
+from credcheck.controller.rotation_service import (
+    ClusterEvent,
+    Followed,
+    _publish,
+    apply,
+    apply_deletion,
+    cluster_event,
+    forget,
+)
 
 NOW = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
 EARLIER = "2026-12-06T05:00:00Z"
@@ -51,3 +60,13 @@ def test_the_event_names_the_kkp_cluster_by_kind_name_and_uid() -> None:
     assert event["involvedObject"] == {"apiVersion": "kubermatic.k8c.io/v1", "kind": "Cluster", "name": "c1",
                                        "uid": "uid-1"}
     assert (event["type"], event["metadata"]["namespace"]) == ("Warning", "default")
+
+
+def test_a_deleted_checks_clusters_leave_the_stuck_metric() -> None:
+    def value() -> float | None:
+        labels = {"namespace": "ns", "check": "gone", "cluster": "c"}
+        return REGISTRY.get_sample_value("credcheck_rotation_stuck", labels)
+    _publish("ns", "gone", {"c": Decision(InUse.STALE, NOW, "RotationStuck", "x")})
+    assert value() == 1.0
+    forget("ns", "gone")
+    assert value() is None
