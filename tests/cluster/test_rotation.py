@@ -159,15 +159,19 @@ def test_a_rotation_goes_rotating_then_stale_then_invalid_when_the_old_key_is_de
 
 
 def test_a_deployment_mid_rollout_is_named_until_it_finishes(seed: Seed, unique: str) -> None:
-    _, keys = user(seed)
+    name, old = user(seed)
     secret, cluster = f"credential-aws-mid{unique}", f"mid{unique}"
-    seed.kkp_secret(secret, keys)
+    seed.kkp_secret(secret, old)
     apply(seed, kkp.cluster(cluster, secret, NS))
     ground = KKP(seed, cluster)
-    revision = ground.copies(keys)
-    ground.rolls_out(revision)
+    ground.rolls_out(ground.copies(old))
+    wait_in_use(seed, secret, cluster, "Current")
+    new = seed.aws.rotate_key(name)
+    LEAKS.add(new.access_key_id, new.secret_access_key)
+    revision = ground.copies(new)  # KKP copied at once; the cloud-controller-manager's rollout is half done
+    ground.rolls_out(revision, only=kkp.CREDENTIAL_DEPLOYMENTS[:-1])
     ground.rolls_out(revision, replicas=2, updated=1, only=("aws-cloud-controller-manager",))
-    # (while the test ground writes a Deployment and then its status, a check may see "0/1 updated" first: wait)
+    seed.kkp_secret(secret, new)  # the admin's write: the check looks
     mid = wait_for(lambda: "aws-cloud-controller-manager (rollout 1/2 updated)" in
                    (e := entry(seed, secret, cluster)).get("credentialInUseMessage", "") and e, "1 of 2 pods updated")
     assert mid["credentialInUse"] == "Rotating"

@@ -265,7 +265,7 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
                           upgrade_profile=want.upgrade_profile if want is not None else settings.upgrade_profile)
     followed = None if check.problems or gone else await follow(runtime, check, previous, now)
     apply(status, followed, previous, now, generation=check.generation,
-          recheck_seconds=settings.rotation_recheck_seconds)
+          recheck_seconds=settings.rotation_recheck_seconds, grace_seconds=settings.rotation_grace_seconds)
     looked_up = {} if gone else await resource_findings_for(runtime, check)
     apply_deletion(status, want.profile if want is not None else settings.profile, check, looked_up)
     orphaned = gone and not check.used_by  # about to be deleted by discovery: no Event for it

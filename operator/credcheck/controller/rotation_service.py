@@ -190,7 +190,7 @@ def forget(namespace: str, name: str) -> None:
 
 
 def apply(status: dict[str, Any], followed: Followed | None, previous: Mapping[str, Any], now: datetime, *,
-          generation: int | None, recheck_seconds: float) -> None:
+          generation: int | None, recheck_seconds: float, grace_seconds: float = 0.0) -> None:
     """Writes credentialInUse (state, since, message) into each status.clusters entry, and RotationComplete."""
     if followed is None:
         return
@@ -208,7 +208,10 @@ def apply(status: dict[str, Any], followed: Followed | None, previous: Mapping[s
     status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "RotationComplete"] + merged
     # while a Cluster is behind: Rotating turns Stale after the grace, a Stale one turns Invalid when the old key is
     # deactivated (to show before its components fail, not at the next interval), and an Invalid one recovers
-    if any(d.state in (InUse.ROTATING, InUse.STALE, InUse.INVALID) for d in followed.decisions.values()):
+    # and a new Cluster whose copy KKP has not made yet, for as long as the grace (then at the check's interval)
+    if any(d.state in (InUse.ROTATING, InUse.STALE, InUse.INVALID)
+           or (d.reason == "NoCopyYet" and (now - d.since).total_seconds() < grace_seconds)
+           for d in followed.decisions.values()):
         soon = now + timedelta(seconds=recheck_seconds)
         if not status.get("nextCheckTime") or parse_timestamp(status["nextCheckTime"]) > soon:
             status["nextCheckTime"] = timestamp(soon)

@@ -131,8 +131,9 @@ class Settings:
     """How long a Cluster may stay Rotating (copy or rollout behind its credential) before it is Stale."""
 
     rotation_recheck: str = "1m"
-    """While a Cluster is Rotating, Stale or Invalid, its check looks again this soon (the permissions' verdict
-    comes from the cache while it is fresh; one sts:GetCallerIdentity with the Cluster's copy's keys per look)."""
+    """While a Cluster is Rotating, Stale or Invalid (or has no copy yet, within the grace), its check looks again
+    this soon (the permissions' verdict comes from the cache while it is fresh; one sts:GetCallerIdentity with the
+    Cluster's copy's keys per look)."""
 
     @property
     def interval_seconds(self) -> float:

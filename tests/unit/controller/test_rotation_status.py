@@ -1,6 +1,6 @@
 """What the status and the Cluster's Event get from the rotation decisions (plain values)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from credcheck.controller.metrics import REGISTRY
 from credcheck.controller.rotation import Decision, InUse
@@ -37,6 +37,17 @@ def test_a_stale_cluster_is_looked_at_again_soon_so_a_deactivated_old_key_shows(
     apply(status, Followed({"a": Decision(InUse.STALE, NOW, "RotationStuck", "x")}), {}, NOW, generation=1,
           recheck_seconds=60)
     assert status["nextCheckTime"] == "2026-12-06T06:01:00Z"
+
+
+def test_a_cluster_without_a_copy_yet_is_looked_at_soon_only_within_the_grace() -> None:
+    fresh = Decision(InUse.UNKNOWN, NOW, "NoCopyYet", "no copy")
+    status = {"clusters": [{"name": "a"}], "nextCheckTime": "2026-12-06T12:00:00Z"}
+    apply(status, Followed({"a": fresh}), {}, NOW, generation=1, recheck_seconds=60, grace_seconds=900)
+    assert status["nextCheckTime"] == "2026-12-06T06:01:00Z"
+    old = Decision(InUse.UNKNOWN, NOW - timedelta(minutes=16), "NoCopyYet", "no copy")
+    status = {"clusters": [{"name": "a"}], "nextCheckTime": "2026-12-06T12:00:00Z"}
+    apply(status, Followed({"a": old}), {}, NOW, generation=1, recheck_seconds=60, grace_seconds=900)
+    assert status["nextCheckTime"] == "2026-12-06T12:00:00Z", "past the grace: the check's own interval"
 
 
 def test_a_current_cluster_keeps_the_checks_own_schedule() -> None:
