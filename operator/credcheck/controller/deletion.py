@@ -1,6 +1,6 @@
 """Will deleting a KKP Cluster finish with this credential? (pure)
 
-KKP's cleanup of an AWS Cluster (kubermatic/kubermatic@v2.31.0:pkg/provider/cloud/aws/provider.go:336-344, and the
+KKP's cleanup of an AWS Cluster (kubermatic/kubermatic@v2.31.0:pkg/provider/cloud/aws/provider.go:324-350, CleanUpCloudProvider, and the
 profile's `cluster-deletion` / `cluster-deletion-owned` features, each action with its file:line) holds the Cluster's
 finalizers until every call succeeds: a denied call leaves it in deletion for good (KKP's own alert
 KubermaticClusterDeletionTakesTooLong names expired credentials as a common cause; kubermatic/kubermatic#286).
