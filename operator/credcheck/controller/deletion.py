@@ -3,8 +3,8 @@
 KKP's cleanup of an AWS Cluster (kubermatic/kubermatic@v2.31.0:pkg/provider/cloud/aws/provider.go:324-350,
 CleanUpCloudProvider, and the profile's `cluster-deletion` / `cluster-deletion-owned` features, each action with its
 file:line) holds the Cluster's finalizers until every call succeeds: a denied call leaves it in deletion for good
-(KKP's own alert KubermaticClusterDeletionTakesTooLong names expired credentials as a common cause;
-kubermatic/kubermatic#286).
+(KKP's own alert KubermaticClusterDeletionTakesTooLong names expired credentials as a common cause:
+charts/monitoring/prometheus/rules/src/kubermatic-seed/kubermatic.yaml:32-45 at v2.31.0; kubermatic/kubermatic#286).
 The answer comes from the actions the check already simulated for that Cluster; nothing is asked of AWS here.
 """
 
