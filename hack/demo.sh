@@ -58,6 +58,9 @@ echo "\$ kubectl get events -A --field-selector involvedObject.name=dev7   # the
 "$bin_dir/kubectl" get events -A --field-selector involvedObject.name=dev7 \
   -o custom-columns=TYPE:.type,REASON:.reason,OBJECT:.involvedObject.kind,NAME:.involvedObject.name,MESSAGE:.message
 echo
+echo "\$ python -m credcheck_testground.rotation_demo rotate   # a rotation, as each KKP Cluster sees it"
+.venv/bin/python -m credcheck_testground.rotation_demo rotate --state "$STATE" || true
+echo
 echo "Everything keeps running. To look around:"
 echo "$exports" | sed 's/^/  /'
 if [[ -n "$prom_url" ]]; then

@@ -19,7 +19,7 @@ import yaml
 
 from credcheck.engine.requirements.profiles import load_profile
 from credcheck.engine.verdict import grant_policy
-from credcheck_testground import aws, chart, controlplane, demo_hygiene, kkp, monitoring, seedmonitoring
+from credcheck_testground import aws, chart, controlplane, demo_hygiene, kkp, monitoring, rotation_demo, seedmonitoring
 from credcheck_testground.controlplane import WEBHOOK_CLIENT_NAME
 from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port, spawn
@@ -85,6 +85,7 @@ def seed(state: Path) -> None:
                                 roleARN="team-a-control-plane"))
     for cluster in clusters:
         cp.run_kubectl("apply", "-f", "-", input_text=json.dumps(cluster))
+    rotation_demo.make_copies(cp, secrets)  # issue 34: KKP's per-cluster copies and the Deployments reading them
     cp.run_kubectl("apply", "-f", "-", input_text=json.dumps(kkp.preset("team-a", {
         "accessKeyID": least.access_key_id, "secretAccessKey": least.secret_access_key})))
     demo_hygiene.seed(endpoint, old=("kkp-full", good), switched=("kkp-documented", docs), admin_role="kkp-provisioner")
@@ -105,7 +106,7 @@ def start_operator(state: Path) -> Path:
     metrics_port = free_port()
     env.update(KUBECONFIG=str(kubeconfig), AWS_ENDPOINT_URL=aws.attach(state).url, CREDCHECK_DEV_ENDPOINTS="true",
                CREDCHECK_HEALTH_PORT=str(free_port()), CREDCHECK_METRICS_PORT=str(metrics_port),
-               CREDCHECK_REGION="eu-central-1",
+               CREDCHECK_REGION="eu-central-1", CREDCHECK_ROTATION_RECHECK="5s",  # a rotation shows in seconds
                CREDCHECK_WEBHOOK_MODE="warn", CREDCHECK_WEBHOOK_CERT_DIR=str(state / "webhook-certs"),
                CREDCHECK_WEBHOOK_ADDRESS="127.0.0.1", CREDCHECK_WEBHOOK_PORT=str(port))
     if cp.webhook_client_ca.exists():  # a control plane started before it presented a client certificate has none

@@ -177,7 +177,8 @@ def test_check_with_a_cluster_manifest_agrees_with_the_operator(seed: Seed, uniq
                              "--output", "json"], env=env, capture_output=True, text=True, check=False, timeout=120)
     assert result.returncode == 1, result.stderr
     cli = json.loads(result.stdout)
-    assert cli["status"] == "Insufficient" and cli["reason"] == found["status"]["conditions"][-1]["reason"]
+    ready = next(c for c in found["status"]["conditions"] if c["type"] == "Ready")  # not the last: RotationComplete
+    assert cli["status"] == "Insufficient" and cli["reason"] == ready["reason"]
     # status.missing also lists what is undecided (here: what KKP does to a role whose tags the keys may not read)
     operator_missing = {(m["action"], m["resource"]) for m in found["status"]["missing"]
                         if m["severity"] == "required" and m["reason"] != "missingContext"}

@@ -135,6 +135,12 @@ def to_text(check: Mapping[str, Any], all_recommended: bool = False) -> str:
         if cluster.get("undecided"):
             lines.append(f"    AWS could not decide: {', '.join(cluster['undecided'])}")
         lines.extend(f"    note: {note}" for note in cluster.get("notes") or [])
+        if cluster.get("credentialInUse"):  # issue 34: the keys the Cluster's components run on
+            lines.append(f"    keys in use: {cluster['credentialInUse']} since {cluster.get('credentialInUseSince')}"
+                         f" — {cluster.get('credentialInUseMessage', '')}")
+        if cluster.get("deletionReady") == "False":
+            lines.append(f"    deletion: {cluster.get('deletionMessage', '')}")
+        lines.extend(f"    setting: {finding}" for finding in cluster.get("configFindings") or [])
     for feature, rows in s["missingByFeature"].items():
         if all(row.get("severity") == "recommended" for row in rows):
             actions = sorted({str(row["action"]) for row in rows})

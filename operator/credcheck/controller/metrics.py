@@ -25,8 +25,8 @@ from credcheck.kube.contract import parse_timestamp
 from credcheck.kube.impact import broken_clusters
 
 REGISTRY = CollectorRegistry(auto_describe=True)
-CONDITIONS = ("CredentialsValid", "PermissionsSufficient", "Ready", "UpgradeReady")
-OPTIONAL = frozenset({"UpgradeReady"})  # only checks with an upgrade profile have it
+CONDITIONS = ("CredentialsValid", "PermissionsSufficient", "Ready", "UpgradeReady", "RotationComplete")
+OPTIONAL = frozenset({"UpgradeReady", "RotationComplete"})  # only with an upgrade profile; only with Clusters
 STATUSES = ("True", "False", "Unknown")
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from credcheck.controller import metrics
+from credcheck.controller import metrics, rotation_service
 from credcheck.controller.runtime import Runtime, trim_memory
 from credcheck.controller.schedule import Schedule
 from credcheck.controller.supervise import Health, Supervisor
@@ -76,6 +76,7 @@ def observer(schedule: Schedule) -> Callable[[tuple[str, str], CheckSummary | No
         if found is None:
             schedule.forget(key)
             metrics.forget(*key)
+            rotation_service.forget(*key)
             return
         if found.suspended:
             schedule.forget(key)
@@ -96,6 +97,7 @@ async def request(runtime: Runtime, schedule: Schedule, key: tuple[str, str], lo
         if err.status == 404:  # deleted, and its DELETED event not seen (a watch gap): no ghost in the schedule
             schedule.forget(key)
             metrics.forget(namespace, name)
+            rotation_service.forget(namespace, name)
             logger.info("re-check of %s/%s not requested: the check is gone", namespace, name)
             return
         metrics.SCHEDULER_SKIPPED.inc()

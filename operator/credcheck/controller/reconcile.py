@@ -17,6 +17,8 @@ from datetime import timedelta
 from typing import Any
 
 from credcheck.controller import metrics
+from credcheck.controller.cluster_resources_service import resource_findings_for
+from credcheck.controller.rotation_service import ClusterEvent, apply, apply_deletion, follow
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.engine.check import Auditor, CheckOptions, check_failed, finish_check, prepare_check
@@ -48,6 +50,8 @@ class Reconciled:
     status: dict[str, Any]
     event: tuple[str, str, str] | None = None
     spent: dict[str, int] = field(default_factory=dict)  # AWS requests the verdict cost, per account called
+    rotation_events: tuple[tuple[str, str, str], ...] = ()  # on the check: a Cluster turned Stale or Invalid
+    cluster_events: tuple[ClusterEvent, ...] = ()  # the same, on the KKP Cluster
 
 
 @dataclass(frozen=True)
@@ -273,5 +277,11 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
     status = with_hygiene(status, verdict, previous, now=now, used_by_clusters=bool(check.used_by or named),
                           policy=KeyPolicy(timedelta(days=settings.key_max_age_days),
                                            timedelta(days=settings.key_unused_days)))
+    followed = None if check.problems or gone else await follow(runtime, check, previous, now)
+    apply(status, followed, previous, now, generation=check.generation,
+          recheck_seconds=settings.rotation_recheck_seconds, grace_seconds=settings.rotation_grace_seconds)
+    looked_up = {} if gone else await resource_findings_for(runtime, check)
+    apply_deletion(status, want.profile if want is not None else settings.profile, check, looked_up)
     orphaned = gone and not check.used_by  # about to be deleted by discovery: no Event for it
-    return Reconciled(status, None if orphaned else transition_event(previous, status), dict(verdict.spent))
+    return Reconciled(status, None if orphaned else transition_event(previous, status), dict(verdict.spent),
+                      followed.check_events if followed else (), followed.cluster_events if followed else ())

@@ -148,6 +148,17 @@ class Settings:
 
     key_facts_ttl: str = "1h"
     """How long a key's facts (age, last use, the user's other key) are reused before IAM is asked again."""
+    rotation: bool = True
+    """Follow which keys each covered KKP Cluster runs on: get its `cluster-<id>/cloud-credentials` copy by name
+    and list its namespace's Deployments (credentialInUse per Cluster, the RotationComplete condition)."""
+
+    rotation_grace: str = "15m"
+    """How long a Cluster may stay Rotating (copy or rollout behind its credential) before it is Stale."""
+
+    rotation_recheck: str = "1m"
+    """While a Cluster is Rotating, Stale or Invalid (or has no copy yet, within the grace), its check looks again
+    this soon (the permissions' verdict comes from the cache while it is fresh; one sts:GetCallerIdentity with the
+    Cluster's copy's keys per look)."""
 
     @property
     def interval_seconds(self) -> float:
@@ -164,6 +175,14 @@ class Settings:
     @property
     def cache_ttl_seconds(self) -> float:
         return parse_duration(self.cache_ttl)
+
+    @property
+    def rotation_grace_seconds(self) -> float:
+        return parse_duration(self.rotation_grace)
+
+    @property
+    def rotation_recheck_seconds(self) -> float:
+        return parse_duration(self.rotation_recheck)
 
 
 def _env_name(name: str) -> str:
@@ -208,6 +227,8 @@ def from_arguments(args: argparse.Namespace) -> Settings:
     parse_duration(settings.key_facts_ttl)
     if settings.key_max_age_days < 1 or settings.key_unused_days < 1:
         raise ValueError("--key-max-age-days and --key-unused-days must be at least 1")
+    settings.rotation_grace_seconds  # noqa: B018
+    settings.rotation_recheck_seconds  # noqa: B018
     if settings.resync_seconds < 1:
         raise ValueError("--resync-interval must be at least 1s")
     if settings.log_format not in ("text", "json"):

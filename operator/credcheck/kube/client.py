@@ -328,6 +328,33 @@ class Kube:
         if status >= 300:
             raise ApiError("PATCH", path, status)
 
+    # --- the keys a KKP Cluster's components run on (issue 34): one Secret by name, its namespace's Deployments ---
+    def copy_secret(self, namespace: str, name: str) -> tuple[dict[str, bytes], str] | ReadFailure:
+        """KKP's per-cluster copy (`get` by name only: the chart grants it with resourceNames): its data and its
+        resourceVersion; ReadFailure CopyNotFound / CopyForbidden."""
+        secret = self._get(_path("", "v1", "secrets", namespace, name), missing=(403, 404))
+        if isinstance(secret, int):
+            return ReadFailure("CopyNotFound" if secret == 404 else "CopyForbidden",
+                               f"Secret {namespace}/{name} " + ("does not exist" if secret == 404 else
+                                                                "may not be read by credcheck (HTTP 403)"))
+        data = {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
+        return data, str((secret.get("metadata") or {}).get("resourceVersion", ""))
+
+    def deployments(self, namespace: str) -> list[dict[str, Any]] | ReadFailure:
+        """The Deployments of one namespace (every page), or ReadFailure DeploymentsForbidden."""
+        path, items, cont = collection("apps", "v1", "deployments", namespace), [], None
+        while True:
+            try:
+                page, _, cont = self.list_page(path, cont=cont)
+            except ApiError as err:
+                if err.status in (403, 404):
+                    return ReadFailure("DeploymentsForbidden", f"credcheck may not list Deployments in {namespace} "
+                                       f"(HTTP {err.status})")
+                raise
+            items += page
+            if cont is None:
+                return items
+
 def _path(group: str, version: str, plural: str, namespace: str | None, name: str | None) -> str:
     base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
     scope = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""

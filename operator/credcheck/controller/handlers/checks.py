@@ -8,6 +8,7 @@ import kopf
 
 from credcheck.controller.cluster_events import ClusterEvents
 from credcheck.controller.reconcile import Reconciled, reconcile
+from credcheck.controller.rotation_service import post_cluster_events
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.schedule import Schedule
 from credcheck.engine.requirements.profiles import BUILTIN
@@ -30,6 +31,9 @@ async def _apply(runtime: Runtime, schedule: Schedule, check: CheckObject, *, bo
         if "cluster_events" not in memo:
             memo.cluster_events = ClusterEvents(runtime.kube, runtime.now)
         memo.cluster_events.publish(decide(outcome.status))
+    for kind, reason, message in outcome.rotation_events:
+        kopf.event(body, type=kind, reason=reason, message=message)
+    await post_cluster_events(runtime, outcome.cluster_events, logger)
     ready: dict[str, Any] = next((c for c in outcome.status.get("conditions", []) if c["type"] == "Ready"), {})
     logger.info("check result: Ready=%s reason=%s principal=%s key=%s missingRequired=%s duration=%.2fs",
                 ready.get("status"), ready.get("reason"), (outcome.status.get("principal") or {}).get("arn"),
