@@ -47,6 +47,7 @@ STUCK = Gauge("credcheck_rotation_stuck", "1 while a KKP Cluster runs on other k
               registry=REGISTRY)
 _SHOWN: dict[tuple[str, str], set[str]] = {}  # the Clusters each check has a gauge for
 _DIGEST = KeyDigest()  # its key lives in this process only
+EKS_PROFILE = "eks"  # the profile discovery gives an imported EKS cluster's Secret (discovery.kkp.EKS_PROFILE)
 EVENT_NAMESPACE = "default"  # where Events about cluster-scoped objects go (client-go's recorder does the same)
 
 
@@ -150,8 +151,8 @@ async def follow(runtime: Runtime, check: CheckObject, previous_status: Mapping[
     check, no Clusters)."""
     spec = check.spec
     if (not runtime.settings.rotation or spec is None or not isinstance(spec.source, SecretSource)
-            or not any(c.name for c in spec.clusters)):
-        return None
+            or not any(c.name for c in spec.clusters) or spec.requirements.profile == EKS_PROFILE):
+        return None  # an imported EKS cluster's entries name EKS clusters: KKP makes no cluster-<id> copy for them
     try:
         read = await asyncio.to_thread(_read_all, runtime, check)
     except Exception:  # an unexpected answer: visible, and the Clusters say Unknown rather than nothing

@@ -1,6 +1,8 @@
 """What the status and the Cluster's Event get from the rotation decisions (plain values)."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from credcheck.controller.metrics import REGISTRY
 from credcheck.controller.rotation import Decision, InUse
@@ -11,8 +13,11 @@ from credcheck.controller.rotation_service import (
     apply,
     apply_deletion,
     cluster_event,
+    follow,
     forget,
 )
+from credcheck.engine.requirements.profiles import BUILTIN
+from credcheck.kube.spec import parse_check
 
 NOW = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
 EARLIER = "2026-12-06T05:00:00Z"
@@ -81,3 +86,25 @@ def test_a_deleted_checks_clusters_leave_the_stuck_metric() -> None:
     assert value() == 1.0
     forget("ns", "gone")
     assert value() is None
+
+
+def test_an_imported_eks_clusters_check_is_not_followed_kkp_makes_no_copy_for_it() -> None:
+    def check(profile: str) -> object:
+        spec = {"source": {"secretRef": {"name": "credential-aws-x"}}, "requirements": {"profile": profile},
+                "clusters": [{"name": "my-eks", "region": "eu-west-1"}]}
+        return parse_check({"metadata": {"namespace": "kubermatic", "name": "x"}, "spec": spec}, BUILTIN)
+
+    asked: list[str] = []
+
+    class Reads:
+        def secret_data(self, namespace: str, name: str) -> object:
+            asked.append(name)
+            raise RuntimeError("no apiserver here")
+
+    runtime = SimpleNamespace(settings=SimpleNamespace(rotation=True, region="us-east-1", rotation_grace_seconds=900),
+                              kube=Reads())
+    assert asyncio.run(follow(runtime, check("eks"), {}, NOW)) is None  # type: ignore[arg-type]
+    assert asked == []
+    followed = asyncio.run(follow(runtime, check("kkp"), {}, NOW))  # type: ignore[arg-type]
+    assert asked == ["credential-aws-x"] and followed is not None  # a KKP Cluster is followed (here: Unknown)
+    assert followed.decisions["my-eks"].state is InUse.UNKNOWN
