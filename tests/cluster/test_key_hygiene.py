@@ -135,5 +135,6 @@ def test_old_key_other_key_in_use_and_excess_appear_clear_and_never_change_ready
         _touch(seed, name, "2")
         status = _wait_keys(seed, name, lambda kinds: kinds == [], "the key findings to clear")
         assert next(c for c in status["conditions"] if c["type"] == "Ready")["status"] == "True"
-        wait_for(lambda: f'credcheck_access_key_finding{{finding="OldKey",{labels}}} 0.0' in _metrics(op.metrics_url),
+        wait_for(lambda: f'credcheck_access_key_finding{{check_namespace="{NS}",finding="OldKey",name="{name}"}} 0.0'
+                 in _metrics(op.metrics_url),
                  "the OldKey metric to clear")
