@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from credcheck.engine.aws.accesskeys import AccessKeyFacts
 from credcheck.engine.aws.auditor import AuditorCache
 from credcheck.engine.aws.session import AWSClients
 from credcheck.engine.check import CheckOptions, run_check
@@ -47,6 +48,8 @@ def main(rounds: int = 10) -> None:
             for policy in (doc, docs):
                 policy["Statement"].append(  # type: ignore[attr-defined]
                     {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": "*"})
+            doc["Statement"].append({"Effect": "Allow", "Resource": "*",  # type: ignore[attr-defined]
+                                     "Action": ["iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"]})
             _, keys = endpoint.create_user(policies=[doc, docs])
             credential = Credential(keys.access_key_id, keys.secret_access_key)
             cluster = Target(cluster="bench", region="eu-central-1", kubernetes_version="1.34.2")
@@ -63,7 +66,11 @@ def main(rounds: int = 10) -> None:
                          load_profile("kkp-2.30"), region="eu-central-1", targets=(old,),
                          target_profile=load_profile("kkp-2.31"), aws=clients, auditor_cache=memory),
                      "kkp-docs": CheckOptions(load_profile("kkp-docs"), region="eu-central-1", aws=clients,
-                                              auditor_cache=memory)}
+                                              auditor_cache=memory),
+                     # the operator's defaults: excess questions and key facts (read every time here: ttl 0)
+                     "kkp + excess questions + key facts (uncached)": CheckOptions(
+                         load_profile("kkp"), region="eu-central-1", targets=(cluster,), aws=clients,
+                         auditor_cache=memory, excess_permissions=True, key_facts=AccessKeyFacts(ttl=0))}
             server = int((state / "aws.pid").read_text())
             for name, options in cases.items():
                 times, cpu, verdict = [], [], None

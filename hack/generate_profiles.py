@@ -54,8 +54,11 @@ FEATURES: dict[str, dict[str, Any]] = {
     "cluster-deletion": {"severity": "required", "description":
                          "deleting a cluster: always called, even with disableIAMReconciling; without them the "
                          "cluster never finishes deleting"},
-    "cluster-deletion-owned": {"severity": "required", "skippedWhen": "disableIAMReconciling", "description":
-                               "deleting the roles and instance profile KKP created"},
+    "cluster-deletion-owned": {"severity": "required", "description":
+                               "deleting the roles and instance profile KKP created: gated on KKP's ownership tags, "
+                               "never on disableIAMReconciling (the flag may be set after KKP created them; "
+                               "kubermatic/kubermatic@v2.31.0:pkg/provider/cloud/aws/provider.go:336-344, "
+                               "instance_profile.go:143-167, role.go:223-279)"},
     "machines": {"severity": "required", "description":
                  "machine-controller creates and deletes worker nodes (RunInstances passes the worker role)"},
     "cloud-controller": {"severity": "required", "description":
@@ -86,6 +89,12 @@ CONTROL_PLANE_ROLE_FEATURES: dict[str, dict[str, Any]] = {
                                        "control-plane-role calls whose denial is only logged or that need a Service "
                                        "annotation or the account's first load balancer"},
 }
+# From CCM v1.33.0 (hybrid in KKP 2.29 for Kubernetes 1.33/1.34) a refused AssumeRole for instance topology is an
+# STS AccessDenied, which the topology manager does not tolerate (it handles only UnauthorizedOperation), and node
+# initialisation fails for the instance types it requires a topology for.
+TOPOLOGY_REQUIRED = {"v1.33.0": "^(hpc|trn|p|inf)[0-9]+"}
+TOPOLOGY_FAMILIES = ("hpc", "trn", "p", "inf")
+TOPOLOGY_EVIDENCE = "kubernetes/cloud-provider-aws@v1.33.0:pkg/providers/v1/instances_v2.go:87-93"
 OWNERSHIP_TAG = "owned-by.kubermatic.k8c.io/{cluster}"  # pkg/provider/cloud/aws/provider.go:36
 TAGS = {"aws:RequestTag/" + OWNERSHIP_TAG: [""], "aws:TagKeys": [OWNERSHIP_TAG]}
 TAGGED_CREATES = {"iam:CreateRole", "iam:TagRole", "iam:CreateInstanceProfile", "iam:TagInstanceProfile",
@@ -206,13 +215,14 @@ def _statements(rows: list[dict[str, Any]], kkp: str) -> list[dict[str, Any]]:
         context = _context(row)
         for feat, principal, when, why in _variants(row, feature, modes):
             key = (feat, tuple(resources), json.dumps(context, sort_keys=True), principal, json.dumps(when), region,
-                   _component(row), bool(row.get("untagged")))
+                   _component(row), bool(row.get("untagged")), bool(row.get("ownedOnly")))
             st = grouped.setdefault(key, {"feature": feat, "component": _component(row), "actions": [],
                                           "resources": resources, **({"context": context} if context else {}),
                                           **({"principal": principal} if principal else {}),
                                           **({"when": when} if when else {}),
                                           **({"region": region} if region else {}),
                                           **({"untagged": True} if row.get("untagged") else {}),
+                                          **({"ownedOnly": True} if row.get("ownedOnly") else {}),
                                           "why": why, "evidence": []})
             if row.get("sarExceptions"):
                 st.setdefault("sarExceptions", {}).update(row["sarExceptions"])
@@ -238,16 +248,28 @@ def _statements(rows: list[dict[str, Any]], kkp: str) -> list[dict[str, Any]]:
 
 
 def _hybrid_assume_role(info: dict[str, Any]) -> dict[str, Any]:
-    """A hybrid CCM assumes the control-plane role only for instance topology, whose denial it just logs."""
+    """A hybrid CCM assumes the control-plane role only for instance topology: v1.32.1 logs a refusal; from v1.33.0
+    a refused AssumeRole (STS AccessDenied, not the UnauthorizedOperation it tolerates) fails node initialisation of
+    the instance types whose topology it requires (TOPOLOGY_REQUIRED)."""
     hybrids = sorted({ccm for ccm in info["supported"].values() if _mode(ccm) == "hybrid"}, key=_version)
+    logged = [c for c in hybrids if c not in TOPOLOGY_REQUIRED]
+    fatal = [c for c in hybrids if c in TOPOLOGY_REQUIRED]
+    parts = ([", ".join(logged) + ": a denial is logged, not fatal"] if logged else []) + [
+        f"{ccm}: a denial fails node initialisation for instance types matching {TOPOLOGY_REQUIRED[ccm]} "
+        f"(the {', '.join(TOPOLOGY_FAMILIES)} families)" for ccm in fatal]
+    evidence = ["kubernetes/cloud-provider-aws@v1.33.0:pkg/providers/v1/aws.go:491-510,596,629",
+                "kubernetes/cloud-provider-aws@v1.34.0:pkg/providers/v1/topology.go:101-106"]
+    if logged:
+        evidence.append("kubernetes/cloud-provider-aws@v1.32.1:pkg/providers/v1/instances_v2.go:86-90")
+    if fatal:
+        evidence += [TOPOLOGY_EVIDENCE,
+                     "kubernetes/cloud-provider-aws@v1.33.0:pkg/resourcemanagers/topology.go:48,96-120"]
     return {"feature": "cloud-controller-conditional", "component": "aws-cloud-controller-manager",
             "actions": ["sts:AssumeRole"], "resources": ["{controlPlaneRole}"], "principal": "keys",
             "when": {"cloudController": "hybrid"},
-            "why": ("the cloud-controller-manager of cluster {cluster} (" + ", ".join(hybrids) + ") assumes "
-                    "{controlPlaneRole} with the keys for instance topology only; a denial is logged, not fatal"),
-            "evidence": ["kubernetes/cloud-provider-aws@v1.33.0:pkg/providers/v1/aws.go:491-510,596,629",
-                         "kubernetes/cloud-provider-aws@v1.34.0:pkg/providers/v1/topology.go:101-106",
-                         info["ccmEvidence"]]}
+            "why": ("the cloud-controller-manager of cluster {cluster} assumes {controlPlaneRole} with the keys for "
+                    "instance topology only (" + "; ".join(parts) + ")"),
+            "evidence": [*evidence, info["ccmEvidence"]]}
 
 
 def _mode(ccm: str) -> str:
@@ -279,7 +301,11 @@ def kkp_profile(rows: list[dict[str, Any]], kkp: str) -> dict[str, Any]:
             "newest": max(supported, key=_version),
             "evidence": info["versionsEvidence"],
             "cloudControllerEvidence": info["ccmEvidence"],
-            "cloudController": {minor: {"ccm": ccm, "mode": _mode(ccm)} for minor, ccm in supported.items()},
+            "cloudController": {minor: {"ccm": ccm, "mode": _mode(ccm),
+                                        **({"topologyRequiredFor": TOPOLOGY_REQUIRED[ccm],
+                                            "topologyEvidence": TOPOLOGY_EVIDENCE}
+                                           if _mode(ccm) == "hybrid" and ccm in TOPOLOGY_REQUIRED else {})}
+                                for minor, ccm in supported.items()},
         },
         "features": features,
         "statements": _statements(rows, kkp),

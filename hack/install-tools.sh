@@ -2,7 +2,7 @@
 # Tools the tests need beyond Python and Go: promtool and prometheus (Debian's prometheus package) for the alert rule
 # tests, prometheus-alertmanager (Debian) for the end-to-end alert test (tests/alerting) beside prometheus,
 # buildah and debootstrap (Debian) to build and run the image, dockerfilelint (npm) for the Dockerfile, helm (built
-# from its Go module) for the chart.
+# from its Go module) for the chart, Prometheus with Kubernetes SD (built from its Go module) for KKP's scrape job.
 set -euo pipefail
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
@@ -26,3 +26,4 @@ if [[ ! -x "$here/.tools/node_modules/.bin/dockerfilelint" ]]; then
   npm install --silent --no-audit --no-fund --prefix "$here/.tools" dockerfilelint@1.8.0 >/dev/null
 fi
 bash "$here/hack/build-helm.sh" >/dev/null
+bash "$here/hack/build-prometheus.sh" >/dev/null  # KKP's scrape job needs Kubernetes SD (tests/alerting)

@@ -140,6 +140,19 @@ class LocalAWS:
     def clear_events(self) -> None:
         _post(f"{self.control_url}/cloudtrail/events", {"clear": True})
 
+    def set_key_facts(self, access_key_id: str, *, create_date: str | None = None, status: str | None = None,
+                      last_used: dict[str, str] | None = None) -> None:
+        """What AWS says about one access key, in its wire format: CreateDate (ListAccessKeys) and AccessKeyLastUsed
+        ({"LastUsedDate", "ServiceName", "Region"}; {} for never used). The key's last use then stays as set."""
+        body: dict[str, Any] = {"AccessKeyId": access_key_id}
+        if create_date is not None:
+            body["CreateDate"] = create_date
+        if status is not None:
+            body["Status"] = status
+        if last_used is not None:
+            body["AccessKeyLastUsed"] = last_used
+        _post(f"{self.control_url}/iam/access-keys", body)
+
     def drop_results(self, actions: list[str]) -> None:
         """Leave these actions' results out of every simulation answer ([] restores them)."""
         _post(f"{self.control_url}/drop-results", {"actions": actions})

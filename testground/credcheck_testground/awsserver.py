@@ -17,7 +17,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from credcheck.engine.iam.policy import parse_policy
-from credcheck_testground import cloudtrail, simulate, trust
+from credcheck_testground import accesskeys, cloudtrail, simulate, trust
 from credcheck_testground.faults import FaultState, with_faults
 from credcheck_testground.regions import RegionState, with_regions
 
@@ -29,6 +29,7 @@ class AWSEndpoint:
         simulate.install()
         trust.install()
         cloudtrail.install()
+        accesskeys.install()
         self.faults = FaultState()
         self.regions = RegionState()
         self.app = with_faults(with_regions(DomainDispatcherApplication(create_backend_app), self.regions),
@@ -103,6 +104,7 @@ def control_handler(endpoint: AWSEndpoint) -> type[BaseHTTPRequestHandler]:
         "/calls/reset": lambda body: reset_calls(endpoint),
         "/regions": endpoint.regions.configure,
         "/cloudtrail/events": cloudtrail.record,
+        "/iam/access-keys": accesskeys.record,
     }
 
     class Handler(BaseHTTPRequestHandler):

@@ -46,6 +46,9 @@ PLAIN = {
     "credcheck.yaml": ("--include-crds",),
     "monitoring.yaml": ("--set", "prometheusRule.enabled=true", "--set", "metrics.serviceMonitor.enabled=true",
                         "--set", "dashboard.enabled=true", "--show-only", "templates/monitoring.yaml"),
+    # for KKP's seed monitoring (no prometheus-operator): the rules file and the dashboard as ConfigMaps in monitoring
+    "kkp-monitoring.yaml": ("--set", "rulesConfigMap.enabled=true", "--set", "dashboard.enabled=true", "--set",
+                            "dashboard.namespace=monitoring", "--show-only", "templates/monitoring.yaml"),
 }
 
 

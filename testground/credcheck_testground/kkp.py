@@ -114,3 +114,42 @@ def eks_cluster(name: str, secret: str, namespace: str = "kubermatic", region: s
                      "cloudSpec": {"providerName": "eks", "eks": {
                          "name": name, "region": region,
                          "credentialsReference": {"name": secret, "namespace": namespace}}}}}
+
+
+# --- what KKP makes in a Cluster's namespace for its credential (issue 34), as kubermatic/kubermatic@v2.31.0 does ---
+COPY_SECRET = "cloud-credentials"  # pkg/resources/resources.go:405 (ClusterCloudCredentialsSecretName)
+REVISION_LABEL = "cloud-credentials-secret-revision"  # related_revisions.go:108: "<secret>-secret-revision"
+# the Deployments whose containers read the copy as environment variables: machine-controller and its webhook, the
+# user-cluster controller and webhook (data.GetEnvVars, pkg/resources/data.go:875-903; names resources.go:78,82,98,
+# 1041) and the AWS cloud-controller-manager (pkg/resources/cloudcontroller/aws.go:35,88-110)
+CREDENTIAL_DEPLOYMENTS = ("machine-controller", "machine-controller-webhook", "usercluster-controller",
+                          "usercluster-webhook", "aws-cloud-controller-manager")
+
+
+def cluster_namespace(cluster_name: str) -> str:
+    """KKP's namespace of a Cluster's control plane (status.namespaceName: "cluster-" + name)."""
+    return f"cluster-{cluster_name}"
+
+
+def credential_copy(cluster_name: str, access_key_id: str, secret_access_key: str) -> dict[str, Any]:
+    """The copy KKP's cluster-credentials controller writes: the source Secret's data, unchanged
+    (cluster-credentials-controller/controller.go:230-236), under KKP's key names (resources.go:679-680)."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": COPY_SECRET, "namespace": cluster_namespace(cluster_name)},
+            "stringData": {"accessKeyId": access_key_id, "secretAccessKey": secret_access_key}}
+
+
+def credential_deployment(cluster_name: str, name: str, revision: str, replicas: int = 1) -> dict[str, Any]:
+    """One of KKP's Deployments reading the copy: env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from it
+    (data.go:899-900, aws.go:91-108) and the pod-template label RelatedRevisionsLabels sets to the copy's
+    resourceVersion (related_revisions.go:107-125,176-181,202-207)."""
+    def ref(key: str) -> dict[str, Any]:
+        return {"secretKeyRef": {"name": COPY_SECRET, "key": key}}
+    labels = {"app": name, REVISION_LABEL: revision}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": cluster_namespace(cluster_name)},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [{
+                         "name": name, "image": "registry.k8s.io/pause:3.10",
+                         "env": [{"name": "AWS_ACCESS_KEY_ID", "valueFrom": ref("accessKeyId")},
+                                 {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": ref("secretAccessKey")}]}]}}}}

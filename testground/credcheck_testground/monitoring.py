@@ -12,8 +12,10 @@ wait the shipped durations (`rules_with_for`): expressions, labels and annotatio
 import argparse
 import copy
 import json
+import re
 import shutil
 import sys
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
@@ -44,8 +46,21 @@ def binary(name: str) -> str:
     return found
 
 
-def shipped_rules() -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load(RULES.read_text())
+RUNBOOK_PLACEHOLDER = "RUNBOOK_BASE_URL"
+
+
+def rules_text(runbook_base_url: str = "") -> str:
+    """The chart's rules file as the chart renders it (templates/_helpers.tpl, `credcheck.rules`): the runbook links'
+    placeholder replaced by `runbook_base_url`, or, without one, every runbook_url line left out. A deploy test holds
+    the two renderings equal."""
+    text = RULES.read_text()
+    if runbook_base_url:
+        return text.replace(RUNBOOK_PLACEHOLDER, runbook_base_url.removesuffix("/"))
+    return re.sub(rf"(?m)^[ \t]*runbook_url: {RUNBOOK_PLACEHOLDER}.*\n", "", text)
+
+
+def shipped_rules(runbook_base_url: str = "") -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load(rules_text(runbook_base_url))
     return doc
 
 
@@ -99,7 +114,8 @@ class Alertmanager:
         return self.url.removeprefix("http://")
 
 
-def start_alertmanager(state: Path, webhook_url: str, *, group_by: Sequence[str] = ("alertname", "namespace", "name"),
+def start_alertmanager(state: Path, webhook_url: str, *,
+                       group_by: Sequence[str] = ("alertname", "check_namespace", "name"),
                        group_wait: str = "1s", group_interval: str = "1s", repeat_interval: str = "1h",
                        timeout: float = 30) -> Alertmanager:
     """Alertmanager with one route to a webhook receiver (resolved notifications too)."""
@@ -158,11 +174,46 @@ def _durations(rules: Path) -> str:
     return ", ".join(sorted(found, key=parse_duration)) or "none"
 
 
+def _delivered(state: Path, wait: float) -> int:
+    """The alerts KKP's Alertmanager (the demo's) holds, with the message KKP's Slack template prints: waits up to
+    `wait` seconds for one about a KKP Cluster."""
+    found = state / "alertmanager-url"
+    if not found.exists():
+        print(f"no Alertmanager was started in {state}", file=sys.stderr)
+        return 1
+    url = found.read_text().strip()
+    deadline = time.monotonic() + wait
+    seen = -1
+    while True:  # until a Cluster's alert is there and no more arrived in the last poll (or the wait is over)
+        try:
+            alerts: list[dict[str, Any]] = _get_json(f"{url}/api/v2/alerts?active=true&silenced=false&inhibited=false")
+        except OSError as error:
+            print(f"Alertmanager at {url} does not answer ({error})", file=sys.stderr)
+            return 1
+        if (any("cluster" in a["labels"] for a in alerts) and len(alerts) == seen) or time.monotonic() >= deadline:
+            break
+        seen = len(alerts)
+        time.sleep(6)
+    if not alerts:
+        print("  (no alert at Alertmanager yet)")
+    for alert in sorted(alerts, key=lambda a: (a["labels"].get("alertname", ""), a["labels"].get("cluster", ""))):
+        labels, annotations = alert["labels"], alert["annotations"]
+        cluster = f" cluster={labels['cluster']}" if "cluster" in labels else ""
+        print(f"  {labels.get('alertname')} severity={labels.get('severity')}{cluster}")
+        print(f"    message: {annotations.get('message', '')}")
+        if annotations.get("runbook_url"):
+            print(f"    runbook: {annotations['runbook_url']}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m credcheck_testground.monitoring", description=__doc__)
-    parser.add_argument("command", choices=["alerts", "url"])
+    parser.add_argument("command", choices=["alerts", "url", "delivered"])
     parser.add_argument("--state", type=Path, default=Path(".dev-env"))
+    parser.add_argument("--wait", type=float, default=0, help="delivered: wait this long for a Cluster's alert")
     args = parser.parse_args(argv)
+    if args.command == "delivered":
+        return _delivered(args.state, args.wait)
     prometheus = attach_prometheus(args.state)
     if prometheus is None:
         print(f"no Prometheus was started in {args.state}", file=sys.stderr)
@@ -172,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         alerts = sorted(prometheus.alerts(), key=lambda a: (a["labels"].get("alertname", ""), a["labels"].get(
-            "namespace", ""), a["labels"].get("name", "")))
+            "check_namespace", ""), a["labels"].get("name", "")))
     except OSError as error:
         print(f"Prometheus at {prometheus.url} does not answer ({error}); is the dev environment up?", file=sys.stderr)
         return 1
@@ -182,7 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("  (no alert pending or firing yet)")
     for alert in alerts:
         labels = alert["labels"]
-        where = f"{labels['namespace']}/{labels['name']}" if "name" in labels else ""
+        where = f"{labels.get('check_namespace', '')}/{labels['name']}" if "name" in labels else ""
+        where += f" cluster {labels['cluster']}" if "cluster" in labels else ""
         print(f"  {alert['state']:<8} {labels.get('alertname', '')} {labels.get('severity', '')} {where}".rstrip())
     return 0
 

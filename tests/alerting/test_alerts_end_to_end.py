@@ -49,7 +49,8 @@ pytestmark = [pytest.mark.cluster, pytest.mark.aws, pytest.mark.alerting]
 FOR = "2s"  # the test's `for:` (shipped: 15m); see the module docstring
 INTERVAL = "1s"  # Prometheus' scrape and evaluation interval, Alertmanager's group_wait and group_interval
 ALERT = "CredcheckPermissionsInsufficient"
-SHIPPED = next(rule for group in monitoring.shipped_rules()["groups"] for rule in group["rules"]
+RUNBOOK = "https://runbooks.example/credcheck/runbook.md"  # the chart value runbookBaseURL
+SHIPPED = next(rule for group in monitoring.shipped_rules(RUNBOOK)["groups"] for rule in group["rules"]
                if rule.get("alert") == ALERT)
 
 
@@ -103,7 +104,7 @@ def about(name: str, status: str, since: float) -> Callable[[Notification], bool
     """A notification after `since` whose status is `status` and that carries ALERT for check NS/name so."""
     def accept(n: Notification) -> bool:
         return n.at >= since and n.body.get("status") == status and any(
-            a["labels"].get("alertname") == ALERT and a["labels"].get("namespace") == NS
+            a["labels"].get("alertname") == ALERT and a["labels"].get("check_namespace") == NS
             and a["labels"].get("name") == name and a["status"] == status for a in n.body.get("alerts", []))
     return accept
 
@@ -147,7 +148,8 @@ def test_broken_credential_alerts_through_alertmanager_and_fixing_it_resolves(
         alertmanager = monitoring.start_alertmanager(monitoring_state, receiver.url, group_wait=INTERVAL,
                                                      group_interval=INTERVAL)
         prometheus = monitoring.start_prometheus(monitoring_state, [op.metrics_url.removeprefix("http://")],
-                                                 monitoring.rules_with_for(FOR), alertmanager=alertmanager,
+                                                 monitoring.rules_with_for(FOR, monitoring.shipped_rules(RUNBOOK)),
+                                                 alertmanager=alertmanager,
                                                  interval=INTERVAL)
         seed = Seed(control_plane, local_aws, op.log, control_plane.state, [], op.metrics_url)
         name, user = f"credential-aws-alert{uuid.uuid4().hex[:6]}", f"alerting-{uuid.uuid4().hex[:8]}"
@@ -156,7 +158,7 @@ def test_broken_credential_alerts_through_alertmanager_and_fixing_it_resolves(
         seed.kkp_secret(name, keys)
         try:
             seed.wait_condition(name, ("True", "AllRequiredAllowed"), timeout=60)
-            selector = f'namespace="{NS}",name="{name}",condition="PermissionsSufficient"'
+            selector = f'check_namespace="{NS}",name="{name}",condition="PermissionsSufficient"'
             wait_for(lambda: prometheus.query(f'credcheck_check_condition{{{selector},status="True"}} == 1'),
                      "Prometheus to scrape the Ready check", timeout=30)
             ready_at = time.monotonic()
@@ -173,13 +175,19 @@ def test_broken_credential_alerts_through_alertmanager_and_fixing_it_resolves(
             assert not early, "the alert fired while the credential was Ready"
             alert = next(a for a in firing.body["alerts"] if a["labels"]["name"] == name)
             labels, annotations = alert["labels"], alert["annotations"]
-            assert {k: labels.get(k) for k in ("alertname", "namespace", "name", "condition", "status", "reason")} == {
-                "alertname": ALERT, "namespace": NS, "name": name, "condition": "PermissionsSufficient",
+            assert {k: labels.get(k) for k in ("alertname", "check_namespace", "name", "condition", "status",
+                                               "reason")} == {
+                "alertname": ALERT, "check_namespace": NS, "name": name, "condition": "PermissionsSufficient",
                 "status": "False", "reason": "MissingPermissions"}
-            assert {k: labels.get(k) for k in SHIPPED["labels"]} == SHIPPED["labels"]  # severity: critical
-            assert annotations == {k: rendered(v, labels) for k, v in SHIPPED["annotations"].items()}
+            assert "cluster" not in labels, "a check without Clusters alerts once, for the check"
+            assert {k: labels.get(k) for k in SHIPPED["labels"]} == {
+                k: rendered(v, labels) for k, v in SHIPPED["labels"].items()}  # severity: critical, service, resource
+            assert {k: v for k, v in annotations.items() if k != "message"} == {
+                k: rendered(v, labels) for k, v in SHIPPED["annotations"].items() if k != "message"}
+            assert annotations["message"].startswith(f"AWS denies IAM actions KKP needs to the credential checked by "
+                                                     f"AWSCredentialCheck {NS}/{name} (MissingPermissions)")
             assert annotations["summary"].endswith("(MissingPermissions)")
-            assert annotations["runbook_url"] == "docs/runbook.md#credcheckpermissionsinsufficient"
+            assert annotations["runbook_url"] == f"{RUNBOOK}#credcheckpermissionsinsufficient"
             assert f"{NS}/{name}" in annotations["summary"]
             assert alert["generatorURL"].startswith(prometheus.url)
             assert firing.body["receiver"] == "webhook" and firing.body["externalURL"] == alertmanager.url

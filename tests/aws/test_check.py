@@ -123,8 +123,9 @@ def test_documented_policy_plus_what_the_code_calls_is_ready_for_every_kkp_versi
         assert verdict.status is Status.SUFFICIENT, (profile, verdict.message)
         assert verdict.tally().checked < 150, "only what KKP's code calls is simulated"
     calls = check(keys, targets=(ABC,)).aws_calls
-    # six for the credential, one that finds the control-plane role does not exist yet (KKP creates it)
-    assert calls == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 7, "iam:GetRole": 1}
+    # nine for the credential (each tag set KKP's CreateTags/DeleteTags requests carry is its own context, issue 31),
+    # one that finds the control-plane role does not exist yet (KKP creates it)
+    assert calls == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 10, "iam:GetRole": 1}
 
 
 def test_with_disable_iam_reconciling_the_deletion_calls_are_still_required(local_aws: LocalAWS) -> None:
@@ -132,7 +133,9 @@ def test_with_disable_iam_reconciling_the_deletion_calls_are_still_required(loca
     _, keys = local_aws.create_user(policies=[doc(SIMULATE, allow_all_but(*deletion))])
     off = check(keys, targets=(Target(cluster="abc", region="eu-central-1", disable_iam_reconciling=True),))
     assert off.status is Status.INSUFFICIENT, off.message
-    assert off.broken_features == {"cluster-deletion": tuple(sorted(deletion))}
+    # the worker role of the profile KKP owns (a Cluster naming none: KKP's) is cleaned up whatever the flag (issue 31)
+    assert off.broken_features == {"cluster-deletion": tuple(sorted(deletion)),
+                                   "cluster-deletion-owned": ("iam:DeleteRolePolicy", "iam:GetRole")}
     assert "cluster-deletion: missing iam:DeleteRolePolicy, iam:GetInstanceProfile, iam:GetRole" in off.message
 
 

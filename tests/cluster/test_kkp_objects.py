@@ -96,7 +96,10 @@ def test_a_clusters_own_role_and_the_deletion_calls_are_asked_about(seed: Seed, 
     seed.kkp_secret(off, no_delete)
     apply(seed, kkp.cluster(f"off{unique}", off, NS, disableIAMReconciling=True))
     found = settled(seed, off, ("False", "MissingPermissions"))
-    assert found["status"]["brokenFeatures"] == [{"feature": "cluster-deletion", "missing": sorted(deletion)}]
+    # the worker role of the profile KKP owns is cleaned up whatever the flag (ownership decides, issue 31)
+    assert found["status"]["brokenFeatures"] == [{"feature": "cluster-deletion", "missing": sorted(deletion)},
+                                                 {"feature": "cluster-deletion-owned",
+                                                  "missing": ["iam:DeleteRolePolicy", "iam:GetRole"]}]
 
 
 def test_an_imported_eks_clusters_credential_is_checked_against_the_eks_profile(seed: Seed, unique: str) -> None:
@@ -107,10 +110,33 @@ def test_an_imported_eks_clusters_credential_is_checked_against_the_eks_profile(
     apply(seed, kkp.eks_cluster(f"eks{unique}", secret, NS))
     found = seed.wait_condition(secret, ("True", "AllRequiredAllowed"))
     assert found["spec"]["requirements"]["profile"] == "eks"
+    # the EKS cluster KKP manages (cloudSpec.eks.name, region) is what the EKS ARNs are asked on (issue 31)
+    assert found["spec"]["clusters"] == [{"name": f"eks{unique}", "region": "eu-central-1"}]
     assert found["status"]["summary"]["checked"] < 30  # the eks profile, not the ~60 of kkp
     seed.kubectl("delete", "externalcluster", f"eks{unique}")
     wait_for(lambda: seed.check(secret) is None or seed.check(secret)["spec"]["requirements"]["profile"] != "eks",  # type: ignore[index]
              "the check to follow the ExternalCluster's deletion")
+
+
+def test_a_cluster_reporting_a_kkp_version_no_profile_covers_is_a_finding(seed: Seed, unique: str) -> None:
+    """A Cluster's conditions report KKP's version (kubermaticVersion; kubermatic/kubermatic@v2.31.0:sdk/apis/
+    kubermatic/v1/cluster.go:646-647): one no profile covers is a finding in the check's status (issue 31)."""
+    secret = f"credential-aws-ver{unique}"
+    seed.kkp_secret(secret, seed.user(GOOD_POLICY))
+    apply(seed, kkp.cluster(f"ver{unique}", secret, NS))
+    status = {"status": {"conditions": {"SeedResourcesUpToDate": {"status": "True", "kubermaticVersion": "v2.32.0",
+                                                                  "lastHeartbeatTime": "2026-12-06T06:00:00Z"}}}}
+    patched = seed.kubectl("patch", "cluster", f"ver{unique}", "--subresource=status", "--type=merge", "-p",
+                           json.dumps(status), check=False)
+    assert patched.returncode == 0, patched.stderr
+
+    def warned() -> dict[str, Any] | None:
+        found = seed.check(secret)
+        findings = ((found or {}).get("status") or {}).get("findings") or []
+        return found if any(f"Cluster ver{unique} reports KKP v2.32.0, which no profile covers" in f
+                            for f in findings) else None
+    found = wait_for(warned, "the check to warn about KKP v2.32.0")
+    assert found["metadata"]["annotations"]["credcheck.io/kkp-versions"] == f"ver{unique}=v2.32.0"
 
 
 def test_upgrade_readiness_is_a_condition_and_a_wide_column(seed: Seed, unique: str) -> None:
@@ -151,7 +177,10 @@ def test_check_with_a_cluster_manifest_agrees_with_the_operator(seed: Seed, uniq
                              "--output", "json"], env=env, capture_output=True, text=True, check=False, timeout=120)
     assert result.returncode == 1, result.stderr
     cli = json.loads(result.stdout)
-    assert cli["status"] == "Insufficient" and cli["reason"] == found["status"]["conditions"][-1]["reason"]
-    operator_missing = {(m["action"], m["resource"]) for m in found["status"]["missing"] if m["severity"] == "required"}
+    ready = next(c for c in found["status"]["conditions"] if c["type"] == "Ready")  # not the last: RotationComplete
+    assert cli["status"] == "Insufficient" and cli["reason"] == ready["reason"]
+    # status.missing also lists what is undecided (here: what KKP does to a role whose tags the keys may not read)
+    operator_missing = {(m["action"], m["resource"]) for m in found["status"]["missing"]
+                        if m["severity"] == "required" and m["reason"] != "missingContext"}
     assert {(m["action"], m["resource"]) for m in cli["missingRequired"]} == operator_missing
     assert cli["clusters"][0]["region"] == "us-east-1" == clusters_of(found)[f"cli{unique}"]["region"]

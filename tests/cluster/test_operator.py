@@ -80,7 +80,8 @@ def test_identical_credentials_are_checked_once(seed: Seed, unique: str) -> None
         seed.wait_condition(name, ("True", "AllRequiredAllowed"))
     calls = seed.aws.calls_by_key().get(keys.access_key_id, {})  # this credential's: another test's re-check may run
     assert calls.get("GetCallerIdentity") == 1
-    assert calls.get("SimulatePrincipalPolicy") == 6  # one check: the fewest calls the kkp profile allows
+    # one check: the fewest calls the kkp profile allows (issue 31: each tag set KKP's requests carry is its own)
+    assert calls.get("SimulatePrincipalPolicy") == 8
 
 
 def test_user_created_check_for_any_secret(seed: Seed, unique: str) -> None:
@@ -140,7 +141,8 @@ def test_cluster_assume_role_and_iam_switch(seed: Seed, unique: str) -> None:
     assert found["spec"]["clusters"][0]["disableIAMReconciling"] is True
     assert found["status"]["principal"]["arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/kkp-{unique}/")
     features = {f["feature"] for f in found["status"]["brokenFeatures"]}
-    assert "iam-reconciling" not in features and "cluster-deletion-owned" not in features
+    # the flag skips creating; deleting what KKP owns is gated on its ownership tags, not the flag (issue 31)
+    assert "iam-reconciling" not in features
     assert "validation" in features, "KKP's dashboard validates the static keys themselves (ec2:DescribeRegions)"
     assert "cloud-controller" not in features, "the keys may assume the control-plane role"
 
@@ -188,7 +190,7 @@ def test_metrics_agree_with_the_checks_conditions(seed: Seed, unique: str) -> No
             for sample in family.samples:
                 if sample.name == "credcheck_check_condition":
                     labels = sample.labels
-                    out[(labels["namespace"], labels["name"], labels["condition"], labels["status"])] = sample.value
+                    out[(labels["check_namespace"], labels["name"], labels["condition"], labels["status"])] = sample.value
         return out
 
     def agree() -> list[tuple[str, str, str, str]]:
@@ -235,4 +237,5 @@ def test_cli_checks_a_secret_through_the_kubeconfig(seed: Seed, unique: str) -> 
     verdict = json.loads(result.stdout)
     assert verdict["status"] == "Insufficient"
     assert "iam:PassRole" in {f["feature"]: f["missing"] for f in verdict["brokenFeatures"]}["machines"]
-    assert verdict["awsCalls"] == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 6}
+    # one call per request context: each tag set KKP's CreateTags/DeleteTags requests carry is its own (issue 31)
+    assert verdict["awsCalls"] == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 8}

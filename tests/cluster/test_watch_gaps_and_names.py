@@ -99,7 +99,7 @@ def test_a_check_deleted_in_a_watch_gap_leaves_the_schedule_and_the_metrics(
         "apiVersion": "credcheck.io/v1alpha1", "kind": "AWSCredentialCheck",
         "metadata": {"name": mine, "namespace": NS}, "spec": {"source": {"secretRef": {"name": holder}}}}))
     seed.wait_condition(mine, ("True", "AllRequiredAllowed"))
-    series = f'credcheck_check_condition{{condition="Ready",name="{mine}",namespace="{NS}",status="True"}}'
+    series = f'credcheck_check_condition{{check_namespace="{NS}",condition="Ready",name="{mine}",status="True"}}'
     wait_for(lambda: series + " 1.0" in scrape(seed.metrics_url), "the check's Ready series")
     served = sample(scrape(seed.metrics_url), "credcheck_checks")
     wait_for(lambda: proxy.watching("awscredentialchecks") >= 2, "kopf's and the informer's watches of checks")

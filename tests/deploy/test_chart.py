@@ -50,7 +50,9 @@ def test_rbac_is_least_privilege() -> None:
     docs = kinds(chart.rendered("--set", "namespaces={kubermatic,seed-extra}"))
     for role in docs["ClusterRole"]:
         for rule in role["rules"]:
-            assert "secrets" not in rule["resources"], "Secrets are never readable cluster-wide"
+            if "secrets" in rule["resources"]:  # issue 34: KKP's per-cluster copy, by name, get only
+                assert rule == {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["cloud-credentials"],
+                                "verbs": ["get"]}, "Secrets are never listed, watched or read cluster-wide"
             assert "*" not in rule["verbs"] and "*" not in rule["resources"]
             if set(rule["resources"]) & {"clusters", "presets"}:
                 assert set(rule["verbs"]) == {"get", "list", "watch"}, "KKP's objects are read-only"
@@ -63,6 +65,11 @@ def test_rbac_is_least_privilege() -> None:
     for role in roles.values():
         secret_rules = [r for r in role["rules"] if "secrets" in r["resources"]]
         assert [set(r["verbs"]) for r in secret_rules] == [{"get", "list", "watch"}]
+    (cluster_role,) = kinds(chart.rendered("--set", "rotation.enabled=false"))["ClusterRole"]
+    assert not [r for r in cluster_role["rules"] if {"secrets", "deployments"} & set(r["resources"])], \
+        "rotation.enabled=false grants no copy or Deployment reads"
+    deployments = [r for r in docs["ClusterRole"][0]["rules"] if "deployments" in r["resources"]]
+    assert deployments == [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list"]}]
     (leader,) = [r for r in docs["Role"] if r["metadata"]["name"] == "credcheck-leader"]
     assert leader["metadata"]["namespace"] == "kubermatic"
     assert leader["rules"] == [
@@ -181,7 +188,12 @@ def test_webhook_never_blocks_kkp_and_sees_only_what_it_judges() -> None:
         docs = kinds(chart.rendered("--set", f"webhook.certificates.mode={mode}"))
         (config,) = docs["ValidatingWebhookConfiguration"]
         hooks = {h["name"]: h for h in config["webhooks"]}
-        for hook in config["webhooks"]:
+        delete = hooks.pop("clusters.credcheck.io")  # issue 34: a KKP Cluster's DELETE (object is null: oldObject)
+        assert delete["failurePolicy"] == "Ignore" and delete["timeoutSeconds"] <= 3
+        assert [r["operations"] for r in delete["rules"]] == [["DELETE"]]
+        assert [c["expression"] for c in delete["matchConditions"]] == [
+            "has(oldObject.spec) && has(oldObject.spec.cloud) && has(oldObject.spec.cloud.aws)"]
+        for hook in hooks.values():
             assert hook["timeoutSeconds"] <= 5
             assert hook["sideEffects"] == "NoneOnDryRun", "dry runs are sent, and never reach AWS"
             conditions = {c["name"]: c["expression"] for c in hook["matchConditions"]}

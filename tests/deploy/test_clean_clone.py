@@ -1,7 +1,8 @@
 """A clone with nothing beside it runs the main job: `make demo` needs no folder outside the repository.
 
 The repository's HEAD is cloned into a temporary folder that has no `shared/` beside it; `make demo` runs there on
-the machine's warm caches (control-plane binaries, pip's wheels) and must end with the verdict table. Then
+the machine's warm caches (control-plane binaries, Prometheus, pip's wheels) and must end with the verdict table,
+an alert delivered through KKP's scrape job and route with its message, and the Cluster's Event. Then
 `make dev-env-down` stops what it started.
 """
 
@@ -39,6 +40,10 @@ def test_make_demo_in_a_clone_with_no_shared_folder_beside_it_ends_with_the_verd
             names = {line.split()[1] for line in lines[1:]}
             assert {"credential-aws-prod1", "credential-aws-docs9", "credential-aws-old3"} <= names, table
             assert "KKP's CRDs written by credcheck" in demo.stderr + demo.stdout
+            # issue 30: an alert through KKP's pods job and route, with its message; the Cluster's Event
+            assert "could not be simulated" not in demo.stdout, "the demo's control-plane roles exist"
+            assert "    message: KKP Cluster " in demo.stdout, demo.stdout[-3000:]
+            assert "Warning   CredentialMissingPermissions   Cluster   dev7" in demo.stdout, demo.stdout[-3000:]
         finally:
             subprocess.run(["make", "-C", str(clone), "dev-env-down"], capture_output=True, timeout=120, env=_env(),
                            check=False)

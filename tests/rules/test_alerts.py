@@ -1,5 +1,6 @@
-"""The PrometheusRule's alerts, tested with promtool (Debian's prometheus package); every alert has a test and a
-runbook section."""
+"""The alert rules, tested with promtool (Debian's prometheus package) on the one rules file the chart's
+PrometheusRule and rules ConfigMap carry, rendered as the chart renders it; every alert has a test, a runbook section
+and the labels and annotations KKP's Alertmanager reads (docs/operations.md#alert-conventions)."""
 
 import re
 import shutil
@@ -9,8 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from credcheck_testground import monitoring
+
 REPO = Path(__file__).resolve().parents[2]
-RULE = {"spec": yaml.safe_load((REPO / "deploy" / "helm" / "credcheck" / "files" / "rules.yaml").read_text())}
+RUNBOOK = "https://runbooks.example/credcheck/runbook.md"
+RULE = {"spec": monitoring.shipped_rules(RUNBOOK)}
 ALERTS = [r["alert"] for g in RULE["spec"]["groups"] for r in g["rules"] if "alert" in r]
 
 
@@ -40,4 +44,24 @@ def test_every_alert_is_tested_and_has_a_runbook_section() -> None:
         assert alert.lower() in anchors, f"{alert} has no runbook section"
     for group in RULE["spec"]["groups"]:
         for rule in group["rules"]:
-            assert rule["annotations"]["runbook_url"] == f"docs/runbook.md#{rule['alert'].lower()}"
+            assert rule["annotations"]["runbook_url"] == f"{RUNBOOK}#{rule['alert'].lower()}"
+
+
+def test_every_alert_carries_what_kkps_alertmanager_reads() -> None:
+    """KKP's Slack template prints .Annotations.message and links .Annotations.runbook_url; its route groups by
+    cluster and drops severity none; KKP's own rules label severity, service and resource
+    (testground/credcheck_testground/kkp_seed/README.md names the files at kubermatic v2.31.0)."""
+    for group in RULE["spec"]["groups"]:
+        for rule in group["rules"]:
+            assert rule["annotations"].get("message"), f"{rule['alert']} has no message"
+            assert {"summary", "description"} <= set(rule["annotations"])
+            assert rule["labels"]["severity"] in ("warning", "critical"), rule["alert"]
+            assert rule["labels"]["service"] == "credcheck" and rule["labels"].get("resource"), rule["alert"]
+            assert "$labels.namespace" not in str(rule), f"{rule['alert']} reads the scrape's namespace"
+            assert not re.search(r"\bnamespace\b(?!\w)", rule["expr"].replace("check_namespace", "")), rule["alert"]
+
+
+def test_without_a_runbook_base_url_the_alerts_carry_no_link_rather_than_a_dead_one() -> None:
+    bare = monitoring.shipped_rules()
+    assert all("runbook_url" not in r["annotations"] for g in bare["groups"] for r in g["rules"])
+    assert [r["alert"] for g in bare["groups"] for r in g["rules"]] == ALERTS

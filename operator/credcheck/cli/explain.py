@@ -34,6 +34,8 @@ def summary(check: Mapping[str, Any]) -> dict[str, Any]:
         "remediationPolicy": json.loads(status["remediationPolicy"]) if status.get("remediationPolicy") else None,
         "upgrade": status.get("upgrade"),
         "observedDenials": status.get("observedDenials"),
+        "keys": status.get("keys"),
+        "excessPermissions": status.get("excessPermissions"),
     }
 
 
@@ -77,11 +79,44 @@ def verdict_status(check: Mapping[str, Any]) -> Status:
     return Status.INSUFFICIENT
 
 
+def _key_line(key: Mapping[str, Any]) -> str:
+    used = ("never used" if key.get("neverUsed") else
+            f"last used {str(key['lastUsed'])[:10]}" + "".join(f", {key[k]}" for k in ("lastUsedService",
+                                                                                     "lastUsedRegion") if key.get(k))
+            if key.get("lastUsed") else "last use not read")
+    return f"{key.get('accessKeyId')} {key.get('status')}, {key.get('ageDays')} days old, {used}"
+
+
+def _hygiene_lines(s: Mapping[str, Any]) -> list[str]:
+    """The keys' facts and findings (status.keys) and what the credential may do beyond KKP's needs."""
+    lines: list[str] = []
+    keys = s.get("keys") or {}
+    if keys:
+        lines.append(f"\n  Access keys of user {keys.get('user') or '?'}: {keys.get('state')}"
+                     + (f" — {keys['message']}" if keys.get("message") else ""))
+        if keys.get("current"):
+            lines.append(f"    in this Secret: {_key_line(keys['current'])}")
+        lines.extend(f"    other key: {_key_line(k)}" for k in keys.get("others") or [])
+        lines.extend(f"    {f.get('type')}: {f.get('message')}" for f in keys.get("findings") or [])
+    excess = s.get("excessPermissions") or []
+    if excess:
+        lines.append("\n  Can do more than KKP needs (informational; status.leastPrivilegePolicy is the replacement):")
+        lines.extend(f"    - {e.get('action')}" + (f" on {e['resource']}" if e.get("resource") not in (None, "*")
+                                                    else "")
+                     + (f" (allowed by {', '.join(e['allowedBy'])})" if e.get("allowedBy") else "") for e in excess)
+    return lines
+
+
 def _mark(status: str | None) -> str:
     return {"True": "OK", "False": "NOT READY", "Unknown": "UNKNOWN"}.get(str(status), "PENDING")
 
 
-def to_text(check: Mapping[str, Any]) -> str:
+RECOMMENDED_LISTED = 5  # a feature's recommended actions named in full up to this many, else counted
+
+
+def to_text(check: Mapping[str, Any], all_recommended: bool = False) -> str:
+    """The check for a person; a feature's long list of recommended (never failing) actions is a count unless
+    `all_recommended` (`credcheck explain --recommended`)."""
     s = summary(check)
     ready = s["ready"]
     lines = [f"{s['name']}: {_mark(ready['status'])} ({ready['reason'] or 'not checked yet'})"]
@@ -100,10 +135,18 @@ def to_text(check: Mapping[str, Any]) -> str:
         if cluster.get("undecided"):
             lines.append(f"    AWS could not decide: {', '.join(cluster['undecided'])}")
         lines.extend(f"    note: {note}" for note in cluster.get("notes") or [])
+        if cluster.get("credentialInUse"):  # issue 34: the keys the Cluster's components run on
+            lines.append(f"    keys in use: {cluster['credentialInUse']} since {cluster.get('credentialInUseSince')}"
+                         f" — {cluster.get('credentialInUseMessage', '')}")
+        if cluster.get("deletionReady") == "False":
+            lines.append(f"    deletion: {cluster.get('deletionMessage', '')}")
+        lines.extend(f"    setting: {finding}" for finding in cluster.get("configFindings") or [])
     for feature, rows in s["missingByFeature"].items():
         if all(row.get("severity") == "recommended" for row in rows):
             actions = sorted({str(row["action"]) for row in rows})
-            lines.append(f"\n  {feature} (recommended, never failing): {', '.join(actions)}")
+            listed = (", ".join(actions) if all_recommended or len(actions) <= RECOMMENDED_LISTED else
+                      f"{len(actions)} actions (--recommended lists them)")
+            lines.append(f"\n  {feature} (recommended, never failing): {listed}")
             continue
         lines.append(f"\n  {feature}:")
         for row in rows:
@@ -131,6 +174,7 @@ def to_text(check: Mapping[str, Any]) -> str:
     for role, grant in _role_grants(s["missingByFeature"]).items():
         lines.append(f"\n  To fix it, add to the policy of the control-plane role {role}:")
         lines.extend("    " + line for line in json.dumps(grant, indent=2).splitlines())
+    lines.extend(_hygiene_lines(s))
     upgrade = s["upgrade"]
     if upgrade:
         lines.append(f"\n  Upgrade to KKP {upgrade.get('kkpVersion')} ({upgrade.get('profile')}): "

@@ -21,6 +21,8 @@ from credcheck.engine.iam.evaluator import evaluate, make_request
 from credcheck.engine.iam.policy import Policy, PolicyError, parse_policy
 from credcheck.engine.model import AssumeRole, Severity, Status, Verdict
 from credcheck.engine.offline import check_policies
+from credcheck.engine.requirements.coverage import coverage, version_findings
+from credcheck.engine.requirements.coverage import table as coverage_table
 from credcheck.engine.requirements.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile
 from credcheck.engine.target import Target
 from credcheck.engine.verdict import grant_policy
@@ -146,7 +148,29 @@ def _target(args: argparse.Namespace) -> tuple[Target, dict[str, Any] | None]:
     return target, cluster
 
 
+def _reported_kkp_versions(cluster: dict[str, Any] | None, seed: dict[str, Any] | None) -> dict[str, str]:
+    """The KKP versions a Seed (status.versions.kubermatic) and a Cluster (its conditions' kubermaticVersion: a map
+    by condition type in KKP's API) report."""
+    out: dict[str, str] = {}
+    if seed is not None:
+        version = ((seed.get("status") or {}).get("versions") or {}).get("kubermatic")
+        if version:
+            out[f"Seed {(seed.get('metadata') or {}).get('name', '')}"] = str(version)
+    if cluster is not None:
+        conditions = (cluster.get("status") or {}).get("conditions") or {}
+        entries = conditions.values() if isinstance(conditions, dict) else conditions
+        versions = sorted({str(c["kubermaticVersion"]) for c in entries
+                           if isinstance(c, dict) and c.get("kubermaticVersion")})
+        name = (cluster.get("metadata") or {}).get("name", "")
+        for version in versions:
+            out[f"Cluster {name}" + (f" ({version})" if len(versions) > 1 else "")] = version
+    return out
+
+
 def cmd_requirements_show(args: argparse.Namespace) -> int:
+    if args.kkp_versions:
+        print(coverage_table(coverage()))
+        return 0
     profile = _profile(args.profile)
     target, _ = _target(args)
     # without a region, regional ARNs say `*`: the policy serves Clusters in every region; without a Kubernetes
@@ -212,7 +236,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                            target_profile=_profile(args.upgrade_to) if args.upgrade_to else None,
                            include_recommended=args.include_recommended,
                            observer=_observer() if args.observe_denials else None,
-                           aws=AWSClients(honour_configured_endpoints=True), auditor_cache=AuditorCache())
+                           aws=AWSClients(honour_configured_endpoints=True), auditor_cache=AuditorCache(),
+                           seed_egress=tuple(args.seed_egress_cidr or ()))
     if args.secret:
         credential = credential_from_secret(namespace, name)
     else:
@@ -228,6 +253,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     except Exception as err:  # an engine bug: the same words the operator's CheckFailed condition uses
         print(f"Unknown: CheckFailed\n  {check_failed(err).message}", file=sys.stderr)
         return exit_code(Status.UNKNOWN)
+    reported = _reported_kkp_versions(cluster, _read_manifest(args.seed, "Seed") if args.seed else None)
+    verdict = replace(verdict, findings=verdict.findings + version_findings(options.profile, reported))
     _print_verdict(verdict, args.output)
     return exit_code(verdict.status)
 
@@ -243,7 +270,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     check = Kube(cli_login).get_check(namespace, name)
     if check is None:
         raise UsageError(f"no AWSCredentialCheck {namespace}/{name} (kubectl get awscc -A lists them)")
-    print(json.dumps(summary(check), indent=2) if args.output == "json" else to_text(check))
+    print(json.dumps(summary(check), indent=2) if args.output == "json" else
+          to_text(check, all_recommended=args.recommended))
     return exit_code(verdict_status(check))
 
 
@@ -307,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "in the last 24 h (CloudTrail; needs cloudtrail:LookupEvents for the keys or the auditor)")
     check.add_argument("--upgrade-to", metavar="PROFILE", help="also say what KKP version PROFILE would lack, "
                        "e.g. kkp-2.31 (from the same simulation)")
+    check.add_argument("--seed-egress-cidr", action="append", metavar="CIDR",
+                       help="an address or CIDR the seed's traffic to AWS leaves from (repeatable): the aws:SourceIp "
+                       "of the cloud-controller-manager's AssumeRole, to decide a trust policy conditioned on it")
     check.set_defaults(func=cmd_check)
 
     policy = sub.add_parser("policy", help="offline policy evaluation").add_subparsers(dest="policy_command",
@@ -335,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--required-only", action="store_true")
     show.add_argument("--evidence", action="store_true", help="with --format list: the KKP code behind each action")
     show.add_argument("--region", help=f"default {DEFAULT_REGION}")
+    show.add_argument("--kkp-versions", action="store_true", help="which KKP releases and Kubernetes minors each "
+                      "built-in profile covers, and from which tags it was read")
     _cluster_inputs(show)
     show.set_defaults(func=cmd_requirements_show)
 
@@ -342,6 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(also `kubectl credcheck explain`)")
     explain.add_argument("check", metavar="NAMESPACE/NAME", help="the check (NAME alone: in namespace kubermatic)")
     explain.add_argument("--output", choices=["text", "json"], default="text")
+    explain.add_argument("--recommended", action="store_true",
+                         help="name every recommended (never failing) action, not only how many")
     explain.set_defaults(func=cmd_explain)
 
     run = sub.add_parser("run", help="run the operator (flags also read from CREDCHECK_<FLAG> variables)")

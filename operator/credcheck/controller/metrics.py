@@ -1,11 +1,16 @@
 """Prometheus metrics, in the style of external-secrets: one 1/0 gauge per check, condition and status.
 
-Labels are bounded: namespace and name of each check, never action names or principals.
+Labels are bounded: the namespace and name of each check, never action names or principals. The check's namespace
+is the label `check_namespace`, never `namespace`: a scrape sets its own target label `namespace` (KKP's `pods` job and
+a ServiceMonitor both: the pod's namespace), which would rename a metric's `namespace` to `exported_namespace` and
+leave every expression reading the wrong one. Per KKP Cluster, only Clusters the verdict breaks carry a series
+(`credcheck_cluster_not_ready`): at most one per Cluster of the seed, none for a Ready one.
 """
 
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +19,14 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from credcheck.engine.aws import calls as aws_calls
+from credcheck.engine.keyfacts import READ
+from credcheck.engine.keys import KINDS as KEY_FINDINGS
 from credcheck.kube.contract import parse_timestamp
+from credcheck.kube.impact import broken_clusters
 
 REGISTRY = CollectorRegistry(auto_describe=True)
-CONDITIONS = ("CredentialsValid", "PermissionsSufficient", "Ready", "UpgradeReady")
-OPTIONAL = frozenset({"UpgradeReady"})  # only checks with an upgrade profile have it
+CONDITIONS = ("CredentialsValid", "PermissionsSufficient", "Ready", "UpgradeReady", "RotationComplete")
+OPTIONAL = frozenset({"UpgradeReady", "RotationComplete"})  # only with an upgrade profile; only with Clusters
 STATUSES = ("True", "False", "Unknown")
 
 
@@ -32,6 +40,10 @@ class _CheckSeries:
     missing_recommended: float
     last_success: float | None
     interval: float
+    clusters: tuple[tuple[str, str, str], ...] = ()  # (cluster, condition, reason) of each Cluster it breaks
+    key_created: float | None = None  # status.keys.current.created, when the key facts were read
+    key_findings: tuple[str, ...] | None = None  # the key findings' types; None: facts not read
+    excess: float | None = None  # status.excessPermissions' length; None: not asked
 
 
 _CHECKS: dict[tuple[str, str], _CheckSeries] = {}
@@ -54,17 +66,20 @@ class _PerCheck(Collector):
     def _families(records: list[tuple[tuple[str, str], _CheckSeries]] | None = None) -> list[Metric]:
         condition = GaugeMetricFamily("credcheck_check_condition",
                                       "1 when the check's condition has this status, else 0",
-                                      labels=["namespace", "name", "condition", "status"])
+                                      labels=["check_namespace", "name", "condition", "status"])
         reason = GaugeMetricFamily("credcheck_check_reason",
                                    "1 for the reason the check's condition gives now (alerts carry it)",
-                                   labels=["namespace", "name", "condition", "reason"])
+                                   labels=["check_namespace", "name", "condition", "reason"])
         missing = GaugeMetricFamily("credcheck_missing_actions", "actions the credential lacks, by severity",
-                                    labels=["namespace", "name", "severity"])
+                                    labels=["check_namespace", "name", "severity"])
         success = GaugeMetricFamily("credcheck_last_successful_check_timestamp_seconds",
                                     "when the check last reached a verdict (anything but Unknown)",
-                                    labels=["namespace", "name"])
+                                    labels=["check_namespace", "name"])
         interval = GaugeMetricFamily("credcheck_check_interval_seconds", "the check's re-check interval",
-                                     labels=["namespace", "name"])
+                                     labels=["check_namespace", "name"])
+        cluster = GaugeMetricFamily("credcheck_cluster_not_ready",
+                                    "1 for each KKP Cluster the check's verdict breaks (Ready Clusters have no series)",
+                                    labels=["check_namespace", "name", "cluster", "condition", "reason"])
         for (namespace, name), record in records or ():
             for kind, status, why in record.conditions:
                 for value in STATUSES:
@@ -76,7 +91,32 @@ class _PerCheck(Collector):
             if record.last_success is not None:
                 success.add_metric([namespace, name], record.last_success)
             interval.add_metric([namespace, name], record.interval)
-        return [condition, reason, missing, success, interval]
+            for broken in record.clusters:
+                cluster.add_metric([namespace, name, *broken], 1.0)
+        age, findings, excess = _hygiene_families(records or ())
+        return [condition, reason, missing, success, interval, cluster, age, findings, excess]
+
+
+def _hygiene_families(records: Iterable[tuple[tuple[str, str], _CheckSeries]]) -> list[GaugeMetricFamily]:
+    """credcheck_access_key_age_seconds, credcheck_access_key_finding and credcheck_excess_permissions: labels
+    check_namespace, name (and the finding's type, one of three); never a key id."""
+    age = GaugeMetricFamily("credcheck_access_key_age_seconds", "age of the access key the check's credential holds",
+                            labels=["check_namespace", "name"])
+    finding = GaugeMetricFamily("credcheck_access_key_finding", "1 when the check's keys have this finding, else 0",
+                                labels=["check_namespace", "name", "finding"])
+    excess = GaugeMetricFamily("credcheck_excess_permissions",
+                               "high-risk actions KKP never calls that the credential may do",
+                               labels=["check_namespace", "name"])
+    now = time.time()
+    for (namespace, name), record in records:
+        if record.key_created is not None:
+            age.add_metric([namespace, name], max(0.0, now - record.key_created))
+        if record.key_findings is not None:
+            for kind in KEY_FINDINGS:
+                finding.add_metric([namespace, name, kind], 1.0 if kind in record.key_findings else 0.0)
+        if record.excess is not None:
+            excess.add_metric([namespace, name], record.excess)
+    return [age, finding, excess]
 
 
 REGISTRY.register(_PerCheck())
@@ -125,7 +165,33 @@ def record_status(namespace: str, name: str, status: Mapping[str, Any], interval
             last = previous.last_success  # an Unknown verdict keeps the time of the last real one
         _CHECKS[(sys.intern(namespace), name)] = _CheckSeries(
             reported, float(summary.get("missingRequired", 0) or 0), float(summary.get("missingRecommended", 0) or 0),
-            last, float(interval_seconds))
+            last, float(interval_seconds),
+            tuple((b.cluster, b.condition, sys.intern(b.reason)) for b in broken_clusters(status)), *_hygiene(status))
+
+
+def hygiene_fields(status: Mapping[str, Any]) -> dict[str, Any]:
+    """What the key and excess series need of a stored status, and no more (the scheduler keeps it per check)."""
+    keys = status.get("keys") if isinstance(status.get("keys"), Mapping) else None
+    excess = status.get("excessPermissions")
+    out: dict[str, Any] = {}
+    if keys is not None:
+        created = (keys.get("current") or {}).get("created")
+        out["keys"] = {"state": keys.get("state"), "current": {"created": created} if created else {},
+                       "findings": [{"type": f.get("type")} for f in keys.get("findings") or []
+                                    if isinstance(f, Mapping)]}
+    if isinstance(excess, list):
+        out["excessPermissions"] = [{"action": e.get("action")} for e in excess if isinstance(e, Mapping)]
+    return out
+
+
+def _hygiene(status: Mapping[str, Any]) -> tuple[float | None, tuple[str, ...] | None, float | None]:
+    keys = status.get("keys") if isinstance(status.get("keys"), Mapping) else None
+    created = ((keys or {}).get("current") or {}).get("created")
+    when = parse_timestamp(str(created)).timestamp() if created else None
+    kinds = (tuple(sys.intern(str(f.get("type"))) for f in keys.get("findings") or [] if isinstance(f, Mapping))
+             if keys is not None and keys.get("state") == READ else None)
+    excess = status.get("excessPermissions")
+    return when, kinds, float(len(excess)) if isinstance(excess, list) else None
 
 
 def forget(namespace: str, name: str) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from credcheck.controller import metrics
+from credcheck.controller import metrics, rotation_service
 from credcheck.controller.runtime import Runtime, trim_memory
 from credcheck.controller.schedule import Schedule
 from credcheck.controller.supervise import Health, Supervisor
@@ -29,6 +29,7 @@ from credcheck.engine.aws import calls as aws_calls
 from credcheck.engine.requirements.profiles import BUILTIN
 from credcheck.kube.client import ApiError
 from credcheck.kube.contract import ANNOTATION_RECHECK, parse_duration, timestamp
+from credcheck.kube.impact import broken_clusters
 from credcheck.kube.spec import CheckSpec, parse_spec
 
 SCHEDULER_TICK = 1.0  # how often the scheduler asks for the due re-checks the budget allows
@@ -47,6 +48,16 @@ class CheckSummary:
     interval: float
 
 
+def _kept(status: Mapping[str, Any]) -> dict[str, Any]:
+    """The conditions, summary and lastCheckTime the metrics read, and of `clusters` only the names of those the
+    verdict breaks (kube.impact reads the same answer from this as from the whole status)."""
+    kept = {**{k: status.get(k) for k in ("conditions", "summary", "lastCheckTime")}, **metrics.hygiene_fields(status)}
+    broken = broken_clusters(status)
+    if broken:
+        kept["clusters"] = [{"name": b.cluster, "ready": "False"} for b in broken]
+    return kept
+
+
 def summarize(default_interval: str) -> Callable[[Mapping[str, Any]], CheckSummary]:
     def summary(body: Mapping[str, Any]) -> CheckSummary:
         status = body.get("status") or {}
@@ -55,7 +66,7 @@ def summarize(default_interval: str) -> Callable[[Mapping[str, Any]], CheckSumma
         interval = (usable.interval_seconds if usable else None) or parse_duration(default_interval)
         return CheckSummary(status.get("nextCheckTime"), bool(usable and usable.suspend),
                             (status.get("principal") or {}).get("account"),
-                            {k: status.get(k) for k in ("conditions", "summary", "lastCheckTime")}, interval)
+                            _kept(status), interval)
     return summary
 
 
@@ -65,6 +76,7 @@ def observer(schedule: Schedule) -> Callable[[tuple[str, str], CheckSummary | No
         if found is None:
             schedule.forget(key)
             metrics.forget(*key)
+            rotation_service.forget(*key)
             return
         if found.suspended:
             schedule.forget(key)
@@ -85,6 +97,7 @@ async def request(runtime: Runtime, schedule: Schedule, key: tuple[str, str], lo
         if err.status == 404:  # deleted, and its DELETED event not seen (a watch gap): no ghost in the schedule
             schedule.forget(key)
             metrics.forget(namespace, name)
+            rotation_service.forget(namespace, name)
             logger.info("re-check of %s/%s not requested: the check is gone", namespace, name)
             return
         metrics.SCHEDULER_SKIPPED.inc()

@@ -13,19 +13,25 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from credcheck.controller import metrics
+from credcheck.controller.cluster_resources_service import resource_findings_for
+from credcheck.controller.rotation_service import ClusterEvent, apply, apply_deletion, follow
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.engine.check import Auditor, CheckOptions, check_failed, finish_check, prepare_check
 from credcheck.engine.credential import CredentialProblem, parse_credential
+from credcheck.engine.keys import KeyPolicy
 from credcheck.engine.model import AssumeRole, Credential, Status, Verdict
 from credcheck.engine.requirements.bounded_yaml import redacted
+from credcheck.engine.requirements.coverage import findings_for
 from credcheck.engine.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
 from credcheck.engine.requirements.untrusted import role_problems
 from credcheck.kube.client import ReadFailure
 from credcheck.kube.contract import EXTERNAL_ID
+from credcheck.kube.hygiene import with_hygiene
 from credcheck.kube.spec import CheckObject, CheckSpec, SecretSource, SpecProblem
 from credcheck.kube.status import (
     MAX_MISSING_LISTED,
@@ -49,6 +55,8 @@ class Reconciled:
     status: dict[str, Any]
     event: tuple[str, str, str] | None = None
     spent: dict[str, int] = field(default_factory=dict)  # AWS requests the verdict cost, per account called
+    rotation_events: tuple[tuple[str, str, str], ...] = ()  # on the check: a Cluster turned Stale or Invalid
+    cluster_events: tuple[ClusterEvent, ...] = ()  # the same, on the KKP Cluster
 
 
 @dataclass(frozen=True)
@@ -197,13 +205,15 @@ def prepare(runtime: Runtime, namespace: str, want: Effective,
     include = want.include_recommended
     key = credential.fingerprint(role.role_arn if role else "", (role.external_id or "") if role else "",
                                  profile[1], ",".join(skip), region, repr(targets), upgrade[1] if upgrade else "",
-                                 str(include), "vouched" if want.vouched else "")
+                                 str(include), "vouched" if want.vouched else "", ",".join(settings.seed_egress_cidrs))
     auditor = (Auditor(settings.auditor_profile, settings.auditor_role_arn)
                if settings.auditor_profile or settings.auditor_role_arn else None)
     return CheckRequest(key, credential, CheckOptions(
         profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor, limiter=runtime.limiter,
         targets=targets, target_profile=upgrade[0] if upgrade else None, include_recommended=include,
-        observer=runtime.observer, aws=runtime.aws, auditor_cache=runtime.auditor_cache, audit_roles=want.vouched))
+        observer=runtime.observer, aws=runtime.aws, auditor_cache=runtime.auditor_cache, audit_roles=want.vouched,
+        excess_permissions=settings.excess_permissions, key_facts=runtime.key_facts if settings.key_hygiene else None,
+        seed_egress=settings.seed_egress_cidrs))
 
 
 async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,
@@ -220,6 +230,8 @@ async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,
     request = await asyncio.to_thread(prepare, runtime, namespace, want, secret_data)
     if isinstance(request, Verdict):
         return request, None
+    if not share:  # admission's live check answers within its budget: no key facts, no excess questions
+        request = replace(request, options=replace(request.options, excess_permissions=False, key_facts=None))
     checks = pool or runtime.checks
     computed = False
 
@@ -270,6 +282,9 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
         except Exception as err:  # an engine bug or an unexpected answer: visible, retried, never silent
             LOG.exception("check %s/%s failed", check.namespace, check.name)
             verdict, masked = check_failed(err), None
+    if check.kkp_versions and want is not None and not check.problems:  # a KKP version no profile covers: say so
+        verdict = replace(verdict, findings=verdict.findings + findings_for(
+            want.profile, verdict.profile_version, {f"Cluster {c}": v for c, v in check.kkp_versions}))
     gone = check.discovered and verdict.reason in SOURCE_GONE
     if gone:
         verdict = _source_gone(verdict, check)
@@ -288,5 +303,14 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
         status["conditions"] = kept + merge_conditions(
             [StatusCondition("DiscoveryConflict", "True", "NameTaken", check.conflict)],
             previous.get("conditions") or [], now, check.generation)
+    status = with_hygiene(status, verdict, previous, now=now, used_by_clusters=bool(check.used_by or named),
+                          policy=KeyPolicy(timedelta(days=settings.key_max_age_days),
+                                           timedelta(days=settings.key_unused_days)))
+    followed = None if check.problems or gone else await follow(runtime, check, previous, now)
+    apply(status, followed, previous, now, generation=check.generation,
+          recheck_seconds=settings.rotation_recheck_seconds, grace_seconds=settings.rotation_grace_seconds)
+    looked_up = {} if gone else await resource_findings_for(runtime, check)
+    apply_deletion(status, want.profile if want is not None else settings.profile, check, looked_up)
     orphaned = gone and not check.used_by  # about to be deleted by discovery: no Event for it
-    return Reconciled(status, None if orphaned else transition_event(previous, status), dict(verdict.spent))
+    return Reconciled(status, None if orphaned else transition_event(previous, status), dict(verdict.spent),
+                      followed.check_events if followed else (), followed.cluster_events if followed else ())

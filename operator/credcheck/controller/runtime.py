@@ -13,11 +13,13 @@ from datetime import UTC, datetime
 
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
+from credcheck.engine.aws.accesskeys import AccessKeyFacts
 from credcheck.engine.aws.auditor import AuditorCache
 from credcheck.engine.aws.cloudtrail import DenialReader
 from credcheck.engine.aws.ratelimit import RateLimiter
 from credcheck.engine.aws.session import AWSClients
 from credcheck.kube.client import Kube
+from credcheck.kube.contract import parse_duration
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Runtime:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     jitter: Callable[[], float] = field(default=lambda: random.uniform(-1, 1))  # noqa: S311 - not crypto
     _in_flight: asyncio.Semaphore | None = field(default=None, repr=False)
+    key_facts: AccessKeyFacts | None = field(default_factory=AccessKeyFacts)  # --key-hygiene: cached key facts
 
     def in_flight(self) -> asyncio.Semaphore:
         """At most 4 times the concurrency (8 at least) checks between their first half and their verdict: one
@@ -50,7 +53,8 @@ class Runtime:
                    ThreadPoolExecutor(settings.concurrency, thread_name_prefix="aws-check"),
                    RateLimiter(settings.aws_calls_per_second),
                    DenialReader() if settings.observe_denials else None,
-                   aws=AWSClients(honour_configured_endpoints=settings.dev_endpoints))
+                   aws=AWSClients(honour_configured_endpoints=settings.dev_endpoints),
+                   key_facts=AccessKeyFacts(parse_duration(settings.key_facts_ttl)) if settings.key_hygiene else None)
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from credcheck.engine.requirements.profiles import DEFAULT_PROFILE
+from credcheck.engine.trust import egress_addresses
 from credcheck.kube.contract import parse_duration
 
 
@@ -31,6 +32,10 @@ class Settings:
     """Read what AWS refused each credential in the last 24 h (CloudTrail LookupEvents, with the keys or the
     auditor; cloudtrail:LookupEvents needed) into status.observedDenials, and flag where AWS and the simulation
     disagree."""
+
+    seed_egress_cidrs: tuple[str, ...] = ()
+    """The seed's egress addresses or CIDRs (at most 256 addresses): the aws:SourceIp of the cloud-controller-manager's
+    AssumeRole, so a control-plane role's trust policy conditioned on it is decided instead of Unknown."""
 
     region: str = "us-east-1"
     """Region of Clusters whose datacenter is in no Seed, and of checks without Clusters (a check's spec.region
@@ -123,6 +128,38 @@ class Settings:
     leader_retry_period: str = "2s"
     """How often the leader renews and a standby looks at the Lease."""
 
+    cluster_events: bool = True
+    """Post a Warning Event on each KKP Cluster a verdict breaks (and a Normal one when fixed), where KKP's dashboard
+    shows a cluster's Events to its project's members (in the namespace default; needs a Role there)."""
+
+    excess_permissions: bool = True
+    """Also simulate high-risk actions KKP never calls (iam:CreateUser, organizations:*, …) in the check's own
+    calls and report those allowed in status.excessPermissions (informational: never changes Ready)."""
+
+    key_hygiene: bool = True
+    """Read the keys' user's access keys (iam:ListAccessKeys, iam:GetAccessKeyLastUsed; with the keys or the
+    auditor) into status.keys, with findings on old, unused and still-used other keys (never changes Ready)."""
+
+    key_max_age_days: int = 90
+    """An access key older than this many days is an old key (status.keys, alert CredcheckAccessKeyOld)."""
+
+    key_unused_days: int = 30
+    """A key no Cluster uses that AWS has not seen used for this many days is an unused key."""
+
+    key_facts_ttl: str = "1h"
+    """How long a key's facts (age, last use, the user's other key) are reused before IAM is asked again."""
+    rotation: bool = True
+    """Follow which keys each covered KKP Cluster runs on: get its `cluster-<id>/cloud-credentials` copy by name
+    and list its namespace's Deployments (credentialInUse per Cluster, the RotationComplete condition)."""
+
+    rotation_grace: str = "15m"
+    """How long a Cluster may stay Rotating (copy or rollout behind its credential) before it is Stale."""
+
+    rotation_recheck: str = "1m"
+    """While a Cluster is Rotating, Stale or Invalid (or has no copy yet, within the grace), its check looks again
+    this soon (the permissions' verdict comes from the cache while it is fresh; one sts:GetCallerIdentity with the
+    Cluster's copy's keys per look)."""
+
     @property
     def interval_seconds(self) -> float:
         return parse_duration(self.interval)
@@ -138,6 +175,14 @@ class Settings:
     @property
     def cache_ttl_seconds(self) -> float:
         return parse_duration(self.cache_ttl)
+
+    @property
+    def rotation_grace_seconds(self) -> float:
+        return parse_duration(self.rotation_grace)
+
+    @property
+    def rotation_recheck_seconds(self) -> float:
+        return parse_duration(self.rotation_recheck)
 
 
 def _env_name(name: str) -> str:
@@ -179,6 +224,11 @@ def from_arguments(args: argparse.Namespace) -> Settings:
     settings.interval_seconds  # noqa: B018 - validate now, not at the first check
     settings.cache_ttl_seconds  # noqa: B018
     settings.retry_base_seconds  # noqa: B018
+    parse_duration(settings.key_facts_ttl)
+    if settings.key_max_age_days < 1 or settings.key_unused_days < 1:
+        raise ValueError("--key-max-age-days and --key-unused-days must be at least 1")
+    settings.rotation_grace_seconds  # noqa: B018
+    settings.rotation_recheck_seconds  # noqa: B018
     if settings.resync_seconds < 1:
         raise ValueError("--resync-interval must be at least 1s")
     if settings.log_format not in ("text", "json"):
@@ -187,6 +237,7 @@ def from_arguments(args: argparse.Namespace) -> Settings:
         raise ValueError("--webhook-mode takes off, warn or enforce")
     if not 0 < parse_duration(settings.webhook_live_budget) <= 5:
         raise ValueError("--webhook-live-budget must be between 1s and 5s (the webhook times out at 5s)")
+    egress_addresses(settings.seed_egress_cidrs)  # EgressError (a ValueError) names the bad one
     if settings.webhook_live_concurrency < 1:
         raise ValueError("--webhook-live-concurrency must be at least 1")
     lease = [parse_duration(getattr(settings, f"leader_{n}")) for n in ("lease_duration", "renew_deadline",

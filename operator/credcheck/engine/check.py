@@ -4,13 +4,16 @@ over in CheckOptions: its AWSClients (clients, endpoint policy, simulation threa
 import json
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
+from credcheck.engine import hygiene
+from credcheck.engine.aws import ownership
 from credcheck.engine.aws import principal as principals
+from credcheck.engine.aws.accesskeys import AccessKeyFacts
 from credcheck.engine.aws.auditor import SELF, AuditorCache, AuditorUnavailable
 from credcheck.engine.aws.cloudtrail import DenialReader
 from credcheck.engine.aws.errors import ACCESS_DENIED, AWSFailure, describe, error_code, sanitize
@@ -18,6 +21,7 @@ from credcheck.engine.aws.ratelimit import RateLimiter
 from credcheck.engine.aws.session import AWSClients, AWSSession, RetryPolicy, assume_role
 from credcheck.engine.aws.simulator import fan_out, simulate_batch
 from credcheck.engine.batches import MAX_SIMULATIONS, RequestKey, SimulationBatch, plan
+from credcheck.engine.cloud_config import role_name_findings
 from credcheck.engine.denials import disagreements
 from credcheck.engine.iam.arn import template
 from credcheck.engine.model import (
@@ -34,6 +38,7 @@ from credcheck.engine.model import (
 )
 from credcheck.engine.requirements.profiles import Profile
 from credcheck.engine.target import Target, variables
+from credcheck.engine.topology import topology_findings
 from credcheck.engine.trust import NO_ORGANIZATION, Trust, trust_admits, trust_statement
 from credcheck.engine.verdict import TargetSummary, decide
 
@@ -82,6 +87,9 @@ class CheckOptions:
     # the auditor simulates a control-plane role (and reads its CloudTrail denials) only for roles a Cluster KKP runs
     # names for this credential (the operator: discovered checks); never for a role a check's maker typed (#33)
     audit_roles: bool = True
+    excess_permissions: bool = False  # also ask the high-risk actions KKP never calls (engine/excess.py)
+    key_facts: AccessKeyFacts | None = None  # read the keys' user's access keys (engine/aws/accesskeys.py)
+    seed_egress: tuple[str, ...] = ()  # the seed's egress addresses/CIDRs: aws:SourceIp of the CCM's AssumeRole
 
 
 def _unknown(reason: str, message: str, principal: Principal | None = None) -> Verdict:
@@ -302,8 +310,8 @@ def _undecided(requirements: Sequence[Requirement], unasked: Mapping[str, str]) 
             for r in requirements]
 
 
-def _summaries(profile: Profile, targets: Sequence[Target], region: str,
-               trust: Mapping[str | None, str]) -> tuple[TargetSummary, ...]:
+def _summaries(profile: Profile, targets: Sequence[Target], region: str, trust: Mapping[str | None, str],
+               trust_undecided: Mapping[str | None, str] | None = None) -> tuple[TargetSummary, ...]:
     out = []
     for target in targets:
         ccm = profile.cloud_controller(target)
@@ -313,7 +321,7 @@ def _summaries(profile: Profile, targets: Sequence[Target], region: str,
                          f"supports (cloud-controller-manager {ccm.ccm}, {ccm.mode} mode)")
         out.append(TargetSummary(target.cluster, target.region or region, ccm.minor if ccm else None,
                                  f"{ccm.mode} (CCM {ccm.ccm})" if ccm else None, tuple(notes),
-                                 trust.get(target.cluster)))
+                                 trust.get(target.cluster), (trust_undecided or {}).get(target.cluster)))
     return tuple(out)
 
 
@@ -331,10 +339,6 @@ def _requirements(profile: Profile, principal: Principal, targets: Sequence[Targ
 def _assumes_role(profile: Profile, target: Target) -> bool:
     ccm = profile.cloud_controller(target)
     return ccm is not None and ccm.mode == "assume-role" and target.cluster is not None
-
-
-# the tag KKP puts on what it creates (kubermatic/kubermatic@v2.31.0:pkg/provider/cloud/aws/provider.go:36)
-OWNERSHIP_TAG = "owned-by.kubermatic.k8c.io/{cluster}"
 
 
 def _profiles_to_read(targets: Sequence[Target]) -> set[str]:
@@ -370,7 +374,7 @@ def _read_instance_profiles(targets: Sequence[Target], operating: _Identity) -> 
         elif tags is None:
             out.append(replace(t, instance_profile_owned=True))
         else:
-            owned = any(tag.get("Key") == OWNERSHIP_TAG.format(cluster=t.cluster) for tag in tags)
+            owned = ownership.owns(tags, t.cluster or "")  # KKP's hasIAMTag: the key with an empty value
             unread = None if role else f"instance profile {t.instance_profile} holds no role yet"
             out.append(replace(t, instance_profile_role=role, instance_profile_owned=owned,
                                instance_profile_unread=unread))
@@ -378,9 +382,10 @@ def _read_instance_profiles(targets: Sequence[Target], operating: _Identity) -> 
 
 
 def _read_trust(profiles: Sequence[Profile], targets: Sequence[Target], operating: _Identity,
-                ) -> tuple[dict[str, tuple[str, Any]], list[str]]:
+                known: Mapping[str, Any] | None = None) -> tuple[dict[str, tuple[str, Any]], list[str]]:
     """Each control-plane role a CCM in assume-role mode will assume (under any of the profiles), read once:
-    cluster -> (role ARN, trust policy); a role not created yet is left out (KKP creates it with the right trust)."""
+    cluster -> (role ARN, trust policy); a role not created yet is left out (KKP creates it with the right trust).
+    `known`: roles the ownership read already got, by name (None: it does not exist)."""
     documents: dict[str, tuple[str, Any]] = {}
     notes: list[str] = []
     for target in targets:
@@ -389,6 +394,10 @@ def _read_trust(profiles: Sequence[Profile], targets: Sequence[Target], operatin
         values = variables(target, partition=operating.principal.partition, account=operating.principal.account,
                            region=target.region or "us-east-1")
         role_arn = values["controlPlaneRole"]
+        if known is not None and (name := role_arn.rsplit("/", 1)[-1]) in known:
+            if known[name] is not None:
+                documents[target.cluster] = (role_arn, known[name].get("AssumeRolePolicyDocument", {}))
+            continue
         try:
             role = operating.session.client("iam").get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
         except Exception as err:
@@ -411,15 +420,15 @@ def _organization(documents: Mapping[str, tuple[str, Any]], keys: AWSSession) ->
 
 
 def _trust_problems(profile: Profile, targets: Sequence[Target], documents: Mapping[str, tuple[str, Any]],
-                    keys: Principal, organization_id: str | None = None,
-                    ) -> tuple[dict[str | None, str], tuple[str, ...]]:
-    """Clusters whose control-plane role's trust policy refuses the keys while their CCM must assume it; and notes
-    for the roles whose trust credcheck cannot decide (a condition on a key it cannot know: neither missing nor ok).
+                    keys: Principal, organization_id: str | None = None, *, source_ips: Sequence[str] = (),
+                    ) -> tuple[dict[str | None, str], dict[str | None, str]]:
+    """Clusters whose control-plane role's trust policy refuses the keys while their CCM must assume it; and the
+    Clusters whose role's trust credcheck cannot decide (a condition on a key it cannot know): Unknown, naming the key.
 
     The request is the CCM's: sts:AssumeRole with the keys, no external ID, source identity, MFA or session tags,
     through the STS endpoint of the Cluster's region; organization_id: the keys' AWS Organization, None: unknown."""
     problems: dict[str | None, str] = {}
-    undecided: list[str] = []
+    undecided: dict[str | None, str] = {}
     for target in targets:
         if target.cluster is None or not _assumes_role(profile, target) or target.cluster not in documents:
             continue
@@ -427,11 +436,13 @@ def _trust_problems(profile: Profile, targets: Sequence[Target], documents: Mapp
         ccm = profile.cloud_controller(target)
         assumer = (f"the cloud-controller-manager of cluster {target.cluster} ({ccm.ccm if ccm else ''}) assumes it "
                    f"with the credential's keys")
-        decision = trust_admits(document, keys, region=target.region, organization_id=organization_id)
+        decision = trust_admits(document, keys, region=target.region, organization_id=organization_id,
+                                source_ips=source_ips)
         if decision.answer is Trust.UNDECIDED:
-            undecided.append(f"could not decide whether the trust policy of {role_arn} admits {keys.policy_source_arn} "
-                             f"for the cloud-controller-manager of cluster {target.cluster}: {decision.reason}; "
-                             "neither missing nor verified")
+            undecided[target.cluster] = (
+                f"could not decide whether the trust policy of {role_arn} admits {keys.policy_source_arn} for the "
+                f"cloud-controller-manager of cluster {target.cluster}: {decision.reason}; so its AssumeRole is "
+                f"unverified (condition key(s): {', '.join(decision.keys) or 'none'})")
         elif decision.answer is Trust.REFUSES and decision.denied:
             problems[target.cluster] = (
                 f"the trust policy of {role_arn} refuses {keys.policy_source_arn} ({decision.reason}), yet {assumer} "
@@ -442,7 +453,7 @@ def _trust_problems(profile: Profile, targets: Sequence[Target], documents: Mapp
                 f"the trust policy of {role_arn} does not admit {keys.policy_source_arn} ({decision.reason}), yet "
                 f"{assumer} (a role created before KKP v2.30 trusts only ec2.amazonaws.com). Add to its "
                 f"trust policy: {statement}")
-    return problems, tuple(undecided)
+    return problems, undecided
 
 
 @dataclass
@@ -471,10 +482,15 @@ class Prepared:
             source = role_of(batch.principal) or who.policy_source_arn
             audited = self.options.auditor is not None and self.options.auditor_cache.audited_lately(source)
             calls[audited or who.account] += 1
-        reads = (sum(1 for t in self.targets if any(_assumes_role(p, t) for p in profiles))
-                 + len(_profiles_to_read(self.targets)))
+        owned = ownership.roles_to_read(self.targets)  # read once, for ownership and trust alike
+        reads = (sum(1 for t in self.targets if any(_assumes_role(p, t) for p in profiles)
+                     and t.control_plane_role not in owned)
+                 + len(_profiles_to_read(self.targets)) + ownership.reads(self.targets, self.options.region))
         if reads:
             calls[self.principal.account] += reads
+        credential = self.static.credential
+        if keyreads := hygiene.key_calls(self.options.key_facts, credential.access_key_id if credential else None):
+            calls[self.keys.account] += keyreads
         return dict(calls)
 
     @property
@@ -541,7 +557,8 @@ def prepare_check(credential: Credential, options: CheckOptions) -> Prepared | V
     requirements = _requirements(options.profile, principal, targets, options, same_identity)
     upgrade_reqs = (_requirements(options.target_profile, principal, targets, options, same_identity)
                     if options.target_profile else [])
-    batches = plan(requirements + upgrade_reqs)
+    asked = hygiene.questions(options.excess_permissions, principal)
+    batches = plan(requirements + upgrade_reqs + asked)
     if len(batches) > MAX_SIMULATIONS:  # a per-check cap (issue 33): nothing is sent
         return replace(_unknown("TooManySimulations", f"this check would make {len(batches)} SimulatePrincipalPolicy "
                                 f"calls, more than {MAX_SIMULATIONS}: split its Clusters over checks of their own",
@@ -560,14 +577,16 @@ def finish_check(prepared: Prepared) -> Verdict:
     """The second half: the simulations, the trust reads, and the verdicts (current and upgrade)."""
     p, options = prepared, prepared.options
     operating = _Identity(p.principal, p.session)
-    if _profiles_to_read(p.targets):
-        targets = _read_instance_profiles(p.targets, operating)
+    roles_read: dict[str, Any] = {}
+    if _profiles_to_read(p.targets) or ownership.reads(p.targets, options.region):
+        targets = ownership.read_ownership(_read_instance_profiles(p.targets, operating), p.session, options.region,
+                                           roles_read)
         same_identity = p.keys is p.principal
         requirements = _requirements(options.profile, p.principal, targets, options, same_identity)
         upgrade = (_requirements(options.target_profile, p.principal, targets, options, same_identity)
                    if options.target_profile else [])
         p = replace(p, targets=targets, requirements=requirements, upgrade_requirements=upgrade,
-                    batches=plan(requirements + upgrade))
+                    batches=plan(requirements + upgrade + hygiene.questions(options.excess_permissions, p.principal)))
     identities = {OPERATING: operating}
     if p.keys is not p.principal:
         identities[KEYS] = _Identity(p.keys, p.static)
@@ -585,24 +604,45 @@ def finish_check(prepared: Prepared) -> Verdict:
                     upgrade_requirements=_undecided(p.upgrade_requirements, unasked),
                     findings=p.findings + tuple(sorted(set(unasked.values()))))
     profiles = [x for x in (options.profile, options.target_profile) if x is not None]
-    documents, trust_notes = _read_trust(profiles, p.targets, operating)
+    documents, trust_notes = _read_trust(profiles, p.targets, operating, roles_read)
     organization = _organization(documents, p.static)
-    trust, trust_undecided = _trust_problems(options.profile, p.targets, documents, p.keys, organization)
-    findings = p.findings + tuple(trust_notes) + trust_undecided
+    trust, trust_undecided = _trust_problems(options.profile, p.targets, documents, p.keys, organization,
+                                             source_ips=options.seed_egress)
+    findings = (p.findings + tuple(trust_notes) + role_name_findings(options.profile, p.targets)
+                + topology_findings(options.profile, p.targets, p.requirements, simulated))
     # a missing simulation result (MissingSimulationResult) propagates: the caller reports CheckFailed with its trace
     verdict = decide(p.principal, p.requirements, simulated, findings,
-                     targets=_summaries(options.profile, p.targets, options.region, trust),
+                     targets=_summaries(options.profile, p.targets, options.region, trust, trust_undecided),
                      profile_version=options.profile.version)
     if options.target_profile is not None:
-        up_trust, up_undecided = _trust_problems(options.target_profile, p.targets, documents, p.keys, organization)
+        up_trust, up_undecided = _trust_problems(options.target_profile, p.targets, documents, p.keys, organization,
+                                                 source_ips=options.seed_egress)
         verdict = replace(verdict, upgrade=decide(
-            p.principal, p.upgrade_requirements, simulated, up_undecided,
-            targets=_summaries(options.target_profile, p.targets, options.region, up_trust),
+            p.principal, p.upgrade_requirements, simulated,
+            topology_findings(options.target_profile, p.targets, p.upgrade_requirements, simulated),
+            targets=_summaries(options.target_profile, p.targets, options.region, up_trust, up_undecided),
             profile_version=options.target_profile.version))
+    verdict = hygiene.attach(verdict, asked=hygiene.questions(options.excess_permissions, p.principal),
+                             simulated=simulated, requirements=p.requirements, reader=options.key_facts,
+                             keys=p.static, keys_principal=p.keys, auditor=_key_auditor(p))
     if options.observer is not None:
         verdict = _observe(verdict, p, options.observer)
     return replace(verdict, aws_calls=dict(p.session.calls), simulated_by=simulated_by,
                    spent=p.session.budget.spent())
+
+
+def _key_auditor(p: Prepared) -> Callable[[], tuple[AWSSession, str]] | None:
+    """The auditor's session for the keys' account, for reading key facts the keys may not read themselves."""
+    if p.options.auditor is None:
+        return None
+
+    def session() -> tuple[AWSSession, str]:
+        found = _auditor_session(_Identity(p.keys, p.static), p.options)
+        if isinstance(found, Verdict):
+            raise RuntimeError(f"{found.reason}: {found.message}")
+        return found
+
+    return session
 
 
 def _observe(verdict: Verdict, p: Prepared, observer: DenialReader) -> Verdict:

@@ -4,6 +4,8 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from credcheck.engine.keyfacts import Excess, KeyFacts
+
 
 class Severity(StrEnum):
     REQUIRED = "required"
@@ -211,6 +213,8 @@ class Verdict:
     retry_after: float | None = None  # RateLimited: when the account's budget allows the check
     observed_denials: ObservedDenials | None = None  # CloudTrail's refused calls (opt-in: --observe-denials)
     spent: dict[str, int] = field(default_factory=dict)  # AWS requests made per account called (the budget's key)
+    key_facts: KeyFacts | None = None  # the keys' user's access keys (iam:ListAccessKeys), when read
+    excess: Excess | None = None  # high-risk actions beyond KKP's needs, when asked
 
     def tally(self) -> Tally:
         if self.counts is not None:

@@ -28,6 +28,12 @@ class Target:
     instance_profile_role: str | None = None
     instance_profile_owned: bool | None = None
     instance_profile_unread: str | None = None
+    # likewise the control-plane role a Cluster names (iam:GetRole) and its security group (ec2:DescribeSecurityGroups):
+    # whether each carries KKP's ownership tag (KKP deletes only what it owns), or why it could not be read
+    control_plane_role_owned: bool | None = None
+    control_plane_role_unread: str | None = None
+    security_group_owned: bool | None = None
+    security_group_unread: str | None = None
 
     @property
     def label(self) -> str:

@@ -22,10 +22,11 @@ elements: Principal", "AWS JSON policy elements: NotPrincipal", "IAM JSON policy
   (aws:SourceIp, sts:RoleSessionName, principal tags, ...) leaves its statement undecided, never failed.
 """
 
+import ipaddress
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote
@@ -110,12 +111,13 @@ def parse_document(raw: Any) -> Mapping[str, Any]:
 
 
 def request_context(principal: Principal, *, region: str | None = None,
-                    organization_id: str | None = None) -> RequestContext:
+                    organization_id: str | None = None, source_ip: str | None = None) -> RequestContext:
     """The context AWS builds for the cloud-controller-manager's AssumeRole with `principal`'s keys.
 
     region: the STS region it calls (the Cluster's; None: unknown). organization_id: the principal's AWS
     Organization ID (e.g. read by an auditor allowed organizations:DescribeOrganization); None: unknown;
-    NO_ORGANIZATION: the account belongs to none, so aws:PrincipalOrgID is absent.
+    NO_ORGANIZATION: the account belongs to none, so aws:PrincipalOrgID is absent. source_ip: the address the
+    request leaves the seed from (aws:SourceIp, as the admin gives it); None: unknown.
     """
     values: dict[str, tuple[str, ...]] = {
         # a role session's aws:PrincipalArn is its role's ARN, not the session's ("aws:PrincipalArn")
@@ -140,7 +142,11 @@ def request_context(principal: Principal, *, region: str | None = None,
         absent |= _ORGANIZATION_KEYS
     elif organization_id is not None:
         values["aws:principalorgid"] = (organization_id,)
+    if source_ip:
+        values["aws:sourceip"] = (source_ip,)
     notes = {key: "the organisation is known only when credcheck is given it" for key in _ORGANIZATION_KEYS}
+    notes["aws:sourceip"] = ("the seed's egress address is known only when the admin gives it: setting "
+                             "seedEgressCIDRs, --seed-egress-cidr")
     notes["aws:requestedregion"] = "the Cluster's region is not known"
     return RequestContext(values, frozenset(absent), prefixes, notes)
 
@@ -331,18 +337,58 @@ def _conclude(tally: _Tally, principal: Principal, context: RequestContext) -> T
                             else ""), labels, via_account=via_account)
 
 
+MAX_EGRESS_ADDRESSES = 256  # a seed's egress CIDRs are expanded to their addresses, at most this many in all
+
+
+class EgressError(ValueError):
+    """Seed egress addresses that cannot be used; the message says which and why."""
+
+
+def egress_addresses(cidrs: Sequence[str]) -> tuple[str, ...]:
+    """Every address the seed's egress CIDRs hold (the CCM's AssumeRole may leave from any of them)."""
+    out: list[str] = []
+    for cidr in cidrs:
+        try:
+            network = ipaddress.ip_network(cidr.strip(), strict=False)
+        except ValueError:
+            raise EgressError(f"seed egress {cidr!r} is not an IP address or CIDR") from None
+        if network.num_addresses > MAX_EGRESS_ADDRESSES - len(out):
+            raise EgressError(f"seed egress CIDRs hold more than {MAX_EGRESS_ADDRESSES} addresses; give the "
+                              "seed's NAT or egress addresses")
+        out += [str(a) for a in network]
+    return tuple(dict.fromkeys(out))
+
+
 def trust_admits(document: Any, principal: Principal, *, region: str | None = None,
-                 organization_id: str | None = None) -> TrustDecision:
+                 organization_id: str | None = None, source_ips: Sequence[str] = ()) -> TrustDecision:
     """Does the trust policy admit the cloud-controller-manager's AssumeRole with `principal`'s keys?
 
     ADMITS, REFUSES (naming the statement, and the condition keys that refused it) or UNDECIDED (naming the
     condition keys credcheck cannot know). See `request_context` for `region` and `organization_id`.
+    source_ips: the seed's egress addresses or CIDRs (aws:SourceIp): the request may come from any of them, so
+    it is admitted only when it is from each; an address it is refused from decides REFUSES.
     """
+    if not source_ips:
+        return _trust_admits(document, principal, region, organization_id, None)
+    try:
+        addresses = egress_addresses(source_ips)
+    except EgressError as err:
+        return TrustDecision(Trust.UNDECIDED, str(err), keys=("aws:SourceIp",))
+    decisions = [(a, _trust_admits(document, principal, region, organization_id, a)) for a in addresses]
+    for answer in (Trust.REFUSES, Trust.UNDECIDED):
+        for address, decision in decisions:
+            if decision.answer is answer:
+                return replace(decision, reason=f"from the seed's egress address {address}: {decision.reason}")
+    return decisions[0][1]
+
+
+def _trust_admits(document: Any, principal: Principal, region: str | None, organization_id: str | None,
+                  source_ip: str | None) -> TrustDecision:
     try:
         statements = _statements(document)
     except (PolicyError, ValueError, TypeError) as err:
         return TrustDecision(Trust.UNDECIDED, f"credcheck cannot read the trust policy: {err}")
-    context = request_context(principal, region=region, organization_id=organization_id)
+    context = request_context(principal, region=region, organization_id=organization_id, source_ip=source_ip)
     tally = _Tally()
     for raw, statement in statements:
         if not _covers(statement):

@@ -38,6 +38,7 @@ class TargetSummary:
     cloud_controller: str | None = None
     notes: tuple[str, ...] = ()
     trust_problem: str | None = None  # the control-plane role's trust policy does not admit the keys
+    trust_undecided: str | None = None  # its trust policy depends on a condition key credcheck cannot know
 
 
 def classify(result: SimulationResult, absent: frozenset[str] = frozenset()) -> Outcome:
@@ -195,8 +196,9 @@ def cluster_verdicts(results: Sequence[ActionResult], targets: Sequence[TargetSu
         missing = tuple(sorted({r.requirement.action for r in mine if is_missing(r)}))
         undecided = tuple(sorted({r.requirement.action for r in mine if r.outcome is Outcome.MISSING_CONTEXT}))
         blocked = missing or target.trust_problem
-        status = Status.INSUFFICIENT if blocked else Status.UNKNOWN if undecided else Status.SUFFICIENT
-        notes = target.notes + ((target.trust_problem,) if target.trust_problem else ())
+        status = (Status.INSUFFICIENT if blocked else Status.UNKNOWN if undecided or target.trust_undecided
+                  else Status.SUFFICIENT)
+        notes = target.notes + tuple(t for t in (target.trust_problem, target.trust_undecided) if t)
         out.append(ClusterVerdict(target.cluster or "(no Cluster)", status, target.region, target.kubernetes,
                                   target.cloud_controller, missing, undecided, notes))
     return tuple(out)
@@ -236,6 +238,10 @@ def decide(principal: Principal, requirements: Sequence[Requirement],
     if undecided:
         return Verdict(Status.UNKNOWN, "UndecidedByAWS", "; ".join(undecided), findings=findings,
                        **common)  # type: ignore[arg-type]
+    trust_undecided = tuple(t.trust_undecided for t in targets if t.trust_undecided)
+    if trust_undecided:
+        return Verdict(Status.UNKNOWN, "ControlPlaneRoleTrustUndecided", "; ".join(trust_undecided),
+                       findings=findings, **common)  # type: ignore[arg-type]
     required = sum(1 for r in results if r.requirement.severity is Severity.REQUIRED)
     note = f"; {missing_recommended} recommended action(s) denied" if missing_recommended else ""
     return Verdict(Status.SUFFICIENT, "AllRequiredAllowed", f"all {required} required actions are allowed{note}",

@@ -312,6 +312,53 @@ class Kube:
         return dict(stored)
 
 
+    # --- Events about KKP Clusters (writing an Event about a Cluster is not writing to the Cluster) ---
+    def get_event(self, namespace: str, name: str) -> dict[str, Any] | None:
+        found = self._get(_path("", "v1", "events", namespace, name))
+        return None if isinstance(found, int) else found
+
+    def create_event(self, event: dict[str, Any]) -> None:
+        """Conflict when it exists already (created meanwhile)."""
+        path = _path("", "v1", "events", event["metadata"]["namespace"], None)
+        status, _ = self._call("POST", path, event)
+        if status == 409:
+            raise Conflict("POST", path, status)
+        if status >= 300:
+            raise ApiError("POST", path, status)
+
+    def patch_event(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        path = _path("", "v1", "events", namespace, name)
+        status, _ = self._call("PATCH", path, patch, content_type="application/merge-patch+json")
+        if status >= 300:
+            raise ApiError("PATCH", path, status)
+
+    # --- the keys a KKP Cluster's components run on (issue 34): one Secret by name, its namespace's Deployments ---
+    def copy_secret(self, namespace: str, name: str) -> tuple[dict[str, bytes], str] | ReadFailure:
+        """KKP's per-cluster copy (`get` by name only: the chart grants it with resourceNames): its data and its
+        resourceVersion; ReadFailure CopyNotFound / CopyForbidden."""
+        secret = self._get(_path("", "v1", "secrets", namespace, name), missing=(403, 404))
+        if isinstance(secret, int):
+            return ReadFailure("CopyNotFound" if secret == 404 else "CopyForbidden",
+                               f"Secret {namespace}/{name} " + ("does not exist" if secret == 404 else
+                                                                "may not be read by credcheck (HTTP 403)"))
+        data = {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
+        return data, str((secret.get("metadata") or {}).get("resourceVersion", ""))
+
+    def deployments(self, namespace: str) -> list[dict[str, Any]] | ReadFailure:
+        """The Deployments of one namespace (every page), or ReadFailure DeploymentsForbidden."""
+        path, items, cont = collection("apps", "v1", "deployments", namespace), [], None
+        while True:
+            try:
+                page, _, cont = self.list_page(path, cont=cont)
+            except ApiError as err:
+                if err.status in (403, 404):
+                    return ReadFailure("DeploymentsForbidden", f"credcheck may not list Deployments in {namespace} "
+                                       f"(HTTP {err.status})")
+                raise
+            items += page
+            if cont is None:
+                return items
+
 def _path(group: str, version: str, plural: str, namespace: str | None, name: str | None) -> str:
     if name in (".", "..") or namespace in (".", ".."):  # a URL would drop the segment: another request (a list)
         raise ValueError(f"{name!r} is not an object name")

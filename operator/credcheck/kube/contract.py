@@ -22,6 +22,8 @@ ANNOTATION_PROBLEM = "credcheck.io/source-problem"  # what is wrong with the Clu
 # set by discovery on a check it did not make that has the name a discovered check would take (issue 33)
 ANNOTATION_CONFLICT = "credcheck.io/discovery-conflict"
 ANNOTATION_EXTERNAL_ID_FROM = "credcheck.io/external-id-from"
+# the KKP versions the Clusters using the source report (their conditions' kubermaticVersion): "abc=v2.31.0;…"
+ANNOTATION_KKP_VERSIONS = "credcheck.io/kkp-versions"
 
 # the CRD's pattern for spec.assumeRole.roleARN (Gardener's AWS admission uses the same)
 ROLE_ARN = re.compile(r"^arn:aws[a-z0-9-]*:iam::\d{12}:role(/[^/]+)*/[^/]+$")

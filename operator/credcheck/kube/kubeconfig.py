@@ -1,6 +1,8 @@
 """The CLI's login from any kubeconfig a KKP admin has (the operator logs in as its ServiceAccount instead).
 
-Reads $KUBECONFIG (the first file; ~/.kube/config) and its current context: the cluster's server, CA (file or
+Reads $KUBECONFIG as kubectl does (a list of files merged: empty and missing entries skipped, the first file to set a
+value or a named cluster, user or context wins, relative paths resolved against the file that names them; without
+$KUBECONFIG, ~/.kube/config) and its current context: the cluster's server, CA (file or
 data), `insecure-skip-tls-verify` and `proxy-url`; the user's token, `tokenFile`, client certificate and key (file
 or data), or an exec credential plugin (client.authentication.k8s.io v1 and v1beta1: `aws eks get-token`,
 aws-iam-authenticator, kubelogin), run with its args and env and with `interactiveMode` respected. Credentials
@@ -12,6 +14,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,13 +28,6 @@ EXEC_TIMEOUT = 120.0
 
 class KubeconfigError(Exception):
     """A kubeconfig credcheck cannot log in with; the message says what to fix."""
-
-
-def _named(items: Any, name: str, what: str) -> dict[str, Any]:
-    for item in items or []:
-        if item.get("name") == name:
-            return dict(item.get(what) or {})
-    raise KubeconfigError(f"the kubeconfig has no {what} named {name!r}")
 
 
 def _path(base: Path, value: str | None) -> str | None:
@@ -82,20 +78,69 @@ def run_exec_plugin(spec: Mapping[str, Any], cluster: Mapping[str, Any], interac
     return dict(credential["status"])
 
 
+@dataclass(frozen=True)
+class Merged:
+    """A kubeconfig merged from its files: the first file's value wins, each named entry keeps its file's folder."""
+
+    current_context: str | None
+    entries: Mapping[tuple[str, str], tuple[dict[str, Any], Path]]  # (section, name) -> (entry, its file's folder)
+    files: tuple[Path, ...]
+
+    def named(self, section: str, name: str, what: str) -> tuple[dict[str, Any], Path]:
+        found = self.entries.get((section, name))
+        if found is None:
+            raise KubeconfigError(f"the kubeconfig has no {what} named {name!r}")
+        return found
+
+
+def kubeconfig_paths(env: Mapping[str, str] | None = None, home: Path | None = None) -> list[Path]:
+    """The files kubectl reads: $KUBECONFIG's list (empty entries skipped, each file once), else ~/.kube/config."""
+    env = os.environ if env is None else env
+    listed = [Path(p) for p in env.get("KUBECONFIG", "").split(os.pathsep) if p]
+    if not listed:
+        return [(home or Path.home()) / ".kube" / "config"]
+    return list(dict.fromkeys(listed))
+
+
+def merge_kubeconfigs(paths: list[Path]) -> Merged:
+    """kubectl's merge (client-go clientcmd): files that don't exist are skipped, the first to set a key wins."""
+    current: str | None = None
+    entries: dict[tuple[str, str], tuple[dict[str, Any], Path]] = {}
+    read: list[Path] = []
+    for path in paths:
+        try:
+            text = path.read_text("utf-8")
+        except FileNotFoundError:
+            continue
+        except OSError as err:
+            raise KubeconfigError(f"cannot read the kubeconfig {path}: {type(err).__name__}") from None
+        try:
+            config = yaml.safe_load(text) or {}
+        except yaml.YAMLError as err:
+            raise KubeconfigError(f"cannot read the kubeconfig {path}: {type(err).__name__}") from None
+        if not isinstance(config, dict):
+            raise KubeconfigError(f"the kubeconfig {path} is not a mapping")
+        read.append(path)
+        current = current or config.get("current-context") or None
+        for section, what in (("clusters", "cluster"), ("users", "user"), ("contexts", "context")):
+            for item in config.get(section) or []:
+                if isinstance(item, dict) and item.get("name") is not None:
+                    entries.setdefault((what, str(item["name"])), (dict(item.get(what) or {}), path.parent))
+    if not read:
+        raise KubeconfigError(f"no kubeconfig found (looked for {', '.join(str(p) for p in paths)})")
+    return Merged(current, entries, tuple(read))
+
+
 def login_from_kubeconfig(path: Path | None = None, context: str | None = None,
                           interactive_tty: bool | None = None) -> kopf.ConnectionInfo:
-    path = path or Path(os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or Path.home() / ".kube" / "config")
-    try:
-        config = yaml.safe_load(path.read_text("utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise KubeconfigError(f"cannot read the kubeconfig {path}: {type(err).__name__}") from None
-    name = context or config.get("current-context")
+    merged = merge_kubeconfigs([path] if path else kubeconfig_paths())
+    where = ", ".join(str(p) for p in merged.files)
+    name = context or merged.current_context
     if not name:
-        raise KubeconfigError(f"{path} has no current-context: pass one, or run kubectl config use-context")
-    ctx = _named(config.get("contexts"), name, "context")
-    cluster = _named(config.get("clusters"), str(ctx.get("cluster")), "cluster")
-    user = _named(config.get("users"), str(ctx.get("user")), "user") if ctx.get("user") else {}
-    base = path.parent
+        raise KubeconfigError(f"{where} has no current-context: pass one, or run kubectl config use-context")
+    ctx, _ = merged.named("context", name, "context")
+    cluster, cluster_base = merged.named("cluster", str(ctx.get("cluster")), "cluster")
+    user, base = merged.named("user", str(ctx.get("user")), "user") if ctx.get("user") else ({}, cluster_base)
     token, cert_data, key_data, expiration = user.get("token"), user.get("client-certificate-data"), \
         user.get("client-key-data"), None
     if user.get("tokenFile"):
@@ -114,7 +159,7 @@ def login_from_kubeconfig(path: Path | None = None, context: str | None = None,
     if not cluster.get("server"):
         raise KubeconfigError(f"the cluster of context {name!r} has no server")
     return kopf.ConnectionInfo(
-        server=str(cluster["server"]), ca_path=_path(base, cluster.get("certificate-authority")),
+        server=str(cluster["server"]), ca_path=_path(cluster_base, cluster.get("certificate-authority")),
         ca_data=cluster.get("certificate-authority-data"),
         insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
         username=user.get("username"), password=user.get("password"),

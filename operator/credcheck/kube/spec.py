@@ -16,6 +16,7 @@ from credcheck.kube.bounds import bound_problems
 from credcheck.kube.contract import (
     ANNOTATION_CLUSTERS,
     ANNOTATION_CONFLICT,
+    ANNOTATION_KKP_VERSIONS,
     ANNOTATION_PROBLEM,
     EXTERNAL_ID,
     LABEL_DISCOVERED,
@@ -164,6 +165,7 @@ class CheckObject:
     discovered: bool = False  # made by discovery (label credcheck.io/discovered)
     used_by: tuple[str, ...] = ()  # the Clusters discovery found using the source
     conflict: str | None = None  # discovery would make a check of this name: why it left this one alone (#33)
+    kkp_versions: tuple[tuple[str, str], ...] = ()  # (Cluster, the KKP version it reports), as discovery found
 
 
 def _text(value: Any) -> str | None:
@@ -288,4 +290,7 @@ def parse_check(body: Mapping[str, Any], builtin: tuple[str, ...]) -> CheckObjec
         spec=parsed if isinstance(parsed, CheckSpec) else None, problems=problems,
         discovered=labels.get(LABEL_DISCOVERED) == "true",
         used_by=tuple(c for c in str(annotations.get(ANNOTATION_CLUSTERS) or "").split(",") if c),
-        conflict=_text(annotations.get(ANNOTATION_CONFLICT)) if labels.get(LABEL_DISCOVERED) != "true" else None)
+        conflict=_text(annotations.get(ANNOTATION_CONFLICT)) if labels.get(LABEL_DISCOVERED) != "true" else None,
+        kkp_versions=tuple((c, v) for c, _, v in (pair.partition("=") for pair in
+                                                  str(annotations.get(ANNOTATION_KKP_VERSIONS) or "").split(";"))
+                           if c and v))

@@ -83,3 +83,31 @@ def test_what_a_control_plane_role_lacks_is_named_with_the_role_and_a_policy_for
            f"loadbalancer/* [required, implicitDeny] (Cluster abc) as {role}" in text
     assert f"To fix it, add to the policy of the control-plane role {role}:" in text
     assert "To fix it, add to the credential's policy" not in text
+
+
+def test_a_long_recommended_list_is_a_count_unless_asked_for() -> None:
+    rows = [{"action": f"ec2:Describe{n}", "resource": "*", "reason": "implicitDeny", "severity": "recommended",
+             "features": ["dashboard"]} for n in ("A", "B", "C", "D", "E", "F", "G")]
+    few = [{"action": "ec2:DescribeZ", "resource": "*", "reason": "implicitDeny", "severity": "recommended",
+            "features": ["other"]}]
+    check = {"metadata": {"namespace": "kubermatic", "name": "x"},
+             "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "AllRequiredAllowed"}],
+                        "missing": rows + few}}
+    short = to_text(check)
+    assert "dashboard (recommended, never failing): 7 actions (--recommended lists them)" in short
+    assert "ec2:DescribeA" not in short
+    assert "other (recommended, never failing): ec2:DescribeZ" in short  # five or fewer: named
+    full = to_text(check, all_recommended=True)
+    assert "dashboard (recommended, never failing): ec2:DescribeA, ec2:DescribeB, ec2:DescribeC" in full
+def test_text_shows_the_keys_a_cluster_runs_on_its_deletion_and_its_settings() -> None:
+    check = json.loads(json.dumps(CHECK))
+    check["status"]["clusters"][0].update({
+        "credentialInUse": "Stale", "credentialInUseSince": "2026-12-06T06:00:00Z",
+        "credentialInUseMessage": "cluster-abc/cloud-credentials does not hold the keys; do not deactivate the old key yet",
+        "deletionReady": "False", "deletionMessage": "deleting this Cluster will hang: ec2:DeleteSecurityGroup",
+        "configFindings": ["roleARN 'x' is not an ARN"]})
+    text = to_text(check)
+    assert "keys in use: Stale since 2026-12-06T06:00:00Z — cluster-abc/cloud-credentials" in text
+    assert "deletion: deleting this Cluster will hang: ec2:DeleteSecurityGroup" in text
+    assert "setting: roleARN 'x' is not an ARN" in text
+    assert "keys in use" not in to_text(CHECK), "nothing said when the status has no such fields"

@@ -135,6 +135,17 @@ def test_settings_from_flags_and_environment(monkeypatch: pytest.MonkeyPatch) ->
         from_arguments(parser.parse_args(["--webhook-mode", "strict"]))
 
 
+def test_the_seeds_egress_cidrs_are_a_setting_refused_when_not_addresses() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    settings = from_arguments(parser.parse_args(["--seed-egress-cidrs", "203.0.113.5, 198.51.100.0/30"]))
+    assert settings.seed_egress_cidrs == ("203.0.113.5", "198.51.100.0/30")
+    with pytest.raises(ValueError, match="not an IP address or CIDR"):
+        from_arguments(parser.parse_args(["--seed-egress-cidrs", "the-nat-gateway"]))
+    with pytest.raises(ValueError, match="more than 256 addresses"):
+        from_arguments(parser.parse_args(["--seed-egress-cidrs", "10.0.0.0/16"]))
+
+
 def test_the_cache_keeps_a_verdict_compressed_and_serves_an_equal_one() -> None:
     missing = tuple(ActionResult(Requirement(f"ec2:Action{i}", f"arn:aws:ec2:eu-central-1:123456789012:instance/i-{i}",
                                              Severity.REQUIRED, ("feature",), "ec2:*", cluster="c1",

@@ -21,15 +21,15 @@ def test_condition_gauges_are_one_hot_and_forgotten_on_delete() -> None:
               "summary": {"missingRequired": 3, "missingRecommended": 7}, "lastCheckTime": "2026-11-27T12:00:00Z"}
     metrics.record_status("kubermatic", "m1", status, 21600)
     value = metrics.REGISTRY.get_sample_value
-    assert value("credcheck_check_condition", {"namespace": "kubermatic", "name": "m1", "condition": "Ready",
+    assert value("credcheck_check_condition", {"check_namespace": "kubermatic", "name": "m1", "condition": "Ready",
                                                "status": "False"}) == 1
-    assert value("credcheck_check_condition", {"namespace": "kubermatic", "name": "m1", "condition": "Ready",
+    assert value("credcheck_check_condition", {"check_namespace": "kubermatic", "name": "m1", "condition": "Ready",
                                                "status": "True"}) == 0
-    assert value("credcheck_missing_actions", {"namespace": "kubermatic", "name": "m1", "severity": "required"}) == 3
+    assert value("credcheck_missing_actions", {"check_namespace": "kubermatic", "name": "m1", "severity": "required"}) == 3
     assert value("credcheck_last_successful_check_timestamp_seconds",
-                 {"namespace": "kubermatic", "name": "m1"}) == 1795780800.0
+                 {"check_namespace": "kubermatic", "name": "m1"}) == 1795780800.0
     metrics.forget("kubermatic", "m1")
-    assert value("credcheck_check_condition", {"namespace": "kubermatic", "name": "m1", "condition": "Ready",
+    assert value("credcheck_check_condition", {"check_namespace": "kubermatic", "name": "m1", "condition": "Ready",
                                                "status": "False"}) is None
 
 
@@ -37,7 +37,7 @@ def test_unknown_verdicts_do_not_count_as_success() -> None:
     metrics.record_status("kubermatic", "m2", {"conditions": [{"type": "Ready", "status": "Unknown"}],
                                                "lastCheckTime": "2026-11-27T12:00:00Z"}, 600)
     assert metrics.REGISTRY.get_sample_value("credcheck_last_successful_check_timestamp_seconds",
-                                             {"namespace": "kubermatic", "name": "m2"}) is None
+                                             {"check_namespace": "kubermatic", "name": "m2"}) is None
 
 
 def test_dashboard_queries_only_exported_series() -> None:
@@ -48,7 +48,11 @@ def test_dashboard_queries_only_exported_series() -> None:
     metrics.CHECK_DURATION.observe(0.4)
     metrics.CHECKS.set(1)
     metrics.RELISTS.labels("secrets", "expired").inc()
+    metrics.record_status("kubermatic", "d-broken", {"conditions": [
+        {"type": "CredentialsValid", "status": "False", "reason": "InvalidCredentials"}], "clusters": [{"name": "c1"}]},
+        600)
     exported = _samples()
+    metrics.forget("kubermatic", "d-broken")
     dashboard = json.loads(DASHBOARD.read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     assert len(exprs) >= 8
@@ -57,6 +61,7 @@ def test_dashboard_queries_only_exported_series() -> None:
     assert used <= exported, f"not exported: {sorted(used - exported)}"
     assert {"credcheck_recheck_round_duration_seconds", "credcheck_recheck_round_aws_calls"} <= used, \
         "the re-check round's duration and AWS calls are on the dashboard"
+    assert "credcheck_cluster_not_ready" in used, "the KKP Clusters a credential breaks are on the dashboard"
 
 
 def test_the_reason_series_follows_the_condition_and_goes_with_the_check() -> None:
@@ -75,3 +80,37 @@ def test_the_reason_series_follows_the_condition_and_goes_with_the_check() -> No
     assert reasons() == {("Ready", "ControlPlaneRoleTrustMissing"), ("PermissionsSufficient", "ControlPlaneRoleTrustMissing")}
     metrics.forget("kubermatic", "why")
     assert reasons() == set()
+
+
+def test_only_clusters_the_verdict_breaks_carry_a_series_and_they_go_when_it_is_fixed() -> None:
+    def clusters() -> set[tuple[str, str, str]]:
+        return {(s.labels["cluster"], s.labels["condition"], s.labels["reason"]) for m in metrics.REGISTRY.collect()
+                if m.name == "credcheck_cluster_not_ready" for s in m.samples if s.labels["name"] == "per-cluster"}
+
+    broken = {"conditions": [{"type": "CredentialsValid", "status": "True", "reason": "Valid"},
+                             {"type": "PermissionsSufficient", "status": "False", "reason": "MissingPermissions"},
+                             {"type": "Ready", "status": "False", "reason": "MissingPermissions"}],
+              "clusters": [{"name": "aaaa1111", "ready": "False", "missing": ["ec2:RunInstances"]},
+                           {"name": "bbbb2222", "ready": "True"}]}
+    metrics.record_status("kubermatic", "per-cluster", broken, 3600)
+    assert clusters() == {("aaaa1111", "PermissionsSufficient", "MissingPermissions")}
+    fixed = {"conditions": [{"type": "CredentialsValid", "status": "True", "reason": "Valid"},
+                            {"type": "PermissionsSufficient", "status": "True", "reason": "AllRequiredAllowed"},
+                            {"type": "Ready", "status": "True", "reason": "AllRequiredAllowed"}],
+             "clusters": [{"name": "aaaa1111", "ready": "True"}, {"name": "bbbb2222", "ready": "True"}]}
+    metrics.record_status("kubermatic", "per-cluster", fixed, 3600)
+    assert clusters() == set()
+    metrics.forget("kubermatic", "per-cluster")
+
+
+def test_no_series_is_labelled_namespace_or_service() -> None:
+    """A scrape's own target labels `namespace` (KKP's pods job, a ServiceMonitor) and `service` (a ServiceMonitor)
+    would rename a metric's label of that name to exported_namespace / exported_service."""
+    metrics.record_status("kubermatic", "labels", {"conditions": [{"type": "Ready", "status": "True"}]}, 600)
+    aws_calls.record_aws_call("iam", "GetRole", "throttled")
+    try:
+        labelled = {m.name for m in metrics.REGISTRY.collect() for s in m.samples
+                    if {"namespace", "service"} & set(s.labels)}
+        assert labelled == set()
+    finally:
+        metrics.forget("kubermatic", "labels")

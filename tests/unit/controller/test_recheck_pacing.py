@@ -215,7 +215,7 @@ def test_a_check_the_scheduler_finds_gone_leaves_the_schedule_and_its_series() -
     asyncio.run(recheck.request(runtime, schedule, key, logging.getLogger("test")))
     assert len(schedule) == 0, "not patched again every round"
     assert metrics.REGISTRY.get_sample_value("credcheck_check_condition", {
-        "namespace": key[0], "name": key[1], "condition": "Ready", "status": "True"}) is None
+        "check_namespace": key[0], "name": key[1], "condition": "Ready", "status": "True"}) is None
 
 
 def test_however_many_are_due_only_a_few_re_checks_are_open_at_once() -> None:

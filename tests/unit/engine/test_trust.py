@@ -313,26 +313,43 @@ def test_the_request_context_of_the_cloud_controller_managers_assume_role() -> N
     assert not request_context(USER, organization_id=NO_ORGANIZATION).unknown("aws:PrincipalOrgID")
 
 
-# --- check.py's use: a refusal is ControlPlaneRoleTrustMissing, an undecided answer only a note ---
+# --- check.py's use: a refusal is ControlPlaneRoleTrustMissing, an undecided answer that Cluster's Unknown ---
 
 CLUSTER = Target(cluster="abc", region="eu-central-1", kubernetes_version="1.34")
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/kubernetes-abc-control-plane"
 
 
-def problems(document: dict[str, Any], **kwargs: Any) -> tuple[dict[str | None, str], tuple[str, ...]]:
+def problems(document: dict[str, Any], **kwargs: Any) -> tuple[dict[str | None, str], dict[str | None, str]]:
     return _trust_problems(load_profile("kkp-2.31"), [CLUSTER], {"abc": (ROLE, document)}, USER, **kwargs)
 
 
-def test_an_undecided_trust_is_a_note_naming_the_key_not_a_problem() -> None:
-    found, notes = problems(doc(ORG_GUARD, allow()))
+def test_an_undecided_trust_makes_that_cluster_unknown_naming_the_key_not_a_problem() -> None:
+    """issue 31 (6): an AssumeRole credcheck cannot decide is unverified, so the Cluster is Unknown, never Ready."""
+    found, undecided = problems(doc(ORG_GUARD, allow()))
     assert found == {}
-    assert len(notes) == 1 and "aws:PrincipalOrgID" in notes[0] and ROLE in notes[0]
-    assert problems(doc(ORG_GUARD, allow()), organization_id=ORG) == ({}, ())
+    assert list(undecided) == ["abc"] and "aws:PrincipalOrgID" in undecided["abc"] and ROLE in undecided["abc"]
+    assert problems(doc(ORG_GUARD, allow()), organization_id=ORG) == ({}, {})
+
+
+SOURCE_IP = {"Sid": "FromTheSeed", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+             "Action": "sts:AssumeRole", "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/28"}}}
+
+
+def test_a_source_ip_condition_is_unknown_until_the_seeds_egress_is_given_then_decided_exactly() -> None:
+    """issue 31 (6): aws:SourceIp of the seed's egress (hand-written expectations, AWS's IpAddress operator)."""
+    _, undecided = problems(doc(SOURCE_IP))
+    assert "aws:SourceIp" in undecided["abc"] and "seedEgressCIDRs" in undecided["abc"]
+    assert problems(doc(SOURCE_IP), source_ips=("203.0.113.5",)) == ({}, {})
+    assert problems(doc(SOURCE_IP), source_ips=("203.0.113.0/29",)) == ({}, {}), "every address inside"
+    refused, undecided = problems(doc(SOURCE_IP), source_ips=("203.0.113.8/28", "198.51.100.7"))
+    assert undecided == {} and "198.51.100.7" in refused["abc"], "one egress address outside: refused"
+    _, bad = problems(doc(SOURCE_IP), source_ips=("10.0.0.0/8",))
+    assert "more than 256 addresses" in bad["abc"]
 
 
 def test_a_refused_trust_names_the_statement_to_add_or_the_deny_to_narrow() -> None:
     found, notes = problems(doc(allow(StringEquals={"sts:ExternalId": "kkp-1"})))
-    assert notes == () and "sts:ExternalId" in found["abc"]
+    assert notes == {} and "sts:ExternalId" in found["abc"]
     assert f'"AWS": "arn:aws:iam::{ACCOUNT}:root"' in found["abc"], "the trust statement to add"
     denied, _ = problems(doc(ORG_GUARD, allow()), organization_id="o-zzzzzzzzzz")
     assert "Narrow that Deny" in denied["abc"] and "'DenyOutsideOrg'" in denied["abc"]

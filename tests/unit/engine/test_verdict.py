@@ -73,16 +73,19 @@ def test_keys_and_operating_identities_are_simulated_separately() -> None:
     assert {p.principal for p in plan([a, b])} == {OPERATING, KEYS}
 
 
-def test_kkp_231_one_cluster_needs_six_simulate_calls() -> None:
-    """Six request contexts that can't share a call: the unscoped calls, DescribeRegions pinned to us-east-2, the
-    resource-scoped EC2/KMS calls with tag-on-create for the security group, IAM, tag-on-create for RunInstances, and
-    plain ec2:CreateTags on the existing subnets, route table and security group."""
+def test_kkp_231_one_cluster_needs_nine_simulate_calls() -> None:
+    """Nine request contexts that can't share a call: the unscoped calls, DescribeRegions pinned to us-east-2, IAM,
+    and the six tag sets KKP's ec2:CreateTags/DeleteTags requests carry (issue 31: aws:TagKeys and aws:RequestTag):
+    tag-on-create of the instance (machine-controller's tags) and of the security group (the ownership tag), the
+    re-tagging of the existing subnets, route table and security group (and DeleteTags of that tag), the legacy
+    ownership back-fill, machine-controller's Machine-UID re-tag, and the deletion of a KKP-owned security group."""
     reqs = load_profile("kkp-2.31").requirements("1", target=Target(cluster="c", region="eu-central-1"),
                                                  keys_are_operating=True)
     batches = plan(reqs)
-    assert len([b for b in batches if b.principal == OPERATING]) == 6
-    # the CCM's calls as the control-plane role (assume-role mode): four request contexts (describes, untagged
-    assert len([b for b in batches if b.principal.startswith("controlPlaneRole:")]) == 4
+    assert len([b for b in batches if b.principal == OPERATING]) == 9
+    # the CCM's calls as the control-plane role (assume-role mode): five request contexts (describes, untagged
+    # creates, resources tagged owned, the nodes' group tagged with an empty value (issue 31), the service-linked role)
+    assert len([b for b in batches if b.principal.startswith("controlPlaneRole:")]) == 5
     assert sum(len(b.actions) * len(b.resources) for b in batches if b.principal == OPERATING) < 300  # every type AWS requires
     assert all(len(b.actions) * len(b.resources) <= 1000 for b in batches)
 

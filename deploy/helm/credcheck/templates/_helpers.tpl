@@ -17,3 +17,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $all := concat .Values.namespaces (list .Release.Namespace) | uniq -}}
 {{- join "," $all -}}
 {{- end -}}
+
+{{- /* The alert rules file (files/rules.yaml, the one source) with the runbook links made absolute from
+runbookBaseURL, or left out when it is empty (no link rather than a dead one). */ -}}
+{{- define "credcheck.rules" -}}
+{{- $rules := .Files.Get "files/rules.yaml" -}}
+{{- if .Values.runbookBaseURL -}}
+{{- replace "RUNBOOK_BASE_URL" (trimSuffix "/" .Values.runbookBaseURL) $rules -}}
+{{- else -}}
+{{- regexReplaceAll "(?m)^[ \\t]*runbook_url: RUNBOOK_BASE_URL.*\\n" $rules "" -}}
+{{- end -}}
+{{- end -}}

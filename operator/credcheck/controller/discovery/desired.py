@@ -11,6 +11,7 @@ from credcheck.kube.bounds import MAX_CLUSTERS
 from credcheck.kube.contract import (
     ANNOTATION_CLUSTERS,
     ANNOTATION_EXTERNAL_ID_FROM,
+    ANNOTATION_KKP_VERSIONS,
     ANNOTATION_NOTE,
     ANNOTATION_PROBLEM,
     ANNOTATION_SOURCE_VERSION,
@@ -75,7 +76,7 @@ def spec_for_secret(secret_name: str, uses: CheckSettings | None = None, *, prof
 def desired_for_secret(namespace: str, secret_name: str, *, resource_version: str, uses: CheckSettings,
                        profile: str, interval: str) -> dict[str, Any]:
     annotations = {ANNOTATION_SOURCE_VERSION: resource_version, ANNOTATION_CLUSTERS: ",".join(uses.names),
-                   ANNOTATION_PROBLEM: "", ANNOTATION_EXTERNAL_ID_FROM: ""}
+                   ANNOTATION_PROBLEM: "", ANNOTATION_EXTERNAL_ID_FROM: "", ANNOTATION_KKP_VERSIONS: ""}
     if uses.assume_role_arn and not ROLE_ARN.match(uses.assume_role_arn):
         # the CRD would refuse it in the spec: the check reports the Cluster's mistake instead (kube.spec.parse_check
         # reads it as the check's problem)
@@ -91,6 +92,8 @@ def desired_for_secret(namespace: str, secret_name: str, *, resource_version: st
                      "by name: give the others credentials of their own")
     if notes:
         annotations[ANNOTATION_NOTE] = "; ".join(notes)
+    if uses.kkp_versions:
+        annotations[ANNOTATION_KKP_VERSIONS] = ";".join(f"{c}={v}" for c, v in uses.kkp_versions)[:1000]
     return {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": KIND,
         "metadata": {"name": check_name_for_secret(secret_name), "namespace": namespace,
@@ -115,7 +118,7 @@ def desired_for_preset(namespace: str, preset_name: str, *, resource_version: st
 
 
 TRACKED = (ANNOTATION_SOURCE_VERSION, ANNOTATION_CLUSTERS, ANNOTATION_PROBLEM, ANNOTATION_NOTE,
-           ANNOTATION_EXTERNAL_ID_FROM)
+           ANNOTATION_EXTERNAL_ID_FROM, ANNOTATION_KKP_VERSIONS)
 
 
 def discovery_view(check: Mapping[str, Any]) -> str:

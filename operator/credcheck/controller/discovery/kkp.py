@@ -28,6 +28,7 @@ class ClusterUse:
     security_group_id: str | None = None
     vpc_id: str | None = None
     generation: str | None = None  # metadata.generation: changes with the spec (its external ID included)
+    kkp_version: str | None = None  # the KKP version its conditions report (kubermaticVersion, cluster.go:646-647)
 
     def spec_entry(self, regions: Mapping[str, str]) -> ClusterEntry:
         """This Cluster as an entry of the check's spec.clusters."""
@@ -63,7 +64,19 @@ def cluster_use(cluster: Mapping[str, Any], require_reference: bool = True) -> C
         role_arn=text(aws.get("roleARN")), instance_profile=text(aws.get("instanceProfileName")),
         security_group_id=text(aws.get("securityGroupID")), vpc_id=text(aws.get("vpcID")),
         generation=text((cluster.get("metadata") or {}).get("generation")),
+        kkp_version=reported_kkp_version(cluster),
     )
+
+
+def reported_kkp_version(cluster: Mapping[str, Any]) -> str | None:
+    """The newest KKP version a Cluster's conditions report (a map by condition type in KKP's API, each with
+    kubermaticVersion: kubermatic/kubermatic@v2.31.0:sdk/apis/kubermatic/v1/cluster.go:646-647)."""
+    conditions = (cluster.get("status") or {}).get("conditions") or {}
+    entries = conditions.values() if isinstance(conditions, Mapping) else conditions if isinstance(
+        conditions, list) else ()
+    versions = sorted({str(c["kubermaticVersion"]) for c in entries
+                       if isinstance(c, Mapping) and c.get("kubermaticVersion")})
+    return versions[-1] if versions else None
 
 
 def external_cluster_secret(external: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -72,6 +85,24 @@ def external_cluster_secret(external: Mapping[str, Any]) -> tuple[str, str] | No
     ref = (eks or {}).get("credentialsReference") or {} if isinstance(eks, Mapping) else {}
     name, namespace = ref.get("name"), ref.get("namespace")
     return (str(namespace), str(name)) if name and namespace else None
+
+
+@dataclass(frozen=True)
+class ImportedEKS:
+    """An imported EKS cluster (ExternalCluster spec.cloudSpec.eks): KKP's object, and the EKS cluster's name and
+    region it manages (the ARNs KKP's EKS calls act on: eks/provider.go:195-214)."""
+
+    external: str
+    name: str | None = None
+    region: str | None = None
+
+
+def imported_eks(external: Mapping[str, Any]) -> ImportedEKS:
+    eks = ((external.get("spec") or {}).get("cloudSpec") or {}).get("eks")
+    eks = eks if isinstance(eks, Mapping) else {}
+    name, region = eks.get("name"), eks.get("region")
+    return ImportedEKS(str((external.get("metadata") or {}).get("name", "")), str(name) if name else None,
+                       str(region) if region else None)
 
 
 def seed_regions(seed: Mapping[str, Any]) -> dict[str, str]:
@@ -105,6 +136,7 @@ class CheckSettings:
     note: str | None = None
     profile: str | None = None  # a profile the source demands (eks for an imported EKS cluster's Secret)
     role_generation: str | None = None  # the generation of the Cluster whose assume-role settings are used
+    kkp_versions: tuple[tuple[str, str], ...] = ()  # (Cluster, the KKP version it reports)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -112,12 +144,16 @@ class CheckSettings:
 
 
 def merge_uses(uses: Iterable[ClusterUse], regions: Mapping[str, str] | None = None,
-               eks: bool = False) -> CheckSettings:
+               eks: bool | Iterable[ImportedEKS] = False) -> CheckSettings:
     """Assume-role from the Clusters (the first by name if they disagree, noted); one spec entry per Cluster,
-    its region looked up in the Seeds' datacenters. A Secret only an ExternalCluster (EKS) uses gets `eks`."""
+    its region looked up in the Seeds' datacenters. A Secret only ExternalClusters (EKS) use gets `eks`, with one
+    entry per EKS cluster they name (its name and region: what the EKS profile's ARNs are asked on)."""
     ordered = sorted(uses, key=lambda u: u.cluster)
     if not ordered:
-        return CheckSettings(None, None, (), profile=EKS_PROFILE if eks else None)
+        imported = [] if isinstance(eks, bool) else list(eks)
+        named = sorted({(e.name, e.region) for e in imported if e.name}, key=lambda e: (e[0] or "", e[1] or ""))
+        entries = tuple(ClusterEntry(name=name, region=region) for name, region in named)
+        return CheckSettings(None, None, entries, profile=EKS_PROFILE if eks is True or imported else None)
     first = ordered[0]
     roles = {(u.assume_role_arn, u.external_id) for u in ordered}
     note = None
@@ -126,5 +162,6 @@ def merge_uses(uses: Iterable[ClusterUse], regions: Mapping[str, str] | None = N
                 f"checked with those of {first.cluster}")
     return CheckSettings(first.assume_role_arn, first.external_id,
                          tuple(u.spec_entry(regions or {}) for u in ordered), note,
-                         role_generation=first.generation)
+                         role_generation=first.generation,
+                         kkp_versions=tuple((u.cluster, u.kkp_version) for u in ordered if u.kkp_version))
 

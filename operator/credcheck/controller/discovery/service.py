@@ -21,7 +21,14 @@ from typing import Any
 from credcheck.controller import metrics, recheck
 from credcheck.controller.discovery import apply
 from credcheck.controller.discovery.informer import Informer
-from credcheck.controller.discovery.kkp import ClusterUse, cluster_use, external_cluster_secret, seed_regions
+from credcheck.controller.discovery.kkp import (
+    ClusterUse,
+    ImportedEKS,
+    cluster_use,
+    external_cluster_secret,
+    imported_eks,
+    seed_regions,
+)
 from credcheck.controller.discovery.queue import KeyQueue
 from credcheck.controller.discovery.store import Store
 from credcheck.controller.discovery.world import (
@@ -57,9 +64,9 @@ def _cluster(body: Mapping[str, Any]) -> tuple[Hashable, ClusterUse] | None:
     return None if use is None else ((use.secret_namespace, use.secret_name), use)
 
 
-def _external(body: Mapping[str, Any]) -> tuple[Hashable, str] | None:
+def _external(body: Mapping[str, Any]) -> tuple[Hashable, ImportedEKS] | None:
     ref = external_cluster_secret(body)
-    return None if ref is None else (ref, str((body.get("metadata") or {}).get("name", "")))
+    return None if ref is None else (ref, imported_eks(body))
 
 
 def _seed(body: Mapping[str, Any]) -> tuple[Hashable, tuple[tuple[str, str], ...]] | None:
@@ -86,7 +93,7 @@ class Discovery:
     scope: DiscoveryScope
     secrets: Store[Any, str] = field(default_factory=Store)
     clusters: Store[Any, ClusterUse] = field(default_factory=Store)
-    eks: Store[Any, str] = field(default_factory=Store)
+    eks: Store[Any, ImportedEKS] = field(default_factory=Store)
     seeds: Store[Any, tuple[tuple[str, str], ...]] = field(default_factory=Store)
     presets: Store[Any, PresetView] = field(default_factory=Store)
     checks: Store[Any, CheckView] = field(default_factory=Store)

@@ -16,7 +16,7 @@ from credcheck.controller.discovery.desired import (
     desired_for_secret,
     discovery_view,
 )
-from credcheck.controller.discovery.kkp import ClusterUse, is_credential_secret, is_kkp_copy, merge_uses
+from credcheck.controller.discovery.kkp import ClusterUse, ImportedEKS, is_credential_secret, is_kkp_copy, merge_uses
 from credcheck.kube.contract import ANNOTATION_SOURCE_VERSION, LABEL_DISCOVERED
 
 
@@ -85,7 +85,7 @@ class Snapshot:
 
     secrets: Mapping[tuple[str, str], Iterable[str]]  # -> resourceVersion
     clusters: Mapping[tuple[str, str], Iterable[ClusterUse]]
-    eks: Mapping[tuple[str, str], Iterable[str]]  # -> ExternalCluster names
+    eks: Mapping[tuple[str, str], Iterable[ImportedEKS]]  # -> the ExternalClusters (EKS) using it
     regions: Mapping[str, Iterable[str]]  # datacenter -> region
     presets: Mapping[str, Iterable[PresetView]]
     checks: Mapping[tuple[str, str], Iterable[CheckView]]  # (namespace, secret or preset) -> checks using it
@@ -109,7 +109,8 @@ def plan_secret(key: SecretKey, world: Snapshot, settings: DiscoveryScope) -> Pl
     ref = (key.namespace, key.name)
     version = world.first(world.secrets, ref)
     uses: list[ClusterUse] = list(world.clusters.get(ref, ()))
-    eks = bool(list(world.eks.get(ref, ())))
+    imported = list(world.eks.get(ref, ()))
+    eks = bool(imported)
     checks = list(world.checks.get(ref, ()))
     name = check_name_for_secret(key.name)
     ours = [c for c in checks if c.discovered and c.name == name]
@@ -125,7 +126,7 @@ def plan_secret(key: SecretKey, world: Snapshot, settings: DiscoveryScope) -> Pl
                     version=version or "", source=source)
     # a Secret that Clusters still use keeps its check while it is missing: the check reports SecretNotFound
     desired = desired_for_secret(key.namespace, key.name, resource_version=version or "absent",
-                                 uses=merge_uses(uses, world.region_map(), eks), profile=settings.profile,
+                                 uses=merge_uses(uses, world.region_map(), imported), profile=settings.profile,
                                  interval=settings.interval)
     current = ours[0] if ours else None
     stale = current is None or current.view != discovery_view(desired)

@@ -6,16 +6,19 @@ from typing import Any
 
 import kopf
 
+from credcheck.controller.cluster_events import ClusterEvents
 from credcheck.controller.reconcile import Reconciled, reconcile
+from credcheck.controller.rotation_service import post_cluster_events
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.schedule import Schedule
 from credcheck.engine.requirements.profiles import BUILTIN
+from credcheck.kube.cluster_events import decide
 from credcheck.kube.contract import GROUP, PLURAL, VERSION
 from credcheck.kube.spec import CheckObject, parse_check
 
 
 async def _apply(runtime: Runtime, schedule: Schedule, check: CheckObject, *, body: kopf.Body, patch: kopf.Patch,
-                 logger: Any) -> None:
+                 logger: Any, memo: kopf.Memo) -> None:
     started = time.monotonic()
     outcome: Reconciled = await reconcile(runtime, check, body.get("status") or {})
     duration = time.monotonic() - started
@@ -24,6 +27,13 @@ async def _apply(runtime: Runtime, schedule: Schedule, check: CheckObject, *, bo
     if outcome.event:
         kind, reason, message = outcome.event
         kopf.event(body, type=kind, reason=reason, message=message)
+    if runtime.settings.cluster_events:  # where KKP's users look: Events on the Clusters the verdict breaks
+        if "cluster_events" not in memo:
+            memo.cluster_events = ClusterEvents(runtime.kube, runtime.now)
+        memo.cluster_events.publish(decide(outcome.status))
+    for kind, reason, message in outcome.rotation_events:
+        kopf.event(body, type=kind, reason=reason, message=message)
+    await post_cluster_events(runtime, outcome.cluster_events, logger)
     ready: dict[str, Any] = next((c for c in outcome.status.get("conditions", []) if c["type"] == "Ready"), {})
     logger.info("check result: Ready=%s reason=%s principal=%s key=%s missingRequired=%s duration=%.2fs",
                 ready.get("status"), ready.get("reason"), (outcome.status.get("principal") or {}).get("arn"),
@@ -35,7 +45,7 @@ async def _apply(runtime: Runtime, schedule: Schedule, check: CheckObject, *, bo
 async def check_on_create(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: Any, **_: Any) -> None:
     check = parse_check(body, BUILTIN)  # the one place a check's object is read
     if check.spec is None or not check.spec.suspend:
-        await _apply(memo.runtime, memo.schedule, check, body=body, patch=patch, logger=logger)
+        await _apply(memo.runtime, memo.schedule, check, body=body, patch=patch, logger=logger, memo=memo)
 
 
 @kopf.on.update(GROUP, VERSION, PLURAL, id="check-on-change")
@@ -43,4 +53,4 @@ async def check_on_change(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, l
     """Spec edits, a new source version (rotation) and the scheduler's re-check requests all land here."""
     check = parse_check(body, BUILTIN)  # the one place a check's object is read
     if check.spec is None or not check.spec.suspend:
-        await _apply(memo.runtime, memo.schedule, check, body=body, patch=patch, logger=logger)
+        await _apply(memo.runtime, memo.schedule, check, body=body, patch=patch, logger=logger, memo=memo)

@@ -41,6 +41,7 @@ from credcheck.controller.admission import (
 )
 from credcheck.controller.discovery.desired import spec_for_secret
 from credcheck.controller.discovery.kkp import SECRET_PREFIX, is_kkp_copy
+from credcheck.controller.handlers.cluster_delete import delete_warnings
 from credcheck.controller.handlers.webhook_pool import (
     HEAD_BYTES,
     MAX_REVIEW_BYTES,
@@ -278,8 +279,13 @@ def _common_name(peer: Any) -> str | None:
 
 
 def app(admission: Admission) -> web.Application:
+    async def cluster_delete(review: Review) -> Answer:  # issue 34: a warning, never a refusal
+        warnings = await delete_warnings(admission.runtime, review.operation, review.old)
+        return Answer(warnings=warnings, result="allowed" if warnings else "skipped")
+
     validators = {"/validate-check": ("check", admission.check), "/validate-secret": ("secret", admission.secret),
-                  "/validate-preset": ("preset", admission.preset)}
+                  "/validate-preset": ("preset", admission.preset),
+                  "/validate-cluster-delete": ("cluster-delete", cluster_delete)}
     names = set(admission.settings.webhook_client_names)
 
     async def serve(request: web.Request) -> web.Response:

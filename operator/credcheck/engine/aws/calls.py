@@ -5,10 +5,11 @@ import threading
 
 from prometheus_client import Counter
 
-AWS_CALLS = Counter("credcheck_aws_api_calls_total", "AWS API calls by service, operation and outcome",
-                    ["service", "operation", "outcome"], registry=None)
+# the AWS service is `aws_service`: a ServiceMonitor's scrape sets a target label `service` (the Kubernetes Service)
+AWS_CALLS = Counter("credcheck_aws_api_calls_total", "AWS API calls by AWS service, operation and outcome",
+                    ["aws_service", "operation", "outcome"], registry=None)
 AWS_THROTTLED = Counter("credcheck_aws_throttled_total", "AWS calls that failed throttled after retries",
-                        ["service"], registry=None)
+                        ["aws_service"], registry=None)
 AWS_REQUESTS = Counter("credcheck_aws_requests_total", "AWS HTTP requests made, every retry included",
                        registry=None)
 COLLECTORS = (AWS_CALLS, AWS_THROTTLED, AWS_REQUESTS)

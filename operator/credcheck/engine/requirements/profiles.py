@@ -95,6 +95,7 @@ class ProfileStatement:
     why: str = ""
     evidence: tuple[str, ...] = ()
     untagged: bool = False  # the call carries no tags (aws:RequestTag, aws:TagKeys are certainly absent)
+    owned_only: bool = False  # KKP calls it only on what carries its ownership tag (or what it creates)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,8 @@ class Profile:
     cloud_controllers: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # minor -> (ccm, mode)
     newest_kubernetes: str | None = None
     evidence: tuple[str, ...] = ()  # where the Kubernetes and CCM tables come from
+    # minor -> (instance types whose node initialisation fails when the CCM may not assume the role, evidence)
+    topology_required: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     serial: int = field(default_factory=lambda: next(_SERIALS), init=False, compare=False, repr=False)  # cache key
 
     def cloud_controller(self, target: Target) -> CloudController | None:
@@ -197,11 +200,14 @@ class Profile:
                     for resource in statement.resources:
                         if resource == "{workerRole}" and target.instance_profile_owned is False:
                             continue  # KKP manages the worker role only in a profile it owns (instance_profile.go:66)
+                        owner = ownership(target, resource) if statement.owned_only else None
+                        if owner is not None and owner[0] is False:
+                            continue  # KKP acts only on what carries its ownership tag
                         arn = fill(resource, values)
                         undecided = (f"the role inside instance profile {target.instance_profile} is unknown: "
                                      f"{target.instance_profile_unread}"
                                      if resource == "{instanceProfileRole}" and target.instance_profile_unread
-                                     else None)
+                                     else owner[1] if owner is not None and owner[1] else None)
                         key = (principal, action, arn, context)
                         merged[key] = _merge(merged.get(key), Requirement(
                             action=action, resource=arn, severity=feature.severity, features=(feature.name,),
@@ -210,6 +216,26 @@ class Profile:
                             proven_by_call=feature.proven_by_call, undecided_because=undecided,
                             untagged=statement.untagged))
         return tuple(merged[k] for k in sorted(merged))
+
+
+def ownership(target: Target, resource: str) -> tuple[bool | None, str | None] | None:
+    """Whether KKP owns what a resource template names for this Cluster — (owned: None when unknown, why it is
+    unknown) — or None for a resource without an owner to ask. An object the Cluster does not name is KKP's own
+    (it creates it with its tag); one it names is read at check time (instance profile, control-plane role,
+    security group)."""
+    if resource == "{instanceProfile}":
+        unread = target.instance_profile_unread if target.instance_profile_owned is None else None
+        return target.instance_profile_owned, (f"whether KKP owns instance profile {target.instance_profile} is "
+                                                f"unknown: {unread}" if unread else None)
+    if resource == "{controlPlaneRoleInAccount}":
+        unread = target.control_plane_role_unread
+        return target.control_plane_role_owned, (f"whether KKP owns the control-plane role {target.control_plane_role} "
+                                                 f"is unknown: {unread}" if unread else None)
+    if resource == "{securityGroup}":
+        unread = target.security_group_unread
+        return target.security_group_owned, (f"whether KKP owns security group {target.security_group_id} is "
+                                             f"unknown: {unread}" if unread else None)
+    return None
 
 
 def _merge(old: Requirement | None, new: Requirement) -> Requirement:
@@ -283,7 +309,8 @@ def _parse_statement(st: Any, where: str, features: Mapping[str, Feature], catal
     problems.extend(_placeholder_problems(texts, where))
     return ProfileStatement(str(feature), tuple(actions), tuple(str(r) for r in resources_), context, principal,
                             modes, str(st["region"]) if st.get("region") else None, str(st.get("component", "")),
-                            str(st.get("why", "")), _strings(st.get("evidence")), bool(st.get("untagged", False)))
+                            str(st.get("why", "")), _strings(st.get("evidence")), bool(st.get("untagged", False)),
+                            bool(st.get("ownedOnly", False)))
 
 
 def parse_profile(raw: Any, origin: str, catalog: ActionCatalog | None = None) -> Profile:
@@ -315,7 +342,10 @@ def parse_profile(raw: Any, origin: str, catalog: ActionCatalog | None = None) -
                    description=str(raw.get("description", "")), features=features, statements=tuple(statements),
                    cloud_controllers=controllers,
                    newest_kubernetes=str(kubernetes["newest"]) if kubernetes.get("newest") else None,
-                   evidence=_strings(kubernetes.get("evidence")) + _strings(kubernetes.get("cloudControllerEvidence")))
+                   evidence=_strings(kubernetes.get("evidence")) + _strings(kubernetes.get("cloudControllerEvidence")),
+                   topology_required={str(minor): (str(v["topologyRequiredFor"]), str(v.get("topologyEvidence", "")))
+                                      for minor, v in (kubernetes.get("cloudController") or {}).items()
+                                      if isinstance(v, Mapping) and v.get("topologyRequiredFor")})
 
 
 def _check_action(catalog: ActionCatalog, action: str, where: str) -> list[str]:

@@ -5,6 +5,7 @@ from credcheck.controller.discovery.kkp import (
     ClusterUse,
     cluster_use,
     external_cluster_secret,
+    imported_eks,
     is_credential_secret,
     merge_uses,
     seed_regions,
@@ -49,6 +50,21 @@ def test_external_eks_clusters_secret() -> None:
     assert external_cluster_secret({"spec": {"cloudSpec": {"gke": {}}}}) is None
     assert merge_uses([], eks=True).profile == "eks"
     assert merge_uses([use("a")], eks=True).profile is None, "a Cluster's use decides"
+
+
+def test_an_imported_eks_clusters_name_and_region_become_the_checks_cluster_entry() -> None:
+    """issue 31 (5): the EKS profile's ARNs are asked on the EKS cluster KKP manages (cloudSpec.eks.name, region),
+    not on cluster/*."""
+    external = {"metadata": {"name": "ext-1"}, "spec": {"cloudSpec": {"eks": {
+        "name": "prod-eks", "region": "eu-west-1",
+        "credentialsReference": {"name": "credential-aws-e1", "namespace": "kubermatic"}}}}}
+    found = imported_eks(external)
+    assert (found.external, found.name, found.region) == ("ext-1", "prod-eks", "eu-west-1")
+    settings = merge_uses([], eks=[found, imported_eks({"metadata": {"name": "ext-2"}})])
+    assert settings.profile == "eks"
+    assert [(c.name, c.region) for c in settings.clusters] == [("prod-eks", "eu-west-1")]
+    target = settings.clusters[0].to_target()
+    assert (target.cluster, target.region) == ("prod-eks", "eu-west-1")
 
 
 def test_which_secrets_are_credentials() -> None:
@@ -119,3 +135,25 @@ def test_the_external_id_stays_in_the_cluster_and_its_generation_re_checks() -> 
 def test_a_presets_check_reads_its_role_from_the_preset() -> None:
     desired = desired_for_preset("kubermatic", "team-a", resource_version="9", profile="kkp", interval="6h")
     assert "assumeRole" not in desired["spec"], "the Preset's role and external ID are read at check time"
+
+
+def test_the_kkp_version_clusters_report_rides_to_the_check_and_back() -> None:
+    """Deliverable 3 of issue 31: a Cluster's conditions carry KKP's version (kubermaticVersion, a map by condition
+    type: kubermatic/kubermatic@v2.31.0:sdk/apis/kubermatic/v1/cluster.go:646-647); discovery writes it beside the
+    check, which reads it back to warn about a version no profile covers."""
+    from credcheck.engine.requirements.profiles import BUILTIN  # noqa: PLC0415
+    from credcheck.kube.spec import parse_check  # noqa: PLC0415
+
+    cluster = {"metadata": {"name": "abc"}, "spec": {"cloud": {"aws": {
+        "credentialsReference": {"name": "credential-aws-abc", "namespace": "kubermatic"}}}},
+        "status": {"conditions": {"SeedResourcesUpToDate": {"status": "True", "kubermaticVersion": "v2.32.0"},
+                                  "ClusterControllerReconciledSuccessfully": {"kubermaticVersion": "v2.31.9"}}}}
+    found = cluster_use(cluster)
+    assert found is not None and found.kkp_version == "v2.32.0", "the newest one the conditions report"
+    desired = desired_for_secret("kubermatic", "credential-aws-abc", resource_version="1", uses=merge_uses([found]),
+                                 profile="kkp", interval="6h")
+    assert desired["metadata"]["annotations"]["credcheck.io/kkp-versions"] == "abc=v2.32.0"
+    assert parse_check(desired, BUILTIN).kkp_versions == (("abc", "v2.32.0"),)
+    before = desired_for_secret("kubermatic", "credential-aws-abc", resource_version="1",
+                                uses=merge_uses([use("abc")]), profile="kkp", interval="6h")
+    assert needs_update(before, desired), "a new KKP version updates the check"

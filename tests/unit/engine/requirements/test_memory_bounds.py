@@ -55,12 +55,12 @@ def test_a_checks_metric_series_cost_under_a_kilobyte() -> None:
     try:
         assert kept / len(names) < 1024, f"{kept / len(names):.0f} bytes per check"
         assert metrics.REGISTRY.get_sample_value("credcheck_missing_actions", {
-            "namespace": "kubermatic", "name": names[-1], "severity": "required"}) == 3
+            "check_namespace": "kubermatic", "name": names[-1], "severity": "required"}) == 3
     finally:
         for name in names:
             metrics.forget("kubermatic", name)
     assert metrics.REGISTRY.get_sample_value("credcheck_missing_actions", {
-        "namespace": "kubermatic", "name": names[-1], "severity": "required"}) is None
+        "check_namespace": "kubermatic", "name": names[-1], "severity": "required"}) is None
 
 
 def test_a_secret_costs_the_informer_its_name_and_resource_version() -> None:

@@ -108,9 +108,51 @@ def test_disable_iam_reconciling_keeps_the_deletion_calls() -> None:
     off = Target(cluster="abc", disable_iam_reconciling=True)
     required = actions("kkp-2.31", off)
     assert {"iam:GetInstanceProfile", "iam:GetRole", "iam:DeleteRolePolicy"} <= required
-    assert not {"iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRole", "iam:DetachRolePolicy"} & required
+    assert not {"iam:CreateRole", "iam:PutRolePolicy"} & required
     assert "iam:PassRole" in required, "machines still pass the worker role"
     assert {"iam:CreateRole", "iam:DetachRolePolicy"} <= actions("kkp-2.31", Target(cluster="abc"))
+
+
+OWNED_CLEANUP = {"iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile", "iam:ListRolePolicies",
+                 "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy", "iam:DeleteRole"}
+
+
+def test_cleanup_of_what_kkp_owns_is_gated_on_ownership_not_on_disable_iam_reconciling() -> None:
+    """issue 31 (2): KKP's cleanup never reads disableIAMReconciling (provider.go:336-344, role.go:223-279); the flag
+    may be set after KKP created the role and profile, so their deletion stays required while KKP owns them."""
+    for profile in ("kkp-2.29", "kkp-2.30", "kkp-2.31"):
+        kkps = Target(cluster="abc", disable_iam_reconciling=True, control_plane_role="kubernetes-abc-control-plane",
+                      instance_profile="kubernetes-abc", instance_profile_owned=True, control_plane_role_owned=True)
+        assert actions(profile, kkps) >= OWNED_CLEANUP, profile
+        admins = Target(cluster="abc", disable_iam_reconciling=True, control_plane_role="team-cp",
+                        instance_profile="team-nodes", instance_profile_owned=False, control_plane_role_owned=False)
+        assert not OWNED_CLEANUP & actions(profile, admins), profile
+
+
+def test_instance_profile_creation_only_for_a_missing_or_kkp_owned_profile() -> None:
+    """issue 31 (4): Create/Tag/AddRoleToInstanceProfile only for a missing or KKP-owned profile
+    (instance_profile.go:60-92)."""
+    made = {"iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:AddRoleToInstanceProfile"}
+    assert made <= actions("kkp-2.31", Target(cluster="abc", instance_profile="nodes", instance_profile_owned=True))
+    assert not made & actions("kkp-2.31", Target(cluster="abc", instance_profile="nodes",
+                                                  instance_profile_owned=False))
+    unread = reqs_of("kkp-2.31", Target(cluster="abc", instance_profile="nodes",
+                                         instance_profile_unread="iam:GetInstanceProfile failed (AccessDenied)"))
+    create = unread[("iam:CreateInstanceProfile", f"arn:aws:iam::{ACCOUNT}:instance-profile/nodes")][0]
+    assert create.undecided_because and "AccessDenied" in create.undecided_because
+
+
+def test_delete_security_group_only_for_a_kkp_owned_group_and_undecided_when_unread() -> None:
+    """issue 31 (7): KKP deletes the group only when it carries its ownership tag (security_group.go:303-309)."""
+    group = f"arn:aws:ec2:eu-central-1:{ACCOUNT}:security-group/sg-1"
+    mine = Target(cluster="abc", region="eu-central-1", security_group_id="sg-1", security_group_owned=True)
+    assert ("ec2:DeleteSecurityGroup", group) in reqs_of("kkp-2.31", mine)
+    admins = Target(cluster="abc", region="eu-central-1", security_group_id="sg-1", security_group_owned=False)
+    assert ("ec2:DeleteSecurityGroup", group) not in reqs_of("kkp-2.31", admins)
+    unread = Target(cluster="abc", region="eu-central-1", security_group_id="sg-1",
+                    security_group_unread="ec2:DescribeSecurityGroups failed (AccessDenied)")
+    [req] = reqs_of("kkp-2.31", unread)[("ec2:DeleteSecurityGroup", group)]
+    assert req.undecided_because and "sg-1" in req.undecided_because
 
 
 def test_documented_but_never_called_is_recommended_and_only_on_request() -> None:
@@ -144,7 +186,18 @@ def test_request_context_is_what_kkps_calls_carry() -> None:
     passrole = reqs[("iam:PassRole", "arn:aws:iam::111122223333:role/kubernetes-abc-worker")][0]
     assert passrole.context_dict() == {"aws:RequestedRegion": ["us-east-1"], "iam:PassedToService": ["ec2.amazonaws.com"]}
     on_instance = [r.context_dict() for r in reqs[("ec2:CreateTags", "arn:aws:ec2:eu-central-1:111122223333:instance/*")]]
-    assert {"aws:RequestedRegion": ["eu-central-1"], "ec2:CreateAction": ["RunInstances"]} in on_instance
+    tag_keys = ["Name", "Machine-UID", "system/cluster", "system/project", "kubernetes.io/cluster/abc"]
+    assert {"aws:RequestedRegion": ["eu-central-1"], "ec2:CreateAction": ["RunInstances"], "aws:TagKeys": tag_keys,
+            "aws:RequestTag/kubernetes.io/cluster/abc": [""], "aws:RequestTag/system/cluster": ["abc"]} in on_instance, (
+        "issue 31 (5): machine-controller's TagSpecifications (provider.go:703-719, KKP's aws.go:199-208)")
+    assert {"aws:RequestedRegion": ["eu-central-1"], "aws:TagKeys": ["Machine-UID"]} in on_instance
+    retag = [r.context_dict() for r in reqs[("ec2:CreateTags", "arn:aws:ec2:eu-central-1:111122223333:subnet/*")]]
+    assert {"aws:RequestedRegion": ["eu-central-1"], "aws:TagKeys": ["kubernetes.io/cluster/abc"],
+            "aws:RequestTag/kubernetes.io/cluster/abc": [""]} in retag, "KKP's re-tagging (tags.go:33-37,74-77)"
+    untag = [r.context_dict() for r in reqs[("ec2:DeleteTags",
+                                             "arn:aws:ec2:eu-central-1:111122223333:security-group/*")]]
+    assert untag == [{"aws:RequestedRegion": ["eu-central-1"], "aws:TagKeys": ["kubernetes.io/cluster/abc"]}], (
+        "DeleteTags reaches every group in the VPC carrying the cluster tag (tags.go:98-146)")
     for tagged in ("subnet/*", "route-table/*", "security-group/*"):
         plain = reqs[("ec2:CreateTags", f"arn:aws:ec2:eu-central-1:111122223333:{tagged}")]
         assert [r for r in plain if "ec2:CreateAction" not in r.context_dict()], (
@@ -173,7 +226,11 @@ def test_eks_profile_is_for_imported_eks_clusters() -> None:
     polled = [r for r in load_profile("eks").requirements(ACCOUNT, region="eu-central-1")
               if r.action == "eks:DescribeCluster" and r.principal == KEYS]
     assert polled and polled[0].resource == f"arn:aws:eks:eu-central-1:{ACCOUNT}:cluster/*", (
-        "the master-controller-manager polls DescribeCluster with the static keys (cluster_controller.go:207,381)")
+        "the kubeconfig refresh calls DescribeCluster with the static keys (eks/provider.go:76-87)")
+    status = [r for r in load_profile("eks").requirements(ACCOUNT, region="eu-central-1")
+              if r.action == "eks:DescribeCluster" and r.principal == OPERATING]
+    assert status and "static keys" not in status[0].why, (
+        "issue 31 (5): the 5-minute status poll uses the assumed role (eks/provider.go:203-214)")
 
 
 def test_custom_profile_with_unknown_action_names_the_closest() -> None:

@@ -1,0 +1,110 @@
+"""What the status and the Cluster's Event get from the rotation decisions (plain values)."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+from credcheck.controller.metrics import REGISTRY
+from credcheck.controller.rotation import Decision, InUse
+from credcheck.controller.rotation_service import (
+    ClusterEvent,
+    Followed,
+    _publish,
+    apply,
+    apply_deletion,
+    cluster_event,
+    follow,
+    forget,
+)
+from credcheck.engine.requirements.profiles import BUILTIN
+from credcheck.kube.spec import parse_check
+
+NOW = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
+EARLIER = "2026-12-06T05:00:00Z"
+
+
+def test_each_cluster_gets_its_state_and_rotation_complete_keeps_its_transition_time() -> None:
+    status = {"clusters": [{"name": "a", "ready": "True"}], "conditions": [{"type": "Ready", "status": "True"}],
+              "nextCheckTime": "2026-12-06T12:00:00Z"}
+    previous = {"conditions": [{"type": "RotationComplete", "status": "False", "lastTransitionTime": EARLIER}]}
+    rotating = Decision(InUse.ROTATING, NOW, "RotationInProgress", "copy behind; do not deactivate the old key yet")
+    apply(status, Followed({"a": rotating, "b": rotating}), previous, NOW, generation=3, recheck_seconds=60)
+    a, b = status["clusters"]
+    assert (a["credentialInUse"], a["credentialInUseSince"], b["name"]) == ("Rotating", "2026-12-06T06:00:00Z", "b")
+    ready, rotation = status["conditions"]
+    assert ready == {"type": "Ready", "status": "True"}, "RotationComplete never changes Ready"
+    assert (rotation["status"], rotation["lastTransitionTime"]) == ("False", EARLIER)
+    assert status["nextCheckTime"] == "2026-12-06T06:01:00Z", "a Rotating Cluster is looked at again soon"
+
+
+def test_a_stale_cluster_is_looked_at_again_soon_so_a_deactivated_old_key_shows() -> None:
+    status = {"clusters": [{"name": "a"}], "nextCheckTime": "2026-12-06T12:00:00Z"}
+    apply(status, Followed({"a": Decision(InUse.STALE, NOW, "RotationStuck", "x")}), {}, NOW, generation=1,
+          recheck_seconds=60)
+    assert status["nextCheckTime"] == "2026-12-06T06:01:00Z"
+
+
+def test_a_cluster_without_a_copy_yet_is_looked_at_soon_only_within_the_grace() -> None:
+    fresh = Decision(InUse.UNKNOWN, NOW, "NoCopyYet", "no copy")
+    status = {"clusters": [{"name": "a"}], "nextCheckTime": "2026-12-06T12:00:00Z"}
+    apply(status, Followed({"a": fresh}), {}, NOW, generation=1, recheck_seconds=60, grace_seconds=900)
+    assert status["nextCheckTime"] == "2026-12-06T06:01:00Z"
+    old = Decision(InUse.UNKNOWN, NOW - timedelta(minutes=16), "NoCopyYet", "no copy")
+    status = {"clusters": [{"name": "a"}], "nextCheckTime": "2026-12-06T12:00:00Z"}
+    apply(status, Followed({"a": old}), {}, NOW, generation=1, recheck_seconds=60, grace_seconds=900)
+    assert status["nextCheckTime"] == "2026-12-06T12:00:00Z", "past the grace: the check's own interval"
+
+
+def test_a_current_cluster_keeps_the_checks_own_schedule() -> None:
+    status = {"clusters": [{"name": "a"}], "nextCheckTime": "2026-12-06T12:00:00Z"}
+    apply(status, Followed({"a": Decision(InUse.CURRENT, NOW, "RunsOnCurrentKeys", "ok")}), {}, NOW,
+          generation=1, recheck_seconds=60)
+    assert status["nextCheckTime"] == "2026-12-06T12:00:00Z"
+    assert status["conditions"][0]["status"] == "True"
+
+
+def test_deletion_readiness_and_config_findings_land_per_cluster_with_the_builtin_profile() -> None:
+    status = {"clusters": [{"name": "a", "ready": "False", "missing": ["ec2:DeleteSecurityGroup"]},
+                           {"name": "b"}]}
+    apply_deletion(status, "kkp")
+    assert status["clusters"][0]["deletionReady"] == "False"
+    assert "deletionReady" not in status["clusters"][1], "no verdict for b: nothing said"
+
+
+def test_the_event_names_the_kkp_cluster_by_kind_name_and_uid() -> None:
+    event = cluster_event(ClusterEvent("c1", "uid-1", "ClusterRotationStuck", "stuck"), NOW)
+    assert event["involvedObject"] == {"apiVersion": "kubermatic.k8c.io/v1", "kind": "Cluster", "name": "c1",
+                                       "uid": "uid-1"}
+    assert (event["type"], event["metadata"]["namespace"]) == ("Warning", "default")
+
+
+def test_a_deleted_checks_clusters_leave_the_stuck_metric() -> None:
+    def value() -> float | None:
+        labels = {"check_namespace": "ns", "name": "gone", "cluster": "c"}
+        return REGISTRY.get_sample_value("credcheck_rotation_stuck", labels)
+    _publish("ns", "gone", {"c": Decision(InUse.STALE, NOW, "RotationStuck", "x")})
+    assert value() == 1.0
+    forget("ns", "gone")
+    assert value() is None
+
+
+def test_an_imported_eks_clusters_check_is_not_followed_kkp_makes_no_copy_for_it() -> None:
+    def check(profile: str) -> object:
+        spec = {"source": {"secretRef": {"name": "credential-aws-x"}}, "requirements": {"profile": profile},
+                "clusters": [{"name": "my-eks", "region": "eu-west-1"}]}
+        return parse_check({"metadata": {"namespace": "kubermatic", "name": "x"}, "spec": spec}, BUILTIN)
+
+    asked: list[str] = []
+
+    class Reads:
+        def secret_data(self, namespace: str, name: str) -> object:
+            asked.append(name)
+            raise RuntimeError("no apiserver here")
+
+    runtime = SimpleNamespace(settings=SimpleNamespace(rotation=True, region="us-east-1", rotation_grace_seconds=900),
+                              kube=Reads())
+    assert asyncio.run(follow(runtime, check("eks"), {}, NOW)) is None  # type: ignore[arg-type]
+    assert asked == []
+    followed = asyncio.run(follow(runtime, check("kkp"), {}, NOW))  # type: ignore[arg-type]
+    assert asked == ["credential-aws-x"] and followed is not None  # a KKP Cluster is followed (here: Unknown)
+    assert followed.decisions["my-eks"].state is InUse.UNKNOWN
