@@ -19,7 +19,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -280,7 +280,10 @@ def _common_name(peer: Any) -> str | None:
 
 def app(admission: Admission) -> web.Application:
     async def cluster_delete(review: Review) -> Answer:  # issue 34: a warning, never a refusal
-        warnings = await delete_warnings(admission.runtime, review.operation, review.old)
+        def read_check(namespace: str, name: str) -> Awaitable[Any]:  # in the webhook's threads (issue 33)
+            return admission.gate.run(admission.runtime.kube.get_check, namespace, name)
+
+        warnings = await delete_warnings(read_check, review.operation, review.old)
         return Answer(warnings=warnings, result="allowed" if warnings else "skipped")
 
     validators = {"/validate-check": ("check", admission.check), "/validate-secret": ("secret", admission.secret),
