@@ -149,7 +149,10 @@ class Seed:
         return None
 
     def wait_condition(self, name: str, expected: tuple[str, str], kind: str = "Ready",
-                       timeout: float = 30.0) -> dict[str, Any]:
+                       timeout: float = 60.0) -> dict[str, Any]:
+        # 60 s: a module's new operator first re-checks every check earlier test files left in the shared control
+        # plane, all in the test ground's one AWS account, paced by its call budget (5 a second; a check with key
+        # facts and ownership reads is ~15-20 calls), so a new check may queue behind them for over 30 s
         wait_for(lambda: self.condition(name, kind) == expected, f"{name} {kind}={expected}", timeout)
         found = self.check(name)
         assert found is not None
