@@ -4,6 +4,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from credcheck.kube.bounds import DNS_SUBDOMAIN, MAX_NAME
 from credcheck.kube.spec import ClusterEntry
 
 SECRET_PREFIX = "credential-aws-"
@@ -152,8 +153,13 @@ def merge_uses(uses: Iterable[ClusterUse], regions: Mapping[str, str] | None = N
     if not ordered:
         imported = [] if isinstance(eks, bool) else list(eks)
         named = sorted({(e.name, e.region) for e in imported if e.name}, key=lambda e: (e[0] or "", e[1] or ""))
-        entries = tuple(ClusterEntry(name=name, region=region) for name, region in named)
-        return CheckSettings(None, None, entries, profile=EKS_PROFILE if eks is True or imported else None)
+        # an EKS name may hold uppercase or '_' (AWS allows them); a check's Cluster names are DNS names (the CRD's
+        # pattern): such a cluster is asked about as cluster/* rather than leaving the Secret without a check
+        unfit = sorted({str(n) for n, _ in named if len(str(n)) > MAX_NAME or not DNS_SUBDOMAIN.fullmatch(str(n))})
+        entries = tuple(ClusterEntry(name=name, region=region) for name, region in named if name not in unfit)
+        note = (f"EKS cluster(s) {', '.join(unfit)} have names a check cannot hold (not lowercase DNS names): "
+                "their EKS calls are asked on cluster/*" if unfit else None)
+        return CheckSettings(None, None, entries, note, profile=EKS_PROFILE if eks is True or imported else None)
     first = ordered[0]
     roles = {(u.assume_role_arn, u.external_id) for u in ordered}
     note = None

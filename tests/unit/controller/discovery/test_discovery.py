@@ -3,6 +3,7 @@ import json
 from credcheck.controller.discovery.desired import desired_for_preset, desired_for_secret, needs_update
 from credcheck.controller.discovery.kkp import (
     ClusterUse,
+    ImportedEKS,
     cluster_use,
     external_cluster_secret,
     imported_eks,
@@ -10,7 +11,8 @@ from credcheck.controller.discovery.kkp import (
     merge_uses,
     seed_regions,
 )
-from credcheck.kube.spec import ClusterEntry
+from credcheck.engine.requirements.profiles import BUILTIN
+from credcheck.kube.spec import CheckSpec, ClusterEntry, parse_spec
 
 
 def use(cluster: str, role: str | None = None, ext: str | None = None, disable: bool = False) -> ClusterUse:
@@ -157,3 +159,15 @@ def test_the_kkp_version_clusters_report_rides_to_the_check_and_back() -> None:
     before = desired_for_secret("kubermatic", "credential-aws-abc", resource_version="1",
                                 uses=merge_uses([use("abc")]), profile="kkp", interval="6h")
     assert needs_update(before, desired), "a new KKP version updates the check"
+
+
+def test_an_eks_name_a_check_cannot_hold_is_asked_on_cluster_star_and_noted_never_a_check_apiserver_refuses() -> None:
+    """AWS allows uppercase and '_' in EKS names; a check's Cluster names are DNS names (the CRD's pattern): the
+    check is still written (without that entry), and its note says why."""
+    found = merge_uses([], eks=[ImportedEKS("ext-1", "Prod_EKS", "eu-west-1"),
+                                ImportedEKS("ext-2", "prod-eks", "eu-west-1")])
+    assert [c.name for c in found.clusters] == ["prod-eks"]
+    assert found.note is not None and "Prod_EKS" in found.note and "cluster/*" in found.note
+    raw = {"source": {"secretRef": {"name": "credential-aws-e1"}}, "requirements": {"profile": "eks"},
+           "clusters": [{"name": c.name, "region": c.region} for c in found.clusters]}
+    assert isinstance(parse_spec(raw, BUILTIN), CheckSpec), "what discovery writes parses"
