@@ -28,7 +28,7 @@ from credcheck.controller.supervise import Health, Supervisor
 from credcheck.engine.aws import calls as aws_calls
 from credcheck.engine.requirements.profiles import BUILTIN
 from credcheck.kube.client import ApiError
-from credcheck.kube.contract import ANNOTATION_RECHECK, parse_duration, timestamp
+from credcheck.kube.contract import ANNOTATION_RECHECK, LABEL_DISCOVERED, parse_duration, timestamp
 from credcheck.kube.impact import broken_clusters
 from credcheck.kube.spec import CheckSpec, parse_spec
 
@@ -48,11 +48,12 @@ class CheckSummary:
     interval: float
 
 
-def _kept(status: Mapping[str, Any]) -> dict[str, Any]:
+def _kept(status: Mapping[str, Any], discovered: bool = True) -> dict[str, Any]:
     """The conditions, summary and lastCheckTime the metrics read, and of `clusters` only the names of those the
-    verdict breaks (kube.impact reads the same answer from this as from the whole status)."""
+    verdict breaks (kube.impact reads the same answer from this as from the whole status) — only for a discovered
+    check: a check someone wrote by hand may name any Cluster, and must not raise alerts about it."""
     kept = {**{k: status.get(k) for k in ("conditions", "summary", "lastCheckTime")}, **metrics.hygiene_fields(status)}
-    broken = broken_clusters(status)
+    broken = broken_clusters(status) if discovered else []
     if broken:
         kept["clusters"] = [{"name": b.cluster, "ready": "False"} for b in broken]
     return kept
@@ -61,12 +62,13 @@ def _kept(status: Mapping[str, Any]) -> dict[str, Any]:
 def summarize(default_interval: str) -> Callable[[Mapping[str, Any]], CheckSummary]:
     def summary(body: Mapping[str, Any]) -> CheckSummary:
         status = body.get("status") or {}
+        labels = (body.get("metadata") or {}).get("labels") or {}
         spec = parse_spec(body.get("spec") or {}, BUILTIN)  # as the handlers read it: unusable is not suspended
         usable = spec if isinstance(spec, CheckSpec) else None
         interval = (usable.interval_seconds if usable else None) or parse_duration(default_interval)
         return CheckSummary(status.get("nextCheckTime"), bool(usable and usable.suspend),
                             (status.get("principal") or {}).get("account"),
-                            _kept(status), interval)
+                            _kept(status, labels.get(LABEL_DISCOVERED) == "true"), interval)
     return summary
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from credcheck.controller import metrics
 from credcheck.controller.cluster_resources_service import resource_findings_for
 from credcheck.controller.rotation_service import ClusterEvent, apply, apply_deletion, follow
+from credcheck.controller.rotation_service import forget as forget_rotation
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.engine.check import Auditor, CheckOptions, check_failed, finish_check, prepare_check
@@ -306,7 +307,12 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
     status = with_hygiene(status, verdict, previous, now=now, used_by_clusters=bool(check.used_by or named),
                           policy=KeyPolicy(timedelta(days=settings.key_max_age_days),
                                            timedelta(days=settings.key_unused_days)))
-    followed = None if check.problems or gone else await follow(runtime, check, previous, now)
+    # only a discovered check's Clusters are KKP's own for this credential: a check written by hand may name any
+    # Cluster, and must not read its copy, post on it or raise its alert (issue 33's rule, as the auditor's)
+    followed = (None if check.problems or gone or not check.discovered
+                else await follow(runtime, check, previous, now))
+    if followed is None:
+        forget_rotation(check.namespace, check.name)  # no series left at 1 once a check is no longer followed
     apply(status, followed, previous, now, generation=check.generation,
           recheck_seconds=settings.rotation_recheck_seconds, grace_seconds=settings.rotation_grace_seconds)
     looked_up = {} if gone else await resource_findings_for(runtime, check)

@@ -27,7 +27,9 @@ async def _apply(runtime: Runtime, schedule: Schedule, check: CheckObject, *, bo
     if outcome.event:
         kind, reason, message = outcome.event
         kopf.event(body, type=kind, reason=reason, message=message)
-    if runtime.settings.cluster_events:  # where KKP's users look: Events on the Clusters the verdict breaks
+    # where KKP's users look: Events on the Clusters the verdict breaks (a discovered check's own: a check written
+    # by hand may name any Cluster)
+    if runtime.settings.cluster_events and check.discovered:
         if "cluster_events" not in memo:
             memo.cluster_events = ClusterEvents(runtime.kube, runtime.now)
         memo.cluster_events.publish(decide(outcome.status))
