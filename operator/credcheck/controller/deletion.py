@@ -27,10 +27,16 @@ def deletion_actions(statements: Iterable[Any]) -> frozenset[str]:
     return frozenset(a for s in statements if s.feature in DELETION_FEATURES for a in s.actions)
 
 
-def deletion_readiness(entry: Mapping[str, Any], actions: frozenset[str]) -> DeletionReadiness:
-    """From one status.clusters entry (ready, missing, undecided): False names the denied deletion calls."""
+def deletion_readiness(entry: Mapping[str, Any], actions: frozenset[str],
+                       skipped: Iterable[str] = ()) -> DeletionReadiness:
+    """From one status.clusters entry (ready, missing, undecided): False names the denied deletion calls; Unknown
+    when the check skips a deletion feature (its calls were never asked, so "allowed" would be unverified)."""
     if not actions:
         return DeletionReadiness("Unknown", "the requirement profile lists no deletion calls")
+    unasked = sorted(set(skipped) & set(DELETION_FEATURES))
+    if unasked:
+        return DeletionReadiness("Unknown", f"the check skips {', '.join(unasked)} (spec.requirements.skipFeatures):"
+                                 " the calls KKP's cleanup makes were not asked of AWS")
     missing = tuple(sorted(set(entry.get("missing") or ()) & actions))
     if missing:
         return DeletionReadiness(

@@ -114,6 +114,11 @@ def _read_cluster(runtime: Runtime, name: str, source: str, source_digest: str |
     preset, preset_digest = (meta.get("annotations") or {}).get(PRESET_ANNOTATION), None
     if preset:
         found_preset = kube.preset(str(preset))
+        if isinstance(found_preset, ReadFailure) and found_preset.reason != "PresetNotFound":
+            # whether the Preset's keys moved on (kubermatic/kubermatic#11860) is what this read is for: unverified
+            # is Unknown, never Current (a deleted Preset leaves the Cluster on its own Secret: compared above)
+            return _with(base, unknown=f"the Cluster was created from Preset {preset}, which credcheck cannot read "
+                         f"({found_preset.reason}): grant get on presets, or turn presets off"), uid
         aws = ((found_preset.get("spec") or {}).get("aws") or {}) if isinstance(found_preset, dict) else {}
         preset_digest = _digest({k: str(v).encode() for k, v in aws.items() if isinstance(v, str)},
                                 "accessKeyID", "secretAccessKey")
@@ -227,10 +232,11 @@ def apply_deletion(status: dict[str, Any], profile: str, check: CheckObject | No
                                         "disableIAMReconciling": c.disable_iam_reconciling}
                                        for c in check.spec.clusters], looked_up)
     actions = deletion_actions(load_profile(profile).statements) if profile in BUILTIN else frozenset()
+    skipped = check.spec.requirements.skip_features if check is not None and check.spec is not None else ()
     for entry in status.get("clusters") or []:
         if not entry.get("name") or entry.get("name") == "(no Cluster)" or "ready" not in entry:
             continue  # no verdict for this Cluster (the source could not be read): nothing to say yet
-        ready = deletion_readiness(entry, actions)
+        ready = deletion_readiness(entry, actions, skipped)
         entry["deletionReady"], entry["deletionMessage"] = ready.status, ready.message
 
 

@@ -75,3 +75,11 @@ def test_the_warning_comes_from_the_clusters_own_entry() -> None:
     assert warning is not None and "will hang: X" in warning and "kubermatic/credential-aws-a" in warning
     assert warning_from_check(DeleteTarget("c2", "kubermatic", "credential-aws-a"), "credential-aws-a", check) is None
     assert warning_from_check(target, "credential-aws-a", None) is None
+
+
+def test_a_skipped_deletion_feature_is_unknown_never_allowed_its_calls_were_not_asked() -> None:
+    entry = {"name": "c", "ready": "True", "missing": [], "undecided": []}
+    actions = frozenset({"ec2:DeleteSecurityGroup", "iam:DeleteRole"})
+    assert deletion_readiness(entry, actions).status == "True"
+    skipped = deletion_readiness(entry, actions, ("cluster-deletion-owned",))
+    assert skipped.status == "Unknown" and "cluster-deletion-owned" in skipped.message

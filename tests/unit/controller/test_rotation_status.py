@@ -4,8 +4,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+from credcheck.controller import rotation_service
 from credcheck.controller.metrics import REGISTRY
-from credcheck.controller.rotation import Decision, InUse
+from credcheck.controller.rotation import Decision, InUse, decide
 from credcheck.controller.rotation_service import (
     ClusterEvent,
     Followed,
@@ -17,6 +18,7 @@ from credcheck.controller.rotation_service import (
     forget,
 )
 from credcheck.engine.requirements.profiles import BUILTIN
+from credcheck.kube.client import ReadFailure
 from credcheck.kube.spec import parse_check
 
 NOW = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
@@ -108,3 +110,32 @@ def test_an_imported_eks_clusters_check_is_not_followed_kkp_makes_no_copy_for_it
     followed = asyncio.run(follow(runtime, check("kkp"), {}, NOW))  # type: ignore[arg-type]
     assert asked == ["credential-aws-x"] and followed is not None  # a KKP Cluster is followed (here: Unknown)
     assert followed.decisions["my-eks"].state is InUse.UNKNOWN
+
+
+def test_a_cluster_made_from_a_preset_credcheck_may_not_read_is_unknown_never_current() -> None:
+    """Whether a Preset's keys moved on (kubermatic/kubermatic#11860) is unverified when the Preset can't be read."""
+    keys = {"accessKeyId": b"AKIAEXAMPLEEXAMPLE12", "secretAccessKey": b"s" * 40}
+
+    class Seed:
+        def __init__(self, preset: object) -> None:
+            self._preset = preset
+
+        def cluster(self, name: str) -> dict[str, object]:
+            return {"metadata": {"uid": "u1", "annotations": {"presetName": "team-a"}}, "spec": {}}
+
+        def copy_secret(self, namespace: str, name: str) -> tuple[dict[str, bytes], str]:
+            return keys, "7"
+
+        def deployments(self, namespace: str) -> list[dict[str, object]]:
+            return []
+
+        def preset(self, name: str) -> object:
+            return self._preset
+
+    source = rotation_service._digest(keys)
+    for preset, expected in ((ReadFailure("PresetForbidden", "no"), InUse.UNKNOWN),
+                             (ReadFailure("PresetNotFound", "gone"), InUse.CURRENT)):
+        runtime = SimpleNamespace(kube=Seed(preset), aws=None)
+        found, _ = rotation_service._read_cluster(runtime, "c1", "Secret kubermatic/credential-aws-c1",  # type: ignore[arg-type]
+                                                  source, "eu-west-1")
+        assert decide(found, None, NOW, timedelta(minutes=15)).state is expected, preset
