@@ -74,9 +74,12 @@ def findings(facts: KeyFacts, *, now: datetime, policy: KeyPolicy, used_by_clust
             seen = ("AWS never saw it used" if use.date is None else
                     f"AWS last saw it used {_day(use.date)} by {use.service} (credcheck's own checks call sts and "
                     "iam; any other use is older)" if own else f"AWS last saw it used {_day(use.date)}")
+            advice = ("delete it and the key when nothing needs them" if not own else
+                      "credcheck cannot tell its own sts/iam calls from KKP's (the cloud-controller-manager's "
+                      "sts:AssumeRole, Clusters created from a Preset with these keys): confirm in CloudTrail that "
+                      "nothing else uses the key before deleting it")
             out.append(KeyFinding(UNUSED, f"access key {current.key_id} is held by KKP but no Cluster uses it and "
-                                          f"{seen}: the Secret may be left over from a deleted Cluster; delete it "
-                                          "and the key when nothing needs them"))
+                                          f"{seen}: the Secret may be left over from a deleted Cluster; {advice}"))
     since = switched_at(current, seen_since)
     for other in facts.others:
         last = other.last_use.date if other.last_use else None

@@ -57,6 +57,9 @@ def test_a_latest_use_by_sts_counts_as_credchecks_own_and_never_used_is_unused()
     never = findings(facts(key("2026-09-20")), now=NOW, policy=DEFAULT, used_by_clusters=False)
     assert kinds(own) == [UNUSED] and "credcheck's own" in own[0].message
     assert kinds(never) == [UNUSED] and "never saw it used" in never[0].message
+    # KKP's components call sts too (the CCM's AssumeRole, a Preset's Clusters): no plain "delete it" then
+    assert "confirm in CloudTrail" in own[0].message and "delete it and the key" not in own[0].message
+    assert "delete it and the key" in never[0].message
 
 
 def test_a_key_younger_than_the_unused_period_is_never_unused() -> None:
