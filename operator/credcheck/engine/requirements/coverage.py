@@ -6,6 +6,7 @@ sdk/apis/kubermatic/v1/datacenter.go:249,259-263) and each Cluster condition's `
 kubermatic/v1/cluster.go:646-647).
 """
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ def coverage_of(name: str, profile: Profile) -> Coverage:
                     tuple(sorted(tags)), profile.evidence)
 
 
+@functools.cache  # built-in profiles only: fixed for the process (the operator asks on every reconcile)
 def coverage() -> tuple[Coverage, ...]:
     return tuple(coverage_of(name, load_profile(name)) for name in kkp_profiles())
 
