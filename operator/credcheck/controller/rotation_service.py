@@ -48,6 +48,15 @@ STUCK = Gauge("credcheck_rotation_stuck", "1 while a KKP Cluster runs on other k
 _SHOWN: dict[tuple[str, str], set[str]] = {}  # the Clusters each check has a gauge for
 _DIGEST = KeyDigest()  # its key lives in this process only
 EKS_PROFILE = "eks"  # the profile discovery gives an imported EKS cluster's Secret (discovery.kkp.EKS_PROFILE)
+# what a Cluster's project members read (KKP's dashboard shows a Cluster's Events to them): no Secret, check or
+# namespace name, no other Cluster (kube.cluster_events' rule); the check's own Event carries the details
+CLUSTER_WORDS = {
+    "ClusterRotationStuck": "this Cluster's machine-controller and cloud-controller-manager still run on cloud "
+                            "credentials that were replaced: once the old key is deactivated, machines and load "
+                            "balancers will fail; ask your platform admin",
+    "ClusterKeysRefused": "AWS refuses the cloud credentials this Cluster's machine-controller and "
+                          "cloud-controller-manager run on: machines and load balancers fail; ask your platform admin",
+}
 EVENT_NAMESPACE = "default"  # where Events about cluster-scoped objects go (client-go's recorder does the same)
 
 
@@ -174,7 +183,7 @@ async def follow(runtime: Runtime, check: CheckObject, previous_status: Mapping[
             reason = "ClusterKeysRefused" if d.state is InUse.INVALID else "ClusterRotationStuck"
             check_events.append(("Warning", reason, f"Cluster {keys.cluster}: {d.message}"))
             if uid:
-                cluster_events.append(ClusterEvent(keys.cluster, uid, reason, d.message))
+                cluster_events.append(ClusterEvent(keys.cluster, uid, reason, CLUSTER_WORDS[reason]))
     _publish(check.namespace, check.name, decisions)
     return Followed(decisions, tuple(check_events), tuple(cluster_events), uids)
 
