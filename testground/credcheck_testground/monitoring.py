@@ -151,6 +151,12 @@ def start_prometheus(state: Path, targets: Sequence[str], rules: dict[str, Any],
     }
     if alertmanager is not None:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager.target]}]}]}
+    return run_prometheus(state, exe, home, config, timeout)
+
+
+def run_prometheus(state: Path, exe: str, home: Path, config: dict[str, Any], timeout: float) -> Prometheus:
+    """`exe` with `config` written into `home` (beside its data), on a free loopback port, once it answers ready;
+    its URL kept in state/prometheus-url (the demo's `attach_prometheus`)."""
     (home / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from credcheck_testground.controlplane import ControlPlane
-from credcheck_testground.monitoring import Alertmanager, Prometheus, _ready, binary
+from credcheck_testground.monitoring import Alertmanager, Prometheus, _ready, binary, run_prometheus
 from credcheck_testground.processes import free_port, spawn, wait_until
 
 DATA = Path(__file__).resolve().parent / "kkp_seed"
@@ -119,15 +119,7 @@ def start_prometheus(state: Path, kubeconfig: Path, rules: dict[str, Any], *, al
         "alerting": {"alert_relabel_configs": prometheus_values()["prometheus"]["alerting"]["alert_relabel_configs"],
                      "alertmanagers": [{"static_configs": [{"targets": [alertmanager.target]}]}]},
     }
-    (home / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = spawn("prometheus", [exe, f"--config.file={home / 'prometheus.yml'}",
-                                f"--storage.tsdb.path={home / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-                                f"--web.external-url={url}"], state)
-    wait_until(lambda: _ready(url), "Prometheus", timeout, proc, state / "prometheus.log")
-    (state / "prometheus-url").write_text(url)
-    return Prometheus(url)
+    return run_prometheus(state, exe, home, config, timeout)
 
 
 def operator_pod(cp: ControlPlane, template: dict[str, Any], name: str, namespace: str) -> dict[str, Any]:
