@@ -36,6 +36,8 @@ from credcheck.engine.iam.policy import Condition, PolicyError, Statement, parse
 from credcheck.engine.iam.variables import Context
 from credcheck.engine.iam.wildcard import glob_match
 from credcheck.engine.model import Principal
+from credcheck.engine.requirements.profiles import Profile
+from credcheck.engine.target import Target
 
 ACTION = "sts:AssumeRole"
 NO_ORGANIZATION = ""  # organization_id for an account known to belong to no AWS Organization
@@ -405,3 +407,47 @@ def trust_statement(account: str, partition: str) -> dict[str, Any]:
     """What KKP (v2.30+) itself writes into the control-plane role's trust policy for the keys' account."""
     return {"Effect": "Allow", "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
             "Action": "sts:AssumeRole"}
+
+
+def assumes_role(profile: Profile, target: Target) -> bool:
+    """Does the Cluster's cloud-controller-manager (under this profile) assume the control-plane role?"""
+    ccm = profile.cloud_controller(target)
+    return ccm is not None and ccm.mode == "assume-role" and target.cluster is not None
+
+
+def trust_problems(profile: Profile, targets: Sequence[Target], documents: Mapping[str, tuple[str, Any]],
+                   keys: Principal, organization_id: str | None = None, *, source_ips: Sequence[str] = (),
+                   ) -> tuple[dict[str | None, str], dict[str | None, str]]:
+    """Clusters whose control-plane role's trust policy refuses the keys while their CCM must assume it; and the
+    Clusters whose role's trust credcheck cannot decide (a condition on a key it cannot know): Unknown, naming the key.
+
+    The request is the CCM's: sts:AssumeRole with the keys, no external ID, source identity, MFA or session tags,
+    through the STS endpoint of the Cluster's region; documents: cluster -> (role ARN, trust policy), as
+    engine/aws/trust_policies.py reads them; organization_id: the keys' AWS Organization, None: unknown."""
+    problems: dict[str | None, str] = {}
+    undecided: dict[str | None, str] = {}
+    for target in targets:
+        if target.cluster is None or not assumes_role(profile, target) or target.cluster not in documents:
+            continue
+        role_arn, document = documents[target.cluster]
+        ccm = profile.cloud_controller(target)
+        assumer = (f"the cloud-controller-manager of cluster {target.cluster} ({ccm.ccm if ccm else ''}) assumes it "
+                   f"with the credential's keys")
+        decision = trust_admits(document, keys, region=target.region, organization_id=organization_id,
+                                source_ips=source_ips)
+        if decision.answer is Trust.UNDECIDED:
+            undecided[target.cluster] = (
+                f"could not decide whether the trust policy of {role_arn} admits {keys.policy_source_arn} for the "
+                f"cloud-controller-manager of cluster {target.cluster}: {decision.reason}; so its AssumeRole is "
+                f"unverified (condition key(s): {', '.join(decision.keys) or 'none'})")
+        elif decision.answer is Trust.REFUSES and decision.denied:
+            problems[target.cluster] = (
+                f"the trust policy of {role_arn} refuses {keys.policy_source_arn} ({decision.reason}), yet {assumer} "
+                "(no external ID, source identity, MFA or session tags). Narrow that Deny so it spares this AssumeRole")
+        elif decision.answer is Trust.REFUSES:
+            statement = json.dumps(trust_statement(keys.account, keys.partition))
+            problems[target.cluster] = (
+                f"the trust policy of {role_arn} does not admit {keys.policy_source_arn} ({decision.reason}), yet "
+                f"{assumer} (a role created before KKP v2.30 trusts only ec2.amazonaws.com). Add to its "
+                f"trust policy: {statement}")
+    return problems, undecided

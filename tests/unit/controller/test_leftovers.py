@@ -12,6 +12,7 @@ from credcheck.controller.reconcile import reconcile
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
+from credcheck.engine import auditing
 from credcheck.engine import check as engine_check
 from credcheck.engine.model import AssumeRole, Principal
 from credcheck.engine.requirements.profiles import BUILTIN
@@ -67,6 +68,6 @@ def test_the_auditors_own_identity_never_reaches_a_checks_status() -> None:
                          "SimulatePrincipalPolicy")
     principal = Principal("arn:aws:iam::123456789012:user/x", "arn:aws:iam::123456789012:user/x", "123456789012",
                           "aws", "user")
-    verdict = engine_check._auditor_failed(denied, principal)
+    verdict = auditing.auditor_failed(denied, principal)
     assert verdict.reason == "AuditorFailed" and "999999999999" not in verdict.message, verdict.message
     assert "credcheck-auditor" not in verdict.message

@@ -19,13 +19,13 @@ from credcheck.controller.runtime import Runtime
 from credcheck.controller.schedule import DEFAULT_COST, Schedule
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
-from credcheck.engine import check
+from credcheck.engine import auditing
 from credcheck.engine.aws.auditor import AuditorCache
 from credcheck.engine.aws.ratelimit import RateLimiter
 from credcheck.engine.aws.session import AWSClients, AWSSession, RetryPolicy
 from credcheck.engine.batches import plan
 from credcheck.engine.check import Auditor, CheckOptions, Prepared
-from credcheck.engine.model import OPERATING, Principal
+from credcheck.engine.model import OPERATING, Principal, Verdict
 from credcheck.engine.requirements.profiles import load_profile
 from credcheck.engine.target import Target
 from credcheck.kube.client import ApiError
@@ -169,8 +169,8 @@ def test_an_auditor_simulating_for_many_tenant_accounts_spends_its_own_accounts_
         principal = Principal(f"arn:aws:iam::{tenant}:user/kkp", f"arn:aws:iam::{tenant}:user/kkp", tenant, "aws",
                               "user")
         own = AWSSession(AWS, None, "us-east-1", limit_key=tenant)
-        found = check._auditor_session(check._Identity(principal, own), options)
-        assert not isinstance(found, check.Verdict)
+        found = auditing.auditor_session(auditing.Identity(principal, own), options)
+        assert not isinstance(found, Verdict)
         session, _ = found
         assert session.limit_key == AUDITOR, "the calls go to the auditor's account: its budget is spent"
         assert session.budget is own.budget and session.calls is own.calls, "counted with the check"
@@ -195,9 +195,9 @@ def test_a_failed_auditor_is_not_asked_again_by_every_check() -> None:
                           "user")
     auditor = Auditor(role_arn="arn:aws:iam::{account}:role/credcheck-auditor-unit")
     options = CheckOptions(load_profile("kkp"), auditor=auditor, aws=aws, auditor_cache=AuditorCache())
-    first = check._auditor_session(check._Identity(principal, AWSSession(aws, None, "us-east-1")), options)
-    second = check._auditor_session(check._Identity(principal, AWSSession(aws, None, "us-east-1")), options)
-    assert isinstance(first, check.Verdict) and isinstance(second, check.Verdict)
+    first = auditing.auditor_session(auditing.Identity(principal, AWSSession(aws, None, "us-east-1")), options)
+    second = auditing.auditor_session(auditing.Identity(principal, AWSSession(aws, None, "us-east-1")), options)
+    assert isinstance(first, Verdict) and isinstance(second, Verdict)
     assert second.reason == first.reason and aws.asked == ["assume"], "the failure is remembered for a while"
 
 

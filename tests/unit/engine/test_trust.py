@@ -26,11 +26,17 @@ from typing import Any
 
 import pytest
 
-from credcheck.engine.check import _trust_problems
 from credcheck.engine.model import Principal
 from credcheck.engine.requirements.profiles import load_profile
 from credcheck.engine.target import Target
-from credcheck.engine.trust import NO_ORGANIZATION, Trust, TrustDecision, request_context, trust_admits
+from credcheck.engine.trust import (
+    NO_ORGANIZATION,
+    Trust,
+    TrustDecision,
+    request_context,
+    trust_admits,
+    trust_problems,
+)
 
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
@@ -320,7 +326,7 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/kubernetes-abc-control-plane"
 
 
 def problems(document: dict[str, Any], **kwargs: Any) -> tuple[dict[str | None, str], dict[str | None, str]]:
-    return _trust_problems(load_profile("kkp-2.31"), [CLUSTER], {"abc": (ROLE, document)}, USER, **kwargs)
+    return trust_problems(load_profile("kkp-2.31"), [CLUSTER], {"abc": (ROLE, document)}, USER, **kwargs)
 
 
 def test_an_undecided_trust_makes_that_cluster_unknown_naming_the_key_not_a_problem() -> None:
