@@ -215,15 +215,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     from credcheck.cli.sources import credential_from_environment, credential_from_secret  # noqa: PLC0415
     from credcheck.engine.aws.auditor import AuditorCache  # noqa: PLC0415
     from credcheck.engine.aws.session import AWSClients  # noqa: PLC0415
-    from credcheck.engine.check import Auditor, CheckOptions, check_failed, run_check  # noqa: PLC0415
+    from credcheck.engine.check import check_failed, check_options, run_check  # noqa: PLC0415
     from credcheck.engine.credential import CredentialProblem  # noqa: PLC0415
 
     # the command line first: a usage error is exit 2 whatever the credential is
     namespace, _, name = (args.secret or "").partition("/")
     if args.secret and not name:
         raise UsageError("--secret takes NAMESPACE/NAME")
-    auditor = (Auditor(args.auditor_profile, args.auditor_role_arn)
-               if args.auditor_profile or args.auditor_role_arn else None)
     target, cluster = _target(args)
     aws = (((cluster or {}).get("spec") or {}).get("cloud") or {}).get("aws") or {}
     role_arn = args.assume_role_arn or aws.get("assumeRoleARN")
@@ -231,13 +229,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     role = AssumeRole(role_arn, external_id) if role_arn else None
     # one check, so the clients and the auditor's memory live as long as the command; a person runs it in their own
     # environment, so the endpoints they configured (AWS_ENDPOINT_URL, the AWS config) are honoured
-    options = CheckOptions(_profile(args.requirements), region=args.region or DEFAULT_REGION, assume_role=role,
-                           skip_features=tuple(args.skip_feature), auditor=auditor, targets=(target,),
-                           target_profile=_profile(args.upgrade_to) if args.upgrade_to else None,
-                           include_recommended=args.include_recommended,
-                           observer=_observer() if args.observe_denials else None,
-                           aws=AWSClients(honour_configured_endpoints=True), auditor_cache=AuditorCache(),
-                           seed_egress=tuple(args.seed_egress_cidr or ()))
+    options = check_options(_profile(args.requirements), region=args.region or DEFAULT_REGION, assume_role=role,
+                            skip_features=args.skip_feature, targets=(target,),
+                            target_profile=_profile(args.upgrade_to) if args.upgrade_to else None,
+                            include_recommended=args.include_recommended,
+                            observer=_observer() if args.observe_denials else None,
+                            aws=AWSClients(honour_configured_endpoints=True), auditor_cache=AuditorCache(),
+                            auditor_profile=args.auditor_profile, auditor_role_arn=args.auditor_role_arn,
+                            seed_egress=args.seed_egress_cidr or ())
     if args.secret:
         credential = credential_from_secret(namespace, name)
     else:

@@ -22,7 +22,7 @@ from credcheck.controller.rotation_service import ClusterEvent, apply, apply_del
 from credcheck.controller.rotation_service import forget as forget_rotation
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
-from credcheck.engine.check import Auditor, CheckOptions, check_failed, finish_check, prepare_check
+from credcheck.engine.check import CheckOptions, check_failed, check_options, finish_check, prepare_check
 from credcheck.engine.credential import CredentialProblem, parse_credential
 from credcheck.engine.keys import KeyPolicy
 from credcheck.engine.model import AssumeRole, Credential, Status, Verdict
@@ -207,14 +207,13 @@ def prepare(runtime: Runtime, namespace: str, want: Effective,
     key = credential.fingerprint(role.role_arn if role else "", (role.external_id or "") if role else "",
                                  profile[1], ",".join(skip), region, repr(targets), upgrade[1] if upgrade else "",
                                  str(include), "vouched" if want.vouched else "", ",".join(settings.seed_egress_cidrs))
-    auditor = (Auditor(settings.auditor_profile, settings.auditor_role_arn)
-               if settings.auditor_profile or settings.auditor_role_arn else None)
-    return CheckRequest(key, credential, CheckOptions(
-        profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor, limiter=runtime.limiter,
-        targets=targets, target_profile=upgrade[0] if upgrade else None, include_recommended=include,
-        observer=runtime.observer, aws=runtime.aws, auditor_cache=runtime.auditor_cache, audit_roles=want.vouched,
-        excess_permissions=settings.excess_permissions, key_facts=runtime.key_facts if settings.key_hygiene else None,
-        seed_egress=settings.seed_egress_cidrs))
+    return CheckRequest(key, credential, check_options(
+        profile[0], region=region, assume_role=role, skip_features=skip, targets=targets,
+        target_profile=upgrade[0] if upgrade else None, include_recommended=include, observer=runtime.observer,
+        aws=runtime.aws, auditor_cache=runtime.auditor_cache, auditor_profile=settings.auditor_profile,
+        auditor_role_arn=settings.auditor_role_arn, seed_egress=settings.seed_egress_cidrs, limiter=runtime.limiter,
+        audit_roles=want.vouched, excess_permissions=settings.excess_permissions,
+        key_facts=runtime.key_facts if settings.key_hygiene else None))
 
 
 async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,

@@ -290,3 +290,25 @@ def test_requirements_show_for_a_cluster_with_assume_role_grants_assuming_it(
     assert any("sts:AssumeRole" in st["Action"] and role in ([st["Resource"]] if isinstance(st["Resource"], str)
                                                              else st["Resource"]) for st in statements)
     assert "kkp-hidden-external-id-7" not in json.dumps(statements), "the external ID is not part of the policy"
+
+
+def test_the_checks_flags_reach_the_engine_through_check_options(aws_env: pytest.MonkeyPatch) -> None:
+    """`credcheck check` assembles its options with the operator's check_options(): an auditor from its flags, the
+    flags' lists as tuples, and none of the operator's own keywords (rate limit, key facts, excess questions)."""
+    import credcheck.engine.check  # noqa: PLC0415
+    from credcheck.engine.check import CheckOptions  # noqa: PLC0415
+
+    seen: list[CheckOptions] = []
+    aws_env.setattr(credcheck.engine.check, "run_check",
+                    lambda credential, options: seen.append(options) or Verdict(Status.SUFFICIENT, "Ok", "ok"))
+    role = "arn:aws:iam::{account}:role/credcheck-auditor"
+    assert main(["check", "--auditor-role-arn", role, "--skip-feature", "iam-reconciling", "--region", "eu-west-1",
+                 "--seed-egress-cidr", "192.0.2.0/24", "--output", "json"]) == 0
+    options = seen[0]
+    auditor = options.auditor
+    assert auditor is not None
+    assert (auditor.profile, auditor.role_arn) == (None, role)
+    assert options.skip_features == ("iam-reconciling",) and options.region == "eu-west-1"
+    assert options.seed_egress == ("192.0.2.0/24",)
+    assert (options.limiter, options.key_facts, options.excess_permissions) == (
+        None, None, False)
