@@ -2,14 +2,14 @@
 
 Nothing else: discovery alone creates and deletes discovered checks, the handlers parse the object (kube.spec) and
 write what this returns. Coroutines on the operator's loop: Kubernetes reads run in the loop's default thread pool,
-AWS checks in a pool of `concurrency` threads of their own, so slow AWS calls never hold up the Kubernetes side.
+AWS checks in a pool of `concurrency` threads of their own (check_run.py), so slow AWS calls never hold up the
+Kubernetes side. The operator's defaults are filled in by effective.py, the verdict cache's key is cache_key.py's.
 """
 
 import asyncio
 import contextlib
 import hashlib
 import logging
-import time
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
@@ -17,12 +17,14 @@ from datetime import timedelta
 from typing import Any
 
 from credcheck.controller import metrics
+from credcheck.controller.cache_key import cache_key
+from credcheck.controller.check_run import run_check_in
 from credcheck.controller.cluster_resources_service import resource_findings_for
+from credcheck.controller.effective import Effective, effective
 from credcheck.controller.rotation_service import ClusterEvent, apply, apply_deletion, follow
 from credcheck.controller.rotation_service import forget as forget_rotation
 from credcheck.controller.runtime import Runtime
-from credcheck.controller.settings import Settings
-from credcheck.engine.check import CheckOptions, check_failed, check_options, finish_check, prepare_check
+from credcheck.engine.check import CheckOptions, check_failed, check_options
 from credcheck.engine.credential import CredentialProblem, parse_credential
 from credcheck.engine.keys import KeyPolicy
 from credcheck.engine.model import AssumeRole, Credential, Status, Verdict
@@ -35,7 +37,6 @@ from credcheck.kube.contract import EXTERNAL_ID
 from credcheck.kube.hygiene import with_hygiene
 from credcheck.kube.spec import CheckObject, CheckSpec, SecretSource, SpecProblem
 from credcheck.kube.status import (
-    MAX_MISSING_LISTED,
     StatusCondition,
     build_status,
     consecutive_failures,
@@ -58,28 +59,6 @@ class Reconciled:
     spent: dict[str, int] = field(default_factory=dict)  # AWS requests the verdict cost, per account called
     rotation_events: tuple[tuple[str, str, str], ...] = ()  # on the check: a Cluster turned Stale or Invalid
     cluster_events: tuple[ClusterEvent, ...] = ()  # the same, on the KKP Cluster
-
-
-@dataclass(frozen=True)
-class Effective:
-    """A check's spec with the operator's defaults filled in: resolved once, read by the check and its status."""
-
-    spec: CheckSpec
-    profile: str
-    upgrade_profile: str | None
-    include_recommended: bool
-    interval: float
-    region: str
-    explicit_region: str | None  # spec.region: it overrides every Cluster's own region
-    vouched: bool = False  # a discovered check: its Clusters' roles are KKP's, the auditor may simulate them (#33)
-
-
-def effective(spec: CheckSpec, settings: Settings) -> Effective:
-    req = spec.requirements
-    return Effective(
-        spec, req.profile or settings.profile, req.upgrade_profile or settings.upgrade_profile,
-        settings.include_recommended if req.include_recommended is None else req.include_recommended,
-        spec.interval_seconds or settings.interval_seconds, spec.region or settings.region, spec.region)
 
 
 def _misconfigured(reason: str, message: str) -> Verdict:
@@ -200,20 +179,17 @@ def prepare(runtime: Runtime, namespace: str, want: Effective,
     if isinstance(source, Verdict):
         return source
     credential, role = source
-    skip = want.spec.requirements.skip_features
-    region = want.region
     targets = tuple(entry.to_target(want.explicit_region) for entry in want.spec.clusters)
-    include = want.include_recommended
-    key = credential.fingerprint(role.role_arn if role else "", (role.external_id or "") if role else "",
-                                 profile[1], ",".join(skip), region, repr(targets), upgrade[1] if upgrade else "",
-                                 str(include), "vouched" if want.vouched else "", ",".join(settings.seed_egress_cidrs))
-    return CheckRequest(key, credential, check_options(
-        profile[0], region=region, assume_role=role, skip_features=skip, targets=targets,
-        target_profile=upgrade[0] if upgrade else None, include_recommended=include, observer=runtime.observer,
-        aws=runtime.aws, auditor_cache=runtime.auditor_cache, auditor_profile=settings.auditor_profile,
+    options = check_options(
+        profile[0], region=want.region, assume_role=role, skip_features=want.spec.requirements.skip_features,
+        targets=targets, target_profile=upgrade[0] if upgrade else None,
+        include_recommended=want.include_recommended, observer=runtime.observer, aws=runtime.aws,
+        auditor_cache=runtime.auditor_cache, auditor_profile=settings.auditor_profile,
         auditor_role_arn=settings.auditor_role_arn, seed_egress=settings.seed_egress_cidrs, limiter=runtime.limiter,
         audit_roles=want.vouched, excess_permissions=settings.excess_permissions,
-        key_facts=runtime.key_facts if settings.key_hygiene else None))
+        key_facts=runtime.key_facts if settings.key_hygiene else None)
+    return CheckRequest(cache_key(credential, options, profile[1], upgrade[1] if upgrade else None), credential,
+                        options)
 
 
 async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,
@@ -240,16 +216,7 @@ async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,
         nonlocal computed
         computed = True
         async with runtime.in_flight() if pool is None else contextlib.nullcontext():  # bounded memory
-            loop, started = asyncio.get_running_loop(), time.monotonic()
-            prepared = await loop.run_in_executor(checks, prepare_check, request.credential, request.options)
-            if isinstance(prepared, Verdict):
-                return prepared.compact(MAX_MISSING_LISTED)
-            limiter = request.options.limiter
-            while limiter is not None and (wait := prepared.reserve(limiter)) > 0:
-                await asyncio.sleep(wait)
-            verdict = await loop.run_in_executor(checks, finish_check, prepared)
-            metrics.CHECK_DURATION.observe(time.monotonic() - started)
-            return verdict.compact(MAX_MISSING_LISTED)
+            return await run_check_in(checks, request.credential, request.options)
 
     if not share:
         return await compute(), request.credential.masked_key_id

@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from credcheck.controller.reconcile import effective, reconcile
+from credcheck.controller.effective import effective
+from credcheck.controller.reconcile import reconcile
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache

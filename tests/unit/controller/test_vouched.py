@@ -5,7 +5,8 @@ user's check of the same credential and Clusters."""
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from credcheck.controller.reconcile import CheckRequest, effective, prepare
+from credcheck.controller.effective import effective
+from credcheck.controller.reconcile import CheckRequest, prepare
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
