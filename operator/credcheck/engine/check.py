@@ -174,13 +174,13 @@ def prepare_check(credential: Credential, options: CheckOptions) -> Prepared | V
         findings += ("the access key is temporary (ASIA…) yet no session token is stored",)
     if principal.kind == "root":
         return replace(unknown("RootCredentials",
-                                "these are the AWS account's root keys: they may do anything SCPs allow, which "
-                                "nothing can simulate. Give KKP an IAM user or role with the KKP policy instead",
-                                principal), findings=findings, aws_calls=dict(session.calls))
+                               "these are the AWS account's root keys: they may do anything SCPs allow, which "
+                               "nothing can simulate. Give KKP an IAM user or role with the KKP policy instead",
+                               principal), findings=findings, aws_calls=dict(session.calls))
     if principal.kind not in ("user", "assumed-role"):
         return replace(unknown("PrincipalNotSimulatable",
-                                f"a {principal.kind} principal cannot be simulated; use an IAM user or role",
-                                principal), findings=findings, aws_calls=dict(session.calls))
+                               f"a {principal.kind} principal cannot be simulated; use an IAM user or role",
+                               principal), findings=findings, aws_calls=dict(session.calls))
     problem, notes = principals.out_of_scope(session, principal, scope, probe)  # MixedPartitions, RegionNotEnabled
     findings += notes
     if problem is not None:
@@ -195,15 +195,15 @@ def prepare_check(credential: Credential, options: CheckOptions) -> Prepared | V
     batches = plan(requirements + upgrade_reqs + asked)
     if len(batches) > MAX_SIMULATIONS:  # a per-check cap (issue 33): nothing is sent
         return replace(unknown("TooManySimulations", f"this check would make {len(batches)} SimulatePrincipalPolicy "
-                                f"calls, more than {MAX_SIMULATIONS}: split its Clusters over checks of their own",
-                                principal), findings=findings, aws_calls=dict(session.calls))
+                               f"calls, more than {MAX_SIMULATIONS}: split its Clusters over checks of their own",
+                               principal), findings=findings, aws_calls=dict(session.calls))
     return Prepared(options, static, session, principal, keys_principal or principal, targets, requirements,
                     upgrade_reqs, batches, findings)
 
 
 def rate_limited(prepared: Prepared, wait: float) -> Verdict:
     return replace(unknown("RateLimited", f"the account's AWS call budget (--aws-calls-per-second) is spent: "
-                            f"checking again in {wait:.1f} s", prepared.principal),
+                           f"checking again in {wait:.1f} s", prepared.principal),
                    findings=prepared.findings, aws_calls=dict(prepared.session.calls), retry_after=wait)
 
 
@@ -227,7 +227,7 @@ def finish_check(prepared: Prepared) -> Verdict:
     for kind in dict.fromkeys(b.principal for b in p.batches if role_of(b.principal)):
         arn = str(role_of(kind))  # the control-plane role, simulated by the identity KKP acts as (or the auditor)
         identities[kind] = Identity(replace(p.principal, caller_arn=arn, policy_source_arn=arn, kind="role",
-                                             notes=()), operating.session)
+                                            notes=()), operating.session)
     outcome = simulate_all(identities, p.batches, options)
     if isinstance(outcome, Verdict):
         return replace(outcome, findings=p.findings, aws_calls=dict(p.session.calls),
@@ -241,7 +241,7 @@ def finish_check(prepared: Prepared) -> Verdict:
     documents, trust_notes = read_trust(profiles, p.targets, p.session, p.principal, roles_read)
     organization = read_organization(documents, p.static)
     trust, trust_undecided = trust_problems(options.profile, p.targets, documents, p.keys, organization,
-                                             source_ips=options.seed_egress)
+                                            source_ips=options.seed_egress)
     findings = (p.findings + tuple(trust_notes) + role_name_findings(options.profile, p.targets)
                 + topology_findings(options.profile, p.targets, p.requirements, simulated))
     # a missing simulation result (MissingSimulationResult) propagates: the caller reports CheckFailed with its trace
@@ -250,7 +250,7 @@ def finish_check(prepared: Prepared) -> Verdict:
                      profile_version=options.profile.version)
     if options.target_profile is not None:
         up_trust, up_undecided = trust_problems(options.target_profile, p.targets, documents, p.keys, organization,
-                                                 source_ips=options.seed_egress)
+                                                source_ips=options.seed_egress)
         verdict = replace(verdict, upgrade=decide(
             p.principal, p.upgrade_requirements, simulated,
             topology_findings(options.target_profile, p.targets, p.upgrade_requirements, simulated),

@@ -128,9 +128,12 @@ def simulate_all(identities: dict[str, Identity], batches: Sequence[SimulationBa
         if step is AfterFailure.ASK_AUDITOR:
             by_auditor.append(kind)
             continue
-        outcomes[kind] = (auditor_failed(result, principal) if step is AfterFailure.AUDITOR_FAILED else
-                          failure_verdict(describe(result, "iam:SimulatePrincipalPolicy"), principal)
-                          if step is AfterFailure.FAILED else not_permitted(principal))
+        if step is AfterFailure.AUDITOR_FAILED:
+            outcomes[kind] = auditor_failed(result, principal)
+        elif step is AfterFailure.FAILED:
+            outcomes[kind] = failure_verdict(describe(result, "iam:SimulatePrincipalPolicy"), principal)
+        else:
+            outcomes[kind] = not_permitted(principal)
         memory.simulated(principal.policy_source_arn, None)
     for kind in by_auditor:
         session = auditor_session(identities[kind], options)
