@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 
 from credcheck.controller import metrics
 from credcheck.controller.discovery.store import ObjectId, Store, object_id
-from credcheck.kube.client import ApiError, Expired, Kube
+from credcheck.kube.client import ApiError, Expired
+from credcheck.kube.ports import Watcher
 
 LOG = logging.getLogger("credcheck.controller.discovery")
 WATCH_SECONDS = 300.0  # the longest one watch request lasts (the API server ends it then)
@@ -42,7 +43,7 @@ class Informer:
     (None when the object is gone): the AWSCredentialChecks' informer feeds the scheduler and the metrics so."""
 
     name: str
-    kube: Kube
+    kube: Watcher
     path: str
     entry: Entry
     changed: Callable[[list[Hashable]], None]

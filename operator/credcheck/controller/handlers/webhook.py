@@ -61,8 +61,8 @@ from credcheck.engine.aws.session import run_before
 from credcheck.engine.credential import ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY
 from credcheck.engine.model import Status
 from credcheck.engine.requirements.profiles import BUILTIN
-from credcheck.kube.client import Kube
 from credcheck.kube.contract import parse_duration
+from credcheck.kube.ports import AccessReviewer
 from credcheck.kube.spec import parse_spec
 
 LOG = logging.getLogger("credcheck.webhook")
@@ -144,7 +144,7 @@ class _Deadline(Executor):
 class Admission:
     """The three validators; one per process, shared by every request."""
 
-    def __init__(self, runtime: Runtime, sar: Kube | None = None) -> None:
+    def __init__(self, runtime: Runtime, sar: AccessReviewer | None = None) -> None:
         self.runtime = runtime
         self.sar = sar or runtime.kube  # the webhook's own client (webhook_pool.review_client) when served
         self.gate = Gate()  # reviews' places and threads (webhook_pool)
