@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from policy_edits import doc
 
 from credcheck.engine.aws.auditor import AuditorCache
 from credcheck.engine.aws.cloudtrail import DenialReader
@@ -31,10 +32,6 @@ ABC = Target(cluster="abc", region="eu-central-1", kubernetes_version="1.35.1")
 # does) and one auditor memory for every check of this module
 AWS = AWSClients(honour_configured_endpoints=True)
 AUDITORS = AuditorCache()
-
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
 def event(keys: Keys | None, source: str, name: str, code: str | None, *, region: str = "eu-central-1",
