@@ -18,8 +18,11 @@ import pytest
 from aiohttp import web
 from fakes import FakeKube
 
-from credcheck.controller.handlers import webhook
-from credcheck.controller.handlers.webhook_pool import (
+from credcheck.controller.runtime import Runtime
+from credcheck.controller.settings import Settings
+from credcheck.controller.verdict_cache import VerdictCache
+from credcheck.controller.webhook import server as webhook
+from credcheck.controller.webhook.pool import (
     MAX_REVIEW_BYTES,
     MAX_WAIT,
     RECEIVED,
@@ -27,9 +30,6 @@ from credcheck.controller.handlers.webhook_pool import (
     TooLate,
     busy_answer,
 )
-from credcheck.controller.runtime import Runtime
-from credcheck.controller.settings import Settings
-from credcheck.controller.verdict_cache import VerdictCache
 
 USER = {"username": "alice", "groups": ["team-a"], "uid": "u-1"}
 

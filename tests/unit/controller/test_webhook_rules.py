@@ -12,11 +12,11 @@ import pytest
 from fakes import FakeKube
 
 from credcheck.controller.admission import judged, required_access, spec_problems
-from credcheck.controller.handlers import webhook
-from credcheck.controller.handlers.webhook import Admission, Review, response
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
+from credcheck.controller.webhook import server as webhook
+from credcheck.controller.webhook.server import Admission, Review, response
 from credcheck.engine.model import Status, Verdict
 from credcheck.engine.requirements.profiles import BUILTIN
 from credcheck.kube.spec import CheckSpec, SecretSource, parse_spec
