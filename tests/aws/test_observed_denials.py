@@ -60,7 +60,7 @@ def trail(local_aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> LocalAWS:
 
 def observe(keys: Keys, *targets: Target, reader: DenialReader | None = None) -> Verdict:
     options = CheckOptions(load_profile("kkp"), region="eu-central-1", targets=targets or (ABC,),
-                           observer=reader or DenialReader(), aws=AWS, auditor_cache=AUDITORS)
+                           denial_reader=reader or DenialReader(), aws=AWS, auditor_cache=AUDITORS)
     return run_check(Credential(keys.access_key_id, keys.secret_access_key), options)
 
 

@@ -212,7 +212,8 @@ def prepare(runtime: Runtime, namespace: str, want: Effective,
     return CheckRequest(key, credential, CheckOptions(
         profile[0], region=region, assume_role=role, skip_features=skip, auditor=auditor, limiter=runtime.limiter,
         targets=targets, target_profile=upgrade[0] if upgrade else None, include_recommended=include,
-        observer=runtime.observer, aws=runtime.aws, auditor_cache=runtime.auditor_cache, audit_roles=want.vouched,
+        denial_reader=runtime.denial_reader, aws=runtime.aws, auditor_cache=runtime.auditor_cache,
+        audit_roles=want.vouched,
         excess_permissions=settings.excess_permissions, key_facts=runtime.key_facts if settings.key_hygiene else None,
         seed_egress=settings.seed_egress_cidrs))
 

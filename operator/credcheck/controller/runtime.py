@@ -29,7 +29,7 @@ class Runtime:
     cache: VerdictCache
     checks: ThreadPoolExecutor  # runs the AWS checks; its size is the check concurrency
     limiter: RateLimiter | None = None
-    observer: DenialReader | None = None  # --observe-denials: CloudTrail reads, cached and rate-limited
+    denial_reader: DenialReader | None = None  # --observe-denials: CloudTrail reads, cached and rate-limited
     # every check's AWS clients; endpoint overrides are honoured only with --dev-endpoints (Runtime.create)
     aws: AWSClients = field(default_factory=lambda: AWSClients(honour_configured_endpoints=False))
     auditor_cache: AuditorCache = field(default_factory=AuditorCache)  # auditor sessions, failures, simulators

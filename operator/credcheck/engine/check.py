@@ -59,7 +59,7 @@ class Auditor:
     """A separate identity that simulates when a credential may not simulate itself (its sessions and failures are
     remembered by CheckOptions.auditor_cache)."""
 
-    profile: str | None = None  # boto3 profile; None: the default chain (environment, instance role)
+    aws_profile: str | None = None  # boto3 profile; None: the default chain (environment, instance role)
     role_arn: str | None = None  # e.g. arn:{partition}:iam::{account}:role/credcheck-auditor, assumed per account
 
     def role_for(self, principal: Principal) -> str:
@@ -83,7 +83,7 @@ class CheckOptions:
     targets: tuple[Target, ...] = ()  # the Clusters using the credential; none: one check without a Cluster
     target_profile: Profile | None = None  # the KKP version to report upgrade readiness for
     include_recommended: bool = False  # also simulate on-request features (documented, never called)
-    observer: DenialReader | None = None  # read what AWS refused the credential (CloudTrail), opt-in
+    denial_reader: DenialReader | None = None  # read what AWS refused the credential (CloudTrail), opt-in
     # the auditor simulates a control-plane role (and reads its CloudTrail denials) only for roles a Cluster KKP runs
     # names for this credential (the operator: discovered checks); never for a role a check's maker typed (#33)
     audit_roles: bool = True
@@ -155,7 +155,7 @@ def _auditor_failed(err: Exception, principal: Principal) -> Verdict:
 def _auditor_of(options: CheckOptions, principal: Principal, region: str) -> tuple[AWSSession, str]:
     """The auditor's session for the principal's account, and its ARN: remembered by the check's AuditorCache."""
     assert options.auditor is not None
-    return options.auditor_cache.session(options.aws, options.auditor.profile, options.auditor.role_for(principal),
+    return options.auditor_cache.session(options.aws, options.auditor.aws_profile, options.auditor.role_for(principal),
                                          region, options.retry)
 
 
@@ -354,9 +354,9 @@ def _read_instance_profiles(targets: Sequence[Target], operating: _Identity) -> 
     read: dict[str, tuple[str | None, list[dict[str, str]] | None, str | None]] = {}
     for name in sorted(_profiles_to_read(targets)):
         try:
-            profile = operating.session.client("iam").get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
-            roles = profile.get("Roles") or []
-            read[name] = (str(roles[0]["Arn"]) if roles else None, list(profile.get("Tags") or []), None)
+            found = operating.session.client("iam").get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+            roles = found.get("Roles") or []
+            read[name] = (str(roles[0]["Arn"]) if roles else None, list(found.get("Tags") or []), None)
         except Exception as err:
             if error_code(err) == "NoSuchEntity":
                 read[name] = (None, None, None)  # KKP creates it (instance_profile.go:113-118), with its worker role
@@ -625,8 +625,8 @@ def finish_check(prepared: Prepared) -> Verdict:
     verdict = hygiene.attach(verdict, asked=hygiene.questions(options.excess_permissions, p.principal),
                              simulated=simulated, requirements=p.requirements, reader=options.key_facts,
                              keys=p.static, keys_principal=p.keys, auditor=_key_auditor(p))
-    if options.observer is not None:
-        verdict = _observe(verdict, p, options.observer)
+    if options.denial_reader is not None:
+        verdict = _observe(verdict, p, options.denial_reader)
     return replace(verdict, aws_calls=dict(p.session.calls), simulated_by=simulated_by,
                    spent=p.session.budget.spent())
 
@@ -645,7 +645,7 @@ def _key_auditor(p: Prepared) -> Callable[[], tuple[AWSSession, str]] | None:
     return session
 
 
-def _observe(verdict: Verdict, p: Prepared, observer: DenialReader) -> Verdict:
+def _observe(verdict: Verdict, p: Prepared, denial_reader: DenialReader) -> Verdict:
     """What AWS refused the keys (and the Clusters' control-plane roles) in CloudTrail, read with the keys or the
     auditor, in the Clusters' regions and the partition's home region (IAM and STS events)."""
     sessions = [p.static]
@@ -662,7 +662,7 @@ def _observe(verdict: Verdict, p: Prepared, observer: DenialReader) -> Verdict:
     roles = sorted({str(role_of(r.requirement.principal)) for r in verdict.results
                     if role_of(r.requirement.principal)}) if p.options.audit_roles else []
     clusters = sorted({t.region or p.options.region for t in p.targets})
-    observed = observer.observe(sessions, p.principal.account, credential.access_key_id, sorted(regions),
+    observed = denial_reader.observe(sessions, p.principal.account, credential.access_key_id, sorted(regions),
                                 role_arns=roles, role_regions=clusters)
     return replace(verdict, observed_denials=observed,
                    findings=verdict.findings + disagreements(observed, verdict.results))

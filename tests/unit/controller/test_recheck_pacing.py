@@ -157,7 +157,7 @@ def test_the_budget_is_reserved_in_the_account_each_call_goes_to() -> None:
 class OneAuditor(AuditorCache):
     """One auditor identity (a profile) in its own account, for every tenant account."""
 
-    def session(self, aws: AWSClients, profile: str | None, role_arn: str, region: str, retry: RetryPolicy,
+    def session(self, aws: AWSClients, aws_profile: str | None, role_arn: str, region: str, retry: RetryPolicy,
                 ) -> tuple[AWSSession, str]:
         return AWSSession(aws, None, region), f"arn:aws:sts::{AUDITOR}:assumed-role/credcheck-auditor/credcheck"
 
