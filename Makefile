@@ -18,6 +18,7 @@ venv: $(VENV)/.installed
 lint: venv
 	$(BIN)/ruff check operator testground tests bench hack
 	$(BIN)/mypy
+	$(BIN)/mypy tests/helpers  # the shared fakes against the Protocols they stand in for (kube/ports.py, engine/aws/ports.py)
 	$(BIN)/lint-imports
 	bash hack/vulture.sh
 

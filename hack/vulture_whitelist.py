@@ -1,6 +1,7 @@
 """Names vulture cannot see used: called by kopf, botocore or prometheus_client, or read from data files.
 `make lint` runs vulture over operator/, tests/, bench/ and testground/ with this file (hack/vulture.sh)."""
 
+from credcheck.controller import main
 from credcheck.controller.handlers import checks, lifecycle, startup  # kopf calls the decorated handlers
 from credcheck.engine.aws import session
 from credcheck.engine.requirements import profiles
@@ -21,3 +22,4 @@ session._CallerCredentialProvider.load_credentials  # botocore's CredentialProvi
 profiles.Feature.description  # fields of the profiles' YAML, kept as written (docs and `requirements show`)
 profiles.ProfileStatement.component
 profiles.Profile.description
+main.handlers  # imported for its side effect: registers the kopf handlers

@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 import yaml
+from policy_edits import doc
 
 from cluster.conftest import LEAKS, NS, SIMULATE, Seed, running_operator, wait_for
 from credcheck_testground import chart, kkp, monitoring, seedmonitoring
@@ -48,10 +49,6 @@ POD_NAMESPACE = "credcheck-ops"  # the release namespace of this "install": not 
 EVERYTHING = {"Effect": "Allow", "Action": "*", "Resource": "*"}
 REGION_LOCK = {"Effect": "Deny", "Resource": "*", "NotAction": ["iam:*", "sts:*", "ec2:DescribeRegions"],
                "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-central-1"}}}
-
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
 def chart_rules() -> dict[str, Any]:

@@ -83,7 +83,7 @@ def test_a_roles_cloudtrail_denials_are_read_only_for_a_discovered_checks_cluste
         target = Target(cluster="abc", region="eu-central-1", kubernetes_version="1.35.1", control_plane_role=role)
         verdict = run_check(Credential(keys.access_key_id, keys.secret_access_key), CheckOptions(
             load_profile("kkp"), region="eu-central-1", aws=AWSClients(honour_configured_endpoints=True),
-            auditor_cache=AuditorCache(), targets=(target,), observer=DenialReader(), audit_roles=audit_roles))
+            auditor_cache=AuditorCache(), targets=(target,), denial_reader=DenialReader(), audit_roles=audit_roles))
     finally:
         local_aws.clear_events()
     found = [d.action for d in verdict.observed_denials.denials]  # type: ignore[union-attr]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from policy_edits import doc
 from policy_edits import without_pair as _minus  # the printed policy less one (action, resource) pair
 
 from credcheck.engine.aws.auditor import AuditorCache
@@ -48,10 +49,6 @@ AUDITORS = AuditorCache()
 
 def allow_all_but(*actions: str) -> dict[str, Any]:
     return {"Effect": "Allow", "NotAction": list(actions), "Resource": "*"}
-
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
 def policy(name: str, *extra: dict[str, Any]) -> dict[str, Any]:

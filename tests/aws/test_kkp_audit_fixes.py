@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from policy_edits import doc
 
 from credcheck.engine.aws.auditor import AuditorCache
 from credcheck.engine.aws.session import AWSClients
@@ -34,10 +35,6 @@ def _endpoint(local_aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", local_aws.url)
     for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(var, raising=False)
-
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
 def all_but(*actions: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from policy_edits import doc
 
 from credcheck.engine.aws.auditor import AuditorCache
 from credcheck.engine.aws.cloudtrail import DenialReader
@@ -31,10 +32,6 @@ ABC = Target(cluster="abc", region="eu-central-1", kubernetes_version="1.35.1")
 # does) and one auditor memory for every check of this module
 AWS = AWSClients(honour_configured_endpoints=True)
 AUDITORS = AuditorCache()
-
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
 def event(keys: Keys | None, source: str, name: str, code: str | None, *, region: str = "eu-central-1",
@@ -63,7 +60,7 @@ def trail(local_aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> LocalAWS:
 
 def observe(keys: Keys, *targets: Target, reader: DenialReader | None = None) -> Verdict:
     options = CheckOptions(load_profile("kkp"), region="eu-central-1", targets=targets or (ABC,),
-                           observer=reader or DenialReader(), aws=AWS, auditor_cache=AUDITORS)
+                           denial_reader=reader or DenialReader(), aws=AWS, auditor_cache=AUDITORS)
     return run_check(Credential(keys.access_key_id, keys.secret_access_key), options)
 
 

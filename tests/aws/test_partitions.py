@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
+from statuses import conditions
 
 from credcheck.engine.aws.auditor import AuditorCache
 from credcheck.engine.aws.session import AWSClients
@@ -17,7 +18,6 @@ from credcheck.engine.check import CheckOptions, run_check
 from credcheck.engine.model import AssumeRole, Credential, Status
 from credcheck.engine.requirements.profiles import load_profile
 from credcheck.engine.target import Target
-from credcheck.kube.status import conditions_for
 from credcheck_testground.aws import ACCOUNT, Keys, LocalAWS
 
 pytestmark = pytest.mark.aws
@@ -51,10 +51,6 @@ def cred(keys: Keys) -> Credential:
 def check(keys: Keys, *targets: Target, region: str = "us-east-1", **kwargs: Any) -> Any:
     return run_check(cred(keys), CheckOptions(load_profile("kkp"), region=region, targets=targets, aws=AWS,
                                               auditor_cache=AUDITORS, **kwargs))
-
-
-def conditions(verdict: Any) -> dict[str, tuple[str, str]]:
-    return {c.type: (c.status, c.reason) for c in conditions_for(verdict)}
 
 
 def printed_policy(partition: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from policy_edits import doc
+
 from credcheck_testground import kkp
 from credcheck_testground.aws import ACCOUNT
 
@@ -18,10 +20,6 @@ from .conftest import GOOD_POLICY, NS, SIMULATE, Seed, wait_for
 EVERYTHING = {"Effect": "Allow", "Action": "*", "Resource": "*"}
 REGION_LOCK = {"Effect": "Deny", "Resource": "*", "NotAction": ["iam:*", "sts:*", "ec2:DescribeRegions"],
                "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-central-1"}}}
-
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
 def apply(seed: Seed, manifest: dict[str, Any]) -> None:

@@ -6,6 +6,11 @@ Importable as `policy_edits`: tests/conftest.py puts this folder on sys.path."""
 from typing import Any
 
 
+def doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    """An IAM policy document of these statements."""
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
 def as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 

@@ -13,7 +13,7 @@ from credcheck.engine.action_result import ACTION_FIELDS
 from credcheck.engine.model import Status, role_of
 
 
-def summary(check: Mapping[str, Any]) -> dict[str, Any]:
+def explanation(check: Mapping[str, Any]) -> dict[str, Any]:
     """What `explain --output json` prints: the parts of the status a person acts on."""
     meta, status = check.get("metadata") or {}, check.get("status") or {}
     conditions = {c.get("type"): c for c in status.get("conditions") or []}
@@ -117,7 +117,7 @@ RECOMMENDED_LISTED = 5  # a feature's recommended actions named in full up to th
 def to_text(check: Mapping[str, Any], all_recommended: bool = False) -> str:
     """The check for a person; a feature's long list of recommended (never failing) actions is a count unless
     `all_recommended` (`credcheck explain --recommended`)."""
-    s = summary(check)
+    s = explanation(check)
     ready = s["ready"]
     lines = [f"{s['name']}: {_mark(ready['status'])} ({ready['reason'] or 'not checked yet'})"]
     if ready["message"]:

@@ -233,7 +233,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                             skip_features=args.skip_feature, targets=(target,),
                             target_profile=_profile(args.upgrade_to) if args.upgrade_to else None,
                             include_recommended=args.include_recommended,
-                            observer=_observer() if args.observe_denials else None,
+                            denial_reader=_denial_reader() if args.observe_denials else None,
                             aws=AWSClients(honour_configured_endpoints=True), auditor_cache=AuditorCache(),
                             auditor_profile=args.auditor_profile, auditor_role_arn=args.auditor_role_arn,
                             seed_egress=args.seed_egress_cidr or ())
@@ -259,7 +259,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from credcheck.cli.explain import summary, to_text, verdict_status  # noqa: PLC0415
+    from credcheck.cli.explain import explanation, to_text, verdict_status  # noqa: PLC0415
     from credcheck.kube.client import Kube  # noqa: PLC0415
     from credcheck.kube.kubeconfig import cli_login  # noqa: PLC0415
 
@@ -269,7 +269,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     check = Kube(cli_login).get_check(namespace, name)
     if check is None:
         raise UsageError(f"no AWSCredentialCheck {namespace}/{name} (kubectl get awscc -A lists them)")
-    print(json.dumps(summary(check), indent=2) if args.output == "json" else
+    print(json.dumps(explanation(check), indent=2) if args.output == "json" else
           to_text(check, all_recommended=args.recommended))
     return exit_code(verdict_status(check))
 
@@ -302,7 +302,7 @@ def _profile_inputs(parser: argparse.ArgumentParser) -> None:
     _cluster_inputs(parser)
 
 
-def _observer() -> Any:
+def _denial_reader() -> Any:
     from credcheck.engine.aws.cloudtrail import DenialReader  # noqa: PLC0415 - boto3 only for commands that reach AWS
 
     return DenialReader()

@@ -8,7 +8,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from credcheck.engine.action_result import action_entry, broken_features, observed_denials, summary
+from credcheck.engine.action_result import action_counts, action_entry, broken_feature_entries, observed_denials
 from credcheck.engine.model import ActionResult, ClusterVerdict, Outcome, Severity, Verdict
 
 
@@ -22,9 +22,9 @@ def verdict_to_dict(verdict: Verdict, include_allowed: bool = False) -> dict[str
                                              "account": p.account, "partition": p.partition, "type": p.kind},
         "simulatedBy": verdict.simulated_by,
         "kkpVersion": verdict.profile_version,
-        "summary": summary(verdict),
+        "summary": action_counts(verdict),
         "clusters": [cluster_to_dict(c) for c in verdict.clusters],
-        "brokenFeatures": broken_features(verdict),
+        "brokenFeatures": broken_feature_entries(verdict),
         "missingRequired": [action_entry(r) for r in verdict.missing_required],
         "missingRecommended": [action_entry(r) for r in verdict.missing_recommended],
         **({"allowed": [action_entry(r) for r in verdict.results if r.allowed]} if include_allowed else {}),

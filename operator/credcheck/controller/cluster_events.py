@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from credcheck.kube.client import Conflict, Kube, ReadFailure
+from credcheck.kube.client import Conflict, ReadFailure
 from credcheck.kube.cluster_events import (
     NAMESPACE,
     ClusterEvent,
@@ -27,6 +27,7 @@ from credcheck.kube.cluster_events import (
     warning_names,
     write_plan,
 )
+from credcheck.kube.ports import ClusterEventWriter
 
 WRITES_PER_SECOND = 5.0
 BURST = 25
@@ -57,7 +58,7 @@ class Bucket:
 
 
 class ClusterEvents:
-    def __init__(self, kube: Kube, now: Callable[[], datetime], *, rate: float = WRITES_PER_SECOND,
+    def __init__(self, kube: ClusterEventWriter, now: Callable[[], datetime], *, rate: float = WRITES_PER_SECOND,
                  burst: int = BURST) -> None:
         self._kube, self._now = kube, now
         self._bucket = Bucket(rate, burst)

@@ -37,6 +37,7 @@ from prometheus_client import Gauge
 
 from credcheck.controller.metrics import REGISTRY
 from credcheck.kube.client import Conflict, Kube
+from credcheck.kube.ports import LeaseKeeper
 
 LOG = logging.getLogger("credcheck.controller.leader")
 MICROTIME = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -99,7 +100,7 @@ def decide(record: Record | None, me: str, unchanged_for: float) -> Action:
 
 
 class LeaderElector:
-    def __init__(self, kube: Kube, namespace: str, name: str, identity: str, *, lease_duration: float,
+    def __init__(self, kube: LeaseKeeper, namespace: str, name: str, identity: str, *, lease_duration: float,
                  renew_deadline: float, retry_period: float, clock: Callable[[], float] = time.monotonic,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.kube, self.namespace, self.name, self.identity = kube, namespace, name, identity

@@ -16,12 +16,16 @@ from typing import Any
 
 import kopf
 
-from credcheck.controller import handlers  # registers the operator's handlers with kopf on import
+from credcheck.controller import (
+    handlers,  # noqa: F401 - registers the operator's handlers with kopf on import
+    serving,
+)
 from credcheck.controller.leader import LeaderElector, default_identity, lease_client
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.schedule import Schedule
 from credcheck.controller.settings import Settings, from_arguments
 from credcheck.controller.supervise import Health
+from credcheck.controller.webhook import server as webhook_server
 from credcheck.engine.aws.session import AWSClients
 from credcheck.kube.client import THREADS, Kube
 from credcheck.kube.contract import parse_duration
@@ -94,8 +98,8 @@ async def _main(settings: Settings, runtime: Runtime, memo: kopf.Memo) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # until kopf runs and takes them over
         loop.add_signal_handler(sig, stop.set)
-    runners = await handlers.serving.start(memo, LOG)
-    webhook = await handlers.webhook.start(runtime)
+    runners = await serving.start(memo, LOG)
+    webhook = await webhook_server.start(runtime)
     elector = (LeaderElector(lease_client(parse_duration(settings.leader_renew_deadline)),
                              settings.operator_namespace, settings.leader_lease_name,
                              settings.leader_identity or default_identity(),

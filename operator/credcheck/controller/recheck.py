@@ -5,7 +5,7 @@ It asks for a re-check by touching the credcheck.io/recheck annotation (stamped 
 pace each called account's AWS budget allows (credcheck.controller.schedule, the table of due times), and reports the
 re-check rounds. Every HOUSEKEEPING seconds the verdict cache and the rate limiter forget what expired and the freed
 memory goes back to the system. The scheduler's table and the per-check metrics follow the checks' informer
-(credcheck.controller.discovery.informer, through `summarize` and `observer`), which lists the checks again after a
+(credcheck.controller.discovery.informer, through `record_of` and `keep_in_step`), which lists the checks again after a
 watch gap: a check deleted meanwhile leaves both; one the scheduler finds gone (404) too.
 
 Fault injection for tests and drills: SIGUSR2 makes the scheduler loop fail once, as a bug would (its supervisor
@@ -38,7 +38,7 @@ LOOP = "scheduler"  # the loop's name: in Health (/readyz) and credcheck_backgro
 
 
 @dataclass(frozen=True)
-class CheckSummary:
+class CheckRecord:
     """What the scheduler and the metrics keep of a check, made from its body in the informer's thread."""
 
     next_check: str | None
@@ -59,22 +59,22 @@ def _kept(status: Mapping[str, Any], discovered: bool = True) -> dict[str, Any]:
     return kept
 
 
-def summarize(default_interval: str) -> Callable[[Mapping[str, Any]], CheckSummary]:
-    def summary(body: Mapping[str, Any]) -> CheckSummary:
+def record_of(default_interval: str) -> Callable[[Mapping[str, Any]], CheckRecord]:
+    def record(body: Mapping[str, Any]) -> CheckRecord:
         status = body.get("status") or {}
         labels = (body.get("metadata") or {}).get("labels") or {}
         spec = parse_spec(body.get("spec") or {}, BUILTIN)  # as the handlers read it: unusable is not suspended
         usable = spec if isinstance(spec, CheckSpec) else None
         interval = (usable.interval_seconds if usable else None) or parse_duration(default_interval)
-        return CheckSummary(status.get("nextCheckTime"), bool(usable and usable.suspend),
+        return CheckRecord(status.get("nextCheckTime"), bool(usable and usable.suspend),
                             (status.get("principal") or {}).get("account"),
                             _kept(status, labels.get(LABEL_DISCOVERED) == "true"), interval)
-    return summary
+    return record
 
 
-def observer(schedule: Schedule) -> Callable[[tuple[str, str], CheckSummary | None], None]:
+def keep_in_step(schedule: Schedule) -> Callable[[tuple[str, str], CheckRecord | None], None]:
     """Keeps the scheduler's table of due times and the metrics in step with what is stored (no API calls)."""
-    def observe(key: tuple[str, str], found: CheckSummary | None) -> None:
+    def observe(key: tuple[str, str], found: CheckRecord | None) -> None:
         if found is None:
             schedule.forget(key)
             metrics.forget(*key)

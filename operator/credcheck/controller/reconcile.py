@@ -183,7 +183,7 @@ def prepare(runtime: Runtime, namespace: str, want: Effective,
     options = check_options(
         profile[0], region=want.region, assume_role=role, skip_features=want.spec.requirements.skip_features,
         targets=targets, target_profile=upgrade[0] if upgrade else None,
-        include_recommended=want.include_recommended, observer=runtime.observer, aws=runtime.aws,
+        include_recommended=want.include_recommended, denial_reader=runtime.denial_reader, aws=runtime.aws,
         auditor_cache=runtime.auditor_cache, auditor_profile=settings.auditor_profile,
         auditor_role_arn=settings.auditor_role_arn, seed_egress=settings.seed_egress_cidrs, limiter=runtime.limiter,
         audit_roles=want.vouched, excess_permissions=settings.excess_permissions,

@@ -18,18 +18,18 @@ from credcheck.engine.aws.auditor import AuditorCache
 from credcheck.engine.aws.cloudtrail import DenialReader
 from credcheck.engine.aws.ratelimit import RateLimiter
 from credcheck.engine.aws.session import AWSClients
-from credcheck.kube.client import Kube
 from credcheck.kube.contract import parse_duration
+from credcheck.kube.ports import KubeApi
 
 
 @dataclass
 class Runtime:
     settings: Settings
-    kube: Kube
+    kube: KubeApi
     cache: VerdictCache
     checks: ThreadPoolExecutor  # runs the AWS checks; its size is the check concurrency
     limiter: RateLimiter | None = None
-    observer: DenialReader | None = None  # --observe-denials: CloudTrail reads, cached and rate-limited
+    denial_reader: DenialReader | None = None  # --observe-denials: CloudTrail reads, cached and rate-limited
     # every check's AWS clients; endpoint overrides are honoured only with --dev-endpoints (Runtime.create)
     aws: AWSClients = field(default_factory=lambda: AWSClients(honour_configured_endpoints=False))
     auditor_cache: AuditorCache = field(default_factory=AuditorCache)  # auditor sessions, failures, simulators
@@ -47,7 +47,7 @@ class Runtime:
         return self._in_flight
 
     @classmethod
-    def create(cls, settings: Settings, kube: Kube) -> "Runtime":
+    def create(cls, settings: Settings, kube: KubeApi) -> "Runtime":
         limit_malloc_arenas()
         return cls(settings, kube, VerdictCache(settings.cache_ttl_seconds),
                    ThreadPoolExecutor(settings.concurrency, thread_name_prefix="aws-check"),

@@ -46,13 +46,13 @@ def observed_denials(observed: ObservedDenials | None) -> dict[str, Any] | None:
                          "errorCode": d.error_code} for d in observed.denials[:50]]}
 
 
-def summary(verdict: Verdict) -> dict[str, int]:
+def action_counts(verdict: Verdict) -> dict[str, int]:
     """The counts both the status and the CLI's JSON give (`summary`)."""
     tally = verdict.tally()
     return {"checked": tally.checked, "allowed": tally.allowed, "missingRequired": tally.missing_required,
             "missingRecommended": tally.missing_recommended, "undecided": tally.undecided}
 
 
-def broken_features(verdict: Verdict) -> list[dict[str, Any]]:
+def broken_feature_entries(verdict: Verdict) -> list[dict[str, Any]]:
     """Each KKP feature the missing actions break, with what it lacks (`brokenFeatures`)."""
     return [{"feature": f, "missing": list(a)} for f, a in verdict.broken_features.items()]

@@ -48,7 +48,7 @@ def auditor_failed(err: Exception, principal: Principal) -> Verdict:
 def auditor_of(options: CheckOptions, principal: Principal, region: str) -> tuple[AWSSession, str]:
     """The auditor's session for the principal's account, and its ARN: remembered by the check's AuditorCache."""
     assert options.auditor is not None
-    return options.auditor_cache.session(options.aws, options.auditor.profile, options.auditor.role_for(principal),
+    return options.auditor_cache.session(options.aws, options.auditor.aws_profile, options.auditor.role_for(principal),
                                          region, options.retry)
 
 

@@ -260,8 +260,8 @@ def finish_check(prepared: Prepared) -> Verdict:
                              simulated=simulated, requirements=p.requirements, reader=options.key_facts,
                              keys=p.static, keys_principal=p.keys,
                              auditor=key_auditor(Identity(p.keys, p.static), options))
-    if options.observer is not None:
-        verdict = observe(verdict, options.observer, keys=p.static, principal=p.principal, targets=p.targets,
+    if options.denial_reader is not None:
+        verdict = observe(verdict, options.denial_reader, keys=p.static, principal=p.principal, targets=p.targets,
                           options=options)
     return replace(verdict, aws_calls=dict(p.session.calls), simulated_by=simulated_by,
                    spent=p.session.budget.spent())

@@ -1,5 +1,5 @@
 """What AWS refused the keys (and the Clusters' control-plane roles), from CloudTrail, joined to a check's verdict
-with where it disagrees with the simulation (opt-in: CheckOptions.observer)."""
+with where it disagrees with the simulation (opt-in: CheckOptions.denial_reader)."""
 
 from collections.abc import Sequence
 from dataclasses import replace

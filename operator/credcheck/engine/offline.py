@@ -28,6 +28,6 @@ def check_policies(policies: Sequence[Policy], profile: Profile, *, account: str
                 result.missing_context_values, result.allowed_by_boundary, result.allowed_by_organizations)
     principal = Principal("(policy documents)", "(policy documents)", account, partition, "offline")
     ccm = profile.cloud_controller(target)
-    summary = TargetSummary(target.cluster, target.region or region, ccm.minor if ccm else None,
+    target_summary = TargetSummary(target.cluster, target.region or region, ccm.minor if ccm else None,
                             f"{ccm.mode} (CCM {ccm.ccm})" if ccm else None)
-    return decide(principal, requirements, simulated, targets=(summary,), profile_version=profile.version)
+    return decide(principal, requirements, simulated, targets=(target_summary,), profile_version=profile.version)

@@ -20,7 +20,7 @@ class Auditor:
     """A separate identity that simulates when a credential may not simulate itself (its sessions and failures are
     remembered by CheckOptions.auditor_cache)."""
 
-    profile: str | None = None  # boto3 profile; None: the default chain (environment, instance role)
+    aws_profile: str | None = None  # boto3 profile; None: the default chain (environment, instance role)
     role_arn: str | None = None  # e.g. arn:{partition}:iam::{account}:role/credcheck-auditor, assumed per account
 
     def role_for(self, principal: Principal) -> str:
@@ -44,7 +44,7 @@ class CheckOptions:
     targets: tuple[Target, ...] = ()  # the Clusters using the credential; none: one check without a Cluster
     target_profile: Profile | None = None  # the KKP version to report upgrade readiness for
     include_recommended: bool = False  # also simulate on-request features (documented, never called)
-    observer: DenialReader | None = None  # read what AWS refused the credential (CloudTrail), opt-in
+    denial_reader: DenialReader | None = None  # read what AWS refused the credential (CloudTrail), opt-in
     # the auditor simulates a control-plane role (and reads its CloudTrail denials) only for roles a Cluster KKP runs
     # names for this credential (the operator: discovered checks); never for a role a check's maker typed (#33)
     audit_roles: bool = True
@@ -55,7 +55,7 @@ class CheckOptions:
 
 def check_options(profile: Profile, *, aws: AWSClients, auditor_cache: AuditorCache, region: str,
                   assume_role: AssumeRole | None, skip_features: Sequence[str], targets: Sequence[Target],
-                  target_profile: Profile | None, include_recommended: bool, observer: DenialReader | None,
+                  target_profile: Profile | None, include_recommended: bool, denial_reader: DenialReader | None,
                   auditor_profile: str | None, auditor_role_arn: str | None, seed_egress: Sequence[str],
                   limiter: RateLimiter | None = None, audit_roles: bool = True, excess_permissions: bool = False,
                   key_facts: AccessKeyFacts | None = None) -> CheckOptions:
@@ -65,6 +65,6 @@ def check_options(profile: Profile, *, aws: AWSClients, auditor_cache: AuditorCa
     auditor = Auditor(auditor_profile, auditor_role_arn) if auditor_profile or auditor_role_arn else None
     return CheckOptions(profile, aws=aws, auditor_cache=auditor_cache, region=region, assume_role=assume_role,
                         skip_features=tuple(skip_features), auditor=auditor, limiter=limiter, targets=tuple(targets),
-                        target_profile=target_profile, include_recommended=include_recommended, observer=observer,
-                        audit_roles=audit_roles, excess_permissions=excess_permissions, key_facts=key_facts,
-                        seed_egress=tuple(seed_egress))
+                        target_profile=target_profile, include_recommended=include_recommended,
+                        denial_reader=denial_reader, audit_roles=audit_roles, excess_permissions=excess_permissions,
+                        key_facts=key_facts, seed_egress=tuple(seed_egress))

@@ -90,7 +90,7 @@ def action_results(requirements: Sequence[Requirement],
     return tuple(out)
 
 
-def broken_features(results: Sequence[ActionResult]) -> dict[str, tuple[str, ...]]:
+def features_broken_by(results: Sequence[ActionResult]) -> dict[str, tuple[str, ...]]:
     """Required features that would break, with the actions they lack: {"machines": ("iam:PassRole",)}."""
     broken: dict[str, list[str]] = defaultdict(list)
     for r in results:
@@ -215,7 +215,7 @@ def decide(principal: Principal, requirements: Sequence[Requirement],
            simulated: Mapping[RequestKey, SimulationResult], findings: Sequence[str] = (), *,
            targets: Sequence[TargetSummary] = (), profile_version: str | None = None) -> Verdict:
     results = action_results(requirements, simulated)
-    broken = broken_features(results)
+    broken = features_broken_by(results)
     clusters = cluster_verdicts(results, targets)
     missing_required = sum(1 for r in results if is_missing(r) and r.requirement.severity is Severity.REQUIRED)
     missing_recommended = sum(1 for r in results if is_missing(r) and r.requirement.severity is Severity.RECOMMENDED)
@@ -227,12 +227,12 @@ def decide(principal: Principal, requirements: Sequence[Requirement],
         return Verdict(Status.INSUFFICIENT, "ControlPlaneRoleTrustMissing", trust[0], blockers=trust,
                        findings=findings, **common)  # type: ignore[arg-type]
     if broken:
-        summary = "; ".join(f"{feature}: missing {', '.join(actions[:5])}{' …' if len(actions) > 5 else ''}"
+        missing_by_feature = "; ".join(f"{feature}: missing {', '.join(actions[:5])}{' …' if len(actions) > 5 else ''}"
                             for feature, actions in broken.items())
         failing = [c.cluster for c in clusters if c.status is Status.INSUFFICIENT and c.cluster != "(no Cluster)"]
         where = f" (Cluster(s) {', '.join(failing)})" if failing else ""
         return Verdict(Status.INSUFFICIENT, "MissingPermissions",
-                       f"{missing_required} required action(s) denied{where} — {summary}{_why(results)}",
+                       f"{missing_required} required action(s) denied{where} — {missing_by_feature}{_why(results)}",
                        broken_features=broken, remediation=remediation(results), blockers=blockers(results) + trust,
                        findings=findings, **common)  # type: ignore[arg-type]
     if undecided:

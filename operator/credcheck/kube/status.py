@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from credcheck.engine.action_result import action_entry, broken_features, observed_denials, summary
+from credcheck.engine.action_result import action_counts, action_entry, broken_feature_entries, observed_denials
 from credcheck.engine.model import ActionResult, ClusterVerdict, Status, Verdict, missing_first
 from credcheck.kube.contract import timestamp
 
@@ -125,8 +125,8 @@ def build_status(verdict: Verdict, previous: dict[str, Any], *, now: datetime, n
         "kkpVersion": verdict.profile_version,
         "simulatedBy": verdict.simulated_by,
         # no summary without results: kubectl's MISSING column stays empty rather than claiming 0
-        "summary": summary(verdict) if tally.checked else None,
-        "brokenFeatures": broken_features(verdict),
+        "summary": action_counts(verdict) if tally.checked else None,
+        "brokenFeatures": broken_feature_entries(verdict),
         "missing": _missing(verdict.results),
         "remediationPolicy": json.dumps(verdict.remediation, indent=2) if verdict.remediation else None,
         "blockers": list(verdict.blockers),

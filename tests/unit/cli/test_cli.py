@@ -6,8 +6,10 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fakes import FakeKube
 
 from credcheck.cli.main import Exit, exit_code, main
 from credcheck.engine.action_result import ACTION_FIELDS
@@ -207,7 +209,7 @@ def test_a_bug_is_a_traceback_and_unknown_never_insufficient(monkeypatch: pytest
     assert "Traceback" in capsys.readouterr().err
 
 
-def stored_check(verdict: Verdict) -> dict[str, object]:
+def stored_check(verdict: Verdict) -> dict[str, Any]:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     return {"metadata": {"namespace": "kubermatic", "name": "c"},
             "status": build_status(verdict, {}, now=now, next_check=now, generation=1, masked_key_id=None,
@@ -220,16 +222,8 @@ def test_explain_exits_as_check_would(monkeypatch: pytest.MonkeyPatch, capsys: p
                                       status: Status, code: int) -> None:
     import credcheck.kube.client  # noqa: PLC0415
 
-    stored = stored_check(Verdict(status, "Because", "said so"))
-
-    class FakeKube:
-        def __init__(self, _: object) -> None:
-            pass
-
-        def get_check(self, namespace: str, name: str) -> dict[str, object] | None:
-            return stored if (namespace, name) == ("kubermatic", "c") else None
-
-    monkeypatch.setattr(credcheck.kube.client, "Kube", FakeKube)
+    kube = FakeKube(stored_check(Verdict(status, "Because", "said so")))
+    monkeypatch.setattr(credcheck.kube.client, "Kube", lambda _login: kube)
     assert main(["explain", "kubermatic/c"]) == code
     assert main(["explain", "kubermatic/other"]) == 2
     capsys.readouterr()
@@ -307,7 +301,7 @@ def test_the_checks_flags_reach_the_engine_through_check_options(aws_env: pytest
     options = seen[0]
     auditor = options.auditor
     assert auditor is not None
-    assert (auditor.profile, auditor.role_arn) == (None, role)
+    assert (auditor.aws_profile, auditor.role_arn) == (None, role)
     assert options.skip_features == ("iam-reconciling",) and options.region == "eu-west-1"
     assert options.seed_egress == ("192.0.2.0/24",)
     assert (options.limiter, options.key_facts, options.excess_permissions) == (

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from credcheck.cli.explain import summary, to_text, verdict_status
+from credcheck.cli.explain import explanation, to_text, verdict_status
 from credcheck.engine.model import Status, Verdict
 from credcheck.kube.status import build_status, consecutive_failures
 
@@ -41,7 +41,7 @@ def test_text_groups_by_feature_and_cluster_with_the_policy_to_add() -> None:
 
 
 def test_json_keeps_the_same_words() -> None:
-    out = summary(CHECK)
+    out = explanation(CHECK)
     assert out["ready"]["reason"] == "MissingPermissions"
     assert out["missingByFeature"]["cloud-controller"][0]["why"].startswith("the cloud-controller-manager")
     assert out["remediationPolicy"]["Statement"][0]["Action"] == "sts:AssumeRole"

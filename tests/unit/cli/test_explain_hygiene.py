@@ -1,6 +1,6 @@
 """`credcheck explain` shows the keys' facts and findings and what the credential may do beyond KKP's needs."""
 
-from credcheck.cli.explain import summary, to_text
+from credcheck.cli.explain import explanation, to_text
 
 CHECK = {
     "metadata": {"namespace": "kubermatic", "name": "credential-aws-abc"},
@@ -28,7 +28,7 @@ def test_explain_shows_the_keys_and_the_excess() -> None:
     assert "OldKey: access key AKIA************ABCD is 200 days old" in text
     assert "- iam:CreateUser on arn:aws:iam::1:user/credcheck-not-kkp (allowed by IAMFullAccess (IAM Policy))" in text
     assert "OK (AllRequiredAllowed)" in text, "informational: the verdict line is unchanged"
-    s = summary(CHECK)
+    s = explanation(CHECK)
     assert s["keys"]["current"]["ageDays"] == 200 and s["excessPermissions"][0]["action"] == "iam:CreateUser"
 
 

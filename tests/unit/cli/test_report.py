@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import replace
+from typing import Any
 
 from credcheck.cli.report import verdict_to_dict, verdict_to_text
 from credcheck.engine.model import (
@@ -39,11 +40,11 @@ RESULTS = (
 )
 
 
-def verdict(**kw: object) -> Verdict:
+def verdict(**kw: Any) -> Verdict:
     base = Verdict(Status.INSUFFICIENT, "MissingPermissions", "machines: missing iam:PassRole", USER, RESULTS,
                    {"machines": ("iam:PassRole",)}, GRANT, aws_calls={"iam:SimulatePrincipalPolicy": 1},
                    simulated_by="self", profile_version="2.31")
-    return replace(base, **kw)  # type: ignore[arg-type]
+    return replace(base, **kw)
 
 
 def test_json_sorts_results_into_missing_required_recommended_and_counts_the_undecided() -> None:

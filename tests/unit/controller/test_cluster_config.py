@@ -1,5 +1,7 @@
 """Cluster settings KKP's components reject, from plain values."""
 
+from typing import Any
+
 from credcheck.controller.cluster_config import apply_config_findings, resource_findings, role_arn_findings
 
 ACCOUNT = "123456789012"
@@ -30,12 +32,12 @@ def test_findings_land_in_the_clusters_own_status_entry() -> None:
     assert "configFindings" not in status["clusters"][1]
 
 
-def findings(**kw: object) -> list[str]:
-    base: dict[str, object] = {"security_group_id": None, "vpc_id": None, "instance_profile": None,
+def findings(**kw: Any) -> list[str]:
+    base: dict[str, Any] = {"security_group_id": None, "vpc_id": None, "instance_profile": None,
                                "disable_iam_reconciling": False, "security_group_found": None,
                                "security_group_vpc": None, "instance_profile_found": None, "region": "eu-central-1"}
     base.update(kw)
-    return resource_findings(**base)  # type: ignore[arg-type]
+    return resource_findings(**base)
 
 
 def test_a_security_group_that_does_not_exist_names_machine_controller() -> None:

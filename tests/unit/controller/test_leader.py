@@ -10,43 +10,10 @@ from typing import Any
 
 import kopf
 import pytest
+from fakes import FakeKube
 
 from credcheck.controller.leader import Action, LeaderElector, Record, decide, lease_client
 from credcheck.controller.settings import add_arguments, from_arguments
-from credcheck.kube.client import Conflict
-
-
-class FakeLeases:
-    """get / create / update (with resourceVersion) of Leases, as the Kubernetes client offers them."""
-
-    def __init__(self) -> None:
-        self.stored: dict[tuple[str, str], dict[str, Any]] = {}
-        self.version = 0
-        self.down = False
-
-    def _bump(self, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-        self.version += 1
-        lease = {"metadata": {"name": name, "namespace": namespace, "resourceVersion": str(self.version)},
-                 "spec": dict(spec)}
-        self.stored[(namespace, name)] = lease
-        return lease
-
-    def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
-        if self.down:
-            raise ConnectionError("apiserver away")
-        return self.stored.get((namespace, name))
-
-    def create_lease(self, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-        if (namespace, name) in self.stored:
-            raise Conflict("POST", name, 409)
-        return self._bump(namespace, name, spec)
-
-    def update_lease(self, namespace: str, name: str, spec: dict[str, Any], resource_version: str) -> dict[str, Any]:
-        if self.down:
-            raise ConnectionError("apiserver away")
-        if self.stored[(namespace, name)]["metadata"]["resourceVersion"] != resource_version:
-            raise Conflict("PUT", name, 409)
-        return self._bump(namespace, name, spec)
 
 
 class Clock:
@@ -57,14 +24,14 @@ class Clock:
         return self.now
 
 
-def elector(leases: FakeLeases, identity: str, clock: Clock) -> LeaderElector:
-    return LeaderElector(leases, "kubermatic", "credcheck", identity,  # type: ignore[arg-type]
+def elector(leases: FakeKube, identity: str, clock: Clock) -> LeaderElector:
+    return LeaderElector(leases, "kubermatic", "credcheck", identity,
                          lease_duration=15, renew_deadline=10, retry_period=2, clock=clock,
                          now=lambda: datetime(2025, 1, 1, tzinfo=UTC))
 
 
-def holder(leases: FakeLeases) -> str:
-    return str(leases.stored[("kubermatic", "credcheck")]["spec"]["holderIdentity"])
+def holder(leases: FakeKube) -> str:
+    return str(leases.leases[("kubermatic", "credcheck")]["spec"]["holderIdentity"])
 
 
 def test_what_a_replica_does_with_the_lease_it_read() -> None:
@@ -77,7 +44,7 @@ def test_what_a_replica_does_with_the_lease_it_read() -> None:
 
 
 def test_one_leader_a_standby_and_a_takeover_only_after_the_lease_runs_out_unrenewed() -> None:
-    leases, clock = FakeLeases(), Clock()
+    leases, clock = FakeKube(), Clock()
     a, b = elector(leases, "a", clock), elector(leases, "b", clock)
     assert a.try_once() and not b.try_once()
     for _ in range(20):  # 40 s of renewals: the record keeps changing, so the standby keeps waiting
@@ -88,12 +55,12 @@ def test_one_leader_a_standby_and_a_takeover_only_after_the_lease_runs_out_unren
     assert not b.try_once()
     clock.now += 1
     assert b.try_once() and holder(leases) == "b"
-    assert leases.stored[("kubermatic", "credcheck")]["spec"]["leaseTransitions"] == 1
+    assert leases.leases[("kubermatic", "credcheck")]["spec"]["leaseTransitions"] == 1
     assert not a._renew(), "the old leader learns it lost the Lease"
 
 
 def test_two_replicas_racing_for_a_new_lease_one_wins() -> None:
-    leases, clock = FakeLeases(), Clock()
+    leases, clock = FakeKube(), Clock()
     a, b = elector(leases, "a", clock), elector(leases, "b", clock)
     real_get = leases.get_lease
     leases.get_lease = lambda *_: None  # type: ignore[method-assign]  # both read "no Lease"
@@ -104,16 +71,16 @@ def test_two_replicas_racing_for_a_new_lease_one_wins() -> None:
 
 
 def test_a_released_lease_is_taken_at_once() -> None:
-    leases, clock = FakeLeases(), Clock()
+    leases, clock = FakeKube(), Clock()
     a, b = elector(leases, "a", clock), elector(leases, "b", clock)
     assert a.try_once() and not b.try_once()
     asyncio.run(a.release())
-    assert holder(leases) == "" and leases.stored[("kubermatic", "credcheck")]["spec"]["leaseDurationSeconds"] == 1
+    assert holder(leases) == "" and leases.leases[("kubermatic", "credcheck")]["spec"]["leaseDurationSeconds"] == 1
     assert b.try_once(), "no waiting for the lease duration"
 
 
 def test_a_leader_that_cannot_renew_steps_down_by_the_renew_deadline() -> None:
-    leases, clock = FakeLeases(), Clock()
+    leases, clock = FakeKube(), Clock()
     a = elector(leases, "a", clock)
     assert a.try_once()
     leases.down = True
@@ -132,13 +99,13 @@ def test_a_leader_that_cannot_renew_steps_down_by_the_renew_deadline() -> None:
 
 
 def test_a_renewal_keeps_the_acquire_time_and_counts_no_transition() -> None:
-    leases, clock = FakeLeases(), Clock()
+    leases, clock = FakeKube(), Clock()
     a = elector(leases, "a", clock)
     assert a.try_once()
-    first = dict(leases.stored[("kubermatic", "credcheck")]["spec"])
+    first = dict(leases.leases[("kubermatic", "credcheck")]["spec"])
     clock.now += 2
     assert a._renew()
-    spec = leases.stored[("kubermatic", "credcheck")]["spec"]
+    spec = leases.leases[("kubermatic", "credcheck")]["spec"]
     assert spec["acquireTime"] == first["acquireTime"] and spec["leaseTransitions"] == first["leaseTransitions"]
     assert spec["holderIdentity"] == "a" and spec["leaseDurationSeconds"] == 15
 
@@ -153,7 +120,7 @@ def test_lease_timings_must_nest(lease: str, renew: str, retry: str) -> None:
 
 
 # --- one leader, whatever the API server does (issue 33) ---------------------------------------------------------
-class HangingLeases(FakeLeases):
+class HangingLeases(FakeKube):
     """Renewals that hang until released (an API server that stopped answering), or that answer late."""
 
     def __init__(self) -> None:
@@ -169,8 +136,8 @@ class HangingLeases(FakeLeases):
         return super().update_lease(namespace, name, spec, resource_version)
 
 
-def real_elector(leases: FakeLeases, identity: str, *, deadline: float = 1.0) -> LeaderElector:
-    return LeaderElector(leases, "kubermatic", "credcheck", identity,  # type: ignore[arg-type]
+def real_elector(leases: FakeKube, identity: str, *, deadline: float = 1.0) -> LeaderElector:
+    return LeaderElector(leases, "kubermatic", "credcheck", identity,
                          lease_duration=3, renew_deadline=deadline, retry_period=0.2)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from fakes import FakeKube
 
 from credcheck.controller.reconcile import reconcile
 from credcheck.controller.runtime import Runtime
@@ -22,22 +23,20 @@ ROLE = "arn:aws:iam::123456789012:role/kubernetes-abc-control-plane"
 BAD_ID = "not an id SECRETX"  # spaces: AWS's ValidationError would quote it
 
 
-class Reads:
-    def cluster(self, name: str) -> dict[str, Any]:
-        return {"spec": {"cloud": {"aws": {"credentialsReference": {"namespace": "kubermatic", "name": "s"},
-                                           "assumeRoleARN": ROLE, "assumeRoleExternalID": BAD_ID}}}}
-
-    def preset(self, name: str) -> dict[str, Any]:
-        return {"spec": {"aws": {"accessKeyID": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": "x" * 40,
-                                 "assumeRoleARN": ROLE, "assumeRoleExternalID": BAD_ID}}}
-
-    def secret_data(self, namespace: str, name: str) -> dict[str, bytes]:
-        return {"accessKeyId": b"AKIAIOSFODNN7EXAMPLE", "secretAccessKey": b"x" * 40}
+def seed() -> FakeKube:
+    """Cluster abc and Preset team, both with a malformed external ID; Secret kubermatic/s."""
+    return FakeKube(
+        clusters={"abc": {"spec": {"cloud": {"aws": {
+            "credentialsReference": {"namespace": "kubermatic", "name": "s"},
+            "assumeRoleARN": ROLE, "assumeRoleExternalID": BAD_ID}}}}},
+        presets={"team": {"spec": {"aws": {"accessKeyID": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": "x" * 40,
+                                           "assumeRoleARN": ROLE, "assumeRoleExternalID": BAD_ID}}}},
+        secrets={("kubermatic", "s"): {"accessKeyId": b"AKIAIOSFODNN7EXAMPLE", "secretAccessKey": b"x" * 40}})
 
 
 def ready(spec: dict[str, Any]) -> dict[str, Any]:
     body = {"metadata": {"namespace": "kubermatic", "name": "c", "generation": 1}, "spec": spec}
-    runtime = Runtime(Settings(), Reads(), VerdictCache(0), ThreadPoolExecutor(1))  # type: ignore[arg-type]
+    runtime = Runtime(Settings(), seed(), VerdictCache(0), ThreadPoolExecutor(1))
     done = asyncio.run(reconcile(runtime, parse_check(body, BUILTIN), {}))
     return next(c for c in done.status["conditions"] if c["type"] == "Ready")
 

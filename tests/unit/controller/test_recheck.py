@@ -8,6 +8,8 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from fakes import FakeKube
+
 from credcheck.controller import metrics, recheck
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.schedule import Schedule
@@ -20,33 +22,25 @@ LOG = logging.getLogger("test.recheck")
 NOW = datetime(2031, 5, 17, 8, 30, 0, tzinfo=UTC)
 
 
-class RecordingKube:
-    def __init__(self) -> None:
-        self.patches: list[tuple[str, str, object]] = []
-
-    def patch_check(self, namespace: str, name: str, patch: object) -> None:
-        self.patches.append((namespace, name, patch))
-
-
-def runtime(kube: RecordingKube) -> Runtime:
-    return Runtime(Settings(), kube, VerdictCache(60), ThreadPoolExecutor(1),  # type: ignore[arg-type]
+def runtime(kube: FakeKube) -> Runtime:
+    return Runtime(Settings(), kube, VerdictCache(60), ThreadPoolExecutor(1),
                    now=lambda: NOW)
 
 
 def test_a_due_check_is_asked_for_with_the_runtimes_clock() -> None:
-    kube, schedule = RecordingKube(), Schedule()
+    kube, schedule = FakeKube({"metadata": {"namespace": "kubermatic", "name": "due-unit"}}), Schedule()
     key = ("kubermatic", "due-unit")
     schedule.set(key, timestamp(NOW), "111122223333")
     schedule.set(("kubermatic", "later-unit"), "2031-05-17T09:30:00Z", "111122223333")
     service = recheck.Recheck(runtime(kube), schedule, Health(), LOG)
     asyncio.run(service.tick())
-    assert kube.patches == [("kubermatic", "due-unit", {"metadata": {"annotations": {ANNOTATION_RECHECK:
-                                                                                     "2031-05-17T08:30:00Z"}}})]
+    assert kube.called("patch_check") == [("kubermatic", "due-unit", "")]
+    assert kube.patches == [{"metadata": {"annotations": {ANNOTATION_RECHECK: "2031-05-17T08:30:00Z"}}}]
     assert schedule.due(NOW.timestamp()) == [], "asked for: not asked again while open"
 
 
 def test_sigusr2_fails_the_scheduler_once_and_its_supervisor_restarts_it() -> None:
-    kube, health = RecordingKube(), Health()
+    kube, health = FakeKube(), Health()
     rt = runtime(kube)
     before = metrics.REGISTRY.get_sample_value("credcheck_background_restarts_total", {"loop": "scheduler"}) or 0.0
 

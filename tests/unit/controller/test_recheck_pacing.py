@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
+from fakes import FakeKube
 
 from credcheck.controller import metrics, recheck
 from credcheck.controller.runtime import Runtime
@@ -28,7 +29,6 @@ from credcheck.engine.check import Auditor, CheckOptions, Prepared
 from credcheck.engine.model import OPERATING, Principal, Verdict
 from credcheck.engine.requirements.profiles import load_profile
 from credcheck.engine.target import Target
-from credcheck.kube.client import ApiError
 from credcheck.kube.contract import timestamp
 from credcheck.kube.status import next_check_time
 
@@ -157,7 +157,7 @@ def test_the_budget_is_reserved_in_the_account_each_call_goes_to() -> None:
 class OneAuditor(AuditorCache):
     """One auditor identity (a profile) in its own account, for every tenant account."""
 
-    def session(self, aws: AWSClients, profile: str | None, role_arn: str, region: str, retry: RetryPolicy,
+    def session(self, aws: AWSClients, aws_profile: str | None, role_arn: str, region: str, retry: RetryPolicy,
                 ) -> tuple[AWSSession, str]:
         return AWSSession(aws, None, region), f"arn:aws:sts::{AUDITOR}:assumed-role/credcheck-auditor/credcheck"
 
@@ -201,17 +201,12 @@ def test_a_failed_auditor_is_not_asked_again_by_every_check() -> None:
     assert second.reason == first.reason and aws.asked == ["assume"], "the failure is remembered for a while"
 
 
-class GoneKube:
-    def patch_check(self, namespace: str, name: str, patch: object) -> None:
-        raise ApiError("PATCH", f"/{namespace}/{name}", 404)
-
-
 def test_a_check_the_scheduler_finds_gone_leaves_the_schedule_and_its_series() -> None:
     schedule = Schedule()
     key = ("kubermatic", "gone-unit")
     schedule.set(key, at(START), TENANT)
     metrics.record_status(*key, {"conditions": [{"type": "Ready", "status": "True"}]}, 600)
-    runtime = Runtime(Settings(), GoneKube(), VerdictCache(60), ThreadPoolExecutor(1))  # type: ignore[arg-type]
+    runtime = Runtime(Settings(), FakeKube(), VerdictCache(60), ThreadPoolExecutor(1))  # holds no check: a patch is 404
     asyncio.run(recheck.request(runtime, schedule, key, logging.getLogger("test")))
     assert len(schedule) == 0, "not patched again every round"
     assert metrics.REGISTRY.get_sample_value("credcheck_check_condition", {

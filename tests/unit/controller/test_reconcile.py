@@ -6,6 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from fakes import FakeKube
+from statuses import conditions
+
 from credcheck.controller.effective import effective
 from credcheck.controller.reconcile import reconcile
 from credcheck.controller.runtime import Runtime
@@ -19,21 +22,15 @@ from credcheck.kube.spec import CheckSpec, Requirements, SecretSource, parse_che
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-class Reads:
-    """Answers the reads a check makes; records them. `broken` makes every read raise, as a bug would."""
-
-    def __init__(self, secret: dict[str, bytes] | ReadFailure, broken: bool = False) -> None:
-        self.secret, self.broken = secret, broken
-        self.asked: list[tuple[str, str]] = []
-
-    def secret_data(self, namespace: str, name: str) -> dict[str, bytes] | ReadFailure:
-        self.asked.append((namespace, name))
-        if self.broken:
-            raise RuntimeError("a bug")
-        return self.secret
+def reads(secret: dict[str, bytes] | ReadFailure, broken: bool = False) -> FakeKube:
+    """The check's Secret (kubermatic/credential-aws-a); `broken` makes its read raise, as a bug would."""
+    kube = FakeKube(secrets={("kubermatic", "credential-aws-a"): secret})
+    if broken:
+        kube.fail("secret_data", RuntimeError("a bug"))
+    return kube
 
 
-def runtime(kube: Any) -> Runtime:
+def runtime(kube: FakeKube) -> Runtime:
     return Runtime(Settings(), kube, VerdictCache(0), ThreadPoolExecutor(1), now=lambda: NOW, jitter=lambda: 0.0)
 
 
@@ -46,37 +43,33 @@ SOURCE = {"source": {"secretRef": {"name": "credential-aws-a"}}}
 GONE = ReadFailure("SecretNotFound", "Secret kubermatic/credential-aws-a not found")
 
 
-def conditions(status: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    return {c["type"]: (c["status"], c["reason"]) for c in status["conditions"]}
-
-
 def test_a_spec_problem_is_the_verdict_and_nothing_is_read() -> None:
-    kube = Reads({})
+    kube = reads({})
     check = parse_check(body(SOURCE, **{ANNOTATION_PROBLEM: "Cluster c1: spec.cloud.aws.assumeRoleARN 'x' is bad"}),
                         BUILTIN)
     done = asyncio.run(reconcile(runtime(kube), check, {}))
     assert conditions(done.status)["Ready"] == ("False", "InvalidAssumeRoleARN")
     assert conditions(done.status)["CredentialsValid"] == ("False", "InvalidAssumeRoleARN")
-    assert kube.asked == [], "a check that cannot work reads no Secret"
+    assert kube.called("secret_data") == [], "a check that cannot work reads no Secret"
     assert done.event is not None and done.event[1] == "InvalidAssumeRoleARN"
 
 
 def test_a_bad_interval_is_misconfigured_and_rechecked_at_the_default_interval() -> None:
-    done = asyncio.run(reconcile(runtime(Reads({})), parse_check(body({**SOURCE, "interval": "1m"}), BUILTIN), {}))
+    done = asyncio.run(reconcile(runtime(reads({})), parse_check(body({**SOURCE, "interval": "1m"}), BUILTIN), {}))
     assert conditions(done.status)["Ready"] == ("False", "InvalidInterval")
     assert done.status["nextCheckTime"] == "2026-01-01T06:00:00Z", "the operator's 6h default"
 
 
 def test_a_discovered_checks_missing_secret_names_the_clusters_and_deletes_nothing() -> None:
     labels = {LABEL_DISCOVERED: "true"}
-    used = asyncio.run(reconcile(runtime(Reads(GONE)),
+    used = asyncio.run(reconcile(runtime(reads(GONE)),
                                  parse_check(body(SOURCE, labels, **{ANNOTATION_CLUSTERS: "c1,c2"}), BUILTIN), {}))
     ready = next(c for c in used.status["conditions"] if c["type"] == "Ready")
     assert ready["reason"] == "SecretNotFound"
     assert ready["message"].endswith("(used by Cluster(s) c1, c2, which cannot be reconciled without it)")
     assert used.status["clusters"] == [{"name": "c1"}, {"name": "c2"}]
     assert used.event is not None, "a Cluster needs it: the transition is an Event"
-    unused = asyncio.run(reconcile(runtime(Reads(GONE)), parse_check(body(SOURCE, labels), BUILTIN), {}))
+    unused = asyncio.run(reconcile(runtime(reads(GONE)), parse_check(body(SOURCE, labels), BUILTIN), {}))
     assert "discovery removes this check" in conditions_message(unused.status)
     assert unused.event is None, "no Event for a check discovery is about to delete"
 
@@ -87,11 +80,11 @@ def conditions_message(status: dict[str, Any]) -> str:
 
 def test_a_failure_counts_once_and_backs_off_and_a_verdict_resets_the_count() -> None:
     check = parse_check(body(SOURCE), BUILTIN)
-    failed = asyncio.run(reconcile(runtime(Reads({}, broken=True)), check, {"consecutiveFailures": 2}))
+    failed = asyncio.run(reconcile(runtime(reads({}, broken=True)), check, {"consecutiveFailures": 2}))
     assert conditions(failed.status)["Ready"][0] == "Unknown"
     assert failed.status["consecutiveFailures"] == 3
     assert failed.status["nextCheckTime"] == "2026-01-01T00:04:00Z", "1 min doubled per earlier failure"
-    answered = asyncio.run(reconcile(runtime(Reads(GONE)), check, failed.status))
+    answered = asyncio.run(reconcile(runtime(reads(GONE)), check, failed.status))
     assert answered.status["consecutiveFailures"] == 0
 
 

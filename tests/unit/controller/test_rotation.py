@@ -1,6 +1,7 @@
 """The rotation decision per Cluster, from plain values (no Kubernetes, no AWS)."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from credcheck.controller.rotation import (
     ClusterKeys,
@@ -19,13 +20,13 @@ GRACE = timedelta(minutes=15)
 NEW, OLD = "digest-new", "digest-old"
 
 
-def keys(**kw: object) -> ClusterKeys:
-    base: dict[str, object] = {"cluster": "c1", "namespace": "cluster-c1", "source": "Secret kubermatic/credential-aws-a",
+def keys(**kw: Any) -> ClusterKeys:
+    base: dict[str, Any] = {"cluster": "c1", "namespace": "cluster-c1", "source": "Secret kubermatic/credential-aws-a",
                                "source_digest": NEW, "copy_digest": NEW, "copy_version": "42",
                                "rollouts": (Rollout("machine-controller", "42"),
                                             Rollout("aws-cloud-controller-manager", "42"))}
     base.update(kw)
-    return ClusterKeys(**base)  # type: ignore[arg-type]
+    return ClusterKeys(**base)
 
 
 def test_digests_are_equal_for_equal_keys_and_differ_per_process_key() -> None:

@@ -1,8 +1,10 @@
 """What the status and the Cluster's Event get from the rotation decisions (plain values)."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
+
+from fakes import FakeKube
 
 from credcheck.controller import rotation_service
 from credcheck.controller.metrics import REGISTRY
@@ -17,9 +19,12 @@ from credcheck.controller.rotation_service import (
     follow,
     forget,
 )
+from credcheck.controller.runtime import Runtime
+from credcheck.controller.settings import Settings
+from credcheck.controller.verdict_cache import VerdictCache
 from credcheck.engine.requirements.profiles import BUILTIN
 from credcheck.kube.client import ReadFailure
-from credcheck.kube.spec import parse_check
+from credcheck.kube.spec import CheckObject, parse_check
 
 NOW = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
 EARLIER = "2026-12-06T05:00:00Z"
@@ -91,24 +96,19 @@ def test_a_deleted_checks_clusters_leave_the_stuck_metric() -> None:
 
 
 def test_an_imported_eks_clusters_check_is_not_followed_kkp_makes_no_copy_for_it() -> None:
-    def check(profile: str) -> object:
+    def check(profile: str) -> CheckObject:
         spec = {"source": {"secretRef": {"name": "credential-aws-x"}}, "requirements": {"profile": profile},
                 "clusters": [{"name": "my-eks", "region": "eu-west-1"}]}
         return parse_check({"metadata": {"namespace": "kubermatic", "name": "x"}, "spec": spec}, BUILTIN)
 
-    asked: list[str] = []
-
-    class Reads:
-        def secret_data(self, namespace: str, name: str) -> object:
-            asked.append(name)
-            raise RuntimeError("no apiserver here")
-
-    runtime = SimpleNamespace(settings=SimpleNamespace(rotation=True, region="us-east-1", rotation_grace_seconds=900),
-                              kube=Reads())
-    assert asyncio.run(follow(runtime, check("eks"), {}, NOW)) is None  # type: ignore[arg-type]
-    assert asked == []
-    followed = asyncio.run(follow(runtime, check("kkp"), {}, NOW))  # type: ignore[arg-type]
-    assert asked == ["credential-aws-x"] and followed is not None  # a KKP Cluster is followed (here: Unknown)
+    kube = FakeKube()
+    kube.fail("secret_data", RuntimeError("no apiserver here"))
+    runtime = Runtime(Settings(rotation=True, region="us-east-1", rotation_grace="15m"), kube, VerdictCache(0),
+                      ThreadPoolExecutor(1))
+    assert asyncio.run(follow(runtime, check("eks"), {}, NOW)) is None
+    assert kube.called("secret_data") == []
+    followed = asyncio.run(follow(runtime, check("kkp"), {}, NOW))
+    assert kube.called("secret_data") == [("kubermatic", "credential-aws-x")] and followed is not None  # followed
     assert followed.decisions["my-eks"].state is InUse.UNKNOWN
 
 
@@ -116,26 +116,14 @@ def test_a_cluster_made_from_a_preset_credcheck_may_not_read_is_unknown_never_cu
     """Whether a Preset's keys moved on (kubermatic/kubermatic#11860) is unverified when the Preset can't be read."""
     keys = {"accessKeyId": b"AKIAEXAMPLEEXAMPLE12", "secretAccessKey": b"s" * 40}
 
-    class Seed:
-        def __init__(self, preset: object) -> None:
-            self._preset = preset
-
-        def cluster(self, name: str) -> dict[str, object]:
-            return {"metadata": {"uid": "u1", "annotations": {"presetName": "team-a"}}, "spec": {}}
-
-        def copy_secret(self, namespace: str, name: str) -> tuple[dict[str, bytes], str]:
-            return keys, "7"
-
-        def deployments(self, namespace: str) -> list[dict[str, object]]:
-            return []
-
-        def preset(self, name: str) -> object:
-            return self._preset
-
     source = rotation_service._digest(keys)
     for preset, expected in ((ReadFailure("PresetForbidden", "no"), InUse.UNKNOWN),
                              (ReadFailure("PresetNotFound", "gone"), InUse.CURRENT)):
-        runtime = SimpleNamespace(kube=Seed(preset), aws=None)
-        found, _ = rotation_service._read_cluster(runtime, "c1", "Secret kubermatic/credential-aws-c1",  # type: ignore[arg-type]
+        seed = FakeKube(clusters={"c1": {"metadata": {"uid": "u1", "annotations": {"presetName": "team-a"}},
+                                         "spec": {}}},
+                        copies={("cluster-c1", "cloud-credentials"): (keys, "7")}, presets={"team-a": preset})
+        runtime = Runtime(Settings(), seed, VerdictCache(0), ThreadPoolExecutor(1))
+        found, _ = rotation_service._read_cluster(runtime, "c1", "Secret kubermatic/credential-aws-c1",
                                                   source, "eu-west-1")
+        assert seed.called("preset") == [("team-a",)]
         assert decide(found, None, NOW, timedelta(minutes=15)).state is expected, preset

@@ -5,6 +5,8 @@ user's check of the same credential and Clusters."""
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+from fakes import FakeKube
+
 from credcheck.controller.effective import effective
 from credcheck.controller.reconcile import CheckRequest, prepare
 from credcheck.controller.runtime import Runtime
@@ -12,15 +14,13 @@ from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
 from credcheck.kube.spec import CheckSpec, ClusterEntry, SecretSource
 
-
-class Reads:
-    def secret_data(self, namespace: str, name: str) -> dict[str, bytes]:
-        return {"accessKeyId": b"AKIAIOSFODNN7EXAMPLE", "secretAccessKey": b"x" * 40}
+KEYS = {"accessKeyId": b"AKIAIOSFODNN7EXAMPLE", "secretAccessKey": b"x" * 40}
 
 
 def request(vouched: bool) -> CheckRequest:
     settings = Settings()
-    runtime = Runtime(settings, Reads(), VerdictCache(0), ThreadPoolExecutor(1))  # type: ignore[arg-type]
+    runtime = Runtime(settings, FakeKube(secrets={("kubermatic", "credential-aws-x"): KEYS}), VerdictCache(0),
+                      ThreadPoolExecutor(1))
     spec = CheckSpec(SecretSource("credential-aws-x"), clusters=(ClusterEntry(name="abc", role_arn="team-control-plane"),))
     found = prepare(runtime, "kubermatic", replace(effective(spec, settings), vouched=vouched))
     assert isinstance(found, CheckRequest)

@@ -16,9 +16,13 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from fakes import FakeKube
 
-from credcheck.controller.handlers import webhook
-from credcheck.controller.handlers.webhook_pool import (
+from credcheck.controller.runtime import Runtime
+from credcheck.controller.settings import Settings
+from credcheck.controller.verdict_cache import VerdictCache
+from credcheck.controller.webhook import server as webhook
+from credcheck.controller.webhook.pool import (
     MAX_REVIEW_BYTES,
     MAX_WAIT,
     RECEIVED,
@@ -26,28 +30,12 @@ from credcheck.controller.handlers.webhook_pool import (
     TooLate,
     busy_answer,
 )
-from credcheck.controller.runtime import Runtime
-from credcheck.controller.settings import Settings
-from credcheck.controller.verdict_cache import VerdictCache
 
 USER = {"username": "alice", "groups": ["team-a"], "uid": "u-1"}
 
 
-class Authorizer:
-    """Answers SubjectAccessReviews from a set of (resource, name) the user may get; records every question."""
-
-    def __init__(self, allowed: set[tuple[str, str]] | None = None) -> None:
-        self.allowed = allowed or set()
-        self.asked: list[tuple[str, str]] = []
-
-    def may(self, user: dict[str, Any], verb: str, group: str, resource: str, *, name: str,
-            namespace: str | None = None) -> bool:
-        self.asked.append((resource, name))
-        return (resource, name) in self.allowed
-
-
-def admission(kube: Any = None, **settings: Any) -> webhook.Admission:
-    runtime = Runtime(replace(Settings(), **settings), kube or Authorizer(), VerdictCache(0), ThreadPoolExecutor(1))
+def admission(kube: FakeKube | None = None, **settings: Any) -> webhook.Admission:
+    runtime = Runtime(replace(Settings(), **settings), kube or FakeKube(), VerdictCache(0), ThreadPoolExecutor(1))
     return webhook.Admission(runtime)
 
 
@@ -89,8 +77,8 @@ async def post_all(adm: webhook.Admission, posts: list[tuple[str, bytes]]) -> li
 
 
 def test_past_every_place_a_check_is_refused_with_429_and_a_secret_allowed_with_a_warning_at_once() -> None:
-    adm = admission(Authorizer({("secrets", "credential-aws-x")}), webhook_mode="enforce",
-                    namespaces=("kubermatic",))
+    kube = FakeKube(allowed={("secrets", "credential-aws-x")})
+    adm = admission(kube, webhook_mode="enforce", namespaces=("kubermatic",))
     adm.gate = Gate(threads=1, queue=0)
     assert adm.gate.enter()  # the only place is taken
     check, secret = review_body(a_check()), review_body(a_secret(10))
@@ -101,7 +89,7 @@ def test_past_every_place_a_check_is_refused_with_429_and_a_secret_allowed_with_
     assert check_answer["response"]["uid"] == json.loads(check)["request"]["uid"]
     assert secret_status == 200 and secret_answer["response"]["allowed"] is True
     assert "busy" in secret_answer["response"]["warnings"][0]
-    assert adm.sar.asked == [], "nothing past the gate reached the apiserver"  # type: ignore[attr-defined]
+    assert kube.asked == [], "nothing past the gate reached the apiserver"
     adm.gate.leave()
     ((status, answer),) = asyncio.run(post_all(adm, [("/validate-check", check)]))
     assert status == 200 and answer["response"]["allowed"] is True, "with a place free, the check is judged"
@@ -121,12 +109,12 @@ def test_the_body_limit_fits_an_update_of_a_secret_with_1_mib_of_data_and_no_mor
 def test_subject_access_reviews_run_in_the_webhooks_own_threads() -> None:
     threads: list[str] = []
 
-    class Recording(Authorizer):
+    class Recording(FakeKube):
         def may(self, *args: Any, **kwargs: Any) -> bool:
             threads.append(threading.current_thread().name)
             return super().may(*args, **kwargs)
 
-    adm = admission(Recording({("secrets", "credential-aws-x")}))
+    adm = admission(Recording(allowed={("secrets", "credential-aws-x")}))
     ((status, answer),) = asyncio.run(post_all(adm, [("/validate-check", review_body(a_check()))]))
     assert status == 200 and answer["response"]["allowed"] is True
     assert threads and all(t.startswith("webhook") for t in threads), threads

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import FakeKube
 
 from credcheck.controller.admission import judged, required_access, spec_problems
-from credcheck.controller.handlers import webhook
-from credcheck.controller.handlers.webhook import Admission, Review, response
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
+from credcheck.controller.webhook import server as webhook
+from credcheck.controller.webhook.server import Admission, Review, response
 from credcheck.engine.model import Status, Verdict
 from credcheck.engine.requirements.profiles import BUILTIN
 from credcheck.kube.spec import CheckSpec, SecretSource, parse_spec
@@ -26,23 +27,14 @@ GOOD = {"accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": SECRET_KEY}
 USER = {"username": "alice", "groups": ["team-a"], "uid": "u-1"}
 
 
-class Authorizer:
-    """Answers SubjectAccessReviews from a set of (resource, name) the user may get; records every question."""
-
-    def __init__(self, allowed: set[tuple[str, str]] = frozenset(), fail: bool = False) -> None:  # type: ignore[assignment]
-        self.allowed, self.fail = allowed, fail
-        self.asked: list[tuple[Any, ...]] = []
-
-    def may(self, user: dict[str, Any], verb: str, group: str, resource: str, *, name: str,
-            namespace: str | None = None) -> bool:
-        self.asked.append((user["username"], verb, group, resource, namespace, name))
-        if self.fail:
-            raise ConnectionError("apiserver away")
-        return (resource, name) in self.allowed
+def failing_authorizer() -> FakeKube:
+    kube = FakeKube()
+    kube.fail("may", ConnectionError("apiserver away"))
+    return kube
 
 
-def admission(kube: Any = None, **settings: Any) -> Admission:
-    runtime = Runtime(replace(Settings(), **settings), kube or Authorizer(), VerdictCache(0),
+def admission(kube: FakeKube | None = None, **settings: Any) -> Admission:
+    runtime = Runtime(replace(Settings(), **settings), kube or FakeKube(), VerdictCache(0),
                       ThreadPoolExecutor(1))
     return Admission(runtime)
 
@@ -65,12 +57,12 @@ SOURCE = {"source": {"secretRef": {"name": "credential-aws-x"}}}
 
 
 def test_a_check_needs_its_maker_to_be_allowed_to_get_its_secret() -> None:
-    refused = Authorizer()
+    refused = FakeKube()
     answer = asyncio.run(admission(refused).check(review("CREATE", check(SOURCE))))
     assert not answer.allowed and answer.code == 403
     assert answer.message.startswith("alice may not get Secret kubermatic/credential-aws-x")
     assert refused.asked == [("alice", "get", "", "secrets", "kubermatic", "credential-aws-x")]
-    allowed = Authorizer({("secrets", "credential-aws-x")})
+    allowed = FakeKube(allowed={("secrets", "credential-aws-x")})
     assert asyncio.run(admission(allowed).check(review("CREATE", check(SOURCE)))).allowed
 
 
@@ -81,7 +73,7 @@ def test_a_preset_and_a_clusters_external_id_are_asked_about_too() -> None:
     assert isinstance(parsed, CheckSpec)
     assert [(a.group, a.resource, a.name, a.namespace) for a in required_access("kubermatic", parsed)] == [
         ("kubermatic.k8c.io", "presets", "team", None), ("kubermatic.k8c.io", "clusters", "c1", None)]
-    only_preset = Authorizer({("presets", "team")})
+    only_preset = FakeKube(allowed={("presets", "team")})
     answer = asyncio.run(admission(only_preset).check(review("CREATE", check(spec))))
     assert not answer.allowed and "alice may not get Cluster c1" in answer.message
 
@@ -89,7 +81,7 @@ def test_a_preset_and_a_clusters_external_id_are_asked_about_too() -> None:
 def test_metadata_and_status_writes_and_deletions_are_not_judged() -> None:
     stored = check({**SOURCE, "interval": "1m"})  # out of rule: stored before the rules, say
     relabelled = check({**SOURCE, "interval": "1m"}, labels={"team": "a"})
-    kube = Authorizer()
+    kube = FakeKube()
     for write in (review("UPDATE", relabelled, stored),
                   review("DELETE", {}, stored)):
         answer = asyncio.run(admission(kube).check(write))
@@ -99,7 +91,7 @@ def test_metadata_and_status_writes_and_deletions_are_not_judged() -> None:
 
 def test_a_spec_change_is_judged_but_a_rule_the_stored_spec_already_broke_is_the_crds_to_ratchet() -> None:
     stored = check({**SOURCE, "interval": "1m"})
-    kube = Authorizer({("secrets", "credential-aws-x")})
+    kube = FakeKube(allowed={("secrets", "credential-aws-x")})
     kept = asyncio.run(admission(kube).check(review("UPDATE", check({**SOURCE, "interval": "1m",
                                                                       "region": "eu-west-1"}), stored)))
     assert kept.allowed
@@ -109,7 +101,7 @@ def test_a_spec_change_is_judged_but_a_rule_the_stored_spec_already_broke_is_the
 
 
 def test_a_failed_subject_access_review_refuses_the_check() -> None:
-    answer = asyncio.run(admission(Authorizer(fail=True)).check(review("CREATE", check(SOURCE))))
+    answer = asyncio.run(admission(failing_authorizer()).check(review("CREATE", check(SOURCE))))
     assert not answer.allowed and answer.code == 503
 
 
@@ -195,7 +187,7 @@ def test_with_a_client_ca_the_handshake_requires_a_certificate(tmp_path: Path) -
 
 def test_live_checks_need_an_authenticated_caller(tmp_path: Path) -> None:
     settings = replace(Settings(), webhook_cert_dir=str(tmp_path), webhook_live=True)
-    runtime = Runtime(settings, Authorizer(), VerdictCache(0), ThreadPoolExecutor(1))  # type: ignore[arg-type]
+    runtime = Runtime(settings, FakeKube(), VerdictCache(0), ThreadPoolExecutor(1))
     with pytest.raises(ValueError, match="--webhook-client-ca"):
         asyncio.run(webhook.start(runtime))
 
@@ -210,7 +202,7 @@ def test_judged_writes() -> None:
 
 def test_a_terminating_check_is_judged_like_any_other() -> None:
     """Issue 33: a check held by a finalizer keeps acting; re-aiming it while it terminates asks its maker's rights."""
-    kube = Authorizer()
+    kube = FakeKube()
     terminating = check(SOURCE, deletionTimestamp="2025-01-01T00:00:00Z", finalizers=["mine"])
     answer = asyncio.run(admission(kube).check(review("UPDATE", terminating, check(
         {"source": {"secretRef": {"name": "credential-aws-other"}}}, deletionTimestamp="2025-01-01T00:00:00Z"))))
@@ -220,7 +212,7 @@ def test_a_terminating_check_is_judged_like_any_other() -> None:
 
 def test_only_credcheck_may_set_change_or_remove_the_discovered_label() -> None:
     """Issue 33: discovery owns, rewrites and deletes the checks labelled credcheck.io/discovered."""
-    kube = Authorizer({("secrets", "credential-aws-x")})
+    kube = FakeKube(allowed={("secrets", "credential-aws-x")})
     labelled = check(SOURCE, labels={"credcheck.io/discovered": "true"})
     plain = check(SOURCE)
     for write in (review("CREATE", labelled), review("UPDATE", labelled, plain), review("UPDATE", plain, labelled)):

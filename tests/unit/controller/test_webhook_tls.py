@@ -1,5 +1,5 @@
 """A client CA removed from the webhook's CA file is no longer trusted after the reload (issue 33): real TLS
-handshakes on 127.0.0.1 against the webhook's own contexts (webhook_tls.Contexts over handlers.webhook.ssl_context)."""
+handshakes on 127.0.0.1 against the webhook's own contexts (webhook.tls.Contexts over webhook.server.ssl_context)."""
 
 import socket
 import ssl
@@ -7,9 +7,9 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from credcheck.controller.handlers.webhook import ssl_context
-from credcheck.controller.handlers.webhook_tls import Contexts
 from credcheck.controller.settings import Settings
+from credcheck.controller.webhook.server import ssl_context
+from credcheck.controller.webhook.tls import Contexts
 from credcheck_testground import certs
 from credcheck_testground.webhook import serving_certs
 

@@ -14,7 +14,7 @@ PROFILE = load_profile("kkp")
 def assemble(auditor_profile: str | None = None, auditor_role_arn: str | None = None) -> CheckOptions:
     return check_options(PROFILE, aws=AWS, auditor_cache=AuditorCache(), region="eu-west-1", assume_role=None,
                          skip_features=["iam-reconciling"], targets=[Target(cluster="abc")], target_profile=None,
-                         include_recommended=False, observer=None, auditor_profile=auditor_profile,
+                         include_recommended=False, denial_reader=None, auditor_profile=auditor_profile,
                          auditor_role_arn=auditor_role_arn, seed_egress=["192.0.2.0/24"])
 
 

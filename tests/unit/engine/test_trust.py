@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from policy_edits import doc
 
 from credcheck.engine.model import Principal
 from credcheck.engine.requirements.profiles import load_profile
@@ -49,10 +50,6 @@ SESSION = Principal(SESSION_ARN, ROLE_ARN, ACCOUNT, "aws", "assumed-role")
 ROOT = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
 
 ADMITS, REFUSES, UNDECIDED = Trust.ADMITS, Trust.REFUSES, Trust.UNDECIDED
-
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
 def allow(principal: Any = None, action: Any = "sts:AssumeRole", sid: str | None = None,

@@ -1,3 +1,5 @@
+from typing import Any
+
 from credcheck.engine.batches import plan, probe_resource, request_key
 from credcheck.engine.model import KEYS, OPERATING, Outcome, Principal, Requirement, Severity, SimulationResult, Status
 from credcheck.engine.requirements.profiles import load_profile
@@ -21,8 +23,8 @@ def req(action: str, resource: str = "*", severity: Severity = Severity.REQUIRED
     return Requirement(action, resource, severity, (feature,), pattern or action, context=context, cluster=cluster)
 
 
-def sim(action: str, resource: str, decision: str, **kw: object) -> SimulationResult:
-    return SimulationResult(action, probe_resource(resource), decision, **kw)  # type: ignore[arg-type]
+def sim(action: str, resource: str, decision: str, **kw: Any) -> SimulationResult:
+    return SimulationResult(action, probe_resource(resource), decision, **kw)
 
 
 def answered(reqs: list[Requirement], decision: str = "implicitDeny", **overrides: str) -> dict:  # type: ignore[type-arg]

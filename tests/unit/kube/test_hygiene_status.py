@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from credcheck.engine.keyfacts import READ, UNKNOWN, AccessKeyFact, Excess, ExcessPermission, KeyFacts, LastUse
 from credcheck.engine.keys import KeyPolicy
@@ -19,9 +20,9 @@ OTHER = AccessKeyFact("AKIA************WXYZ", "Active", NOW - timedelta(days=400
 POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeRegions", "Resource": "*"}]}
 
 
-def _verdict(**extra: object) -> Verdict:
+def _verdict(**extra: Any) -> Verdict:
     return Verdict(Status.SUFFICIENT, "AllRequiredAllowed", "all 3 required actions are allowed", PRINCIPAL,
-                   **extra)  # type: ignore[arg-type]
+                   **extra)
 
 
 def _status(verdict: Verdict, previous: dict | None = None, now: datetime = NOW) -> dict:  # type: ignore[type-arg]

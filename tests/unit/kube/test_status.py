@@ -1,6 +1,8 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from statuses import conditions
+
 from credcheck.cli.report import verdict_to_dict
 from credcheck.engine.action_result import ACTION_FIELDS
 from credcheck.engine.model import (
@@ -37,13 +39,9 @@ def build(verdict: Verdict, previous: dict, now: datetime = NOW) -> dict:  # typ
                         failures=consecutive_failures(previous, verdict))
 
 
-def conditions(status: dict) -> dict:  # type: ignore[type-arg]
-    return {c["type"]: (c["status"], c["reason"], c["lastTransitionTime"]) for c in status["conditions"]}
-
-
 def test_insufficient_status() -> None:
     status = build(insufficient(), {})
-    assert conditions(status) == {
+    assert conditions(status, "lastTransitionTime") == {
         "CredentialsValid": ("True", "Valid", "2026-11-27T12:00:00Z"),
         "PermissionsSufficient": ("False", "MissingPermissions", "2026-11-27T12:00:00Z"),
         "Ready": ("False", "MissingPermissions", "2026-11-27T12:00:00Z")}
@@ -58,11 +56,11 @@ def test_insufficient_status() -> None:
 def test_last_transition_time_kept_while_status_unchanged() -> None:
     first = build(insufficient(), {})
     again = build(insufficient(), first, now=LATER)
-    assert conditions(again)["Ready"][2] == "2026-11-27T12:00:00Z"
+    assert conditions(again, "lastTransitionTime")["Ready"][2] == "2026-11-27T12:00:00Z"
     assert again["lastCheckTime"] == "2026-11-27T13:00:00Z"
     recovered = build(sufficient(), again, now=LATER)
-    assert conditions(recovered)["Ready"] == ("True", "AllRequiredAllowed", "2026-11-27T13:00:00Z")
-    assert conditions(recovered)["CredentialsValid"][2] == "2026-11-27T12:00:00Z"
+    assert conditions(recovered, "lastTransitionTime")["Ready"] == ("True", "AllRequiredAllowed", "2026-11-27T13:00:00Z")
+    assert conditions(recovered, "lastTransitionTime")["CredentialsValid"][2] == "2026-11-27T12:00:00Z"
 
 
 def test_invalid_and_unknown_are_never_true() -> None:
@@ -81,7 +79,7 @@ def test_invalid_and_unknown_are_never_true() -> None:
 def test_throttling_keeps_the_last_verdict_with_a_note() -> None:
     before = build(insufficient(), {})
     after = build(Verdict(Status.UNKNOWN, "Throttled", "AWS throttled"), before, now=LATER)
-    assert conditions(after) == conditions(before)
+    assert conditions(after, "lastTransitionTime") == conditions(before, "lastTransitionTime")
     ready = next(c for c in after["conditions"] if c["type"] == "Ready")
     assert "AWS throttled" in ready["message"] and "showing the last verdict" in ready["message"]
     assert after["consecutiveFailures"] == 1 and after["lastCheckTime"] == before["lastCheckTime"]

@@ -11,8 +11,9 @@ from typing import Any
 
 from credcheck.controller.discovery.desired import needs_update
 from credcheck.controller.discovery.world import Plan
-from credcheck.kube.client import ApiError, Conflict, Kube
+from credcheck.kube.client import ApiError, Conflict
 from credcheck.kube.contract import ANNOTATION_CONFLICT, ANNOTATION_NOTE, ANNOTATION_SOURCE_VERSION, LABEL_DISCOVERED
+from credcheck.kube.ports import CheckWriter
 
 LOG = logging.getLogger("credcheck.discovery")
 
@@ -23,7 +24,7 @@ def _discovered(check: dict[str, Any]) -> bool:
     return (check.get("metadata", {}).get("labels") or {}).get(LABEL_DISCOVERED) == "true"
 
 
-def ensure(kube: Kube, desired: dict[str, Any]) -> str:
+def ensure(kube: CheckWriter, desired: dict[str, Any]) -> str:
     """created | updated | unchanged | user-owned (a check an admin made by hand with that name: left alone)."""
     meta = desired["metadata"]
     for _ in range(ATTEMPTS):
@@ -64,7 +65,7 @@ def overwrite(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[st
     return out
 
 
-def _name_taken(kube: Kube, current: dict[str, Any], desired: dict[str, Any]) -> str:
+def _name_taken(kube: CheckWriter, current: dict[str, Any], desired: dict[str, Any]) -> str:
     """A check discovery did not make has the name discovery would give this source's check: it stays the user's,
     untouched but for an annotation that its status shows as a condition, and a log line when that is new."""
     meta = desired["metadata"]
@@ -84,7 +85,7 @@ def _name_taken(kube: Kube, current: dict[str, Any], desired: dict[str, Any]) ->
     return "user-owned"
 
 
-def remove(kube: Kube, namespace: str, name: str, source: tuple[str, str] = ("", "")) -> bool:
+def remove(kube: CheckWriter, namespace: str, name: str, source: tuple[str, str] = ("", "")) -> bool:
     """Delete a discovered check that still reads `source` (kind, name), as it is now: discovery is the only owner
     of discovered checks' deletion, and it deletes only the version it decided on (Conflict: decide again)."""
     for _ in range(ATTEMPTS):
@@ -101,12 +102,12 @@ def remove(kube: Kube, namespace: str, name: str, source: tuple[str, str] = ("",
     raise Conflict("DELETE", f"{namespace}/{name}", 409)
 
 
-def touch(kube: Kube, namespace: str, name: str, version: str) -> None:
+def touch(kube: CheckWriter, namespace: str, name: str, version: str) -> None:
     """Tell a user-created check its Secret changed (its handler re-checks on the annotation change)."""
     kube.patch_check(namespace, name, {"metadata": {"annotations": {ANNOTATION_SOURCE_VERSION: version}}})
 
 
-def apply_plan(kube: Kube, plan: Plan) -> list[str]:
+def apply_plan(kube: CheckWriter, plan: Plan) -> list[str]:
     """What was done, for the log: e.g. ["created kubermatic/credential-aws-abc"]."""
     done: list[str] = []
     if plan.ensure is not None:

@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 
 from credcheck.controller import metrics
 from credcheck.controller.discovery.store import ObjectId, Store, object_id
-from credcheck.kube.client import ApiError, Expired, Kube
+from credcheck.kube.client import ApiError, Expired
+from credcheck.kube.ports import Watcher
 
 LOG = logging.getLogger("credcheck.controller.discovery")
 WATCH_SECONDS = 300.0  # the longest one watch request lasts (the API server ends it then)
@@ -38,18 +39,18 @@ T = TypeVar("T")
 class Informer:
     """One kind (in one namespace, or cluster-wide) kept in `store`; `changed` hears the keys whose values changed.
 
-    `summary`, when set, is computed from each object in the request's thread and handed to `observe` on the loop
+    `project`, when set, is computed from each object in the request's thread and handed to `observe` on the loop
     (None when the object is gone): the AWSCredentialChecks' informer feeds the scheduler and the metrics so."""
 
     name: str
-    kube: Kube
+    kube: Watcher
     path: str
     entry: Entry
     changed: Callable[[list[Hashable]], None]
     metadata_only: bool = False
     scope: str | None = None  # the namespace it lists (its store may hold other namespaces' objects too)
     relist_every: float = 600.0
-    summary: Callable[[Mapping[str, Any]], Any] | None = None
+    project: Callable[[Mapping[str, Any]], Any] | None = None
     observe: Callable[[ObjectId, Any], None] | None = None
     store: Store[Any, Any] = field(default_factory=Store)
     synced: asyncio.Event = field(default_factory=asyncio.Event)
@@ -95,20 +96,20 @@ class Informer:
         """List everything (in pages) and make the store exactly that; the list's resourceVersion, or None when
         the API server does not serve the kind."""
         try:
-            listed, summaries, version = await _in_thread(f"list {self.name}", self._list)
+            listed, projections, version = await _in_thread(f"list {self.name}", self._list)
         except ApiError as err:
             if err.status != 404:
                 raise
             LOG.info("%s: not served by the API server (404): none, looking again in %.0f s", self.name,
                      NOT_SERVED_RETRY)
-            listed, summaries, version = {}, {}, None
+            listed, projections, version = {}, {}, None
         self._generation += 1
         changed, gone = self.store.replace(listed, self.scope)
         if self.observe is not None:
             for oid in gone:
                 self.observe(oid, None)
-            for oid, summary in summaries.items():
-                self.observe(oid, summary)
+            for oid, projection in projections.items():
+                self.observe(oid, projection)
         self.relists += 1
         metrics.RELISTS.labels(self.name.split(" ", 1)[0], reason).inc()
         if changed:
@@ -118,7 +119,7 @@ class Informer:
 
     def _list(self) -> tuple[dict[ObjectId, Any], dict[ObjectId, Any], str]:
         listed: dict[ObjectId, Any] = {}
-        summaries: dict[ObjectId, Any] = {}
+        projections: dict[ObjectId, Any] = {}
         cont: str | None = None
         while True:
             try:
@@ -128,17 +129,17 @@ class Informer:
                 if cont is None:
                     raise
                 listed.clear()  # the continue token expired between pages: from the start again
-                summaries.clear()
+                projections.clear()
                 cont = None
                 continue
             for item in items:
                 oid = object_id(item)
                 listed[oid] = self.entry(item)
-                if self.summary is not None:
-                    summaries[oid] = self.summary(item)
+                if self.project is not None:
+                    projections[oid] = self.project(item)
             del items
             if cont is None:
-                return listed, summaries, version
+                return listed, projections, version
 
     def _watch(self, version: str, seconds: float, generation: int, loop: asyncio.AbstractEventLoop) -> str:
         for event in self.kube.watch(self.path, version, seconds, metadata_only=self.metadata_only,
@@ -150,16 +151,16 @@ class Informer:
                 loop.call_soon_threadsafe(self._apply, generation, object_id(obj), GONE, None)
             elif kind in ("ADDED", "MODIFIED"):
                 loop.call_soon_threadsafe(self._apply, generation, object_id(obj), self.entry(obj),
-                                          self.summary(obj) if self.summary is not None else None)
+                                          self.project(obj) if self.project is not None else None)
         return version
 
-    def _apply(self, generation: int, oid: ObjectId, entry: Any, summary: Any) -> None:
+    def _apply(self, generation: int, oid: ObjectId, entry: Any, projection: Any) -> None:
         if generation != self._generation:
             return  # a watch a newer list superseded: the list already holds what it would say
         gone = entry is GONE
         changed = self.store.delete(oid) if gone else self.store.put(oid, entry)
         if self.observe is not None:
-            self.observe(oid, None if gone else summary)
+            self.observe(oid, None if gone else projection)
         if changed:
             self.changed(changed)
 

@@ -152,7 +152,7 @@ def build(runtime: Runtime, schedule: Schedule, logger: logging.Logger) -> Disco
         informer(f"seeds {ns}", collection(KKP_GROUP, KKP_VERSION, "seeds", ns), _seed, found.seeds, on_seeds,
                  scope=ns)
         informer(f"awscredentialchecks {ns}", collection(GROUP, VERSION, PLURAL, ns), _check, found.checks, on_checks,
-                 scope=ns, summary=recheck.summarize(s.interval), observe=recheck.observer(schedule))
+                 scope=ns, project=recheck.record_of(s.interval), observe=recheck.keep_in_step(schedule))
     informer("clusters", collection(KKP_GROUP, KKP_VERSION, "clusters"), _cluster, found.clusters,
              lambda changed: found.enqueue(*_secret_keys(changed)))
     informer("externalclusters", collection(KKP_GROUP, KKP_VERSION, "externalclusters"), _external, found.eks,

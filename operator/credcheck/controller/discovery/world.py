@@ -105,7 +105,7 @@ def datacenter_regions(index: Mapping[str, Iterable[str]]) -> dict[str, str]:
     return {dc: region for dc, regions in index.items() for region in list(regions)[:1]}
 
 
-def plan_secret(key: SecretKey, world: Snapshot, settings: DiscoveryScope) -> Plan:
+def plan_secret(key: SecretKey, world: Snapshot, scope: DiscoveryScope) -> Plan:
     ref = (key.namespace, key.name)
     version = world.first(world.secrets, ref)
     uses: list[ClusterUse] = list(world.clusters.get(ref, ()))
@@ -117,7 +117,7 @@ def plan_secret(key: SecretKey, world: Snapshot, settings: DiscoveryScope) -> Pl
     strays = tuple((c.namespace, c.name) for c in checks if c.discovered and c.name != name)
     touch = tuple((c.namespace, c.name) for c in checks if not c.discovered and version is not None
                   and c.source_version != version)
-    wanted = (key.namespace in settings.namespaces and not is_kkp_copy(*ref)
+    wanted = (key.namespace in scope.namespaces and not is_kkp_copy(*ref)
               and is_credential_secret(key.namespace, key.name, referenced=bool(uses) or eks)
               and (version is not None or bool(uses) or eks))
     source = ("secretRef", key.name)
@@ -126,30 +126,30 @@ def plan_secret(key: SecretKey, world: Snapshot, settings: DiscoveryScope) -> Pl
                     version=version or "", source=source)
     # a Secret that Clusters still use keeps its check while it is missing: the check reports SecretNotFound
     desired = desired_for_secret(key.namespace, key.name, resource_version=version or "absent",
-                                 uses=merge_uses(uses, world.region_map(), imported), profile=settings.profile,
-                                 interval=settings.interval)
+                                 uses=merge_uses(uses, world.region_map(), imported), profile=scope.profile,
+                                 interval=scope.interval)
     current = ours[0] if ours else None
     stale = current is None or current.view != discovery_view(desired)
     return Plan(ensure=desired if stale else None, remove=strays, touch=touch, version=version or "", source=source)
 
 
-def plan_preset(key: PresetKey, world: Snapshot, settings: DiscoveryScope) -> Plan:
+def plan_preset(key: PresetKey, world: Snapshot, scope: DiscoveryScope) -> Plan:
     preset: PresetView | None = world.first(world.presets, key.name)
-    namespace, name = settings.operator_namespace, check_name_for_preset(key.name)
+    namespace, name = scope.operator_namespace, check_name_for_preset(key.name)
     discovered = [c for c in world.checks.get((namespace, f"preset:{key.name}"), ()) if c.discovered]
     ours = [c for c in discovered if c.name == name]
     source = ("presetRef", key.name)
-    if not settings.presets or preset is None or not preset.has_aws:
+    if not scope.presets or preset is None or not preset.has_aws:
         return Plan(remove=tuple((c.namespace, c.name) for c in discovered), source=source)
     desired = desired_for_preset(namespace, key.name, resource_version=preset.resource_version,
-                                 profile=settings.profile, interval=settings.interval)
+                                 profile=scope.profile, interval=scope.interval)
     stale = not ours or ours[0].view != discovery_view(desired)
     return Plan(ensure=desired if stale else None, remove=tuple((c.namespace, c.name) for c in discovered
                                                                 if c.name != name), source=source)
 
 
-def plan_for(key: SourceKey, world: Snapshot, settings: DiscoveryScope) -> Plan:
-    return plan_secret(key, world, settings) if isinstance(key, SecretKey) else plan_preset(key, world, settings)
+def plan_for(key: SourceKey, world: Snapshot, scope: DiscoveryScope) -> Plan:
+    return plan_secret(key, world, scope) if isinstance(key, SecretKey) else plan_preset(key, world, scope)
 
 
 def check_view(body: Mapping[str, Any]) -> tuple[tuple[str, str], CheckView] | None:
@@ -169,11 +169,11 @@ def check_view(body: Mapping[str, Any]) -> tuple[tuple[str, str], CheckView] | N
     return (namespace, ref), view
 
 
-def all_keys(world: Snapshot, settings: DiscoveryScope) -> set[SourceKey]:
+def all_keys(world: Snapshot, scope: DiscoveryScope) -> set[SourceKey]:
     """Every key anything knows of: the resync's work list (unchanged keys cost no API call)."""
     keys: set[SourceKey] = set()
     for index in (world.secrets, world.clusters, world.eks):
-        keys.update(SecretKey(ns, name) for ns, name in index if ns in settings.namespaces)
+        keys.update(SecretKey(ns, name) for ns, name in index if ns in scope.namespaces)
     for (namespace, ref), views in world.checks.items():
         if ref.startswith("preset:"):
             keys.add(PresetKey(ref.removeprefix("preset:")))

@@ -6,7 +6,7 @@ import kopf
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: object) -> None:
     # the loop's default executor (asyncio.to_thread) is the Kubernetes calls' pool: credcheck.controller.main sets it
-    # up before leader election; the admission webhook is served by credcheck.controller.handlers.webhook, not by kopf
+    # up before leader election; the admission webhook is served by credcheck.controller.webhook.server, not by kopf
     settings.posting.level = logging.WARNING  # no "Handler succeeded" Events; ours mark transitions only
     settings.execution.max_workers = max(4, memo.runtime.settings.concurrency * 2)
     # checks handled at once (the rest wait in the watch stream, unread): a burst of a thousand new credentials

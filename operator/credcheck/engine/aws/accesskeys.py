@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from credcheck.engine.aws.errors import ACCESS_DENIED, describe, error_code
+from credcheck.engine.aws.ports import Clients
 from credcheck.engine.aws.session import AWSSession
 from credcheck.engine.keyfacts import FAILED, NOT_APPLICABLE, READ, UNKNOWN, AccessKeyFact, KeyFacts, LastUse
 from credcheck.engine.model import Principal, mask_key_id
@@ -45,7 +46,7 @@ def _text(value: Any) -> str | None:
     return None if value in (None, "", "N/A") else str(value)
 
 
-def _read(session: AWSSession, user: str, access_key_id: str) -> tuple[AccessKeyFact, ...]:
+def _read(session: Clients, user: str, access_key_id: str) -> tuple[AccessKeyFact, ...]:
     iam = session.client("iam")
     try:
         listed = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]

@@ -56,7 +56,7 @@ class AuditorCache:
     _simulated_by: "OrderedDict[str, tuple[str, float]]" = field(default_factory=OrderedDict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def session(self, aws: AWSClients, profile: str | None, role_arn: str, region: str, retry: RetryPolicy,
+    def session(self, aws: AWSClients, aws_profile: str | None, role_arn: str, region: str, retry: RetryPolicy,
                 ) -> tuple[AWSSession, str]:
         """A session of the auditor (the profile's identity, or `role_arn` assumed with it: "" for none), and the
         auditor's ARN.
@@ -64,13 +64,13 @@ class AuditorCache:
         Assumed once per account and reused until five minutes before its credentials expire (not one
         AssumeRole and GetCallerIdentity per check); a failure is remembered for AUDITOR_RETRY, so the checks of
         an account whose auditor role refuses do not each ask again (AuditorUnavailable)."""
-        key: AuditorKey = (profile, role_arn, region, retry)
+        key: AuditorKey = (aws_profile, role_arn, region, retry)
         with self._lock:
             cached = self._sessions.get(key)
             failed = self._failures.get(key)
         if cached is not None and (cached[2] is None or cached[2] - self.now() > AUDITOR_REFRESH):
             if cached[0] is None:
-                return aws.ambient_session(region, profile, retry), cached[1]
+                return aws.ambient_session(region, aws_profile, retry), cached[1]
             return aws.static_session(cached[0], region, retry), cached[1]
         if failed is not None and self.clock() < failed[0]:
             raise AuditorUnavailable(failed[1])
@@ -78,9 +78,9 @@ class AuditorCache:
 
     def _assume(self, key: AuditorKey, aws: AWSClients) -> tuple[AWSSession, str]:
         """Assume the auditor's role (or take the profile's identity) and ask who it is; remember either outcome."""
-        profile, arn, region, retry = key
+        aws_profile, arn, region, retry = key
         try:
-            base = aws.ambient_session(region, profile, retry)
+            base = aws.ambient_session(region, aws_profile, retry)
             session = assume_role(base, AssumeRole(arn), session_name="credcheck-auditor") if arn else base
             auditor_arn = str(session.client("sts").get_caller_identity()["Arn"])
         except Exception as err:

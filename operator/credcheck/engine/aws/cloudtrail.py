@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from credcheck.engine.aws.errors import ACCESS_DENIED, describe, error_code
+from credcheck.engine.aws.ports import RegionalClients
 from credcheck.engine.aws.ratelimit import RateLimiter
-from credcheck.engine.aws.session import AWSSession
 from credcheck.engine.denials import FAILED, NOT_PERMITTED, OBSERVED, aggregate, denial_of
 from credcheck.engine.model import ObservedDenials
 
@@ -55,7 +55,7 @@ class DenialReader:
     _cache: dict[tuple[str, str, str], tuple[float, list[tuple[str, str, str, str]]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def observe(self, sessions: Sequence[AWSSession], account: str, access_key_id: str, regions: Sequence[str], *,
+    def observe(self, sessions: Sequence[RegionalClients], account: str, access_key_id: str, regions: Sequence[str], *,
                 role_arns: Sequence[str] = (), role_regions: Sequence[str] = ()) -> ObservedDenials:
         """The refused calls of the access key in each region and of the control-plane roles' sessions in the
         Clusters' regions (`role_regions`), read with the first session that may (the keys, then the auditor);
@@ -79,7 +79,7 @@ class DenialReader:
         message = f"{len(refused)} refused call(s) in the last {hours} h" + (f"; {'; '.join(notes)}" if notes else "")
         return ObservedDenials(OBSERVED, message, hours, tuple(sorted(set(regions))), aggregate(refused))
 
-    def _read(self, sessions: Sequence[AWSSession], query: "Query",
+    def _read(self, sessions: Sequence[RegionalClients], query: "Query",
               ) -> tuple[list[tuple[str, str, str, str]], bool] | ObservedDenials:
         """The refused calls a query finds, and whether every page was read; cached when complete."""
         key = (query.value, query.role or "", query.region)
@@ -113,7 +113,7 @@ class DenialReader:
                                "auditor to see what AWS refused", int(self.window.total_seconds() // 3600),
                                (query.region,))
 
-    def _pages(self, session: AWSSession, query: "Query") -> tuple[list[tuple[str, str, str, str]], bool]:
+    def _pages(self, session: RegionalClients, query: "Query") -> tuple[list[tuple[str, str, str, str]], bool]:
         client = session.client_in("cloudtrail", query.region)
         end = self.now()
         kwargs: dict[str, Any] = {"LookupAttributes": [{"AttributeKey": query.attribute,

@@ -5,7 +5,8 @@ iam:GetInstanceProfile: both in every KKP profile's required calls)."""
 from dataclasses import dataclass
 
 from credcheck.engine.aws.errors import describe, error_code
-from credcheck.engine.aws.session import AWSClients, RetryPolicy
+from credcheck.engine.aws.ports import SessionFactory
+from credcheck.engine.aws.session import RetryPolicy
 from credcheck.engine.model import Credential
 
 
@@ -17,7 +18,7 @@ class ClusterResources:
     unread: tuple[str, ...] = ()
 
 
-def read_cluster_resources(aws: AWSClients, credential: Credential, region: str, security_group_id: str | None,
+def read_cluster_resources(aws: SessionFactory, credential: Credential, region: str, security_group_id: str | None,
                            instance_profile: str | None) -> ClusterResources:
     session = aws.static_session(credential, region, RetryPolicy(max_attempts=2))
     found_sg, vpc, found_ip, unread = None, None, None, []

@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from credcheck.engine.aws.errors import describe, error_code
-from credcheck.engine.aws.session import AWSSession
+from credcheck.engine.aws.ports import RegionalClients
 from credcheck.engine.target import Target
 
 # kubermatic/kubermatic@v2.31.0:pkg/provider/cloud/aws/provider.go:36
@@ -47,7 +47,7 @@ def reads(targets: Sequence[Target], region: str) -> int:
     return len(roles_to_read(targets)) + len(groups_to_read(targets, region))
 
 
-def read_ownership(targets: Sequence[Target], session: AWSSession, region: str,
+def read_ownership(targets: Sequence[Target], session: RegionalClients, region: str,
                    roles_read: dict[str, Any] | None = None) -> tuple[Target, ...]:
     """Each Cluster's named control-plane role and security group read once, as the identity KKP acts as.
     `roles_read` gets each role read, by name (None: it does not exist), for the trust read to reuse."""

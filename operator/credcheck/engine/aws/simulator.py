@@ -5,7 +5,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
-from credcheck.engine.aws.session import AWSSession, carry_deadline
+from credcheck.engine.aws.ports import Clients
+from credcheck.engine.aws.session import carry_deadline
 from credcheck.engine.batches import RequestKey, SimulationBatch
 from credcheck.engine.model import SimulationResult
 
@@ -44,7 +45,7 @@ def context_entries(batch: SimulationBatch) -> list[dict[str, Any]]:
             for key, values in batch.context]
 
 
-def simulate_batch(session: AWSSession, source_arn: str, batch: SimulationBatch) -> dict[RequestKey, SimulationResult]:
+def simulate_batch(session: Clients, source_arn: str, batch: SimulationBatch) -> dict[RequestKey, SimulationResult]:
     """One batch: one SimulatePrincipalPolicy request (and its pages); results keyed by the requests they decide."""
     iam = session.client("iam")
     kwargs: dict[str, Any] = {

@@ -1,101 +1,20 @@
 """Discovery's writes (controller/discovery/apply.py) against an in-memory apiserver: create, bring in step, delete
 and touch checks with optimistic concurrency; a Conflict means read, decide and write again."""
 
-import copy
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fakes import FakeKube
 
 from credcheck.controller.discovery import apply
 from credcheck.controller.discovery.desired import desired_for_secret
 from credcheck.controller.discovery.kkp import ClusterUse, merge_uses
 from credcheck.controller.discovery.world import Plan
-from credcheck.kube.client import ApiError, Conflict
+from credcheck.kube.client import Conflict
 from credcheck.kube.contract import ANNOTATION_NOTE, ANNOTATION_SOURCE_VERSION, LABEL_DISCOVERED
 
 NS = "kubermatic"
 ROLE = "arn:aws:iam::111122223333:role/kkp"
-
-
-def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """RFC 7386, as the apiserver applies application/merge-patch+json: None deletes a key."""
-    out = dict(target)
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge_patch(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-class FakeKube:
-    """The four calls apply makes, over stored checks, with the apiserver's answers: a create of a name that exists
-    and a write naming another resourceVersion are 409 Conflict; a patch of a missing check is 404; a delete of one
-    returns False. `before(method, hook)` runs the hook just before the next such call: another writer meanwhile."""
-
-    def __init__(self, *checks: dict[str, Any]) -> None:
-        self.stored: dict[tuple[str, str], dict[str, Any]] = {}
-        self.calls: list[tuple[str, ...]] = []
-        self.patches: list[dict[str, Any]] = []
-        self._version = 100
-        self._hooks: dict[str, list[Callable[[], None]]] = {}
-        for check in checks:
-            self.put(check)
-
-    def put(self, check: dict[str, Any]) -> None:
-        """Store (or replace) a check as another writer would: a new resourceVersion."""
-        self._version += 1
-        stored = copy.deepcopy(check)
-        stored["metadata"]["resourceVersion"] = str(self._version)
-        self.stored[(stored["metadata"]["namespace"], stored["metadata"]["name"])] = stored
-
-    def before(self, method: str, hook: Callable[[], None]) -> None:
-        self._hooks.setdefault(method, []).append(hook)
-
-    def _call(self, method: str, *args: str) -> None:
-        self.calls.append((method, *args))
-        hooks = self._hooks.get(method) or []
-        if hooks:
-            hooks.pop(0)()
-
-    def writes(self) -> list[str]:
-        return [c[0] for c in self.calls if c[0] != "get_check"]
-
-    def get_check(self, namespace: str, name: str) -> dict[str, Any] | None:
-        self._call("get_check", namespace, name)
-        found = self.stored.get((namespace, name))
-        return copy.deepcopy(found) if found is not None else None
-
-    def create_check(self, manifest: dict[str, Any]) -> None:
-        meta = manifest["metadata"]
-        self._call("create_check", meta["namespace"], meta["name"])
-        if (meta["namespace"], meta["name"]) in self.stored:
-            raise Conflict("POST", meta["name"], 409)
-        self.put(manifest)
-
-    def patch_check(self, namespace: str, name: str, patch: dict[str, Any],
-                    resource_version: str | None = None) -> None:
-        self._call("patch_check", namespace, name, resource_version or "")
-        self.patches.append(patch)
-        current = self.stored.get((namespace, name))
-        if current is None:
-            raise ApiError("PATCH", name, 404)
-        if resource_version is not None and resource_version != current["metadata"]["resourceVersion"]:
-            raise Conflict("PATCH", name, 409)
-        self.put(merge_patch(current, patch))
-
-    def delete_check(self, namespace: str, name: str, resource_version: str | None = None) -> bool:
-        self._call("delete_check", namespace, name, resource_version or "")
-        current = self.stored.get((namespace, name))
-        if current is None:
-            return False
-        if resource_version is not None and resource_version != current["metadata"]["resourceVersion"]:
-            raise Conflict("DELETE", name, 409)
-        del self.stored[(namespace, name)]
-        return True
 
 
 def desired(secret: str = "credential-aws-abc", version: str = "7", role: str | None = None,
@@ -123,14 +42,14 @@ def stored(kube: FakeKube, name: str = "credential-aws-abc") -> dict[str, Any]:
 
 def test_a_missing_check_is_created() -> None:
     kube = FakeKube()
-    assert apply.ensure(kube, desired()) == "created"  # type: ignore[arg-type]
+    assert apply.ensure(kube, desired()) == "created"
     assert kube.writes() == ["create_check"]
     assert stored(kube)["spec"] == desired()["spec"]
 
 
 def test_a_check_in_step_is_left_alone() -> None:
     kube = FakeKube(desired())
-    assert apply.ensure(kube, desired()) == "unchanged"  # type: ignore[arg-type]
+    assert apply.ensure(kube, desired()) == "unchanged"
     assert kube.writes() == []
 
 
@@ -139,12 +58,12 @@ def test_a_check_an_admin_made_by_hand_with_that_name_keeps_its_spec_and_is_told
     condition), made once, not on every resync."""
     kube = FakeKube(user_made())
     before = dict(stored(kube)["spec"])
-    assert apply.ensure(kube, desired(version="8", role=ROLE)) == "user-owned"  # type: ignore[arg-type]
+    assert apply.ensure(kube, desired(version="8", role=ROLE)) == "user-owned"
     assert kube.writes() == ["patch_check"]
     after = stored(kube)
     assert after["spec"] == before and "assumeRole" not in after["spec"]
     assert "not made by discovery" in after["metadata"]["annotations"]["credcheck.io/discovery-conflict"]
-    assert apply.ensure(kube, desired(version="8", role=ROLE)) == "user-owned"  # type: ignore[arg-type]
+    assert apply.ensure(kube, desired(version="8", role=ROLE)) == "user-owned"
     assert kube.writes() == ["patch_check"], "told once"
 
 
@@ -154,7 +73,7 @@ def test_adopting_a_labelled_check_overwrites_its_whole_spec() -> None:
     planted["spec"]["suspend"] = True
     planted["spec"]["source"]["secretRef"]["accessKeyIdKey"] = "elsewhere"
     kube = FakeKube(planted)
-    assert apply.ensure(kube, desired(version="8")) == "updated"  # type: ignore[arg-type]
+    assert apply.ensure(kube, desired(version="8")) == "updated"
     spec = stored(kube)["spec"]
     assert "suspend" not in spec and spec["source"]["secretRef"] == {"name": "credential-aws-abc"}, spec
 
@@ -170,7 +89,7 @@ def test_an_update_names_the_version_it_read_and_drops_a_role_and_note_the_clust
     read = stored(kube)["metadata"]["resourceVersion"]
     assert stored(kube)["spec"]["assumeRole"]["roleARN"] == ROLE and stored(kube)["metadata"]["annotations"][
         ANNOTATION_NOTE]
-    assert apply.ensure(kube, desired(version="8")) == "updated"  # type: ignore[arg-type]
+    assert apply.ensure(kube, desired(version="8")) == "updated"
     assert kube.calls[-1] == ("patch_check", NS, "credential-aws-abc", read)
     after = stored(kube)
     assert "assumeRole" not in after["spec"], "merge patch null: the role is gone"
@@ -183,7 +102,7 @@ def test_an_update_to_a_role_without_an_external_id_drops_the_one_stored_before(
     with_id["spec"]["assumeRole"] = {"roleARN": ROLE, "externalID": "stored-before"}
     kube = FakeKube(with_id)
     wanted = desired(version="8", role=ROLE)
-    assert apply.ensure(kube, wanted) == "updated"  # type: ignore[arg-type]
+    assert apply.ensure(kube, wanted) == "updated"
     assert stored(kube)["spec"]["assumeRole"] == wanted["spec"]["assumeRole"]
     assert "externalID" not in stored(kube)["spec"]["assumeRole"], "merge patch null: the old external ID is gone"
 
@@ -192,7 +111,7 @@ def test_a_status_write_between_read_and_patch_is_a_conflict_then_read_and_patch
     kube = FakeKube(desired())
     first = stored(kube)["metadata"]["resourceVersion"]
     kube.before("patch_check", lambda: kube.put({**stored(kube), "status": {"phase": "checked"}}))
-    assert apply.ensure(kube, desired(version="8")) == "updated"  # type: ignore[arg-type]
+    assert apply.ensure(kube, desired(version="8")) == "updated"
     versions = [c[3] for c in kube.calls if c[0] == "patch_check"]
     assert len(versions) == 2 and versions[0] == first and versions[1] != first, "the second names the new version"
     assert stored(kube)["status"] == {"phase": "checked"}, "the status written meanwhile is kept"
@@ -202,7 +121,7 @@ def test_a_status_write_between_read_and_patch_is_a_conflict_then_read_and_patch
 def test_a_check_created_meanwhile_is_read_and_updated_not_counted_as_created() -> None:
     kube = FakeKube()
     kube.before("create_check", lambda: kube.put(desired(version="6")))  # another replica, an older decision
-    assert apply.ensure(kube, desired(version="7")) == "updated"  # type: ignore[arg-type]
+    assert apply.ensure(kube, desired(version="7")) == "updated"
     assert kube.writes() == ["create_check", "patch_check"]
     assert stored(kube)["metadata"]["annotations"][ANNOTATION_SOURCE_VERSION] == "7"
 
@@ -210,7 +129,7 @@ def test_a_check_created_meanwhile_is_read_and_updated_not_counted_as_created() 
 def test_an_admins_check_created_meanwhile_is_left_alone() -> None:
     kube = FakeKube()
     kube.before("create_check", lambda: kube.put(user_made()))
-    assert apply.ensure(kube, desired()) == "user-owned"  # type: ignore[arg-type]
+    assert apply.ensure(kube, desired()) == "user-owned"
     assert kube.writes() == ["create_check", "patch_check"], "its spec untouched, the conflict annotated"
 
 
@@ -219,7 +138,7 @@ def test_conflicts_on_every_attempt_give_up_with_a_conflict() -> None:
     for _ in range(apply.ATTEMPTS):
         kube.before("patch_check", lambda: kube.put(stored(kube)))
     with pytest.raises(Conflict):
-        apply.ensure(kube, desired(version="8"))  # type: ignore[arg-type]
+        apply.ensure(kube, desired(version="8"))
     assert kube.writes() == ["patch_check"] * apply.ATTEMPTS
 
 
@@ -228,7 +147,7 @@ def test_a_check_deleted_between_read_and_patch_is_a_conflict_decided_again_at_o
     retries with backoff."""
     kube = FakeKube(desired())
     kube.before("patch_check", kube.stored.clear)
-    assert apply.ensure(kube, desired(version="8")) == "created"  # type: ignore[arg-type]
+    assert apply.ensure(kube, desired(version="8")) == "created"
     assert kube.writes() == ["patch_check", "create_check"]
 
 
@@ -237,17 +156,17 @@ def test_a_check_deleted_between_read_and_patch_is_a_conflict_decided_again_at_o
 def test_remove_deletes_the_discovered_check_of_that_source_at_the_version_it_read() -> None:
     kube = FakeKube(desired())
     read = stored(kube)["metadata"]["resourceVersion"]
-    assert apply.remove(kube, NS, "credential-aws-abc", ("secretRef", "credential-aws-abc"))  # type: ignore[arg-type]
+    assert apply.remove(kube, NS, "credential-aws-abc", ("secretRef", "credential-aws-abc"))
     assert kube.calls[-1] == ("delete_check", NS, "credential-aws-abc", read)
     assert kube.stored == {}
 
 
 def test_remove_leaves_a_missing_a_hand_made_or_another_sources_check() -> None:
-    assert not apply.remove(FakeKube(), NS, "credential-aws-abc")  # type: ignore[arg-type]
+    assert not apply.remove(FakeKube(), NS, "credential-aws-abc")
     hand_made = FakeKube(user_made())
-    assert not apply.remove(hand_made, NS, "credential-aws-abc")  # type: ignore[arg-type]
+    assert not apply.remove(hand_made, NS, "credential-aws-abc")
     taken_over = FakeKube(desired())
-    assert not apply.remove(taken_over, NS, "credential-aws-abc",  # type: ignore[arg-type]
+    assert not apply.remove(taken_over, NS, "credential-aws-abc",
                             ("secretRef", "credential-aws-other"))
     assert hand_made.writes() == taken_over.writes() == []
     assert len(hand_made.stored) == len(taken_over.stored) == 1
@@ -258,7 +177,7 @@ def test_remove_on_a_conflict_decides_again_on_what_is_stored_now() -> None:
     taken = desired()
     taken["spec"]["source"] = {"secretRef": {"name": "credential-aws-other"}}
     kube.before("delete_check", lambda: kube.put(taken))  # another source's check by now
-    assert not apply.remove(kube, NS, "credential-aws-abc",  # type: ignore[arg-type]
+    assert not apply.remove(kube, NS, "credential-aws-abc",
                             ("secretRef", "credential-aws-abc"))
     assert kube.writes() == ["delete_check"] and len(kube.stored) == 1, "the other source's check stays"
 
@@ -266,7 +185,7 @@ def test_remove_on_a_conflict_decides_again_on_what_is_stored_now() -> None:
 def test_remove_of_a_check_deleted_meanwhile_is_nothing_done() -> None:
     kube = FakeKube(desired())
     kube.before("delete_check", kube.stored.clear)
-    assert not apply.remove(kube, NS, "credential-aws-abc")  # type: ignore[arg-type]
+    assert not apply.remove(kube, NS, "credential-aws-abc")
 
 
 def test_remove_gives_up_with_a_conflict_after_every_attempt_conflicted() -> None:
@@ -274,7 +193,7 @@ def test_remove_gives_up_with_a_conflict_after_every_attempt_conflicted() -> Non
     for _ in range(apply.ATTEMPTS):
         kube.before("delete_check", lambda: kube.put(stored(kube)))
     with pytest.raises(Conflict):
-        apply.remove(kube, NS, "credential-aws-abc")  # type: ignore[arg-type]
+        apply.remove(kube, NS, "credential-aws-abc")
     assert len(kube.stored) == 1
 
 
@@ -282,7 +201,7 @@ def test_remove_gives_up_with_a_conflict_after_every_attempt_conflicted() -> Non
 
 def test_touch_records_the_sources_version_on_a_hand_made_check_without_a_precondition() -> None:
     kube = FakeKube(user_made())
-    apply.touch(kube, NS, "credential-aws-abc", "42")  # type: ignore[arg-type]
+    apply.touch(kube, NS, "credential-aws-abc", "42")
     assert kube.calls[-1] == ("patch_check", NS, "credential-aws-abc", "")
     assert kube.patches == [{"metadata": {"annotations": {ANNOTATION_SOURCE_VERSION: "42"}}}]
 
@@ -292,8 +211,8 @@ def test_apply_plan_reports_only_what_it_changed() -> None:
     plan = Plan(ensure=desired("credential-aws-new"),
                 remove=(("kubermatic", "credential-aws-old"), ("kubermatic", "credential-aws-gone")),
                 touch=(("kubermatic", "credential-aws-mine"),), version="9")
-    assert apply.apply_plan(kube, plan) == [  # type: ignore[arg-type]
+    assert apply.apply_plan(kube, plan) == [
         "created kubermatic/credential-aws-new", "deleted kubermatic/credential-aws-old",
         "re-check kubermatic/credential-aws-mine"]
-    assert apply.apply_plan(kube, Plan(ensure=desired("credential-aws-same"))) == []  # type: ignore[arg-type]
+    assert apply.apply_plan(kube, Plan(ensure=desired("credential-aws-same"))) == []
     assert stored(kube, "credential-aws-mine")["metadata"]["annotations"][ANNOTATION_SOURCE_VERSION] == "9"

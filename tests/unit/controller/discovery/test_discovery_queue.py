@@ -2,6 +2,7 @@
 plans decided from the indexes alone."""
 
 import asyncio
+from typing import Any
 
 from credcheck.controller.discovery.desired import discovery_view
 from credcheck.controller.discovery.kkp import ClusterUse
@@ -20,10 +21,10 @@ from credcheck.controller.discovery.world import (
 SETTINGS = DiscoveryScope(("kubermatic",), "kubermatic", "kkp", "6h")
 
 
-def world(**kw: object) -> Snapshot:
-    base: dict[str, object] = {"secrets": {}, "clusters": {}, "eks": {}, "regions": {}, "presets": {}, "checks": {}}
+def world(**kw: Any) -> Snapshot:
+    base: dict[str, Any] = {"secrets": {}, "clusters": {}, "eks": {}, "regions": {}, "presets": {}, "checks": {}}
     base.update(kw)
-    return Snapshot(**base)  # type: ignore[arg-type]
+    return Snapshot(**base)
 
 
 def test_one_worker_per_key_and_a_rerun_for_what_it_missed() -> None:

@@ -2,12 +2,13 @@
 credcheck's simulator and error mapping — what credcheck meets from AWS, not from the test ground's renderer."""
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 from botocore.parsers import create_parser
+from fakes import FakeClients
 
 from credcheck.engine.aws.errors import describe
 from credcheck.engine.aws.simulator import simulate_batch
@@ -37,21 +38,13 @@ class Pages:
         return self.pages.pop(0)
 
 
-class Session:
-    def __init__(self, iam: Pages) -> None:
-        self.iam = iam
-
-    def client(self, service: str) -> Pages:
-        return self.iam
-
-
 def test_simulation_pages_with_every_detail() -> None:
     iam = Pages(parse("iam", "SimulatePrincipalPolicy", "simulate-page1.xml"),
                 parse("iam", "SimulatePrincipalPolicy", "simulate-page2.xml"))
     actions = ("ec2:DescribeVpcs", "iam:PassRole", "ec2:RunInstances", "iam:CreateRole", "ec2:NoSuchAction")
     star = SimulationBatch(OPERATING, ("*",), actions, (("aws:RequestedRegion", ("eu-central-1",)),),
                            tuple((OPERATING, a, "*", ()) for a in actions))
-    results = simulate_batch(Session(iam), "arn:aws:iam::123456789012:user/kkp", star)  # type: ignore[arg-type]
+    results = simulate_batch(FakeClients(iam=iam), "arn:aws:iam::123456789012:user/kkp", star)
     assert iam.requests[1]["Marker"] == "AAEAAWV4YW1wbGUtbWFya2Vy", "the second page is asked with the Marker"
     outcome = {key[1]: classify(result) for key, result in results.items()}
     assert outcome == {"ec2:DescribeVpcs": Outcome.ALLOWED, "iam:PassRole": Outcome.MISSING_CONTEXT,
@@ -67,7 +60,7 @@ def test_resource_specific_results_decide_per_resource() -> None:
     resources = (f"{ROLE}-control-plane", f"{ROLE}-worker")
     batch = SimulationBatch(OPERATING, resources, ("iam:GetRole",), (),
                             tuple((OPERATING, "iam:GetRole", r, ()) for r in resources))
-    results = simulate_batch(Session(Pages(page)), "arn:aws:iam::123456789012:user/kkp", batch)  # type: ignore[arg-type]
+    results = simulate_batch(FakeClients(iam=Pages(page)), "arn:aws:iam::123456789012:user/kkp", batch)
     assert results[(OPERATING, "iam:GetRole", f"{ROLE}-control-plane", ())].decision == "allowed"
     assert results[(OPERATING, "iam:GetRole", f"{ROLE}-worker", ())].decision == "implicitDeny"
 
@@ -82,6 +75,6 @@ def test_resource_specific_results_decide_per_resource() -> None:
 ])
 def test_error_bodies_map_to_reasons(fixture: str, service: str, operation: str, status: int, reason: str) -> None:
     parsed = parse(service, operation, fixture, status)
-    failure = describe(ClientError(parsed, operation), f"{service}:{operation}")  # type: ignore[arg-type]
+    failure = describe(ClientError(cast(Any, parsed), operation), f"{service}:{operation}")
     assert failure.reason == reason
     assert "0f3b2e6e" not in failure.message, "request ids never reach a status"

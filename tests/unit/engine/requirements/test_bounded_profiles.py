@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from fakes import FakeKube
 
 from credcheck.controller.admission import required_access
 from credcheck.controller.reconcile import reconcile
@@ -77,17 +78,13 @@ def test_an_alias_bomb_in_a_valid_statement_is_refused_not_expanded_into_its_tex
 
 def test_a_checks_status_never_quotes_its_configmap_profile() -> None:
     """Through reconcile: the InvalidProfile condition names the place, not the text."""
-    class Reads:
-        def config_map_value(self, namespace: str, name: str, key: str) -> str:
-            return "statements:\n  - {feature: f, actions: ['ec2:LeakedSECRETvalue']}\n"
-
-        def secret_data(self, namespace: str, name: str) -> dict[str, bytes]:
-            return {"accessKeyId": b"AKIAIOSFODNN7EXAMPLE", "secretAccessKey": b"x" * 40}
-
+    kube = FakeKube(config_maps={("kubermatic", "p", "profile.yaml"):
+                                 "statements:\n  - {feature: f, actions: ['ec2:LeakedSECRETvalue']}\n"},
+                    secrets={("kubermatic", "s"): {"accessKeyId": b"AKIAIOSFODNN7EXAMPLE", "secretAccessKey": b"x" * 40}})
     body: dict[str, Any] = {"metadata": {"namespace": "kubermatic", "name": "c", "generation": 1},
                             "spec": {"source": {"secretRef": {"name": "s"}},
                                      "requirements": {"profile": "configmap:p/profile.yaml"}}}
-    runtime = Runtime(Settings(), Reads(), VerdictCache(0), ThreadPoolExecutor(1))  # type: ignore[arg-type]
+    runtime = Runtime(Settings(), kube, VerdictCache(0), ThreadPoolExecutor(1))
     done = asyncio.run(reconcile(runtime, parse_check(body, BUILTIN), {}))
     messages = " ".join(c.get("message", "") for c in done.status["conditions"])
     assert "InvalidProfile" in {c["reason"] for c in done.status["conditions"]}
@@ -105,14 +102,11 @@ def test_a_configmap_profile_asks_the_control_plane_role_only_what_kkps_ccm_call
     refused = role_problems(parse_profile_text(profile("iam:ListUsers"), "ConfigMap kubermatic/p"))
     assert len(refused) == 1 and refused[0].startswith("statements[0]") and "ListUsers" not in refused[0]
 
-    class Reads:
-        def config_map_value(self, namespace: str, name: str, key: str) -> str:
-            return profile("iam:ListUsers")
-
+    kube = FakeKube(config_maps={("kubermatic", "p", "profile.yaml"): profile("iam:ListUsers")})
     body: dict[str, Any] = {"metadata": {"namespace": "kubermatic", "name": "c", "generation": 1},
                             "spec": {"source": {"secretRef": {"name": "s"}},
                                      "requirements": {"profile": "configmap:p/profile.yaml"}}}
-    runtime = Runtime(Settings(), Reads(), VerdictCache(0), ThreadPoolExecutor(1))  # type: ignore[arg-type]
+    runtime = Runtime(Settings(), kube, VerdictCache(0), ThreadPoolExecutor(1))
     done = asyncio.run(reconcile(runtime, parse_check(body, BUILTIN), {}))
     ready = next(c for c in done.status["conditions"] if c["type"] == "Ready")
     assert ready["reason"] == "InvalidProfile" and "controlPlaneRole" in ready["message"], ready

@@ -1,6 +1,7 @@
 import importlib.util
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,15 +13,15 @@ ACCOUNT = "111122223333"
 ROOT = Path(__file__).resolve().parents[4]
 
 
-def reqs_of(profile: str, target: Target | None = None, **kw: object) -> dict[tuple[str, str], list]:  # type: ignore[type-arg]
+def reqs_of(profile: str, target: Target | None = None, **kw: Any) -> dict[tuple[str, str], list]:  # type: ignore[type-arg]
     out: dict[tuple[str, str], list] = {}  # type: ignore[type-arg]
-    for r in load_profile(profile).requirements(ACCOUNT, target=target, **kw):  # type: ignore[arg-type]
+    for r in load_profile(profile).requirements(ACCOUNT, target=target, **kw):
         out.setdefault((r.action, r.resource), []).append(r)
     return out
 
 
 def actions(profile: str, target: Target | None = None, severity: Severity = Severity.REQUIRED,
-            **kw: object) -> set[str]:
+            **kw: Any) -> set[str]:
     return {r.action for rs in reqs_of(profile, target, **kw).values() for r in rs if r.severity is severity}
 
 

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import pytest
 import yaml
@@ -144,12 +145,12 @@ def test_the_guard_fails_for_run_instances_simulated_on_star() -> None:
 
 
 def test_the_guard_fails_for_one_type_of_several_and_for_an_unlisted_context_key() -> None:
-    base = dict(severity=load_profile("kkp").features["machines"].severity, features=("machines",),
-                source_pattern="x", principal="x")
+    base: dict[str, Any] = dict(severity=load_profile("kkp").features["machines"].severity, features=("machines",),
+                                source_pattern="x", principal="x")
     reqs = [Requirement(action="ec2:CreateSecurityGroup", resource=f"arn:aws:ec2:eu-central-1:{ACCOUNT}:vpc/*",
-                        context=(), **base),  # type: ignore[arg-type]
+                        context=(), **base),
             Requirement(action="iam:PassRole", resource=f"arn:aws:iam::{ACCOUNT}:role/w",
-                        context=(("ec2:CreateAction", ("RunInstances",)),), **base)]  # type: ignore[arg-type]
+                        context=(("ec2:CreateAction", ("RunInstances",)),), **base)]
     assert problems(reqs, {}) == [
         f"ec2:CreateSecurityGroup: simulated on ['arn:aws:ec2:eu-central-1:{ACCOUNT}:vpc/*'], lacks required "
         "resource type(s) ['security-group']",

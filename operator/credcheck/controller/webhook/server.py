@@ -41,8 +41,12 @@ from credcheck.controller.admission import (
 )
 from credcheck.controller.discovery.desired import spec_for_secret
 from credcheck.controller.discovery.kkp import SECRET_PREFIX, is_kkp_copy
-from credcheck.controller.handlers.cluster_delete import delete_warnings
-from credcheck.controller.handlers.webhook_pool import (
+from credcheck.controller.metrics import REGISTRY
+from credcheck.controller.reconcile import verdict_for
+from credcheck.controller.runtime import Runtime
+from credcheck.controller.settings import Settings
+from credcheck.controller.webhook.cluster_delete import delete_warnings
+from credcheck.controller.webhook.pool import (
     HEAD_BYTES,
     MAX_REVIEW_BYTES,
     RECEIVED,
@@ -52,17 +56,13 @@ from credcheck.controller.handlers.webhook_pool import (
     review_client,
     turned_away,
 )
-from credcheck.controller.handlers.webhook_tls import Contexts
-from credcheck.controller.metrics import REGISTRY
-from credcheck.controller.reconcile import verdict_for
-from credcheck.controller.runtime import Runtime
-from credcheck.controller.settings import Settings
+from credcheck.controller.webhook.tls import Contexts
 from credcheck.engine.aws.session import run_before
 from credcheck.engine.credential import ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY
 from credcheck.engine.model import Status
 from credcheck.engine.requirements.profiles import BUILTIN
-from credcheck.kube.client import Kube
 from credcheck.kube.contract import parse_duration
+from credcheck.kube.ports import AccessReviewer
 from credcheck.kube.spec import parse_spec
 
 LOG = logging.getLogger("credcheck.webhook")
@@ -144,10 +144,10 @@ class _Deadline(Executor):
 class Admission:
     """The three validators; one per process, shared by every request."""
 
-    def __init__(self, runtime: Runtime, sar: Kube | None = None) -> None:
+    def __init__(self, runtime: Runtime, sar: AccessReviewer | None = None) -> None:
         self.runtime = runtime
-        self.sar = sar or runtime.kube  # the webhook's own client (webhook_pool.review_client) when served
-        self.gate = Gate()  # reviews' places and threads (webhook_pool)
+        self.sar = sar or runtime.kube  # the webhook's own client (pool.review_client) when served
+        self.gate = Gate()  # reviews' places and threads (pool.py)
         settings = runtime.settings
         self.slots = asyncio.Semaphore(settings.webhook_live_concurrency)
         self.pool = ThreadPoolExecutor(settings.webhook_live_concurrency, thread_name_prefix="live-check")

@@ -7,7 +7,6 @@ background loop runs. /healthz: the process' event loop answers.
 
 from typing import Any
 
-import kopf
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -15,7 +14,7 @@ from credcheck.controller import metrics
 from credcheck.controller.supervise import Health
 
 
-def _app(memo: kopf.Memo) -> web.Application:
+def _app(memo: Any) -> web.Application:  # kopf's Memo (controller/main.py): runtime, schedule, health, leader
     async def serve_metrics(_: web.Request) -> web.Response:
         metrics.CHECKS.set(len(memo.schedule))
         return web.Response(body=generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -45,7 +44,7 @@ def _health() -> web.Application:
     return app
 
 
-async def start(memo: kopf.Memo, logger: Any) -> list[web.AppRunner]:
+async def start(memo: Any, logger: Any) -> list[web.AppRunner]:
     """The metrics and health servers, before anything else runs."""
     settings = memo.runtime.settings
     runners = []
