@@ -14,7 +14,7 @@ from credcheck.engine.options import CheckOptions
 from credcheck.engine.target import Target
 
 
-def observe(verdict: Verdict, observer: DenialReader, *, keys: AWSSession, principal: Principal,
+def observe(verdict: Verdict, denial_reader: DenialReader, *, keys: AWSSession, principal: Principal,
             targets: Sequence[Target], options: CheckOptions) -> Verdict:
     """Read with the keys or the auditor, in the Clusters' regions and the partition's home region (IAM and STS
     events); `principal`: the identity KKP acts as."""
@@ -32,7 +32,7 @@ def observe(verdict: Verdict, observer: DenialReader, *, keys: AWSSession, princ
     roles = sorted({str(role_of(r.requirement.principal)) for r in verdict.results
                     if role_of(r.requirement.principal)}) if options.audit_roles else []
     clusters = sorted({t.region or options.region for t in targets})
-    observed = observer.observe(sessions, principal.account, credential.access_key_id, sorted(regions),
+    observed = denial_reader.observe(sessions, principal.account, credential.access_key_id, sorted(regions),
                                 role_arns=roles, role_regions=clusters)
     return replace(verdict, observed_denials=observed,
                    findings=verdict.findings + disagreements(observed, verdict.results))
