@@ -13,7 +13,7 @@ status schema declares each (tests/unit/kube/test_check_status.py derives the pa
 
 import json
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
@@ -246,89 +246,106 @@ def camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = get_type_hints(cls)
-    return hints
-
-
-def _to_dict(value: Any, *, in_list: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in fields(value):
-        v = _plain(getattr(value, f.name))
-        if in_list and v in (None, [], ()):
-            continue
-        out[camel(f.name)] = v
-    return out
-
-
-def _plain(v: Any) -> Any:
-    if is_dataclass(v) and not isinstance(v, type):
-        return _to_dict(v, in_list=False)
-    if isinstance(v, tuple):
-        return [_to_dict(x, in_list=True) if is_dataclass(x) else x for x in v]
-    return v
-
-
-def _from(cls: type[T], data: Mapping[str, Any]) -> T:
-    hints = _hints(cls)
-    values: dict[str, Any] = {}
-    for f in fields(cls):  # type: ignore[arg-type]  # T: a dataclass
-        key = camel(f.name)
-        if key not in data or data[key] is None:
-            continue
-        parsed = _parse(hints[f.name], data[key])
-        if parsed is not _BAD:
-            values[f.name] = parsed
-    try:
-        return cls(**values)
-    except TypeError:  # a required field absent: the value cannot stand (the caller's container drops it)
-        raise _Unparsable from None
+_Parser = Callable[[Any], Any]
+_BAD = object()  # what a parser returns for a value of the wrong type: the field keeps its default
+_PLANS: dict[type, tuple[tuple[str, str, _Parser], ...]] = {}
+_NAMES: dict[type, tuple[tuple[str, str], ...]] = {}
 
 
 class _Unparsable(Exception):
     pass
 
 
-_BAD = object()
+def _names(cls: type) -> tuple[tuple[str, str], ...]:
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple((f.name, camel(f.name)) for f in fields(cls))
+    return names
 
 
-def _parse(kind: Any, raw: Any) -> Any:
+def _to_dict(value: Any, *, in_list: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, key in _names(type(value)):
+        v = _plain(getattr(value, name))
+        if in_list and (v is None or v == []):
+            continue
+        out[key] = v
+    return out
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_to_dict(x, in_list=True) if hasattr(x, "__dataclass_fields__") else x for x in v]
+    if hasattr(v, "__dataclass_fields__"):
+        return _to_dict(v, in_list=False)
+    return dict(v) if isinstance(v, dict) else v
+
+
+def _plan(cls: type) -> tuple[tuple[str, str, _Parser], ...]:
+    """Per dataclass, once: each field's name, its key in the dict, and the parser of its type."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = get_type_hints(cls)
+        plan = _PLANS[cls] = tuple((name, key, _parser(hints[name])) for name, key in _names(cls))
+    return plan
+
+
+def _from(cls: type[T], data: Mapping[str, Any]) -> T:
+    values: dict[str, Any] = {}
+    for name, key, parser in _plan(cls):
+        raw = data.get(key)
+        if raw is None:
+            continue
+        parsed = parser(raw)
+        if parsed is not _BAD:
+            values[name] = parsed
+    try:
+        return cls(**values)
+    except TypeError:  # a required field absent: the value cannot stand (the caller's container drops it)
+        raise _Unparsable from None
+
+
+def _parser(kind: Any) -> _Parser:
     origin = get_origin(kind)
     if origin in (Union, types.UnionType):
-        inner = [a for a in get_args(kind) if a is not type(None)]
-        return _parse(inner[0], raw) if raw is not None else None
+        return _parser(next(a for a in get_args(kind) if a is not type(None)))
     if origin is dict:
-        return dict(raw) if isinstance(raw, Mapping) else _BAD
+        return lambda raw: dict(raw) if isinstance(raw, Mapping) else _BAD
     if origin is tuple:
-        item = get_args(kind)[0]
-        if not isinstance(raw, list | tuple):
-            return _BAD
-        out = [_parse(item, x) for x in raw]
-        return tuple(x for x in out if x is not _BAD)
+        item = _parser(get_args(kind)[0])
+
+        def many(raw: Any) -> Any:
+            if not isinstance(raw, list | tuple):
+                return _BAD
+            return tuple(x for x in map(item, raw) if x is not _BAD)
+        return many
     if isinstance(kind, type) and is_dataclass(kind):
-        if not isinstance(raw, Mapping):
-            return _BAD
-        try:
-            return _from(kind, raw)
-        except _Unparsable:
-            return _BAD
+        def one(raw: Any) -> Any:
+            if not isinstance(raw, Mapping):
+                return _BAD
+            try:
+                return _from(kind, raw)
+            except _Unparsable:
+                return _BAD
+        return one
     if kind is bool:
-        return raw if isinstance(raw, bool) else _BAD
+        return lambda raw: raw if isinstance(raw, bool) else _BAD
     if kind is int:
-        if isinstance(raw, bool):
-            return _BAD
-        try:
-            return int(raw)
-        except (TypeError, ValueError):
-            return _BAD
-    if kind is str:
-        return raw if isinstance(raw, str) else str(raw) if isinstance(raw, int | float) else _BAD
-    return raw
+        return _int
+    return _str
+
+
+def _int(raw: Any) -> Any:
+    if isinstance(raw, bool):
+        return _BAD
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return _BAD
+
+
+def _str(raw: Any) -> Any:
+    return raw if isinstance(raw, str) else str(raw) if isinstance(raw, int | float) else _BAD
 
 
 def parse(cls: type[T], data: Mapping[str, Any]) -> T:
