@@ -21,12 +21,12 @@ from prometheus_client.registry import Collector
 from credcheck.engine.aws import calls as aws_calls
 from credcheck.engine.keyfacts import READ
 from credcheck.engine.keys import KINDS as KEY_FINDINGS
-from credcheck.kube.check_status import AccessKey, CheckStatus, ExcessPermission, KeyFinding, Keys, Summary
+from credcheck.kube.check_status import READY, AccessKey, CheckStatus, ExcessPermission, KeyFinding, Keys, Summary
 from credcheck.kube.contract import parse_timestamp
 from credcheck.kube.impact import broken_clusters
 
 REGISTRY = CollectorRegistry(auto_describe=True)
-CONDITIONS = ("CredentialsValid", "PermissionsSufficient", "Ready", "UpgradeReady", "RotationComplete")
+CONDITIONS = ("CredentialsValid", "PermissionsSufficient", READY, "UpgradeReady", "RotationComplete")
 OPTIONAL = frozenset({"UpgradeReady", "RotationComplete"})  # only with an upgrade profile; only with Clusters
 STATUSES = ("True", "False", "Unknown")
 

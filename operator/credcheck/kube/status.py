@@ -44,25 +44,25 @@ def conditions_for(verdict: Verdict) -> list[StatusCondition]:
     if verdict.status is Status.SUFFICIENT:
         return [StatusCondition("CredentialsValid", "True", "Valid", "AWS accepted the credential"),
                 StatusCondition("PermissionsSufficient", "True", verdict.reason, verdict.message),
-                StatusCondition("Ready", "True", verdict.reason, verdict.message)]
+                StatusCondition(READY, "True", verdict.reason, verdict.message)]
     if verdict.status is Status.INSUFFICIENT:
         return [StatusCondition("CredentialsValid", "True", "Valid", "AWS accepted the credential"),
                 StatusCondition("PermissionsSufficient", "False", verdict.reason, verdict.message),
-                StatusCondition("Ready", "False", verdict.reason, verdict.message)]
+                StatusCondition(READY, "False", verdict.reason, verdict.message)]
     if verdict.status is Status.INVALID:
         return [StatusCondition("CredentialsValid", "False", verdict.reason, verdict.message),
                 StatusCondition("PermissionsSufficient", "Unknown", "CredentialsInvalid",
                           "permissions cannot be checked until the credential is valid"),
-                StatusCondition("Ready", "False", verdict.reason, verdict.message)]
+                StatusCondition(READY, "False", verdict.reason, verdict.message)]
     if verdict.status is Status.MISCONFIGURED:
         return [StatusCondition("CredentialsValid", "Unknown", verdict.reason, verdict.message),
                 StatusCondition("PermissionsSufficient", "Unknown", verdict.reason, verdict.message),
-                StatusCondition("Ready", "False", verdict.reason, verdict.message)]
+                StatusCondition(READY, "False", verdict.reason, verdict.message)]
     credentials = (StatusCondition("CredentialsValid", "True", "Valid", "AWS accepted the credential")
                    if verdict.principal is not None else
                    StatusCondition("CredentialsValid", "Unknown", verdict.reason, verdict.message))
     return [credentials, StatusCondition("PermissionsSufficient", "Unknown", verdict.reason, verdict.message),
-            StatusCondition("Ready", "Unknown", verdict.reason, verdict.message)]
+            StatusCondition(READY, "Unknown", verdict.reason, verdict.message)]
 
 
 def merge_conditions(new: Sequence[StatusCondition], previous: Sequence[Condition], now: datetime,
