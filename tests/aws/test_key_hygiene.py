@@ -23,6 +23,7 @@ from credcheck.engine.keys import OLD, OTHER_IN_USE, UNUSED, KeyPolicy, findings
 from credcheck.engine.model import Credential, Status, Verdict
 from credcheck.engine.requirements.profiles import load_profile
 from credcheck.engine.target import Target
+from credcheck.kube.check_status import CheckStatus
 from credcheck.kube.hygiene import with_hygiene
 from credcheck.kube.status import build_status
 from credcheck_testground.aws import ACCOUNT, Keys, LocalAWS
@@ -244,9 +245,9 @@ def test_no_key_id_appears_unmasked_in_status_or_logs(local_aws: LocalAWS, kkp_p
     with caplog.at_level(logging.DEBUG, logger="credcheck"):  # credcheck's own logs (botocore's are kept at WARNING)
         verdict = check(keys, excess_permissions=True)
     now = datetime.now(UTC)
-    built = build_status(verdict, {}, now=now, next_check=now, generation=1, masked_key_id="x", clusters=["abc"],
-                         profile="kkp", failures=0)
-    status = with_hygiene(built, verdict, {}, now=now, policy=KeyPolicy(), used_by_clusters=True)
+    built = build_status(verdict, CheckStatus(), now=now, next_check=now, generation=1, masked_key_id="x",
+                         clusters=["abc"], profile="kkp", failures=0)
+    status = with_hygiene(built, verdict, CheckStatus(), now=now, policy=KeyPolicy(), used_by_clusters=True).to_dict()
     text = json.dumps(status) + caplog.text + repr(verdict)
     assert status["keys"]["state"] == READ and {f["type"] for f in status["keys"]["findings"]} >= {OLD}
     for key_id in (keys.access_key_id, other):

@@ -176,9 +176,10 @@ def test_check_with_a_cluster_manifest_agrees_with_the_operator(seed: Seed, uniq
     assert result.returncode == 1, result.stderr
     cli = json.loads(result.stdout)
     ready = next(c for c in found["status"]["conditions"] if c["type"] == "Ready")  # not the last: RotationComplete
-    assert cli["status"] == "Insufficient" and cli["reason"] == ready["reason"]
-    # status.missing also lists what is undecided (here: what KKP does to a role whose tags the keys may not read)
-    operator_missing = {(m["action"], m["resource"]) for m in found["status"]["missing"]
-                        if m["severity"] == "required" and m["reason"] != "missingContext"}
-    assert {(m["action"], m["resource"]) for m in cli["missingRequired"]} == operator_missing
+    cli_ready = next(c for c in cli["conditions"] if c["type"] == "Ready")
+    assert cli["verdict"] == found["status"]["verdict"] == "Insufficient" and cli_ready["reason"] == ready["reason"]
+    # one shape: the CLI's JSON and the stored status name the same missing actions with the same keys
+    required = {(m["action"], m["resource"], m["reason"]) for m in found["status"]["missing"]
+                if m["severity"] == "required"}
+    assert {(m["action"], m["resource"], m["reason"]) for m in cli["missing"] if m["severity"] == "required"} == required
     assert cli["clusters"][0]["region"] == "us-east-1" == clusters_of(found)[f"cli{unique}"]["region"]

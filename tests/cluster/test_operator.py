@@ -235,7 +235,7 @@ def test_cli_checks_a_secret_through_the_kubeconfig(seed: Seed, unique: str) -> 
                             text=True, check=False, timeout=120)
     assert result.returncode == 1, result.stderr
     verdict = json.loads(result.stdout)
-    assert verdict["status"] == "Insufficient"
+    assert verdict["verdict"] == "Insufficient"
     assert "iam:PassRole" in {f["feature"]: f["missing"] for f in verdict["brokenFeatures"]}["machines"]
     # one call per request context: each tag set KKP's CreateTags/DeleteTags requests carry is its own (issue 31)
     assert verdict["awsCalls"] == {"sts:GetCallerIdentity": 1, "iam:SimulatePrincipalPolicy": 8}

@@ -140,6 +140,8 @@ def test_a_rotation_goes_rotating_then_stale_then_invalid_when_the_old_key_is_de
     uid = json.loads(seed.kubectl("get", "clusters.kubermatic.k8c.io", cluster, "-o", "json").stdout)["metadata"]["uid"]
     assert (event["type"], event["involvedObject"]["apiVersion"], event["involvedObject"]["uid"]) == \
         ("Warning", "kubermatic.k8c.io/v1", uid)
+    assert event["metadata"]["name"] == f"{cluster}.credcheck.clusterrotationstuck", \
+        "the one writer of Events on Clusters: one per Cluster and reason, updated in place"
     assert secret not in event["message"] and NS not in event["message"], "project members read it: no Secret named"
     assert "ask your platform admin" in event["message"]
     assert wait_for(lambda: metric(seed, cluster) == 1.0, "credcheck_rotation_stuck == 1")

@@ -62,7 +62,8 @@ def test_dashboard_configmap_goes_where_grafana_mounts_it() -> None:
 
 def test_cluster_events_need_only_get_create_patch_on_events_in_default() -> None:
     """Events about a cluster-scoped KKP Cluster live in default (the apiserver's Event validation): a Role there,
-    nothing cluster-wide, no delete, no other kind; with only rotation's Events, create; both switched off, the Role goes too."""
+    nothing cluster-wide, no delete, no other kind; rotation's Events go through the same writer (read, then created or
+    updated), so with only them the same verbs; both switched off, the Role goes too."""
     docs = chart.rendered()
     (role,) = [d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == "credcheck-cluster-events"]
     assert role["metadata"]["namespace"] == "default"
@@ -70,8 +71,8 @@ def test_cluster_events_need_only_get_create_patch_on_events_in_default() -> Non
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["CREDCHECK_CLUSTER_EVENTS"] == "true"
-    rotation_only = chart.rendered("--set", "clusterEvents=false")  # rotation's Events (issue 34) only create
+    rotation_only = chart.rendered("--set", "clusterEvents=false")  # rotation's Events (issue 34), updated in place
     (role,) = [d for d in rotation_only if d["kind"] == "Role" and d["metadata"]["name"] == "credcheck-cluster-events"]
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["events"], "verbs": ["get", "create", "patch"]}]
     off = chart.rendered("--set", "clusterEvents=false", "--set", "rotation.enabled=false")
     assert not [d for d in off if d["metadata"]["name"] == "credcheck-cluster-events"]

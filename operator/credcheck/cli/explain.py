@@ -11,31 +11,32 @@ from typing import Any
 
 from credcheck.engine.action_result import ACTION_FIELDS
 from credcheck.engine.model import Status, role_of
+from credcheck.kube.check_status import ActionEntry, CheckStatus, entry_dict, policy_document
 
 
 def explanation(check: Mapping[str, Any]) -> dict[str, Any]:
     """What `explain --output json` prints: the parts of the status a person acts on."""
-    meta, status = check.get("metadata") or {}, check.get("status") or {}
-    conditions = {c.get("type"): c for c in status.get("conditions") or []}
-    by_feature: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for entry in status.get("missing") or []:
-        for feature in entry.get("features") or ["(none)"]:
+    meta, status = check.get("metadata") or {}, CheckStatus.from_dict(check.get("status"))
+    stored = status.to_dict()
+    by_feature: dict[str, list[ActionEntry]] = defaultdict(list)
+    for entry in status.missing:
+        for feature in entry.features or ("(none)",):
             by_feature[feature].append(entry)
+    ready = status.ready
     return {
         "name": f"{meta.get('namespace', '')}/{meta.get('name', '')}",
-        "ready": {k: conditions.get("Ready", {}).get(k) for k in ("status", "reason", "message")},
-        "conditions": {t: {"status": c.get("status"), "reason": c.get("reason")} for t, c in conditions.items()},
-        "principal": (status.get("principal") or {}).get("arn"),
-        "kkpVersion": status.get("kkpVersion"),
-        "clusters": status.get("clusters") or [],
+        "ready": {"status": ready.status, "reason": ready.reason, "message": ready.message} if ready is not None
+        else dict.fromkeys(("status", "reason", "message")),
+        "conditions": {c.type: {"status": c.status, "reason": c.reason} for c in status.conditions},
+        "principal": status.principal.arn if status.principal is not None else None,
+        "kkpVersion": status.kkp_version,
+        "clusters": stored["clusters"],
         "missingByFeature": {f: [_row(e) for e in entries] for f, entries in sorted(by_feature.items())},
-        "blockers": status.get("blockers") or [],
-        "findings": status.get("findings") or [],
-        "remediationPolicy": json.loads(status["remediationPolicy"]) if status.get("remediationPolicy") else None,
-        "upgrade": status.get("upgrade"),
-        "observedDenials": status.get("observedDenials"),
-        "keys": status.get("keys"),
-        "excessPermissions": status.get("excessPermissions"),
+        "blockers": list(status.blockers),
+        "findings": list(status.findings),
+        "remediationPolicy": policy_document(status.remediation_policy),
+        "roleRemediation": {r.role: policy_document(r.policy) for r in status.role_remediation},
+        **{key: stored[key] for key in ("upgrade", "observedDenials", "keys", "excessPermissions")},
     }
 
 
@@ -43,40 +44,16 @@ def explanation(check: Mapping[str, Any]) -> dict[str, Any]:
 ROW_FIELDS = tuple(k for k in ACTION_FIELDS if k not in ("features", "matchedStatements"))
 
 
-def _row(entry: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: entry[k] for k in ROW_FIELDS if entry.get(k)}
+def _row(entry: ActionEntry) -> dict[str, Any]:
+    written = entry_dict(entry)
+    return {k: written[k] for k in ROW_FIELDS if written.get(k)}
 
 
-def _role_grants(by_feature: Mapping[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """What each control-plane role's own policy lacks (required rows only), as a statement to add to it."""
-    wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for rows in by_feature.values():
-        for row in rows:
-            role = role_of(str(row.get("identity", "")))
-            if role and row.get("severity") == "required":
-                wanted[role][str(row["resource"])].add(str(row["action"]))
-    grants: dict[str, dict[str, Any]] = {}
-    for role, by_resource in sorted(wanted.items()):
-        statements = [{"Effect": "Allow", "Action": sorted(actions), "Resource": resource}
-                      for resource, actions in sorted(by_resource.items())]
-        grants[role] = {"Version": "2012-10-17", "Statement": statements}
-    return grants
-
-
-def verdict_status(check: Mapping[str, Any]) -> Status:
-    """The verdict a stored check's conditions record (status.conditions_for, read back), so `explain` exits
-    with the code `check` would; a check not checked yet is Unknown."""
-    conditions = {c.get("type"): c.get("status") for c in (check.get("status") or {}).get("conditions") or []}
-    ready = conditions.get("Ready")
-    if ready == "True":
-        return Status.SUFFICIENT
-    if ready != "False":
-        return Status.UNKNOWN
-    if conditions.get("CredentialsValid") == "False":
-        return Status.INVALID
-    if conditions.get("PermissionsSufficient") == "Unknown":
-        return Status.MISCONFIGURED  # the credential was not even tried: the check's own settings are wrong
-    return Status.INSUFFICIENT
+def verdict_of(check: Mapping[str, Any]) -> Status:
+    """The verdict a stored check records (status.verdict), so `explain` exits with the code `check` would; a check
+    not checked yet (or checked by a version that did not record it) is Unknown."""
+    recorded = CheckStatus.from_dict(check.get("status")).verdict
+    return Status(recorded) if recorded in set(Status) else Status.UNKNOWN
 
 
 def _key_line(key: Mapping[str, Any]) -> str:
@@ -171,7 +148,7 @@ def to_text(check: Mapping[str, Any], all_recommended: bool = False) -> str:
                      f"{observed.get('state')} — {observed.get('message')}")
         lines.extend(f"    - {d.get('action')}, {d.get('count')} time(s) in {d.get('region')} ({d.get('errorCode')}, "
                      f"last {d.get('lastSeen')})" for d in observed.get("denials") or [])
-    for role, grant in _role_grants(s["missingByFeature"]).items():
+    for role, grant in s["roleRemediation"].items():
         lines.append(f"\n  To fix it, add to the policy of the control-plane role {role}:")
         lines.extend("    " + line for line in json.dumps(grant, indent=2).splitlines())
     lines.extend(_hygiene_lines(s))

@@ -110,7 +110,7 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     verdict = check_policies(policies, _profile(args.requirements), account=args.account,
                              region=args.region or DEFAULT_REGION, boundary=boundary, scps=scps,
                              skip_features=args.skip_feature, target=_target(args)[0])
-    _print_verdict(verdict, args.output)
+    _print_verdict(verdict, args)
     return exit_code(verdict.status)
 
 
@@ -200,9 +200,11 @@ def cmd_requirements_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_verdict(verdict: Verdict, output: str) -> None:
-    if output == "json":
-        print(json.dumps(verdict_to_dict(verdict), indent=2))
+def _print_verdict(verdict: Verdict, args: argparse.Namespace) -> None:
+    if args.output == "json":
+        print(json.dumps(verdict_to_dict(verdict, profile=args.requirements,
+                                         upgrade_profile=getattr(args, "upgrade_to", None)),
+                         indent=2))
     else:
         print(verdict_to_text(verdict))
 
@@ -254,12 +256,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         return exit_code(Status.UNKNOWN)
     reported = _reported_kkp_versions(cluster, _read_manifest(args.seed, "Seed") if args.seed else None)
     verdict = replace(verdict, findings=verdict.findings + version_findings(options.profile, reported))
-    _print_verdict(verdict, args.output)
+    _print_verdict(verdict, args)
     return exit_code(verdict.status)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from credcheck.cli.explain import explanation, to_text, verdict_status  # noqa: PLC0415
+    from credcheck.cli.explain import explanation, to_text, verdict_of  # noqa: PLC0415
     from credcheck.kube.client import Kube  # noqa: PLC0415
     from credcheck.kube.kubeconfig import cli_login  # noqa: PLC0415
 
@@ -271,7 +273,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         raise UsageError(f"no AWSCredentialCheck {namespace}/{name} (kubectl get awscc -A lists them)")
     print(json.dumps(explanation(check), indent=2) if args.output == "json" else
           to_text(check, all_recommended=args.recommended))
-    return exit_code(verdict_status(check))
+    return exit_code(verdict_of(check))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

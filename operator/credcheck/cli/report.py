@@ -1,53 +1,23 @@
-"""A Verdict as JSON-ready data and as a readable text table (for the CLI; kube.status builds the CR status).
+"""A Verdict as JSON-ready data and as a readable text table (for the CLI).
 
-Actions, the summary and the broken features are shaped by engine.action_result, as in the status: the same keys
-(`reason`, `missingContextKeys`, `missingRequired`, …) in both.
+The JSON is the AWSCredentialCheck's status itself (kube.status.verdict_status, kube.check_status.CheckStatus):
+`credcheck check --output json` and `kubectl get awscc -o jsonpath='{.status}'` have one shape (docs/status.md).
 """
 
 import json
 from collections import defaultdict
 from typing import Any
 
-from credcheck.engine.action_result import action_counts, action_entry, broken_feature_entries, observed_denials
-from credcheck.engine.model import ActionResult, ClusterVerdict, Outcome, Severity, Verdict
+from credcheck.engine.model import ActionResult, Outcome, Severity, Verdict
+from credcheck.kube.status import verdict_status
 
 
-def verdict_to_dict(verdict: Verdict, include_allowed: bool = False) -> dict[str, Any]:
-    p = verdict.principal
-    return {
-        "status": verdict.status.value,
-        "reason": verdict.reason,
-        "message": verdict.message,
-        "principal": None if p is None else {"arn": p.caller_arn, "policySource": p.policy_source_arn,
-                                             "account": p.account, "partition": p.partition, "type": p.kind},
-        "simulatedBy": verdict.simulated_by,
-        "kkpVersion": verdict.profile_version,
-        "summary": action_counts(verdict),
-        "clusters": [cluster_to_dict(c) for c in verdict.clusters],
-        "brokenFeatures": broken_feature_entries(verdict),
-        "missingRequired": [action_entry(r) for r in verdict.missing_required],
-        "missingRecommended": [action_entry(r) for r in verdict.missing_recommended],
-        **({"allowed": [action_entry(r) for r in verdict.results if r.allowed]} if include_allowed else {}),
-        "remediationPolicy": verdict.remediation,
-        "blockers": list(verdict.blockers),
-        "findings": list(verdict.findings),
-        "awsCalls": verdict.aws_calls,
-        **({"upgrade": upgrade_to_dict(verdict.upgrade)} if verdict.upgrade is not None else {}),
-        **({"observedDenials": observed_denials(verdict.observed_denials)} if verdict.observed_denials else {}),
-    }
-
-
-def cluster_to_dict(c: ClusterVerdict) -> dict[str, Any]:
-    return {"name": c.cluster, "status": c.status.value, "region": c.region, "kubernetes": c.kubernetes,
-            "cloudController": c.cloud_controller, "missing": list(c.missing), "undecided": list(c.undecided),
-            "notes": list(c.notes)}
-
-
-def upgrade_to_dict(upgrade: Verdict) -> dict[str, Any]:
-    return {"kkpVersion": upgrade.profile_version, "status": upgrade.status.value, "reason": upgrade.reason,
-            "message": upgrade.message,
-            "missingRequired": [action_entry(r) for r in upgrade.missing_required],
-            "remediationPolicy": upgrade.remediation}
+def verdict_to_dict(verdict: Verdict, *, profile: str | None = None,
+                    upgrade_profile: str | None = None) -> dict[str, Any]:
+    """`credcheck check --output json`: the status the operator would write for this verdict (kube.check_status,
+    docs/status.md), with every missing action rather than the first 50, the AWS calls made, and no times."""
+    return verdict_status(verdict, profile=profile or "", upgrade_profile=upgrade_profile, missing_limit=None,
+                          aws_calls=True).to_dict()
 
 
 def verdict_to_text(verdict: Verdict, max_rows: int = 40) -> str:

@@ -5,7 +5,10 @@ Each finding names the component that fails, how, and the KKP code (kubermatic/k
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
+
+from credcheck.kube.check_status import CheckStatus
 
 ARN = re.compile(r"^arn:aws(-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?:iam::(\d{12}):role/.+$")
 
@@ -39,20 +42,19 @@ def config_findings(entry: Mapping[str, Any], account: str | None) -> list[str]:
     return role_arn_findings(entry.get("roleARN") or None, bool(entry.get("disableIAMReconciling")), account)
 
 
-def apply_config_findings(status: dict[str, Any], spec_clusters: list[Mapping[str, Any]],
-                          looked_up: Mapping[str, list[str]] | None = None) -> None:
+def apply_config_findings(status: CheckStatus, spec_clusters: list[Mapping[str, Any]],
+                          looked_up: Mapping[str, list[str]] | None = None) -> CheckStatus:
     """configFindings in each status.clusters entry, from the check's spec.clusters and the principal's account,
     and what was `looked_up` in AWS per Cluster (resource_findings)."""
-    account = (status.get("principal") or {}).get("account")
+    account = status.principal.account if status.principal is not None else None
     by_name = {str(c.get("name")): c for c in spec_clusters if c.get("name")}
-    for entry in status.get("clusters") or []:
-        spec = by_name.get(str(entry.get("name")))
+    entries = []
+    for entry in status.clusters:
+        spec = by_name.get(entry.name)
         findings = config_findings(spec, account) if spec is not None else []
-        findings += list((looked_up or {}).get(str(entry.get("name"))) or [])
-        if findings:
-            entry["configFindings"] = findings
-        else:
-            entry.pop("configFindings", None)
+        findings += list((looked_up or {}).get(entry.name) or [])
+        entries.append(replace(entry, config_findings=tuple(findings)))
+    return status.with_clusters(entries)
 
 
 def resource_findings(*, security_group_id: str | None, vpc_id: str | None, instance_profile: str | None,

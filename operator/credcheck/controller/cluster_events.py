@@ -1,4 +1,6 @@
-"""Writing the Events on KKP Clusters that kube.cluster_events decides, off the handler's path and rate-bounded.
+"""Writing the Events on KKP Clusters, off the handler's path and rate-bounded: the one writer of them, for the ones
+kube.cluster_events decides from a verdict and for rotation's (controller.rotation_service: a Cluster left on old or
+refused keys), all of one type (kube.cluster_events.ClusterEvent).
 
 A handler hands over a check's Events (`publish`); they are written in a background task, one at a time through one
 token bucket for the whole operator (WRITES_PER_SECOND, BURST), so a credential that 2,000 Clusters use costs the

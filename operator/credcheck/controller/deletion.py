@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from credcheck.kube.check_status import CheckStatus, ClusterStatus
+
 DELETION_FEATURES = ("cluster-deletion", "cluster-deletion-owned")
 
 
@@ -27,7 +29,7 @@ def deletion_actions(statements: Iterable[Any]) -> frozenset[str]:
     return frozenset(a for s in statements if s.feature in DELETION_FEATURES for a in s.actions)
 
 
-def deletion_readiness(entry: Mapping[str, Any], actions: frozenset[str],
+def deletion_readiness(entry: ClusterStatus, actions: frozenset[str],
                        skipped: Iterable[str] = ()) -> DeletionReadiness:
     """From one status.clusters entry (ready, missing, undecided): False names the denied deletion calls; Unknown
     when the check skips a deletion feature (its calls were never asked, so "allowed" would be unverified)."""
@@ -37,27 +39,27 @@ def deletion_readiness(entry: Mapping[str, Any], actions: frozenset[str],
     if unasked:
         return DeletionReadiness("Unknown", f"the check skips {', '.join(unasked)} (spec.requirements.skipFeatures):"
                                  " the calls KKP's cleanup makes were not asked of AWS")
-    missing = tuple(sorted(set(entry.get("missing") or ()) & actions))
+    missing = tuple(sorted(set(entry.missing) & actions))
     if missing:
         return DeletionReadiness(
             "False", f"deleting this Cluster will hang: KKP's cleanup calls {', '.join(missing)}, which the "
             "credential may not make, and keeps the Cluster's finalizers until they succeed; grant them (the "
             "check's remediationPolicy) before deleting it", missing)
-    undecided = sorted(set(entry.get("undecided") or ()) & actions)
+    undecided = sorted(set(entry.undecided) & actions)
     if undecided:
         return DeletionReadiness("Unknown", f"AWS could not decide {', '.join(undecided)} for this Cluster")
-    if entry.get("ready") in ("True", "False"):
+    if entry.ready in ("True", "False"):
         return DeletionReadiness("True", "every call KKP's cleanup makes for this Cluster is allowed")
     return DeletionReadiness("Unknown", "the credential's permissions for this Cluster were not verified")
 
 
-def delete_warning(cluster: str, entry: Mapping[str, Any] | None, check: str) -> str | None:
+def delete_warning(cluster: str, entry: ClusterStatus | None, check: str) -> str | None:
     """The admission warning for a DELETE of `cluster`, from its entry in the covering check's status (None: no
     warning is due)."""
     if entry is None:
         return None
-    if entry.get("deletionReady") == "False":
-        return (f"credcheck: Cluster {cluster}: {entry.get('deletionMessage', '')} (AWSCredentialCheck {check}); "
+    if entry.deletion_ready == "False":
+        return (f"credcheck: Cluster {cluster}: {entry.deletion_message or ''} (AWSCredentialCheck {check}); "
                 "the delete is allowed")
     return None
 
@@ -86,6 +88,5 @@ def warning_from_check(target: DeleteTarget, check_name: str, check: Mapping[str
     """The warning for the DELETE from the covering check's stored status (None: nothing to warn about)."""
     if check is None:
         return None
-    entry = next((c for c in ((check.get("status") or {}).get("clusters") or []) if c.get("name") == target.cluster),
-                 None)
+    entry = CheckStatus.from_dict(check.get("status")).cluster(target.cluster)
     return delete_warning(target.cluster, entry, f"{target.namespace}/{check_name}")

@@ -10,7 +10,7 @@ leave every expression reading the wrong one. Per KKP Cluster, only Clusters the
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +21,12 @@ from prometheus_client.registry import Collector
 from credcheck.engine.aws import calls as aws_calls
 from credcheck.engine.keyfacts import READ
 from credcheck.engine.keys import KINDS as KEY_FINDINGS
+from credcheck.kube.check_status import READY, AccessKey, CheckStatus, ExcessPermission, KeyFinding, Keys, Summary
 from credcheck.kube.contract import parse_timestamp
 from credcheck.kube.impact import broken_clusters
 
 REGISTRY = CollectorRegistry(auto_describe=True)
-CONDITIONS = ("CredentialsValid", "PermissionsSufficient", "Ready", "UpgradeReady", "RotationComplete")
+CONDITIONS = ("CredentialsValid", "PermissionsSufficient", READY, "UpgradeReady", "RotationComplete")
 OPTIONAL = frozenset({"UpgradeReady", "RotationComplete"})  # only with an upgrade profile; only with Clusters
 STATUSES = ("True", "False", "Unknown")
 
@@ -149,49 +150,43 @@ RECHECK_BACKLOG = Gauge("credcheck_recheck_backlog",
                         "checks due whose re-check waits for their account's AWS call budget", registry=REGISTRY)
 
 
-def record_status(namespace: str, name: str, status: Mapping[str, Any], interval_seconds: float) -> None:
-    conditions = {str(c.get("type")): c for c in status.get("conditions") or [] if isinstance(c, Mapping)}
+def record_status(namespace: str, name: str, status: CheckStatus, interval_seconds: float) -> None:
+    conditions = {c.type: c for c in status.conditions}
     reported = tuple(
-        (kind, sys.intern(str(conditions.get(kind, {}).get("status") or "")),
-         sys.intern(str(conditions.get(kind, {}).get("reason") or "")))
+        (kind, sys.intern(conditions[kind].status if kind in conditions else ""),
+         sys.intern(conditions[kind].reason if kind in conditions else ""))
         for kind in CONDITIONS if kind in conditions or kind not in OPTIONAL)
-    summary = status.get("summary") or {}
-    ready = str(conditions.get("Ready", {}).get("status") or "")
-    checked = status.get("lastCheckTime")
-    last = parse_timestamp(str(checked)).timestamp() if ready in ("True", "False") and checked else None
+    summary = status.summary or Summary()
+    ready = status.ready.status if status.ready is not None else ""
+    checked = status.last_check_time
+    last = parse_timestamp(checked).timestamp() if ready in ("True", "False") and checked else None
     with _CHECKS_LOCK:
         previous = _CHECKS.get((namespace, name))
         if last is None and previous is not None:
             last = previous.last_success  # an Unknown verdict keeps the time of the last real one
         _CHECKS[(sys.intern(namespace), name)] = _CheckSeries(
-            reported, float(summary.get("missingRequired", 0) or 0), float(summary.get("missingRecommended", 0) or 0),
+            reported, float(summary.missing_required), float(summary.missing_recommended),
             last, float(interval_seconds),
             tuple((b.cluster, b.condition, sys.intern(b.reason)) for b in broken_clusters(status)), *_hygiene(status))
 
 
-def hygiene_fields(status: Mapping[str, Any]) -> dict[str, Any]:
+def hygiene_fields(status: CheckStatus) -> dict[str, Any]:
     """What the key and excess series need of a stored status, and no more (the scheduler keeps it per check)."""
-    keys = status.get("keys") if isinstance(status.get("keys"), Mapping) else None
-    excess = status.get("excessPermissions")
-    out: dict[str, Any] = {}
-    if keys is not None:
-        created = (keys.get("current") or {}).get("created")
-        out["keys"] = {"state": keys.get("state"), "current": {"created": created} if created else {},
-                       "findings": [{"type": f.get("type")} for f in keys.get("findings") or []
-                                    if isinstance(f, Mapping)]}
-    if isinstance(excess, list):
-        out["excessPermissions"] = [{"action": e.get("action")} for e in excess if isinstance(e, Mapping)]
-    return out
+    keys, excess = status.keys, status.excess_permissions
+    return {
+        "keys": None if keys is None else Keys(
+            keys.state, current=AccessKey("", created=keys.current.created) if keys.current is not None else None,
+            findings=tuple(KeyFinding(f.type) for f in keys.findings)),
+        "excess_permissions": None if excess is None else tuple(ExcessPermission(e.action) for e in excess)}
 
 
-def _hygiene(status: Mapping[str, Any]) -> tuple[float | None, tuple[str, ...] | None, float | None]:
-    keys = status.get("keys") if isinstance(status.get("keys"), Mapping) else None
-    created = ((keys or {}).get("current") or {}).get("created")
-    when = parse_timestamp(str(created)).timestamp() if created else None
-    kinds = (tuple(sys.intern(str(f.get("type"))) for f in keys.get("findings") or [] if isinstance(f, Mapping))
-             if keys is not None and keys.get("state") == READ else None)
-    excess = status.get("excessPermissions")
-    return when, kinds, float(len(excess)) if isinstance(excess, list) else None
+def _hygiene(status: CheckStatus) -> tuple[float | None, tuple[str, ...] | None, float | None]:
+    keys = status.keys
+    created = keys.current.created if keys is not None and keys.current is not None else None
+    when = parse_timestamp(created).timestamp() if created else None
+    kinds = (tuple(sys.intern(f.type) for f in keys.findings) if keys is not None and keys.state == READ else None)
+    excess = status.excess_permissions
+    return when, kinds, float(len(excess)) if excess is not None else None
 
 
 def forget(namespace: str, name: str) -> None:

@@ -27,6 +27,7 @@ from credcheck.controller.schedule import Schedule
 from credcheck.controller.supervise import Health, Supervisor
 from credcheck.engine.aws import calls as aws_calls
 from credcheck.engine.requirements.profiles import BUILTIN
+from credcheck.kube.check_status import CheckStatus, ClusterStatus
 from credcheck.kube.client import ApiError
 from credcheck.kube.contract import ANNOTATION_RECHECK, LABEL_DISCOVERED, parse_duration, timestamp
 from credcheck.kube.impact import broken_clusters
@@ -44,30 +45,29 @@ class CheckRecord:
     next_check: str | None
     suspended: bool
     account: str | None
-    status: dict[str, Any]  # the conditions, summary and lastCheckTime the metrics read
+    status: CheckStatus  # the conditions, summary and lastCheckTime the metrics read
     interval: float
 
 
-def _kept(status: Mapping[str, Any], discovered: bool = True) -> dict[str, Any]:
+def _kept(status: CheckStatus, discovered: bool = True) -> CheckStatus:
     """The conditions, summary and lastCheckTime the metrics read, and of `clusters` only the names of those the
     verdict breaks (kube.impact reads the same answer from this as from the whole status) — only for a discovered
     check: a check someone wrote by hand may name any Cluster, and must not raise alerts about it."""
-    kept = {**{k: status.get(k) for k in ("conditions", "summary", "lastCheckTime")}, **metrics.hygiene_fields(status)}
-    broken = broken_clusters(status) if discovered else []
-    if broken:
-        kept["clusters"] = [{"name": b.cluster, "ready": "False"} for b in broken]
-    return kept
+    broken = broken_clusters(status) if discovered else ()
+    return CheckStatus(conditions=status.conditions, summary=status.summary, last_check_time=status.last_check_time,
+                       clusters=tuple(ClusterStatus(b.cluster, "False") for b in broken),
+                       **metrics.hygiene_fields(status))
 
 
 def record_of(default_interval: str) -> Callable[[Mapping[str, Any]], CheckRecord]:
     def record(body: Mapping[str, Any]) -> CheckRecord:
-        status = body.get("status") or {}
+        status = CheckStatus.from_dict(body.get("status"))
         labels = (body.get("metadata") or {}).get("labels") or {}
         spec = parse_spec(body.get("spec") or {}, BUILTIN)  # as the handlers read it: unusable is not suspended
         usable = spec if isinstance(spec, CheckSpec) else None
         interval = (usable.interval_seconds if usable else None) or parse_duration(default_interval)
-        return CheckRecord(status.get("nextCheckTime"), bool(usable and usable.suspend),
-                            (status.get("principal") or {}).get("account"),
+        return CheckRecord(status.next_check_time, bool(usable and usable.suspend),
+                           status.principal.account if status.principal is not None else None,
                             _kept(status, labels.get(LABEL_DISCOVERED) == "true"), interval)
     return record
 

@@ -21,7 +21,7 @@ from credcheck.controller.cache_key import cache_key
 from credcheck.controller.check_run import run_check_in
 from credcheck.controller.cluster_resources_service import resource_findings_for
 from credcheck.controller.effective import Effective, effective
-from credcheck.controller.rotation_service import ClusterEvent, apply, apply_deletion, follow
+from credcheck.controller.rotation_service import apply, apply_deletion, follow
 from credcheck.controller.rotation_service import forget as forget_rotation
 from credcheck.controller.runtime import Runtime
 from credcheck.engine.check import CheckOptions, check_failed, check_options
@@ -32,7 +32,9 @@ from credcheck.engine.requirements.bounded_yaml import redacted
 from credcheck.engine.requirements.coverage import findings_for
 from credcheck.engine.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
 from credcheck.engine.requirements.untrusted import role_problems
+from credcheck.kube.check_status import CheckStatus
 from credcheck.kube.client import ReadFailure
+from credcheck.kube.cluster_events import ClusterEvent
 from credcheck.kube.contract import EXTERNAL_ID
 from credcheck.kube.hygiene import with_hygiene
 from credcheck.kube.spec import CheckObject, CheckSpec, SecretSource, SpecProblem
@@ -54,7 +56,7 @@ SOURCE_GONE = ("SecretNotFound", "PresetNotFound")
 class Reconciled:
     """What the handler writes: the status, an Event on a transition, and the AWS requests the verdict cost."""
 
-    status: dict[str, Any]
+    status: CheckStatus
     event: tuple[str, str, str] | None = None
     spent: dict[str, int] = field(default_factory=dict)  # AWS requests the verdict cost, per account called
     rotation_events: tuple[tuple[str, str, str], ...] = ()  # on the check: a Cluster turned Stale or Invalid
@@ -236,8 +238,7 @@ def _source_gone(verdict: Verdict, check: CheckObject) -> Verdict:
 
 async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping[str, Any]) -> Reconciled:
     """The check's new status (and Event) from its spec: the verdict, kept or computed; never a write."""
-    previous: dict[str, Any] = dict(stored_status)
-    previous.pop("kopf", None)
+    previous = CheckStatus.from_dict(stored_status)
     settings, now = runtime.settings, runtime.now()
     want = effective(check.spec, settings) if check.spec is not None else None
     if check.problems or want is None:
@@ -266,10 +267,9 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
                           profile=want.profile if want is not None else settings.profile,
                           upgrade_profile=want.upgrade_profile if want is not None else settings.upgrade_profile)
     if check.conflict:  # a check of the name discovery would give a KKP credential's check (issue 33)
-        kept = [c for c in status["conditions"] if c["type"] != "DiscoveryConflict"]
-        status["conditions"] = kept + merge_conditions(
-            [StatusCondition("DiscoveryConflict", "True", "NameTaken", check.conflict)],
-            previous.get("conditions") or [], now, check.generation)
+        status = status.with_conditions(merge_conditions(
+            [StatusCondition("DiscoveryConflict", "True", "NameTaken", check.conflict)], previous.conditions, now,
+            check.generation))
     status = with_hygiene(status, verdict, previous, now=now, used_by_clusters=bool(check.used_by or named),
                           policy=KeyPolicy(timedelta(days=settings.key_max_age_days),
                                            timedelta(days=settings.key_unused_days)))
@@ -279,10 +279,11 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
                 else await follow(runtime, check, previous, now))
     if followed is None:
         forget_rotation(check.namespace, check.name)  # no series left at 1 once a check is no longer followed
-    apply(status, followed, previous, now, generation=check.generation,
-          recheck_seconds=settings.rotation_recheck_seconds, grace_seconds=settings.rotation_grace_seconds)
+    status = apply(status, followed, previous, now, generation=check.generation,
+                   recheck_seconds=settings.rotation_recheck_seconds,
+                   grace_seconds=settings.rotation_grace_seconds)
     looked_up = {} if gone else await resource_findings_for(runtime, check)
-    apply_deletion(status, want.profile if want is not None else settings.profile, check, looked_up)
+    status = apply_deletion(status, want.profile if want is not None else settings.profile, check, looked_up)
     orphaned = gone and not check.used_by  # about to be deleted by discovery: no Event for it
     return Reconciled(status, None if orphaned else transition_event(previous, status), dict(verdict.spent),
                       followed.check_events if followed else (), followed.cluster_events if followed else ())

@@ -10,7 +10,7 @@ from the credential's. No Secret is listed or watched, no key leaves this module
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,8 +36,10 @@ from credcheck.engine.aws.keys import keys_refused
 from credcheck.engine.credential import ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY
 from credcheck.engine.model import Credential
 from credcheck.engine.requirements.profiles import BUILTIN, load_profile
+from credcheck.kube.check_status import CheckStatus, ClusterStatus
 from credcheck.kube.client import ReadFailure
-from credcheck.kube.contract import KKP_GROUP, KKP_VERSION, parse_timestamp, timestamp
+from credcheck.kube.cluster_events import ClusterEvent
+from credcheck.kube.contract import parse_timestamp, timestamp
 from credcheck.kube.spec import CheckObject, SecretSource
 from credcheck.kube.status import StatusCondition, merge_conditions
 
@@ -57,23 +59,13 @@ CLUSTER_WORDS = {
     "ClusterKeysRefused": "AWS refuses the cloud credentials this Cluster's machine-controller and "
                           "cloud-controller-manager run on: machines and load balancers fail; ask your platform admin",
 }
-EVENT_NAMESPACE = "default"  # where Events about cluster-scoped objects go (client-go's recorder does the same)
-
-
-@dataclass(frozen=True)
-class ClusterEvent:
-    cluster: str
-    uid: str
-    reason: str
-    message: str
 
 
 @dataclass(frozen=True)
 class Followed:
     decisions: dict[str, Decision]
     check_events: tuple[tuple[str, str, str], ...] = ()
-    cluster_events: tuple[ClusterEvent, ...] = ()
-    uids: dict[str, str] = field(default_factory=dict)
+    cluster_events: tuple[ClusterEvent, ...] = ()  # written by controller.cluster_events, as the verdict's
 
 
 def _digest(data: Mapping[str, bytes], id_key: str = ACCESS_KEY_ID_KEY,
@@ -82,13 +74,13 @@ def _digest(data: Mapping[str, bytes], id_key: str = ACCESS_KEY_ID_KEY,
     return _DIGEST.of(key_id, secret) if key_id and secret else None
 
 
-def _previous(status: Mapping[str, Any]) -> dict[str, tuple[str, datetime]]:
+def _previous(status: CheckStatus) -> dict[str, tuple[str, datetime]]:
     out = {}
-    for entry in status.get("clusters") or []:
-        state, since = entry.get("credentialInUse"), entry.get("credentialInUseSince")
+    for entry in status.clusters:
+        state, since = entry.credential_in_use, entry.credential_in_use_since
         if state and since:
             try:
-                out[str(entry.get("name"))] = (str(state), parse_timestamp(str(since)))
+                out[entry.name] = (state, parse_timestamp(since))
             except ValueError:
                 continue
     return out
@@ -159,7 +151,7 @@ def _read_all(runtime: Runtime, check: CheckObject) -> list[tuple[ClusterKeys, s
     return out
 
 
-async def follow(runtime: Runtime, check: CheckObject, previous_status: Mapping[str, Any],
+async def follow(runtime: Runtime, check: CheckObject, previous_status: CheckStatus,
                  now: datetime) -> Followed | None:
     """Each covered Cluster's credentialInUse, and the Events due; None when not followed (setting off, a Preset's
     check, no Clusters)."""
@@ -175,17 +167,17 @@ async def follow(runtime: Runtime, check: CheckObject, previous_status: Mapping[
                              "(see the operator's log)"), "") for c in spec.clusters if c.name]
     before = _previous(previous_status)
     grace = timedelta(seconds=runtime.settings.rotation_grace_seconds)
-    decisions, check_events, cluster_events, uids = {}, [], [], {}
+    decisions, check_events, cluster_events = {}, [], []
     for keys, uid in read:
         d = decide(keys, before.get(keys.cluster), now, grace)
-        decisions[keys.cluster], uids[keys.cluster] = d, uid
+        decisions[keys.cluster] = d
         if newly_stuck(d, before.get(keys.cluster)):
             reason = "ClusterKeysRefused" if d.state is InUse.INVALID else "ClusterRotationStuck"
             check_events.append(("Warning", reason, f"Cluster {keys.cluster}: {d.message}"))
-            if uid:
-                cluster_events.append(ClusterEvent(keys.cluster, uid, reason, CLUSTER_WORDS[reason]))
+            if uid:  # a Cluster read: the writer names it by its uid
+                cluster_events.append(ClusterEvent(keys.cluster, "Warning", reason, CLUSTER_WORDS[reason]))
     _publish(check.namespace, check.name, decisions)
-    return Followed(decisions, tuple(check_events), tuple(cluster_events), uids)
+    return Followed(decisions, tuple(check_events), tuple(cluster_events))
 
 
 def _publish(namespace: str, name: str, decisions: Mapping[str, Decision]) -> None:
@@ -204,23 +196,24 @@ def forget(namespace: str, name: str) -> None:
         STUCK.remove(namespace, name, cluster)
 
 
-def apply(status: dict[str, Any], followed: Followed | None, previous: Mapping[str, Any], now: datetime, *,
-          generation: int | None, recheck_seconds: float, grace_seconds: float = 0.0) -> None:
-    """Writes credentialInUse (state, since, message) into each status.clusters entry, and RotationComplete."""
+def apply(status: CheckStatus, followed: Followed | None, previous: CheckStatus, now: datetime, *,
+          generation: int | None, recheck_seconds: float, grace_seconds: float = 0.0) -> CheckStatus:
+    """credentialInUse (state, since, message) in each status.clusters entry, and RotationComplete."""
     if followed is None:
-        return
-    by_name = {str(e.get("name")): e for e in status.get("clusters") or []}
+        return status
+    entries = list(status.clusters)
     for cluster, d in followed.decisions.items():
-        entry = by_name.get(cluster)
-        if entry is None:
-            entry = {"name": cluster}
-            status.setdefault("clusters", []).append(entry)
-        entry.update({"credentialInUse": d.state.value, "credentialInUseSince": timestamp(d.since),
-                      "credentialInUseReason": d.reason, "credentialInUseMessage": d.message[:1024]})
+        at = next((i for i, e in enumerate(entries) if e.name == cluster), None)
+        if at is None:
+            entries.append(ClusterStatus(cluster))
+            at = len(entries) - 1
+        entries[at] = replace(entries[at], credential_in_use=d.state.value, credential_in_use_since=timestamp(d.since),
+                              credential_in_use_reason=d.reason, credential_in_use_message=d.message[:1024])
     kind, reason, message = rotation_condition(followed.decisions)
-    merged = merge_conditions([StatusCondition("RotationComplete", kind, reason, message)],
-                              list(previous.get("conditions") or []), now, generation)
-    status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "RotationComplete"] + merged
+    merged = merge_conditions([StatusCondition("RotationComplete", kind, reason, message)], previous.conditions,
+                              now, generation)
+    out = replace(status, clusters=tuple(entries),
+                  conditions=tuple(c for c in status.conditions if c.type != "RotationComplete") + merged)
     # while a Cluster is behind: Rotating turns Stale after the grace, a Stale one turns Invalid when the old key is
     # deactivated (to show before its components fail, not at the next interval), and an Invalid one recovers
     # and a new Cluster whose copy KKP has not made yet, for as long as the grace (then at the check's interval)
@@ -228,42 +221,26 @@ def apply(status: dict[str, Any], followed: Followed | None, previous: Mapping[s
            or (d.reason == "NoCopyYet" and (now - d.since).total_seconds() < grace_seconds)
            for d in followed.decisions.values()):
         soon = now + timedelta(seconds=recheck_seconds)
-        if not status.get("nextCheckTime") or parse_timestamp(status["nextCheckTime"]) > soon:
-            status["nextCheckTime"] = timestamp(soon)
+        if not out.next_check_time or parse_timestamp(out.next_check_time) > soon:
+            out = replace(out, next_check_time=timestamp(soon))
+    return out
 
 
-def apply_deletion(status: dict[str, Any], profile: str, check: CheckObject | None = None,
-                   looked_up: Mapping[str, list[str]] | None = None) -> None:
+def apply_deletion(status: CheckStatus, profile: str, check: CheckObject | None = None,
+                   looked_up: Mapping[str, list[str]] | None = None) -> CheckStatus:
     """deletionReady (and deletionMessage) in each status.clusters entry, from the deletion calls of a built-in
     profile (a ConfigMap profile: Unknown); and each Cluster's settings KKP's components reject (configFindings)."""
     if check is not None and check.spec is not None:
-        apply_config_findings(status, [{"name": c.name, "roleARN": c.role_arn,
-                                        "disableIAMReconciling": c.disable_iam_reconciling}
-                                       for c in check.spec.clusters], looked_up)
+        status = apply_config_findings(status, [{"name": c.name, "roleARN": c.role_arn,
+                                                 "disableIAMReconciling": c.disable_iam_reconciling}
+                                                for c in check.spec.clusters], looked_up)
     actions = deletion_actions(load_profile(profile).statements) if profile in BUILTIN else frozenset()
     skipped = check.spec.requirements.skip_features if check is not None and check.spec is not None else ()
-    for entry in status.get("clusters") or []:
-        if not entry.get("name") or entry.get("name") == "(no Cluster)" or "ready" not in entry:
-            continue  # no verdict for this Cluster (the source could not be read): nothing to say yet
+    entries = []
+    for entry in status.clusters:
+        if not entry.name or entry.name == "(no Cluster)" or entry.ready is None:
+            entries.append(entry)  # no verdict for this Cluster (the source could not be read): nothing to say yet
+            continue
         ready = deletion_readiness(entry, actions, skipped)
-        entry["deletionReady"], entry["deletionMessage"] = ready.status, ready.message
-
-
-def cluster_event(event: ClusterEvent, now: datetime) -> dict[str, Any]:
-    """A Warning Event about a KKP Cluster (involvedObject kubermatic.k8c.io/v1 Cluster, name, uid)."""
-    return {"apiVersion": "v1", "kind": "Event",
-            "metadata": {"generateName": f"{event.cluster}.", "namespace": EVENT_NAMESPACE},
-            "involvedObject": {"apiVersion": f"{KKP_GROUP}/{KKP_VERSION}", "kind": "Cluster", "name": event.cluster,
-                               "uid": event.uid},
-            "type": "Warning", "reason": event.reason, "message": event.message[:1024],
-            "source": {"component": "credcheck"}, "reportingComponent": "credcheck",
-            "firstTimestamp": timestamp(now), "lastTimestamp": timestamp(now), "count": 1}
-
-
-async def post_cluster_events(runtime: Runtime, events: tuple[ClusterEvent, ...], logger: Any) -> None:
-    """Posts each Event about a KKP Cluster; a refusal is logged (the check's own Event says the same)."""
-    for event in events:
-        try:
-            await asyncio.to_thread(runtime.kube.create_event, cluster_event(event, runtime.now()))
-        except Exception:
-            logger.exception("the Event on Cluster %s could not be posted", event.cluster)
+        entries.append(replace(entry, deletion_ready=ready.status, deletion_message=ready.message))
+    return status.with_clusters(entries)

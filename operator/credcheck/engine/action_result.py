@@ -8,9 +8,11 @@ The names are the status's, the public API kubectl users and the runbook already
 Pure: no I/O.
 """
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
-from credcheck.engine.model import OPERATING, ActionResult, ObservedDenials, Verdict
+from credcheck.engine.model import OPERATING, ActionResult, ObservedDenials, Severity, Verdict, role_of
 
 # every key an entry can have, in the order it is written; the optional ones only when they say something
 ACTION_FIELDS = ("action", "resource", "reason", "severity", "features", "cluster", "identity", "why",
@@ -53,6 +55,15 @@ def action_counts(verdict: Verdict) -> dict[str, int]:
             "missingRecommended": tally.missing_recommended, "undecided": tally.undecided}
 
 
-def broken_feature_entries(verdict: Verdict) -> list[dict[str, Any]]:
-    """Each KKP feature the missing actions break, with what it lacks (`brokenFeatures`)."""
-    return [{"feature": f, "missing": list(a)} for f, a in verdict.broken_features.items()]
+def role_grants(results: Sequence[ActionResult]) -> dict[str, dict[str, object]]:
+    """What each control-plane role's own policy lacks (its required actions not allowed), as a policy to add to that
+    role (`remediation` leaves them out: they belong in the role's policy, not the credential's)."""
+    wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for r in results:
+        role = role_of(r.requirement.principal)
+        if role and not r.allowed and r.requirement.severity is Severity.REQUIRED:
+            wanted[role][r.requirement.resource].add(r.requirement.action)
+    return {role: {"Version": "2012-10-17",
+                   "Statement": [{"Effect": "Allow", "Action": sorted(actions), "Resource": resource}
+                                 for resource, actions in sorted(by_resource.items())]}
+            for role, by_resource in sorted(wanted.items())}

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from credcheck.kube.check_status import CheckStatus
 from credcheck.kube.contract import KKP_GROUP, KKP_VERSION, parse_timestamp, timestamp
 from credcheck.kube.impact import INSUFFICIENT, INVALID, ClusterImpact, broken_clusters
 
@@ -64,7 +65,7 @@ def _message(impact: ClusterImpact) -> str:
             f"cluster{actions}. Ask your platform admin to grant them to the cluster's AWS credential.")[:MAX_MESSAGE]
 
 
-def decide(after: Mapping[str, Any]) -> list[ClusterEvent]:
+def decide(after: CheckStatus) -> list[ClusterEvent]:
     """The Events a status calls for: a Warning for each Cluster it breaks, and for each Cluster it says is Ready a
     Normal one — written only where a Warning of credcheck about that Cluster is newer than its last Normal one
     (`fixed_since`). Every verdict decides anew from the status alone (level-triggered): a write that failed, or an
@@ -72,9 +73,9 @@ def decide(after: Mapping[str, Any]) -> list[ClusterEvent]:
     now = broken_clusters(after)
     events = [ClusterEvent(i.cluster, "Warning", REASONS[i.condition], _message(i)) for i in now]
     still = {i.cluster for i in now}
-    for c in after.get("clusters") or []:
-        if isinstance(c, Mapping) and c.get("ready") == "True" and str(c.get("name")) not in still:
-            events.append(ClusterEvent(str(c["name"]), "Normal", FIXED,
+    for c in after.clusters:
+        if c.ready == "True" and c.name not in still:
+            events.append(ClusterEvent(c.name, "Normal", FIXED,
                                        "The cloud credential this cluster uses can again do what KKP needs in AWS."))
     return events
 

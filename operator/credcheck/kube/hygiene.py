@@ -6,46 +6,44 @@ saw that key there), so a later use of the user's other key is told apart from i
 """
 
 import json
-from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from credcheck.engine.keys import KeyPolicy, findings, status_of
 from credcheck.engine.model import Verdict
+from credcheck.kube.check_status import CheckStatus, ExcessPermission, Keys, parse
 from credcheck.kube.contract import parse_timestamp
 from credcheck.kube.status import TRANSIENT
 
 
-def _seen_since(previous: Mapping[str, Any], key_id: str, now: datetime) -> datetime:
-    before = ((previous.get("keys") or {}).get("current") or {})
-    if before.get("accessKeyId") == key_id and before.get("inSecretSince"):
+def _seen_since(previous: CheckStatus, key_id: str, now: datetime) -> datetime:
+    before = previous.keys.current if previous.keys is not None else None
+    if before is not None and before.access_key_id == key_id and before.in_secret_since:
         try:
-            return parse_timestamp(str(before["inSecretSince"]))
+            return parse_timestamp(before.in_secret_since)
         except ValueError:
             return now
     return now
 
 
-def with_hygiene(status: dict[str, Any], verdict: Verdict, previous: Mapping[str, Any], *, now: datetime,
-                 policy: KeyPolicy, used_by_clusters: bool) -> dict[str, Any]:
+def with_hygiene(status: CheckStatus, verdict: Verdict, previous: CheckStatus, *, now: datetime,
+                 policy: KeyPolicy, used_by_clusters: bool) -> CheckStatus:
     """The status with the verdict's key facts and excess permissions (a status kept from before, on a transient
     failure, is returned as it is)."""
-    if verdict.reason in TRANSIENT and previous.get("conditions"):
+    if verdict.reason in TRANSIENT and previous.conditions:
         return status  # build_status kept the previous status (a transient failure): so are its keys
-    out = dict(status)
     facts = verdict.key_facts
-    if facts is None:
-        out["keys"] = None
-    else:
+    keys, findings_now = None, status.findings
+    if facts is not None:
         current = facts.current
         since = _seen_since(previous, current.key_id, now) if current is not None else None
         found = findings(facts, now=now, policy=policy, used_by_clusters=used_by_clusters, seen_since=since)
-        out["keys"] = status_of(facts, found, now=now, seen_since=since)
-        out["findings"] = list(out.get("findings") or []) + [f.message for f in found]
+        keys = parse(Keys, status_of(facts, found, now=now, seen_since=since))
+        findings_now = findings_now + tuple(f.message for f in found)
     excess = verdict.excess
-    out["excessPermissions"] = None if excess is None else [
-        {"action": e.action, "resource": e.resource, **({"allowedBy": list(e.allowed_by)} if e.allowed_by else {})}
-        for e in excess.found]
-    out["leastPrivilegePolicy"] = (json.dumps(excess.replacement, indent=2)
-                                   if excess is not None and excess.replacement else None)
-    return out
+    return replace(
+        status, keys=keys, findings=findings_now,
+        excess_permissions=None if excess is None else tuple(
+            ExcessPermission(e.action, e.resource, tuple(e.allowed_by)) for e in excess.found),
+        least_privilege_policy=(json.dumps(excess.replacement, indent=2)
+                                if excess is not None and excess.replacement else None))

@@ -13,9 +13,9 @@ the Warning Events on KKP Cluster objects read this one answer, so an alert and 
   is said about a Cluster that was not verified.
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from credcheck.kube.check_status import CheckStatus, ClusterStatus
 
 INVALID = "CredentialsValid"
 INSUFFICIENT = "PermissionsSufficient"
@@ -30,35 +30,24 @@ class ClusterImpact:
     actions: tuple[str, ...] = ()  # required actions AWS denies for this Cluster
 
 
-def _condition(status: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
-    for c in status.get("conditions") or []:
-        if isinstance(c, Mapping) and c.get("type") == kind:
-            return c
-    return {}
+def _entries(status: CheckStatus) -> list[ClusterStatus]:
+    return [c for c in status.clusters if c.name and c.name != "(no Cluster)"]
 
 
-def _entries(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [c for c in status.get("clusters") or [] if isinstance(c, Mapping) and c.get("name")
-            and c.get("name") != "(no Cluster)"]
-
-
-def broken_clusters(status: Mapping[str, Any]) -> tuple[ClusterImpact, ...]:
+def broken_clusters(status: CheckStatus) -> tuple[ClusterImpact, ...]:
     """The Clusters this status says the credential breaks, in the order of `status.clusters`."""
-    invalid = _condition(status, INVALID)
-    if invalid.get("status") == "False":
-        reason = str(invalid.get("reason") or "")
-        return tuple(ClusterImpact(str(c["name"]), INVALID, reason) for c in _entries(status))
-    insufficient = _condition(status, INSUFFICIENT)
-    if insufficient.get("status") != "False":
+    invalid = status.condition(INVALID)
+    if invalid is not None and invalid.status == "False":
+        return tuple(ClusterImpact(c.name, INVALID, invalid.reason) for c in _entries(status))
+    insufficient = status.condition(INSUFFICIENT)
+    if insufficient is None or insufficient.status != "False":
         return ()
-    reason = str(insufficient.get("reason") or "")
-    features = [(str(f.get("feature")), {str(a) for a in f.get("missing") or []})
-                for f in status.get("brokenFeatures") or [] if isinstance(f, Mapping) and f.get("feature")]
+    features = [(f.feature, set(f.missing)) for f in status.broken_features if f.feature]
     out = []
     for entry in _entries(status):
-        if entry.get("ready", "False") != "False":
+        if (entry.ready or "False") != "False":
             continue
-        actions = tuple(str(a) for a in entry.get("missing") or [])
+        actions = entry.missing
         hit = tuple(name for name, missing in features if missing & set(actions)) if actions else ()
-        out.append(ClusterImpact(str(entry["name"]), INSUFFICIENT, reason, hit, actions))
+        out.append(ClusterImpact(entry.name, INSUFFICIENT, insufficient.reason, hit, actions))
     return tuple(out)

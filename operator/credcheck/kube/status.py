@@ -1,17 +1,31 @@
-"""A Verdict as the AWSCredentialCheck's status: three conditions, a summary, and what is missing.
+"""A Verdict as the AWSCredentialCheck's status (kube.check_status.CheckStatus): three conditions, a summary, and
+what is missing.
 
 Pure: the clock and the previous status are parameters. A condition keeps its lastTransitionTime while its
 status does not change (as cert-manager's SetIssuerCondition does).
 """
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
-from credcheck.engine.action_result import action_counts, action_entry, broken_feature_entries, observed_denials
-from credcheck.engine.model import ActionResult, ClusterVerdict, Status, Verdict, missing_first
+from credcheck.engine.action_result import action_counts, action_entry, observed_denials, role_grants
+from credcheck.engine.model import ActionResult, ClusterVerdict, Principal, Status, Verdict, missing_first
+from credcheck.kube.check_status import (
+    READY,
+    ActionEntry,
+    BrokenFeature,
+    CheckStatus,
+    ClusterStatus,
+    Condition,
+    RoleRemediation,
+    Summary,
+    Upgrade,
+    parse,
+)
+from credcheck.kube.check_status import ObservedDenials as ObservedDenialsStatus
+from credcheck.kube.check_status import Principal as StatusPrincipal
 from credcheck.kube.contract import timestamp
 
 MAX_MISSING_LISTED = 50
@@ -30,50 +44,48 @@ def conditions_for(verdict: Verdict) -> list[StatusCondition]:
     if verdict.status is Status.SUFFICIENT:
         return [StatusCondition("CredentialsValid", "True", "Valid", "AWS accepted the credential"),
                 StatusCondition("PermissionsSufficient", "True", verdict.reason, verdict.message),
-                StatusCondition("Ready", "True", verdict.reason, verdict.message)]
+                StatusCondition(READY, "True", verdict.reason, verdict.message)]
     if verdict.status is Status.INSUFFICIENT:
         return [StatusCondition("CredentialsValid", "True", "Valid", "AWS accepted the credential"),
                 StatusCondition("PermissionsSufficient", "False", verdict.reason, verdict.message),
-                StatusCondition("Ready", "False", verdict.reason, verdict.message)]
+                StatusCondition(READY, "False", verdict.reason, verdict.message)]
     if verdict.status is Status.INVALID:
         return [StatusCondition("CredentialsValid", "False", verdict.reason, verdict.message),
                 StatusCondition("PermissionsSufficient", "Unknown", "CredentialsInvalid",
                           "permissions cannot be checked until the credential is valid"),
-                StatusCondition("Ready", "False", verdict.reason, verdict.message)]
+                StatusCondition(READY, "False", verdict.reason, verdict.message)]
     if verdict.status is Status.MISCONFIGURED:
         return [StatusCondition("CredentialsValid", "Unknown", verdict.reason, verdict.message),
                 StatusCondition("PermissionsSufficient", "Unknown", verdict.reason, verdict.message),
-                StatusCondition("Ready", "False", verdict.reason, verdict.message)]
+                StatusCondition(READY, "False", verdict.reason, verdict.message)]
     credentials = (StatusCondition("CredentialsValid", "True", "Valid", "AWS accepted the credential")
                    if verdict.principal is not None else
                    StatusCondition("CredentialsValid", "Unknown", verdict.reason, verdict.message))
     return [credentials, StatusCondition("PermissionsSufficient", "Unknown", verdict.reason, verdict.message),
-            StatusCondition("Ready", "Unknown", verdict.reason, verdict.message)]
+            StatusCondition(READY, "Unknown", verdict.reason, verdict.message)]
 
 
-def merge_conditions(new: list[StatusCondition], previous: list[dict[str, Any]], now: datetime,
-                     generation: int | None) -> list[dict[str, Any]]:
-    before = {c.get("type"): c for c in previous}
+def merge_conditions(new: Sequence[StatusCondition], previous: Sequence[Condition], now: datetime,
+                     generation: int | None) -> tuple[Condition, ...]:
+    before = {c.type: c for c in previous}
     out = []
     for cond in new:
         old = before.get(cond.type)
-        since = old.get("lastTransitionTime") if old and old.get("status") == cond.status else None
-        out.append({"type": cond.type, "status": cond.status, "reason": cond.reason, "message": cond.message[:1024],
-                    "lastTransitionTime": since or timestamp(now),
-                    **({"observedGeneration": generation} if generation is not None else {})})
-    return out
+        since = old.last_transition_time if old is not None and old.status == cond.status else None
+        out.append(Condition(cond.type, cond.status, cond.reason, cond.message[:1024], since or timestamp(now),
+                             generation))
+    return tuple(out)
 
 
-def _missing(results: tuple[ActionResult, ...], limit: int = MAX_MISSING_LISTED) -> list[dict[str, Any]]:
-    return [action_entry(r) for r in missing_first(results)[:limit]]
+def _entries(results: tuple[ActionResult, ...], limit: int | None = MAX_MISSING_LISTED) -> tuple[ActionEntry, ...]:
+    listed = missing_first(results)
+    return tuple(parse(ActionEntry, action_entry(r)) for r in (listed if limit is None else listed[:limit]))
 
 
-def _cluster(c: ClusterVerdict) -> dict[str, Any]:
+def _cluster(c: ClusterVerdict) -> ClusterStatus:
     ready = {Status.SUFFICIENT: "True", Status.INSUFFICIENT: "False"}.get(c.status, "Unknown")
-    entry = {"name": c.cluster, "ready": ready, "region": c.region, "kubernetes": c.kubernetes,
-             "cloudController": c.cloud_controller, "missing": list(c.missing), "undecided": list(c.undecided),
-             "notes": list(c.notes)}
-    return {k: v for k, v in entry.items() if v not in (None, [])}
+    return ClusterStatus(c.cluster, ready, c.region, c.kubernetes, c.cloud_controller, c.missing, c.undecided,
+                         c.notes)
 
 
 def upgrade_condition(verdict: Verdict, profile: str) -> StatusCondition:
@@ -91,58 +103,78 @@ def upgrade_condition(verdict: Verdict, profile: str) -> StatusCondition:
     return StatusCondition("UpgradeReady", "Unknown", up.reason, f"{target}: {up.message}")
 
 
-def consecutive_failures(previous: Mapping[str, Any], verdict: Verdict) -> int:
+def consecutive_failures(previous: CheckStatus, verdict: Verdict) -> int:
     """How many checks in a row could not verify, this one included (0 once one does): the retry backoff and the
     status both read this one count."""
-    return int(previous.get("consecutiveFailures", 0) or 0) + 1 if verdict.status is Status.UNKNOWN else 0
+    return previous.consecutive_failures + 1 if verdict.status is Status.UNKNOWN else 0
 
 
-def build_status(verdict: Verdict, previous: dict[str, Any], *, now: datetime, next_check: datetime,
-                 generation: int | None, masked_key_id: str | None, clusters: list[str],
-                 profile: str, failures: int, upgrade_profile: str | None = None) -> dict[str, Any]:
-    """The full status for a fresh verdict; a transient failure keeps the last verdict and notes it. `failures` is
-    consecutive_failures(previous, verdict)."""
-    if verdict.reason in TRANSIENT and previous.get("conditions"):
-        kept = [dict(c) for c in previous["conditions"]]
-        for c in kept:
-            if c.get("type") == "Ready":
-                c["message"] = f"{verdict.message} (showing the last verdict, from {previous.get('lastCheckTime')})"
-        return {**previous, "conditions": kept, "nextCheckTime": timestamp(next_check),
-                "consecutiveFailures": failures}
-    principal = verdict.principal
+def _policy(document: Mapping[str, object] | None) -> str | None:
+    return json.dumps(document, indent=2) if document else None
+
+
+def _principal(p: Principal | None) -> StatusPrincipal | None:
+    return None if p is None else StatusPrincipal(p.caller_arn, p.account, p.kind, p.policy_source_arn, p.partition)
+
+
+def verdict_status(verdict: Verdict, *, profile: str, clusters: Sequence[str] = (),
+                   upgrade_profile: str | None = None, missing_limit: int | None = MAX_MISSING_LISTED,
+                   aws_calls: bool = False) -> CheckStatus:
+    """What a verdict says, as a status (no times, conditions without history): the CLI prints this one (all
+    missing actions, the AWS calls), the operator completes it in build_status."""
     tally = verdict.tally()
+    up = verdict.upgrade
     conditions = conditions_for(verdict)
     if upgrade_profile:
         conditions.append(upgrade_condition(verdict, upgrade_profile))
-    up = verdict.upgrade
-    status: dict[str, Any] = {
-        "observedGeneration": generation,
-        "conditions": merge_conditions(conditions, previous.get("conditions") or [], now, generation),
-        "principal": None if principal is None else {"arn": principal.caller_arn, "account": principal.account,
-                                                     "type": principal.kind},
-        "accessKeyId": masked_key_id,
-        "profile": profile,
-        "kkpVersion": verdict.profile_version,
-        "simulatedBy": verdict.simulated_by,
+    return CheckStatus(
+        verdict=verdict.status.value,
+        conditions=tuple(Condition(c.type, c.status, c.reason, c.message[:1024]) for c in conditions),
+        principal=_principal(verdict.principal),
+        profile=profile,
+        kkp_version=verdict.profile_version,
+        simulated_by=verdict.simulated_by,
         # no summary without results: kubectl's MISSING column stays empty rather than claiming 0
-        "summary": action_counts(verdict) if tally.checked else None,
-        "brokenFeatures": broken_feature_entries(verdict),
-        "missing": _missing(verdict.results),
-        "remediationPolicy": json.dumps(verdict.remediation, indent=2) if verdict.remediation else None,
-        "blockers": list(verdict.blockers),
-        "findings": list(verdict.findings),
-        "lastCheckTime": timestamp(now),
-        "nextCheckTime": timestamp(next_check),
-        "consecutiveFailures": failures,
-        "clusters": [_cluster(c) for c in verdict.clusters if c.cluster in clusters or not clusters]
-        or [{"name": name} for name in clusters],
-        "upgrade": None if up is None or not upgrade_profile else {
-            "profile": upgrade_profile, "kkpVersion": up.profile_version,
-            "missingRequired": up.tally().missing_required, "missing": _missing(up.results, 20),
-            "remediationPolicy": json.dumps(up.remediation, indent=2) if up.remediation else None},
-        "observedDenials": observed_denials(verdict.observed_denials),
-    }
-    return status
+        summary=parse(Summary, action_counts(verdict)) if tally.checked else None,
+        broken_features=tuple(BrokenFeature(f, tuple(a)) for f, a in verdict.broken_features.items()),
+        missing=_entries(verdict.results, missing_limit),
+        remediation_policy=_policy(verdict.remediation),
+        role_remediation=tuple(RoleRemediation(role, json.dumps(grant, indent=2))
+                               for role, grant in role_grants(verdict.results).items()),
+        blockers=verdict.blockers,
+        findings=verdict.findings,
+        clusters=tuple(_cluster(c) for c in verdict.clusters if c.cluster in clusters or not clusters)
+        or tuple(ClusterStatus(name) for name in clusters),
+        upgrade=None if up is None or not upgrade_profile else Upgrade(
+            upgrade_profile, up.profile_version, up.tally().missing_required, _entries(up.results, 20),
+            _policy(up.remediation)),
+        observed_denials=_observed(verdict),
+        aws_calls=dict(verdict.aws_calls) if aws_calls else None,
+    )
+
+
+def _observed(verdict: Verdict) -> ObservedDenialsStatus | None:
+    found = observed_denials(verdict.observed_denials)
+    return None if found is None else parse(ObservedDenialsStatus, found)
+
+
+def build_status(verdict: Verdict, previous: CheckStatus, *, now: datetime, next_check: datetime,
+                 generation: int | None, masked_key_id: str | None, clusters: list[str],
+                 profile: str, failures: int, upgrade_profile: str | None = None) -> CheckStatus:
+    """The full status for a fresh verdict; a transient failure keeps the last verdict and notes it. `failures` is
+    consecutive_failures(previous, verdict)."""
+    if verdict.reason in TRANSIENT and previous.conditions:
+        kept = tuple(replace(c, message=f"{verdict.message} (showing the last verdict, from "
+                                        f"{previous.last_check_time})") if c.type == READY else c
+                     for c in previous.conditions)
+        return replace(previous, conditions=kept, next_check_time=timestamp(next_check),
+                       consecutive_failures=failures)
+    fresh = verdict_status(verdict, profile=profile, clusters=clusters, upgrade_profile=upgrade_profile)
+    decided = [StatusCondition(c.type, c.status, c.reason, c.message) for c in fresh.conditions]
+    return replace(fresh, observed_generation=generation,
+                   conditions=merge_conditions(decided, previous.conditions, now, generation),
+                   access_key_id=masked_key_id, last_check_time=timestamp(now),
+                   next_check_time=timestamp(next_check), consecutive_failures=failures)
 
 
 def retry_delay(failures: int, interval: float, base: float = 60.0) -> float:
@@ -155,19 +187,16 @@ def next_check_time(now: datetime, seconds: float, jitter: float) -> datetime:
     return now + timedelta(seconds=seconds * (1 + 0.1 * jitter))
 
 
-def ready_of(status: dict[str, Any]) -> tuple[str, str] | None:
-    for c in status.get("conditions") or []:
-        if c.get("type") == "Ready":
-            return str(c.get("status")), str(c.get("reason"))
-    return None
+def ready_of(status: CheckStatus) -> tuple[str, str] | None:
+    ready = status.ready
+    return None if ready is None else (ready.status, ready.reason)
 
 
-def transition_event(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, str, str] | None:
+def transition_event(before: CheckStatus, after: CheckStatus) -> tuple[str, str, str] | None:
     """(type, reason, message) for an Event when Ready's status or reason changed; None on a plain re-check."""
     old, new = ready_of(before), ready_of(after)
-    if new is None or old == new:
+    if new is None or old == new or after.ready is None:
         return None
-    message = next(c["message"] for c in after["conditions"] if c["type"] == "Ready")
     kind = "Normal" if new[0] == "True" else "Warning"
     reason = "PermissionsSufficient" if new[0] == "True" and old is not None else new[1]
-    return kind, reason, message
+    return kind, reason, after.ready.message

@@ -14,6 +14,7 @@ from fakes import FakeKube
 from credcheck.cli.main import Exit, exit_code, main
 from credcheck.engine.action_result import ACTION_FIELDS
 from credcheck.engine.model import Outcome, Status, Verdict
+from credcheck.kube.check_status import CheckStatus
 from credcheck.kube.status import build_status, consecutive_failures
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -52,7 +53,7 @@ def test_policy_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
                  "--account", "111122223333", "--output", "json"]) == 1
     out = capsys.readouterr().out
     verdict = json.loads(out[out.index("{"):])
-    assert verdict["status"] == "Insufficient"
+    assert verdict["verdict"] == "Insufficient"
     features = {f["feature"]: f["missing"] for f in verdict["brokenFeatures"]}
     assert "iam:PassRole" in features["machines"]
 
@@ -137,7 +138,8 @@ def test_policy_check_exits_4_when_undecided_like_check(tmp_path: Path, capsys: 
             "--output", "json"]
     assert main(args) == 4
     verdict = json.loads(capsys.readouterr().out)
-    assert (verdict["status"], verdict["reason"]) == ("Unknown", "UndecidedByAWS")
+    ready = next(c for c in verdict["conditions"] if c["type"] == "Ready")
+    assert (verdict["verdict"], ready["reason"]) == ("Unknown", "UndecidedByAWS")
     assert main([*args, "--requirements", "no-such-profile"]) == 2, "a usage error stays 2"
 
 
@@ -145,7 +147,7 @@ def test_policy_check_json_names_actions_as_the_status_does(tmp_path: Path, caps
     least = (DATA / "kkp-least-privilege-policy.json").read_text().replace("YOUR_ACCOUNT_ID", "111122223333")
     assert main(["policy", "check", "--policy", write(tmp_path, "least.json", least), "--requirements", "kkp",
                  "--account", "111122223333", "--output", "json"]) == 1
-    entries = json.loads(capsys.readouterr().out)["missingRequired"]
+    entries = [e for e in json.loads(capsys.readouterr().out)["missing"] if e["severity"] == "required"]
     assert entries and all(set(e) <= set(ACTION_FIELDS) for e in entries)
     assert {e["reason"] for e in entries} <= {o.value for o in Outcome}
     assert not any("outcome" in e or "missingContext" in e for e in entries)
@@ -174,7 +176,7 @@ def test_check_exits_by_the_verdict(aws_env: pytest.MonkeyPatch, capsys: pytest.
 
     aws_env.setattr(credcheck.engine.check, "run_check", lambda credential, options: Verdict(status, "Because", "said so"))
     assert main(["check", "--output", "json"]) == code
-    assert json.loads(capsys.readouterr().out)["status"] == status.value
+    assert json.loads(capsys.readouterr().out)["verdict"] == status.value
 
 
 def test_check_exit_codes_without_aws(aws_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -212,8 +214,9 @@ def test_a_bug_is_a_traceback_and_unknown_never_insufficient(monkeypatch: pytest
 def stored_check(verdict: Verdict) -> dict[str, Any]:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     return {"metadata": {"namespace": "kubermatic", "name": "c"},
-            "status": build_status(verdict, {}, now=now, next_check=now, generation=1, masked_key_id=None,
-                                   clusters=[], profile="kkp", failures=consecutive_failures({}, verdict))}
+            "status": build_status(verdict, CheckStatus(), now=now, next_check=now, generation=1, masked_key_id=None,
+                                   clusters=[], profile="kkp",
+                                   failures=consecutive_failures(CheckStatus(), verdict)).to_dict()}
 
 
 @pytest.mark.parametrize(("status", "code"), [(Status.SUFFICIENT, 0), (Status.INSUFFICIENT, 1),

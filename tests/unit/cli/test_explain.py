@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from credcheck.cli.explain import explanation, to_text, verdict_status
-from credcheck.engine.model import Status, Verdict
+from credcheck.cli.explain import explanation, to_text, verdict_of
+from credcheck.engine.model import ActionResult, Outcome, Requirement, Severity, Status, Verdict
+from credcheck.kube.check_status import CheckStatus
 from credcheck.kube.status import build_status, consecutive_failures
 
 CHECK = {
@@ -53,31 +54,34 @@ def test_a_check_not_yet_checked() -> None:
 
 def stored(verdict: Verdict) -> dict[str, Any]:
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    return {"status": build_status(verdict, {}, now=now, next_check=now, generation=1, masked_key_id=None,
-                                   clusters=[], profile="kkp", failures=consecutive_failures({}, verdict))}
+    status = build_status(verdict, CheckStatus(), now=now, next_check=now, generation=1, masked_key_id=None,
+                          clusters=[], profile="kkp", failures=consecutive_failures(CheckStatus(), verdict))
+    return {"metadata": {"namespace": "kubermatic", "name": "credential-aws-abc"}, "status": status.to_dict()}
 
 
 @pytest.mark.parametrize("status", list(Status))
-def test_the_verdict_is_read_back_from_the_conditions(status: Status) -> None:
-    """`explain` exits as `check` would: the conditions status.py writes for each verdict say which it was."""
-    assert verdict_status(stored(Verdict(status, "Because", "said so"))) is status
+def test_the_verdict_is_read_back_from_the_status(status: Status) -> None:
+    """`explain` exits as `check` would: status.verdict records the verdict build_status was given."""
+    assert verdict_of(stored(Verdict(status, "Because", "said so"))) is status
 
 
-def test_a_check_never_checked_is_unknown_and_a_bare_not_ready_insufficient() -> None:
-    assert verdict_status({"metadata": {"name": "x"}}) is Status.UNKNOWN
-    assert verdict_status(CHECK) is Status.INSUFFICIENT, "Ready False, nothing else said: as before, 1"
+def test_a_check_never_checked_or_checked_before_status_verdict_existed_is_unknown() -> None:
+    assert verdict_of({"metadata": {"name": "x"}}) is Status.UNKNOWN
+    assert verdict_of(CHECK) is Status.UNKNOWN, "a status of an older version: Unknown until its next check"
+    assert verdict_of({"status": {"verdict": "NoSuchVerdict"}}) is Status.UNKNOWN
 
 
 def test_what_a_control_plane_role_lacks_is_named_with_the_role_and_a_policy_for_it() -> None:
     role = "arn:aws:iam::111122223333:role/team-cp"
-    check = {"metadata": {"namespace": "kubermatic", "name": "credential-aws-abc"},
-             "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "MissingPermissions",
-                                        "message": "control-plane-role: missing elasticloadbalancing:CreateLoadBalancer"}],
-                        "missing": [{"action": "elasticloadbalancing:CreateLoadBalancer",
-                                     "resource": "arn:aws:elasticloadbalancing:eu-central-1:111122223333:loadbalancer/*",
-                                     "reason": "implicitDeny", "severity": "required",
-                                     "features": ["control-plane-role"], "cluster": "abc",
-                                     "identity": f"controlPlaneRole:{role}"}]}}
+    lb = "arn:aws:elasticloadbalancing:eu-central-1:111122223333:loadbalancer/*"
+    denied = ActionResult(Requirement("elasticloadbalancing:CreateLoadBalancer", lb, Severity.REQUIRED,
+                                      ("control-plane-role",), "elasticloadbalancing:CreateLoadBalancer",
+                                      principal=f"controlPlaneRole:{role}", cluster="abc"), Outcome.IMPLICIT_DENY)
+    check = stored(Verdict(Status.INSUFFICIENT, "MissingPermissions", "control-plane-role: missing "
+                           "elasticloadbalancing:CreateLoadBalancer", results=(denied,)))
+    assert json.loads(check["status"]["roleRemediation"][0]["policy"]) == {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["elasticloadbalancing:CreateLoadBalancer"],
+                                                "Resource": lb}]}, "the verdict side computes the role's grant"
     text = to_text(check)
     assert f"elasticloadbalancing:CreateLoadBalancer on arn:aws:elasticloadbalancing:eu-central-1:111122223333:" \
            f"loadbalancer/* [required, implicitDeny] (Cluster abc) as {role}" in text

@@ -47,40 +47,41 @@ def verdict(**kw: Any) -> Verdict:
     return replace(base, **kw)
 
 
-def test_json_sorts_results_into_missing_required_recommended_and_counts_the_undecided() -> None:
-    out = verdict_to_dict(verdict())
+def test_json_is_the_status_shape_missing_required_first_and_counts_the_undecided() -> None:
+    out = verdict_to_dict(verdict(), profile="kkp")
     assert out["summary"] == {"checked": 4, "allowed": 1, "missingRequired": 1, "missingRecommended": 1,
                               "undecided": 1}
-    assert [e["action"] for e in out["missingRequired"]] == ["iam:PassRole"], "an undecided action is not missing"
-    assert out["missingRequired"][0] == {"action": "iam:PassRole", "resource": ROLE, "reason": "implicitDeny",
-                                         "severity": "required", "features": ["machines"]}
-    assert [e["action"] for e in out["missingRecommended"]] == ["ec2:RequestSpotInstances"]
+    required = [e for e in out["missing"] if e["severity"] == "required"]
+    assert [e["action"] for e in required] == ["ec2:RunInstances", "iam:PassRole"], "by name; undecided too"
+    assert out["missing"][:2] == required, "required first"
+    assert required[1] == {"action": "iam:PassRole", "resource": ROLE, "reason": "implicitDeny",
+                           "severity": "required", "features": ["machines"]}
+    assert required[0]["reason"] == "missingContext", "an undecided action says so: it is not a denial"
+    assert [e["action"] for e in out["missing"] if e["severity"] == "recommended"] == ["ec2:RequestSpotInstances"]
     assert out["brokenFeatures"] == [{"feature": "machines", "missing": ["iam:PassRole"]}]
-    assert (out["status"], out["reason"], out["kkpVersion"]) == ("Insufficient", "MissingPermissions", "2.31")
+    ready = next(c for c in out["conditions"] if c["type"] == "Ready")
+    assert (out["verdict"], ready["status"], ready["reason"], out["kkpVersion"], out["profile"]) == (
+        "Insufficient", "False", "MissingPermissions", "2.31", "kkp")
     assert out["principal"] == {"arn": USER.caller_arn, "policySource": USER.policy_source_arn,
                                 "account": "111122223333", "partition": "aws", "type": "user"}
-    assert out["remediationPolicy"] == GRANT and out["awsCalls"] == {"iam:SimulatePrincipalPolicy": 1}
+    assert json.loads(out["remediationPolicy"]) == GRANT, "a policy document as JSON text, as the status stores it"
+    assert out["awsCalls"] == {"iam:SimulatePrincipalPolicy": 1}
     assert json.loads(json.dumps(out)) == out, "JSON-ready: tuples became lists, nothing else to convert"
 
 
-def test_json_lists_the_allowed_actions_only_when_asked() -> None:
-    assert "allowed" not in verdict_to_dict(verdict())
-    assert [e["action"] for e in verdict_to_dict(verdict(), include_allowed=True)["allowed"]] == [
-        "ec2:DescribeInstances"]
-
-
-def test_json_leaves_out_upgrade_and_observed_denials_unless_the_verdict_has_them() -> None:
+def test_json_says_no_upgrade_or_observed_denials_unless_the_verdict_has_them() -> None:
     plain = verdict_to_dict(replace(verdict(), principal=None))
-    assert "upgrade" not in plain and "observedDenials" not in plain and plain["principal"] is None
+    assert plain["upgrade"] is None and plain["observedDenials"] is None and plain["principal"] is None
     upgrade = replace(verdict(), profile_version="2.32", status=Status.SUFFICIENT, reason="AllRequiredAllowed",
                       results=(result("iam:PassRole", Outcome.ALLOWED),), remediation=None)
     observed = ObservedDenials("Observed", "1 refused call", 24, ("eu-central-1",),
                                (ObservedDenial("ec2:RunInstances", "eu-central-1", "AccessDenied", 3,
                                                "2026-01-02T03:04:05Z"),))
-    full = verdict_to_dict(verdict(upgrade=upgrade, observed_denials=observed))
-    assert full["upgrade"] == {"kkpVersion": "2.32", "status": "Sufficient", "reason": "AllRequiredAllowed",
-                               "message": "machines: missing iam:PassRole", "missingRequired": [],
+    full = verdict_to_dict(verdict(upgrade=upgrade, observed_denials=observed), profile="kkp",
+                           upgrade_profile="kkp-2.32")
+    assert full["upgrade"] == {"profile": "kkp-2.32", "kkpVersion": "2.32", "missingRequired": 0, "missing": [],
                                "remediationPolicy": None}
+    assert [c["status"] for c in full["conditions"] if c["type"] == "UpgradeReady"] == ["True"]
     assert full["observedDenials"]["denials"] == [{"action": "ec2:RunInstances", "count": 3,
                                                    "lastSeen": "2026-01-02T03:04:05Z", "region": "eu-central-1",
                                                    "errorCode": "AccessDenied"}]
@@ -90,15 +91,20 @@ def test_json_counts_of_a_compacted_verdict_are_the_whole_checks_not_the_kept_ro
     many = tuple(result(f"ec2:Action{i:02d}", Outcome.IMPLICIT_DENY) for i in range(12))
     out = verdict_to_dict(verdict(results=many).compact(listed=3))
     assert out["summary"]["checked"] == 12 and out["summary"]["missingRequired"] == 12
-    assert len(out["missingRequired"]) == 3
+    assert len(out["missing"]) == 3
+
+
+def test_json_lists_every_missing_action_the_status_only_the_first_fifty() -> None:
+    many = tuple(result(f"ec2:Action{i:02d}", Outcome.IMPLICIT_DENY) for i in range(60))
+    assert len(verdict_to_dict(verdict(results=many))["missing"]) == 60
 
 
 def test_json_clusters_carry_what_each_cluster_lacks() -> None:
     cluster = ClusterVerdict("abc", Status.INSUFFICIENT, "eu-central-1", "1.34", "assume-role (CCM v1.34.0)",
                              missing=("sts:AssumeRole",), notes=("created before KKP v2.30",))
     assert verdict_to_dict(verdict(clusters=(cluster,)))["clusters"] == [{
-        "name": "abc", "status": "Insufficient", "region": "eu-central-1", "kubernetes": "1.34",
-        "cloudController": "assume-role (CCM v1.34.0)", "missing": ["sts:AssumeRole"], "undecided": [],
+        "name": "abc", "ready": "False", "region": "eu-central-1", "kubernetes": "1.34",
+        "cloudController": "assume-role (CCM v1.34.0)", "missing": ["sts:AssumeRole"],
         "notes": ["created before KKP v2.30"]}]
 
 

@@ -10,6 +10,13 @@ from credcheck.controller.deletion import (
     deletion_readiness,
     warning_from_check,
 )
+from credcheck.kube.check_status import ClusterStatus, parse
+
+
+def stored(entry: dict[str, object]) -> ClusterStatus:
+    """A status.clusters entry as stored, read back as the readers read it."""
+    return parse(ClusterStatus, {"name": "c", **entry})
+
 
 DELETE = frozenset({"ec2:DeleteSecurityGroup", "iam:DeleteRole"})
 
@@ -27,28 +34,28 @@ def test_deletion_actions_are_those_of_the_deletion_features_only() -> None:
 
 
 def test_a_denied_deletion_call_is_false_and_named() -> None:
-    r = deletion_readiness({"ready": "False", "missing": ["iam:DeleteRole", "ec2:RunInstances"]}, DELETE)
+    r = deletion_readiness(stored({"ready": "False", "missing": ["iam:DeleteRole", "ec2:RunInstances"]}), DELETE)
     assert (r.status, r.missing) == ("False", ("iam:DeleteRole",))
     assert "will hang" in r.message and "iam:DeleteRole" in r.message and "RunInstances" not in r.message
 
 
 def test_other_missing_calls_leave_deletion_ready() -> None:
-    assert deletion_readiness({"ready": "False", "missing": ["ec2:RunInstances"]}, DELETE).status == "True"
-    assert deletion_readiness({"ready": "True"}, DELETE).status == "True"
+    assert deletion_readiness(stored({"ready": "False", "missing": ["ec2:RunInstances"]}), DELETE).status == "True"
+    assert deletion_readiness(stored({"ready": "True"}), DELETE).status == "True"
 
 
 def test_unverified_or_undecided_is_unknown() -> None:
-    assert deletion_readiness({"name": "c"}, DELETE).status == "Unknown"
-    assert deletion_readiness({"ready": "Unknown"}, DELETE).status == "Unknown"
-    assert deletion_readiness({"ready": "Unknown", "undecided": ["iam:DeleteRole"]}, DELETE).status == "Unknown"
-    assert deletion_readiness({"ready": "True"}, frozenset()).status == "Unknown"
+    assert deletion_readiness(stored({"name": "c"}), DELETE).status == "Unknown"
+    assert deletion_readiness(stored({"ready": "Unknown"}), DELETE).status == "Unknown"
+    assert deletion_readiness(stored({"ready": "Unknown", "undecided": ["iam:DeleteRole"]}), DELETE).status == "Unknown"
+    assert deletion_readiness(stored({"ready": "True"}), frozenset()).status == "Unknown"
 
 
 def test_the_delete_warning_only_when_deletion_is_not_ready() -> None:
-    entry = {"deletionReady": "False", "deletionMessage": "deleting this Cluster will hang: iam:DeleteRole"}
+    entry = stored({"deletionReady": "False", "deletionMessage": "deleting this Cluster will hang: iam:DeleteRole"})
     warning = delete_warning("c1", entry, "kubermatic/credential-aws-a")
     assert warning is not None and "c1" in warning and "iam:DeleteRole" in warning and "allowed" in warning
-    assert delete_warning("c1", {"deletionReady": "True"}, "x") is None
+    assert delete_warning("c1", stored({"deletionReady": "True"}), "x") is None
     assert delete_warning("c1", None, "x") is None
 
 
@@ -78,7 +85,7 @@ def test_the_warning_comes_from_the_clusters_own_entry() -> None:
 
 
 def test_a_skipped_deletion_feature_is_unknown_never_allowed_its_calls_were_not_asked() -> None:
-    entry = {"name": "c", "ready": "True", "missing": [], "undecided": []}
+    entry = stored({"name": "c", "ready": "True", "missing": [], "undecided": []})
     actions = frozenset({"ec2:DeleteSecurityGroup", "iam:DeleteRole"})
     assert deletion_readiness(entry, actions).status == "True"
     skipped = deletion_readiness(entry, actions, ("cluster-deletion-owned",))

@@ -2,6 +2,7 @@
 for its credential, so only they get per-Cluster alert series (credcheck_cluster_not_ready). Plain values."""
 
 from credcheck.controller.recheck import record_of
+from credcheck.kube.check_status import CheckStatus
 
 BROKEN = {"conditions": [{"type": "CredentialsValid", "status": "False", "reason": "InvalidClientTokenId"},
                          {"type": "PermissionsSufficient", "status": "Unknown", "reason": "InvalidClientTokenId"},
@@ -16,11 +17,11 @@ def body(discovered: bool) -> dict[str, object]:
 
 
 def test_a_discovered_checks_broken_cluster_is_kept_for_its_alert_series() -> None:
-    kept = record_of("6h")(body(discovered=True)).status
+    kept = record_of("6h")(body(discovered=True)).status.to_dict()
     assert kept["clusters"] == [{"name": "someone-elses", "ready": "False"}]
 
 
 def test_a_hand_made_check_keeps_no_cluster_so_it_raises_no_alert_about_one() -> None:
     kept = record_of("6h")(body(discovered=False)).status
-    assert "clusters" not in kept
-    assert kept["conditions"] == BROKEN["conditions"], "its own condition series stay"
+    assert kept.clusters == ()
+    assert kept.conditions == CheckStatus.from_dict(BROKEN).conditions, "its own condition series stay"

@@ -38,7 +38,7 @@ def ready(spec: dict[str, Any]) -> dict[str, Any]:
     body = {"metadata": {"namespace": "kubermatic", "name": "c", "generation": 1}, "spec": spec}
     runtime = Runtime(Settings(), seed(), VerdictCache(0), ThreadPoolExecutor(1))
     done = asyncio.run(reconcile(runtime, parse_check(body, BUILTIN), {}))
-    return next(c for c in done.status["conditions"] if c["type"] == "Ready")
+    return next(c for c in done.status.to_dict()["conditions"] if c["type"] == "Ready")
 
 
 @pytest.mark.parametrize("spec", [

@@ -1,10 +1,18 @@
 """Key age, key findings and excess permissions as metrics: bounded labels, never a key id."""
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from prometheus_client import generate_latest
 
 from credcheck.controller import metrics
+from credcheck.kube.check_status import CheckStatus
+
+
+def record(namespace: str, name: str, stored: Mapping[str, Any], interval: float) -> None:
+    """metrics.record_status for a status as stored (read back as the informer reads it)."""
+    metrics.record_status(namespace, name, CheckStatus.from_dict(stored), interval)
 
 STATUS = {
     "conditions": [{"type": "Ready", "status": "True", "reason": "AllRequiredAllowed"}],
@@ -18,7 +26,7 @@ STATUS = {
 
 
 def test_key_age_findings_and_excess_are_exported_and_forgotten() -> None:
-    metrics.record_status("kubermatic", "h1", STATUS, 21600)
+    record("kubermatic", "h1", STATUS, 21600)
     value = metrics.REGISTRY.get_sample_value
     age = value("credcheck_access_key_age_seconds", {"check_namespace": "kubermatic", "name": "h1"})
     created = 1767225600.0  # 2026-01-01T00:00:00Z
@@ -35,7 +43,7 @@ def test_key_age_findings_and_excess_are_exported_and_forgotten() -> None:
 
 
 def test_unread_facts_export_no_key_series() -> None:
-    metrics.record_status("kubermatic", "h2", {**STATUS, "keys": {"state": "Unknown", "findings": []},
+    record("kubermatic", "h2", {**STATUS, "keys": {"state": "Unknown", "findings": []},
                                                "excessPermissions": None}, 21600)
     value = metrics.REGISTRY.get_sample_value
     labels = {"check_namespace": "kubermatic", "name": "h2"}
@@ -46,8 +54,10 @@ def test_unread_facts_export_no_key_series() -> None:
 
 
 def test_the_schedulers_trimmed_status_gives_the_same_series() -> None:
-    trimmed = {**{k: STATUS[k] for k in ("conditions", "lastCheckTime")}, **metrics.hygiene_fields(STATUS)}
-    assert "AKIA" not in str(trimmed) and "message" not in str(trimmed), "only what the series need is kept"
+    stored = CheckStatus.from_dict(STATUS)
+    trimmed = CheckStatus(conditions=stored.conditions, last_check_time=stored.last_check_time,
+                          **metrics.hygiene_fields(stored))
+    assert "AKIA" not in str(trimmed) and "is old" not in str(trimmed), "only what the series need is kept"
     metrics.record_status("kubermatic", "h3", trimmed, 21600)
     value = metrics.REGISTRY.get_sample_value
     labels = {"check_namespace": "kubermatic", "name": "h3"}

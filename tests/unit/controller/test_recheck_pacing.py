@@ -29,6 +29,7 @@ from credcheck.engine.check import Auditor, CheckOptions, Prepared
 from credcheck.engine.model import OPERATING, Principal, Verdict
 from credcheck.engine.requirements.profiles import load_profile
 from credcheck.engine.target import Target
+from credcheck.kube.check_status import CheckStatus, Condition
 from credcheck.kube.contract import timestamp
 from credcheck.kube.status import next_check_time
 
@@ -205,7 +206,7 @@ def test_a_check_the_scheduler_finds_gone_leaves_the_schedule_and_its_series() -
     schedule = Schedule()
     key = ("kubermatic", "gone-unit")
     schedule.set(key, at(START), TENANT)
-    metrics.record_status(*key, {"conditions": [{"type": "Ready", "status": "True"}]}, 600)
+    metrics.record_status(*key, CheckStatus(conditions=(Condition("Ready", "True"),)), 600)
     runtime = Runtime(Settings(), FakeKube(), VerdictCache(60), ThreadPoolExecutor(1))  # holds no check: a patch is 404
     asyncio.run(recheck.request(runtime, schedule, key, logging.getLogger("test")))
     assert len(schedule) == 0, "not patched again every round"

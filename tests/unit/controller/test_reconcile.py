@@ -48,29 +48,29 @@ def test_a_spec_problem_is_the_verdict_and_nothing_is_read() -> None:
     check = parse_check(body(SOURCE, **{ANNOTATION_PROBLEM: "Cluster c1: spec.cloud.aws.assumeRoleARN 'x' is bad"}),
                         BUILTIN)
     done = asyncio.run(reconcile(runtime(kube), check, {}))
-    assert conditions(done.status)["Ready"] == ("False", "InvalidAssumeRoleARN")
-    assert conditions(done.status)["CredentialsValid"] == ("False", "InvalidAssumeRoleARN")
+    assert conditions(done.status.to_dict())["Ready"] == ("False", "InvalidAssumeRoleARN")
+    assert conditions(done.status.to_dict())["CredentialsValid"] == ("False", "InvalidAssumeRoleARN")
     assert kube.called("secret_data") == [], "a check that cannot work reads no Secret"
     assert done.event is not None and done.event[1] == "InvalidAssumeRoleARN"
 
 
 def test_a_bad_interval_is_misconfigured_and_rechecked_at_the_default_interval() -> None:
     done = asyncio.run(reconcile(runtime(reads({})), parse_check(body({**SOURCE, "interval": "1m"}), BUILTIN), {}))
-    assert conditions(done.status)["Ready"] == ("False", "InvalidInterval")
-    assert done.status["nextCheckTime"] == "2026-01-01T06:00:00Z", "the operator's 6h default"
+    assert conditions(done.status.to_dict())["Ready"] == ("False", "InvalidInterval")
+    assert done.status.to_dict()["nextCheckTime"] == "2026-01-01T06:00:00Z", "the operator's 6h default"
 
 
 def test_a_discovered_checks_missing_secret_names_the_clusters_and_deletes_nothing() -> None:
     labels = {LABEL_DISCOVERED: "true"}
     used = asyncio.run(reconcile(runtime(reads(GONE)),
                                  parse_check(body(SOURCE, labels, **{ANNOTATION_CLUSTERS: "c1,c2"}), BUILTIN), {}))
-    ready = next(c for c in used.status["conditions"] if c["type"] == "Ready")
+    ready = next(c for c in used.status.to_dict()["conditions"] if c["type"] == "Ready")
     assert ready["reason"] == "SecretNotFound"
     assert ready["message"].endswith("(used by Cluster(s) c1, c2, which cannot be reconciled without it)")
-    assert used.status["clusters"] == [{"name": "c1"}, {"name": "c2"}]
+    assert used.status.to_dict()["clusters"] == [{"name": "c1"}, {"name": "c2"}]
     assert used.event is not None, "a Cluster needs it: the transition is an Event"
     unused = asyncio.run(reconcile(runtime(reads(GONE)), parse_check(body(SOURCE, labels), BUILTIN), {}))
-    assert "discovery removes this check" in conditions_message(unused.status)
+    assert "discovery removes this check" in conditions_message(unused.status.to_dict())
     assert unused.event is None, "no Event for a check discovery is about to delete"
 
 
@@ -81,11 +81,11 @@ def conditions_message(status: dict[str, Any]) -> str:
 def test_a_failure_counts_once_and_backs_off_and_a_verdict_resets_the_count() -> None:
     check = parse_check(body(SOURCE), BUILTIN)
     failed = asyncio.run(reconcile(runtime(reads({}, broken=True)), check, {"consecutiveFailures": 2}))
-    assert conditions(failed.status)["Ready"][0] == "Unknown"
-    assert failed.status["consecutiveFailures"] == 3
-    assert failed.status["nextCheckTime"] == "2026-01-01T00:04:00Z", "1 min doubled per earlier failure"
-    answered = asyncio.run(reconcile(runtime(reads(GONE)), check, failed.status))
-    assert answered.status["consecutiveFailures"] == 0
+    assert conditions(failed.status.to_dict())["Ready"][0] == "Unknown"
+    assert failed.status.to_dict()["consecutiveFailures"] == 3
+    assert failed.status.to_dict()["nextCheckTime"] == "2026-01-01T00:04:00Z", "1 min doubled per earlier failure"
+    answered = asyncio.run(reconcile(runtime(reads(GONE)), check, failed.status.to_dict()))
+    assert answered.status.to_dict()["consecutiveFailures"] == 0
 
 
 def test_defaults_fill_what_the_spec_leaves_out_once() -> None:

@@ -3,6 +3,7 @@
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fakes import FakeKube
 
@@ -10,12 +11,10 @@ from credcheck.controller import rotation_service
 from credcheck.controller.metrics import REGISTRY
 from credcheck.controller.rotation import Decision, InUse, decide
 from credcheck.controller.rotation_service import (
-    ClusterEvent,
     Followed,
     _publish,
     apply,
     apply_deletion,
-    cluster_event,
     follow,
     forget,
 )
@@ -23,11 +22,19 @@ from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
 from credcheck.engine.requirements.profiles import BUILTIN
+from credcheck.kube.check_status import CheckStatus
 from credcheck.kube.client import ReadFailure
+from credcheck.kube.cluster_events import ClusterEvent, manifest
 from credcheck.kube.spec import CheckObject, parse_check
 
 NOW = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
 EARLIER = "2026-12-06T05:00:00Z"
+
+
+def applied(status: dict[str, Any], followed: Followed, previous: dict[str, Any], now: datetime,
+            **kw: Any) -> dict[str, Any]:
+    """rotation_service.apply on statuses as stored, and the status it writes."""
+    return apply(CheckStatus.from_dict(status), followed, CheckStatus.from_dict(previous), now, **kw).to_dict()
 
 
 def test_each_cluster_gets_its_state_and_rotation_complete_keeps_its_transition_time() -> None:
@@ -35,18 +42,18 @@ def test_each_cluster_gets_its_state_and_rotation_complete_keeps_its_transition_
               "nextCheckTime": "2026-12-06T12:00:00Z"}
     previous = {"conditions": [{"type": "RotationComplete", "status": "False", "lastTransitionTime": EARLIER}]}
     rotating = Decision(InUse.ROTATING, NOW, "RotationInProgress", "copy behind; do not deactivate the old key yet")
-    apply(status, Followed({"a": rotating, "b": rotating}), previous, NOW, generation=3, recheck_seconds=60)
+    status = applied(status, Followed({"a": rotating, "b": rotating}), previous, NOW, generation=3, recheck_seconds=60)
     a, b = status["clusters"]
     assert (a["credentialInUse"], a["credentialInUseSince"], b["name"]) == ("Rotating", "2026-12-06T06:00:00Z", "b")
     ready, rotation = status["conditions"]
-    assert ready == {"type": "Ready", "status": "True"}, "RotationComplete never changes Ready"
+    assert (ready["type"], ready["status"]) == ("Ready", "True"), "RotationComplete never changes Ready"
     assert (rotation["status"], rotation["lastTransitionTime"]) == ("False", EARLIER)
     assert status["nextCheckTime"] == "2026-12-06T06:01:00Z", "a Rotating Cluster is looked at again soon"
 
 
 def test_a_stale_cluster_is_looked_at_again_soon_so_a_deactivated_old_key_shows() -> None:
     status = {"clusters": [{"name": "a"}], "nextCheckTime": "2026-12-06T12:00:00Z"}
-    apply(status, Followed({"a": Decision(InUse.STALE, NOW, "RotationStuck", "x")}), {}, NOW, generation=1,
+    status = applied(status, Followed({"a": Decision(InUse.STALE, NOW, "RotationStuck", "x")}), {}, NOW, generation=1,
           recheck_seconds=60)
     assert status["nextCheckTime"] == "2026-12-06T06:01:00Z"
 
@@ -54,17 +61,17 @@ def test_a_stale_cluster_is_looked_at_again_soon_so_a_deactivated_old_key_shows(
 def test_a_cluster_without_a_copy_yet_is_looked_at_soon_only_within_the_grace() -> None:
     fresh = Decision(InUse.UNKNOWN, NOW, "NoCopyYet", "no copy")
     status = {"clusters": [{"name": "a"}], "nextCheckTime": "2026-12-06T12:00:00Z"}
-    apply(status, Followed({"a": fresh}), {}, NOW, generation=1, recheck_seconds=60, grace_seconds=900)
+    status = applied(status, Followed({"a": fresh}), {}, NOW, generation=1, recheck_seconds=60, grace_seconds=900)
     assert status["nextCheckTime"] == "2026-12-06T06:01:00Z"
     old = Decision(InUse.UNKNOWN, NOW - timedelta(minutes=16), "NoCopyYet", "no copy")
     status = {"clusters": [{"name": "a"}], "nextCheckTime": "2026-12-06T12:00:00Z"}
-    apply(status, Followed({"a": old}), {}, NOW, generation=1, recheck_seconds=60, grace_seconds=900)
+    status = applied(status, Followed({"a": old}), {}, NOW, generation=1, recheck_seconds=60, grace_seconds=900)
     assert status["nextCheckTime"] == "2026-12-06T12:00:00Z", "past the grace: the check's own interval"
 
 
 def test_a_current_cluster_keeps_the_checks_own_schedule() -> None:
     status = {"clusters": [{"name": "a"}], "nextCheckTime": "2026-12-06T12:00:00Z"}
-    apply(status, Followed({"a": Decision(InUse.CURRENT, NOW, "RunsOnCurrentKeys", "ok")}), {}, NOW,
+    status = applied(status, Followed({"a": Decision(InUse.CURRENT, NOW, "RunsOnCurrentKeys", "ok")}), {}, NOW,
           generation=1, recheck_seconds=60)
     assert status["nextCheckTime"] == "2026-12-06T12:00:00Z"
     assert status["conditions"][0]["status"] == "True"
@@ -73,16 +80,17 @@ def test_a_current_cluster_keeps_the_checks_own_schedule() -> None:
 def test_deletion_readiness_and_config_findings_land_per_cluster_with_the_builtin_profile() -> None:
     status = {"clusters": [{"name": "a", "ready": "False", "missing": ["ec2:DeleteSecurityGroup"]},
                            {"name": "b"}]}
-    apply_deletion(status, "kkp")
+    status = apply_deletion(CheckStatus.from_dict(status), "kkp").to_dict()
     assert status["clusters"][0]["deletionReady"] == "False"
     assert "deletionReady" not in status["clusters"][1], "no verdict for b: nothing said"
 
 
-def test_the_event_names_the_kkp_cluster_by_kind_name_and_uid() -> None:
-    event = cluster_event(ClusterEvent("c1", "uid-1", "ClusterRotationStuck", "stuck"), NOW)
+def test_the_event_names_the_kkp_cluster_by_kind_name_and_uid_one_event_per_cluster_and_reason() -> None:
+    event = manifest(ClusterEvent("c1", "Warning", "ClusterRotationStuck", "stuck"), "uid-1", NOW)
     assert event["involvedObject"] == {"apiVersion": "kubermatic.k8c.io/v1", "kind": "Cluster", "name": "c1",
                                        "uid": "uid-1"}
     assert (event["type"], event["metadata"]["namespace"]) == ("Warning", "default")
+    assert event["metadata"]["name"] == "c1.credcheck.clusterrotationstuck", "updated in place, never multiplied"
 
 
 def test_a_deleted_checks_clusters_leave_the_stuck_metric() -> None:
@@ -105,9 +113,9 @@ def test_an_imported_eks_clusters_check_is_not_followed_kkp_makes_no_copy_for_it
     kube.fail("secret_data", RuntimeError("no apiserver here"))
     runtime = Runtime(Settings(rotation=True, region="us-east-1", rotation_grace="15m"), kube, VerdictCache(0),
                       ThreadPoolExecutor(1))
-    assert asyncio.run(follow(runtime, check("eks"), {}, NOW)) is None
+    assert asyncio.run(follow(runtime, check("eks"), CheckStatus(), NOW)) is None
     assert kube.called("secret_data") == []
-    followed = asyncio.run(follow(runtime, check("kkp"), {}, NOW))
+    followed = asyncio.run(follow(runtime, check("kkp"), CheckStatus(), NOW))
     assert kube.called("secret_data") == [("kubermatic", "credential-aws-x")] and followed is not None  # followed
     assert followed.decisions["my-eks"].state is InUse.UNKNOWN
 

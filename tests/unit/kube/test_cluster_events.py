@@ -4,6 +4,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from credcheck.kube.check_status import CheckStatus
 from credcheck.kube.cluster_events import (
     NAMESPACE,
     ClusterEvent,
@@ -19,12 +20,12 @@ NOW = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)
 
 
 def status(valid: str, sufficient: str, reason: str, clusters: list[dict[str, Any]],
-           features: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+           features: list[dict[str, Any]] | None = None) -> CheckStatus:
     ready = "True" if valid == sufficient == "True" else "False"
-    return {"conditions": [{"type": "CredentialsValid", "status": valid, "reason": reason},
+    return CheckStatus.from_dict({"conditions": [{"type": "CredentialsValid", "status": valid, "reason": reason},
                            {"type": "PermissionsSufficient", "status": sufficient, "reason": reason},
                            {"type": "Ready", "status": ready, "reason": reason}],
-            "clusters": clusters, "brokenFeatures": features or []}
+            "clusters": clusters, "brokenFeatures": features or []})
 
 
 MISSING = status("True", "False", "MissingPermissions",
@@ -62,8 +63,9 @@ def test_ready_clusters_are_normal_candidates_and_unknown_says_nothing() -> None
                          "The cloud credential this cluster uses can again do what KKP needs in AWS.")
     assert decide(READY) == [fixed, ClusterEvent("tenantb2", "Normal", "CredentialReady", fixed.message)]
     assert [e.type for e in decide(MISSING)] == ["Warning", "Normal"]  # tenantb2 is fine in MISSING
-    unknown = {"conditions": [{"type": "Ready", "status": "Unknown", "reason": "SimulationNotPermitted"}],
-               "clusters": [{"name": "tenanta1"}]}
+    unknown = CheckStatus.from_dict({"conditions": [{"type": "Ready", "status": "Unknown",
+                                                     "reason": "SimulationNotPermitted"}],
+                                     "clusters": [{"name": "tenanta1"}]})
     assert decide(unknown) == []  # not verified: neither broken nor fixed
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from credcheck.engine.keyfacts import READ, UNKNOWN, AccessKeyFact, Excess, ExcessPermission, KeyFacts, LastUse
 from credcheck.engine.keys import KeyPolicy
 from credcheck.engine.model import Principal, Status, Verdict
+from credcheck.kube.check_status import CheckStatus
 from credcheck.kube.hygiene import with_hygiene
 from credcheck.kube.status import build_status
 
@@ -26,9 +27,11 @@ def _verdict(**extra: Any) -> Verdict:
 
 
 def _status(verdict: Verdict, previous: dict | None = None, now: datetime = NOW) -> dict:  # type: ignore[type-arg]
-    built = build_status(verdict, previous or {}, now=now, next_check=now, generation=1,
+    """The status as written (its dict), from the previous one as stored."""
+    before = CheckStatus.from_dict(previous)
+    built = build_status(verdict, before, now=now, next_check=now, generation=1,
                          masked_key_id="AKIA************ABCD", clusters=["abc"], profile="kkp", failures=0)
-    return with_hygiene(built, verdict, previous or {}, now=now, policy=KeyPolicy(), used_by_clusters=True)
+    return with_hygiene(built, verdict, before, now=now, policy=KeyPolicy(), used_by_clusters=True).to_dict()
 
 
 def test_findings_and_facts_appear_and_ready_stays_true() -> None:

@@ -1,9 +1,17 @@
 """Which KKP Clusters a status says the credential breaks (kube.impact): the answer both the per-Cluster metric and
 the Cluster Events read. Statuses written by hand, as kube.status writes them."""
 
+from collections.abc import Mapping
 from typing import Any
 
-from credcheck.kube.impact import INSUFFICIENT, INVALID, ClusterImpact, broken_clusters
+from credcheck.kube.check_status import CheckStatus
+from credcheck.kube.impact import INSUFFICIENT, INVALID, ClusterImpact
+from credcheck.kube.impact import broken_clusters as broken_in
+
+
+def broken_clusters(stored: Mapping[str, Any]) -> tuple[ClusterImpact, ...]:
+    """The answer for a status as stored (read back as every reader reads it)."""
+    return broken_in(CheckStatus.from_dict(stored))
 
 
 def conditions(valid: str, sufficient: str, reason: str) -> list[dict[str, str]]:

@@ -15,6 +15,7 @@ from credcheck.engine.model import (
     Status,
     Verdict,
 )
+from credcheck.kube.check_status import CheckStatus
 from credcheck.kube.status import build_status, consecutive_failures, retry_delay, transition_event
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -34,9 +35,15 @@ def sufficient() -> Verdict:
 
 
 def build(verdict: Verdict, previous: dict, now: datetime = NOW) -> dict:  # type: ignore[type-arg]
-    return build_status(verdict, previous, now=now, next_check=now + timedelta(hours=6), generation=3,
+    """The status written (its dict), from the previous one as stored."""
+    before = CheckStatus.from_dict(previous)
+    return build_status(verdict, before, now=now, next_check=now + timedelta(hours=6), generation=3,
                         masked_key_id="AKIA************ABCD", clusters=["c1"], profile="kkp",
-                        failures=consecutive_failures(previous, verdict))
+                        failures=consecutive_failures(before, verdict)).to_dict()
+
+
+def event(before: dict, after: dict) -> tuple[str, str, str] | None:  # type: ignore[type-arg]
+    return transition_event(CheckStatus.from_dict(before), CheckStatus.from_dict(after))
 
 
 def test_insufficient_status() -> None:
@@ -50,7 +57,9 @@ def test_insufficient_status() -> None:
     assert status["missing"] == [{"action": "iam:PassRole", "resource": "arn:aws:iam::1:role/kubernetes-*",
                                   "reason": "implicitDeny", "severity": "required", "features": ["machines"]}]
     assert status["observedGeneration"] == 3 and status["clusters"] == [{"name": "c1"}]
-    assert status["principal"] == {"arn": "arn:aws:iam::1:user/kkp", "account": "1", "type": "user"}
+    assert status["principal"] == {"arn": "arn:aws:iam::1:user/kkp", "account": "1", "type": "user",
+                                   "policySource": "arn:aws:iam::1:user/kkp", "partition": "aws"}
+    assert status["verdict"] == "Insufficient"
 
 
 def test_last_transition_time_kept_while_status_unchanged() -> None:
@@ -87,10 +96,10 @@ def test_throttling_keeps_the_last_verdict_with_a_note() -> None:
 
 def test_events_only_on_transitions() -> None:
     first = build(insufficient(), {})
-    assert transition_event({}, first) == ("Warning", "MissingPermissions", "machines: missing iam:PassRole")
-    assert transition_event(first, build(insufficient(), first, now=LATER)) is None
+    assert event({}, first) == ("Warning", "MissingPermissions", "machines: missing iam:PassRole")
+    assert event(first, build(insufficient(), first, now=LATER)) is None
     recovered = build(sufficient(), first, now=LATER)
-    assert transition_event(first, recovered) == ("Normal", "PermissionsSufficient", "ok")
+    assert event(first, recovered) == ("Normal", "PermissionsSufficient", "ok")
 
 
 def test_retry_backoff_is_bounded() -> None:
@@ -120,8 +129,8 @@ def test_per_cluster_entries_and_upgrade_readiness() -> None:
                              ("iam:PassRole",))
     verdict = replace(sufficient(), clusters=(cluster,), profile_version="2.30",
                       upgrade=replace(insufficient(), profile_version="2.31"))
-    status = build_status(verdict, {}, now=NOW, next_check=LATER, generation=1, masked_key_id=None,
-                          clusters=["c1"], profile="kkp-2.30", upgrade_profile="kkp-2.31", failures=0)
+    status = build_status(verdict, CheckStatus(), now=NOW, next_check=LATER, generation=1, masked_key_id=None,
+                          clusters=["c1"], profile="kkp-2.30", upgrade_profile="kkp-2.31", failures=0).to_dict()
     assert status["clusters"] == [{"name": "c1", "ready": "False", "region": "eu-central-1", "kubernetes": "1.34",
                                    "cloudController": "assume-role (CCM v1.34.0)", "missing": ["iam:PassRole"]}]
     assert status["kkpVersion"] == "2.30"
@@ -129,16 +138,16 @@ def test_per_cluster_entries_and_upgrade_readiness() -> None:
     assert (upgrade["status"], upgrade["reason"]) == ("False", "MissingForTargetVersion")
     assert upgrade["message"].startswith("KKP 2.31 (kkp-2.31): machines: missing iam:PassRole")
     assert status["upgrade"]["missingRequired"] == 1 and status["upgrade"]["kkpVersion"] == "2.31"
-    ready = build_status(replace(verdict, upgrade=replace(sufficient(), profile_version="2.31")), {}, now=NOW,
-                         next_check=LATER, generation=1, masked_key_id=None, clusters=[], profile="kkp-2.30", failures=0,
-                         upgrade_profile="kkp-2.31")
+    ready = build_status(replace(verdict, upgrade=replace(sufficient(), profile_version="2.31")), CheckStatus(),
+                         now=NOW, next_check=LATER, generation=1, masked_key_id=None, clusters=[], profile="kkp-2.30",
+                         failures=0, upgrade_profile="kkp-2.31").to_dict()
     assert next(c for c in ready["conditions"] if c["type"] == "UpgradeReady")["status"] == "True"
     none = build(sufficient(), {})
     assert "UpgradeReady" not in conditions(none), "no target version set, no condition"
 
 
 def test_the_status_and_the_cli_json_name_an_action_alike() -> None:
-    """One shape (action_entry) for `status.missing` and `credcheck check --output json`: same keys, same values."""
+    """One shape for `status.missing` and `credcheck check --output json`: same keys, same values."""
     undecided = ActionResult(replace(PASSROLE, action="ec2:RunInstances", cluster="c1", principal="keys",
                                      why="machines are EC2 instances"), Outcome.MISSING_CONTEXT,
                              ("p#OnlyFromTheVpc",), ("aws:SourceVpc",))
@@ -151,7 +160,5 @@ def test_the_status_and_the_cli_json_name_an_action_alike() -> None:
         "why": "machines are EC2 instances", "missingContextKeys": ["aws:SourceVpc"],
         "matchedStatements": ["p#OnlyFromTheVpc"]}
     assert entries["iam:PassRole"]["missingContextKeys"] == ["ec2:CreateAction"], "why the Allow did not match"
-    cli = verdict_to_dict(verdict)
-    assert cli["missingRequired"] == [entries["iam:PassRole"]]  # the denied ones; status.missing: all not allowed
-    assert verdict_to_dict(verdict, include_allowed=True)["allowed"] == []
+    assert verdict_to_dict(verdict, profile="kkp")["missing"] == build(verdict, {})["missing"]
     assert list(entries["ec2:RunInstances"]) == [k for k in ACTION_FIELDS if k in entries["ec2:RunInstances"]]

@@ -8,7 +8,6 @@ import kopf
 
 from credcheck.controller.cluster_events import ClusterEvents
 from credcheck.controller.reconcile import Reconciled, reconcile
-from credcheck.controller.rotation_service import post_cluster_events
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.schedule import Schedule
 from credcheck.engine.requirements.profiles import BUILTIN
@@ -23,24 +22,23 @@ async def _apply(runtime: Runtime, schedule: Schedule, check: CheckObject, *, bo
     outcome: Reconciled = await reconcile(runtime, check, body.get("status") or {})
     duration = time.monotonic() - started
     schedule.cost((check.namespace, check.name), outcome.spent.items())
-    patch.status.update(outcome.status)
+    status = outcome.status
+    patch.status.update(status.to_dict())
     if outcome.event:
         kind, reason, message = outcome.event
         kopf.event(body, type=kind, reason=reason, message=message)
-    # where KKP's users look: Events on the Clusters the verdict breaks (a discovered check's own: a check written
-    # by hand may name any Cluster)
-    if runtime.settings.cluster_events and check.discovered:
-        if "cluster_events" not in memo:
-            memo.cluster_events = ClusterEvents(runtime.kube, runtime.now)
-        memo.cluster_events.publish(decide(outcome.status))
     for kind, reason, message in outcome.rotation_events:
         kopf.event(body, type=kind, reason=reason, message=message)
-    await post_cluster_events(runtime, outcome.cluster_events, logger)
-    ready: dict[str, Any] = next((c for c in outcome.status.get("conditions", []) if c["type"] == "Ready"), {})
+    # where KKP's users look: Events on the Clusters the verdict breaks (a discovered check's own: a check written
+    # by hand may name any Cluster) and on those rotation left behind, through the one writer
+    if "cluster_events" not in memo:
+        memo.cluster_events = ClusterEvents(runtime.kube, runtime.now)
+    verdict_events = decide(status) if runtime.settings.cluster_events and check.discovered else []
+    memo.cluster_events.publish([*verdict_events, *outcome.cluster_events])
+    ready = status.ready
     logger.info("check result: Ready=%s reason=%s principal=%s key=%s missingRequired=%s duration=%.2fs",
-                ready.get("status"), ready.get("reason"), (outcome.status.get("principal") or {}).get("arn"),
-                outcome.status.get("accessKeyId"), (outcome.status.get("summary") or {}).get("missingRequired"),
-                duration)
+                ready and ready.status, ready and ready.reason, status.principal and status.principal.arn,
+                status.access_key_id, status.summary and status.summary.missing_required, duration)
 
 
 @kopf.on.create(GROUP, VERSION, PLURAL, id="check-on-create")

@@ -86,8 +86,8 @@ def test_a_checks_status_never_quotes_its_configmap_profile() -> None:
                                      "requirements": {"profile": "configmap:p/profile.yaml"}}}
     runtime = Runtime(Settings(), kube, VerdictCache(0), ThreadPoolExecutor(1))
     done = asyncio.run(reconcile(runtime, parse_check(body, BUILTIN), {}))
-    messages = " ".join(c.get("message", "") for c in done.status["conditions"])
-    assert "InvalidProfile" in {c["reason"] for c in done.status["conditions"]}
+    messages = " ".join(c.get("message", "") for c in done.status.to_dict()["conditions"])
+    assert "InvalidProfile" in {c["reason"] for c in done.status.to_dict()["conditions"]}
     assert "SECRET" not in messages and "ConfigMap kubermatic/p" in messages, messages
 
 
@@ -108,7 +108,7 @@ def test_a_configmap_profile_asks_the_control_plane_role_only_what_kkps_ccm_call
                                      "requirements": {"profile": "configmap:p/profile.yaml"}}}
     runtime = Runtime(Settings(), kube, VerdictCache(0), ThreadPoolExecutor(1))
     done = asyncio.run(reconcile(runtime, parse_check(body, BUILTIN), {}))
-    ready = next(c for c in done.status["conditions"] if c["type"] == "Ready")
+    ready = next(c for c in done.status.to_dict()["conditions"] if c["type"] == "Ready")
     assert ready["reason"] == "InvalidProfile" and "controlPlaneRole" in ready["message"], ready
 
 

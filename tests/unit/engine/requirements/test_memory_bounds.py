@@ -8,6 +8,7 @@ from credcheck.controller import metrics
 from credcheck.controller.discovery.store import Store
 from credcheck.engine.requirements.profiles import EXPANDED, EXPANSIONS, load_profile
 from credcheck.engine.target import Target
+from credcheck.kube.check_status import CheckStatus
 
 
 def retained(work: Callable[[], object]) -> tuple[float, object]:
@@ -45,11 +46,12 @@ def test_a_checks_metric_series_cost_under_a_kilobyte() -> None:
                              {"type": "PermissionsSufficient", "status": "False", "reason": "MissingPermissions"},
                              {"type": "Ready", "status": "False", "reason": "MissingPermissions"}],
               "summary": {"missingRequired": 3, "missingRecommended": 1}, "lastCheckTime": "2026-11-27T12:00:00Z"}
+    stored = CheckStatus.from_dict(status)
     names = [f"credential-aws-mem-{i:04d}" for i in range(1000)]
 
     def record() -> None:
         for name in names:
-            metrics.record_status("kubermatic", name, status, 21600)
+            metrics.record_status("kubermatic", name, stored, 21600)
 
     kept, _ = retained(record)
     try:
