@@ -9,7 +9,8 @@ from credcheck.controller.reconcile import CheckRequest, effective, prepare
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
-from credcheck.kube.spec import CheckSpec, ClusterEntry, SecretSource
+from credcheck.engine.target import Target
+from credcheck.kube.spec import CheckSpec, SecretSource
 
 
 class Reads:
@@ -20,7 +21,7 @@ class Reads:
 def request(vouched: bool) -> CheckRequest:
     settings = Settings()
     runtime = Runtime(settings, Reads(), VerdictCache(0), ThreadPoolExecutor(1))  # type: ignore[arg-type]
-    spec = CheckSpec(SecretSource("credential-aws-x"), clusters=(ClusterEntry(name="abc", role_arn="team-control-plane"),))
+    spec = CheckSpec(SecretSource("credential-aws-x"), clusters=(Target(cluster="abc", control_plane_role="team-control-plane"),))
     found = prepare(runtime, "kubermatic", replace(effective(spec, settings), vouched=vouched))
     assert isinstance(found, CheckRequest)
     return found
