@@ -6,6 +6,7 @@ Blocking (Kubernetes reads): the operator calls it from a worker thread.
 """
 
 from collections.abc import Mapping
+from typing import Any, Protocol
 
 from credcheck.engine.credential import (
     PRESET_ACCESS_KEY_ID_KEY,
@@ -14,12 +15,22 @@ from credcheck.engine.credential import (
     parse_credential,
 )
 from credcheck.engine.model import AssumeRole, Credential, Status, Verdict
-from credcheck.kube.client import Kube, ReadFailure
+from credcheck.kube.client import ReadFailure
 from credcheck.kube.contract import EXTERNAL_ID
 from credcheck.kube.kkp import KKPObjectError, preset_aws, read_cluster
 from credcheck.kube.spec import CheckSpec, PresetSource, SecretSource
 
 _EXTERNAL_ID_RULE = "2-1224 characters of letters, digits and _+=,.@:/-"
+
+
+class SourceReads(Protocol):
+    """The Kubernetes reads a check's source takes (kube.client.Kube makes them)."""
+
+    def secret_data(self, namespace: str, name: str) -> dict[str, bytes] | ReadFailure: ...
+
+    def preset(self, name: str) -> dict[str, Any] | ReadFailure: ...
+
+    def cluster(self, name: str) -> dict[str, Any] | ReadFailure: ...
 
 
 def _misconfigured(reason: str, message: str) -> Verdict:
@@ -30,7 +41,7 @@ def _invalid(reason: str, message: str) -> Verdict:
     return Verdict(Status.INVALID, reason, message)
 
 
-def secret_credential(kube: Kube, namespace: str, source: SecretSource,
+def secret_credential(kube: SourceReads, namespace: str, source: SecretSource,
                       secret_data: Mapping[str, bytes] | None = None) -> Credential | Verdict:
     """The keys in a Secret (`secret_data` stands in for its stored data: admission sees a write before it is
     stored); an unreadable Secret or malformed keys are an Invalid verdict."""
@@ -41,7 +52,7 @@ def secret_credential(kube: Kube, namespace: str, source: SecretSource,
     return _invalid(parsed.reason, parsed.message) if isinstance(parsed, CredentialProblem) else parsed
 
 
-def preset_credential(kube: Kube, source: PresetSource,
+def preset_credential(kube: SourceReads, source: PresetSource,
                       own_role: bool = True) -> tuple[Credential, AssumeRole | None] | Verdict:
     """The keys in a Preset's spec.aws, and (with `own_role`: the check names none) the assume-role it sets (KKP
     copies both into the Clusters made from it)."""
@@ -66,7 +77,7 @@ def preset_credential(kube: Kube, source: PresetSource,
     return parsed, role
 
 
-def cluster_external_id(kube: Kube, namespace: str, spec: CheckSpec, role_arn: str,
+def cluster_external_id(kube: SourceReads, namespace: str, spec: CheckSpec, role_arn: str,
                         cluster: str) -> str | Verdict | None:
     """The external ID a Cluster sends with its assume-role, read now (no check or annotation stores it): only for
     that Cluster's own credential Secret and role, so a check can never pair it with other keys or another role."""
@@ -89,7 +100,7 @@ def cluster_external_id(kube: Kube, namespace: str, spec: CheckSpec, role_arn: s
     return use.external_id
 
 
-def read_source(kube: Kube, namespace: str, spec: CheckSpec,
+def read_source(kube: SourceReads, namespace: str, spec: CheckSpec,
                 secret_data: Mapping[str, bytes] | None = None) -> tuple[Credential, AssumeRole | None] | Verdict:
     """A check's credential and the role it assumes (the spec's, its external ID from the Cluster it names, else a
     Preset's own); a Verdict saying why when it cannot be read."""

@@ -238,9 +238,11 @@ def test_explain_exits_as_check_would(monkeypatch: pytest.MonkeyPatch, capsys: p
 # --- a reader that goes away ----------------------------------------------------------------------------------------
 
 def _entry_points() -> list[list[str]]:
-    """The console script pyproject.toml installs (credcheck = credcheck.cli.main:main), and `python -m credcheck.cli`."""
+    """The console script pyproject.toml installs (credcheck = credcheck.entry:main), `python -m credcheck` and
+    `python -m credcheck.cli.main`."""
     script = Path(sys.executable).with_name("credcheck")
-    return ([[str(script)]] if script.exists() else []) + [[sys.executable, "-m", "credcheck.cli.main"]]
+    return ([[str(script)]] if script.exists() else []) + [[sys.executable, "-m", "credcheck"],
+                                                           [sys.executable, "-m", "credcheck.cli.main"]]
 
 
 def _env(buffered: bool) -> dict[str, str]:
