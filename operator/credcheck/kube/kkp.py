@@ -33,7 +33,7 @@ class KKPObjectError(ValueError):
 SecretRef = tuple[str, str]  # (namespace, name) of a credential Secret
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per AWS Cluster in discovery's store
 class KKPCluster:
     """A KKP Cluster on AWS: the Cluster as the engine asks about it (`target`, its region still the Seed's to tell)
     and what only KKP's side needs (which Secret, which role it assumes, its generation and reported version)."""
@@ -88,11 +88,12 @@ def _kind_of(value: Any) -> str:
         type(value), "a number" if isinstance(value, int | float) else type(value).__name__)
 
 
-def _object(value: Any, what: str) -> Mapping[str, Any]:
+def _object(value: Any, *what: str) -> Mapping[str, Any]:
+    """`what` names the field, joined only for an error (reads of well-formed objects build no message)."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise KKPObjectError(f"{what} is {_kind_of(value)}, not an object")
+        raise KKPObjectError(f"{''.join(what)} is {_kind_of(value)}, not an object")
     return value
 
 
@@ -100,35 +101,38 @@ def _path(obj: Mapping[str, Any], what: str, *keys: str) -> Mapping[str, Any]:
     """The object at obj[keys[0]][keys[1]]...; {} when any is absent."""
     here = obj
     for i, key in enumerate(keys):
-        here = _object(here.get(key), f"{what}: {'.'.join(keys[:i + 1])}")
+        value = here.get(key)
+        here = value if isinstance(value, Mapping) else _object(value, what, ": ", ".".join(keys[:i + 1]))
     return here
 
 
-def _text(value: Any, what: str) -> str | None:
+def _text(value: Any, *what: str) -> str | None:
     """A string field (a number too, as generation is): None when absent or empty."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise KKPObjectError(f"{what} is {_kind_of(value)}, not a string")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise KKPObjectError(f"{''.join(what)} is {_kind_of(value)}, not a string")
     return str(value)
 
 
-def _flag(value: Any, what: str) -> bool:
+def _flag(value: Any, *what: str) -> bool:
     if value is None:
         return False
     if not isinstance(value, bool):
-        raise KKPObjectError(f"{what} is {_kind_of(value)}, not true or false")
+        raise KKPObjectError(f"{''.join(what)} is {_kind_of(value)}, not true or false")
     return value
 
 
 def _name(obj: Mapping[str, Any], kind: str) -> str:
     if not isinstance(obj, Mapping):
         raise KKPObjectError(f"a {kind} is {_kind_of(obj)}, not an object")
-    return _text(_object(obj.get("metadata"), f"{kind} metadata").get("name"), f"{kind} metadata.name") or ""
+    return _text(_object(obj.get("metadata"), kind, " metadata").get("name"), kind, " metadata.name") or ""
 
 
 def _reference(ref: Mapping[str, Any], what: str) -> SecretRef | None:
-    name, namespace = _text(ref.get("name"), f"{what}.name"), _text(ref.get("namespace"), f"{what}.namespace")
+    name, namespace = _text(ref.get("name"), what, ".name"), _text(ref.get("namespace"), what, ".namespace")
     return (namespace, name) if name and namespace else None
 
 
@@ -137,40 +141,45 @@ def _reference(ref: Mapping[str, Any], what: str) -> SecretRef | None:
 def read_cluster(cluster: Mapping[str, Any], require_reference: bool = True) -> KKPCluster | None:
     """A Cluster on AWS, or None for a Cluster of another provider or, with `require_reference`, one that names no
     credential Secret (a manifest given to the CLI needs none)."""
-    what = f"Cluster {_name(cluster, 'Cluster')}".rstrip()
+    name = _name(cluster, "Cluster")
+    what = f"Cluster {name}" if name else "Cluster"
     spec = _path(cluster, what, "spec")
     cloud = _path(cluster, what, "spec", "cloud")
-    raw_aws = cloud.get("aws")
-    if not isinstance(raw_aws, Mapping):
+    aws = cloud.get("aws")
+    if not isinstance(aws, Mapping):
         return None  # another provider (an AWS Cluster's spec.cloud.aws is an object, however empty)
-    where = f"{what}: spec.cloud.aws"
-    secret = _reference(_object(raw_aws.get("credentialsReference"), f"{where}.credentialsReference"),
-                        f"{where}.credentialsReference")
+    where = (what, ": spec.cloud.aws")
+    ref = aws.get("credentialsReference")
+    secret = None if ref is None else _reference(_object(ref, *where, ".credentialsReference"),
+                                                 f"{what}: spec.cloud.aws.credentialsReference")
     if require_reference and secret is None:
         return None
-    meta = _object(cluster.get("metadata"), f"{what} metadata")
     target = Target(
-        cluster=_name(cluster, "Cluster") or None,
-        datacenter=_text(cloud.get("dc"), f"{what}: spec.cloud.dc"),
-        kubernetes_version=_text(spec.get("version"), f"{what}: spec.version"),
-        control_plane_role=_text(raw_aws.get("roleARN"), f"{where}.roleARN"),
-        instance_profile=_text(raw_aws.get("instanceProfileName"), f"{where}.instanceProfileName"),
-        security_group_id=_text(raw_aws.get("securityGroupID"), f"{where}.securityGroupID"),
-        vpc_id=_text(raw_aws.get("vpcID"), f"{where}.vpcID"),
-        disable_iam_reconciling=_flag(raw_aws.get("disableIAMReconciling"), f"{where}.disableIAMReconciling"))
-    versions = cluster_kkp_versions(cluster)
+        cluster=name or None,
+        datacenter=_text(cloud.get("dc"), what, ": spec.cloud.dc"),
+        kubernetes_version=_text(spec.get("version"), what, ": spec.version"),
+        control_plane_role=_text(aws.get("roleARN"), *where, ".roleARN"),
+        instance_profile=_text(aws.get("instanceProfileName"), *where, ".instanceProfileName"),
+        security_group_id=_text(aws.get("securityGroupID"), *where, ".securityGroupID"),
+        vpc_id=_text(aws.get("vpcID"), *where, ".vpcID"),
+        disable_iam_reconciling=_flag(aws.get("disableIAMReconciling"), *where, ".disableIAMReconciling"))
+    versions = _kkp_versions(cluster, what)
     return KKPCluster(
         target, secret,
-        assume_role_arn=_text(raw_aws.get("assumeRoleARN"), f"{where}.assumeRoleARN"),
-        external_id=_text(raw_aws.get("assumeRoleExternalID"), f"{where}.assumeRoleExternalID"),
-        generation=_text(meta.get("generation"), f"{what}: metadata.generation"),
+        assume_role_arn=_text(aws.get("assumeRoleARN"), *where, ".assumeRoleARN"),
+        external_id=_text(aws.get("assumeRoleExternalID"), *where, ".assumeRoleExternalID"),
+        generation=_text(_object(cluster.get("metadata")).get("generation"), what, ": metadata.generation"),
         kkp_version=versions[-1] if versions else None)
 
 
 def cluster_kkp_versions(cluster: Mapping[str, Any]) -> tuple[str, ...]:
     """The KKP versions a Cluster's conditions report, sorted (a map by condition type in KKP's API, each with
     kubermaticVersion: kubermatic/kubermatic@v2.31.0:sdk/apis/kubermatic/v1/cluster.go:646-647; a list is read too)."""
-    what = f"Cluster {_name(cluster, 'Cluster')}".rstrip()
+    name = _name(cluster, "Cluster")
+    return _kkp_versions(cluster, f"Cluster {name}" if name else "Cluster")
+
+
+def _kkp_versions(cluster: Mapping[str, Any], what: str) -> tuple[str, ...]:
     conditions = _path(cluster, what, "status").get("conditions") or {}
     if isinstance(conditions, Mapping):
         entries: Any = conditions.values()
@@ -178,6 +187,8 @@ def cluster_kkp_versions(cluster: Mapping[str, Any]) -> tuple[str, ...]:
         entries = conditions
     else:
         raise KKPObjectError(f"{what}: status.conditions is {_kind_of(conditions)}, not an object")
+    if not entries:
+        return ()
     return tuple(sorted({str(c["kubermaticVersion"]) for c in entries
                          if isinstance(c, Mapping) and c.get("kubermaticVersion")}))
 
@@ -186,14 +197,14 @@ def control_plane(cluster: Mapping[str, Any]) -> ControlPlane:
     """Where a Cluster's control plane (and KKP's copy of its credential) lives, and what it was created from."""
     name = _name(cluster, "Cluster")
     what = f"Cluster {name}"
-    meta = _object(cluster.get("metadata"), f"{what} metadata")
-    annotations = _object(meta.get("annotations"), f"{what}: metadata.annotations")
+    meta = _object(cluster.get("metadata"))
+    annotations = _object(meta.get("annotations"), what, ": metadata.annotations")
     return ControlPlane(
-        name, _text(_path(cluster, what, "status").get("namespaceName"), f"{what}: status.namespaceName")
+        name, _text(_path(cluster, what, "status").get("namespaceName"), what, ": status.namespaceName")
         or f"cluster-{name}",
-        paused=_flag(_path(cluster, what, "spec").get("pause"), f"{what}: spec.pause"),
-        uid=_text(meta.get("uid"), f"{what}: metadata.uid") or "",
-        preset=_text(annotations.get(PRESET_ANNOTATION), f"{what}: the {PRESET_ANNOTATION} annotation"))
+        paused=_flag(_path(cluster, what, "spec").get("pause"), what, ": spec.pause"),
+        uid=_text(meta.get("uid"), what, ": metadata.uid") or "",
+        preset=_text(annotations.get(PRESET_ANNOTATION), what, f": the {PRESET_ANNOTATION} annotation"))
 
 
 # --- Seed ---
@@ -204,8 +215,8 @@ def seed_regions(seed: Mapping[str, Any]) -> dict[str, str]:
     what = f"Seed {_name(seed, 'Seed')}".rstrip()
     out: dict[str, str] = {}
     for name, dc in _path(seed, what, "spec", "datacenters").items():
-        region = _text(_path(_object(dc, f"{what}: datacenter {name}"), f"{what}: datacenter {name}", "spec",
-                             "aws").get("region"), f"{what}: datacenter {name} spec.aws.region")
+        at = f"{what}: datacenter {name}"
+        region = _text(_path(_object(dc, at), at, "spec", "aws").get("region"), at, ": spec.aws.region")
         if region:
             out[str(name)] = region
     return out
@@ -214,7 +225,7 @@ def seed_regions(seed: Mapping[str, Any]) -> dict[str, str]:
 def seed_kkp_version(seed: Mapping[str, Any]) -> str | None:
     """The KKP version a Seed reports (status.versions.kubermatic)."""
     what = f"Seed {_name(seed, 'Seed')}".rstrip()
-    return _text(_path(seed, what, "status", "versions").get("kubermatic"), f"{what}: status.versions.kubermatic")
+    return _text(_path(seed, what, "status", "versions").get("kubermatic"), what, ": status.versions.kubermatic")
 
 
 # --- Preset ---
@@ -227,8 +238,8 @@ def preset_aws(preset: Mapping[str, Any]) -> PresetAWS | None:
         return None
     where = f"{what}: spec.aws"
     return PresetAWS({str(k): v.encode() for k, v in aws.items() if isinstance(v, str)},
-                     _text(aws.get("assumeRoleARN"), f"{where}.assumeRoleARN"),
-                     _text(aws.get("assumeRoleExternalID"), f"{where}.assumeRoleExternalID"))
+                     _text(aws.get("assumeRoleARN"), where, ".assumeRoleARN"),
+                     _text(aws.get("assumeRoleExternalID"), where, ".assumeRoleExternalID"))
 
 
 # --- ExternalCluster ---
@@ -241,6 +252,6 @@ def read_external_cluster(external: Mapping[str, Any]) -> ImportedEKS | None:
     if not isinstance(eks, Mapping):
         return None
     where = f"{what}: spec.cloudSpec.eks"
-    return ImportedEKS(name, _text(eks.get("name"), f"{where}.name"), _text(eks.get("region"), f"{where}.region"),
-                       _reference(_object(eks.get("credentialsReference"), f"{where}.credentialsReference"),
+    return ImportedEKS(name, _text(eks.get("name"), where, ".name"), _text(eks.get("region"), where, ".region"),
+                       _reference(_object(eks.get("credentialsReference"), where, ".credentialsReference"),
                                   f"{where}.credentialsReference"))
