@@ -242,9 +242,7 @@ def apply_deletion(status: dict[str, Any], profile: str, check: CheckObject | No
     """deletionReady (and deletionMessage) in each status.clusters entry, from the deletion calls of a built-in
     profile (a ConfigMap profile: Unknown); and each Cluster's settings KKP's components reject (configFindings)."""
     if check is not None and check.spec is not None:
-        apply_config_findings(status, [{"name": c.cluster, "roleARN": c.control_plane_role,
-                                        "disableIAMReconciling": c.disable_iam_reconciling}
-                                       for c in check.spec.clusters], looked_up)
+        apply_config_findings(status, check.spec.clusters, looked_up)
     actions = deletion_actions(load_profile(profile).statements) if profile in BUILTIN else frozenset()
     skipped = check.spec.requirements.skip_features if check is not None and check.spec is not None else ()
     for entry in status.get("clusters") or []:

@@ -1,6 +1,7 @@
 """Cluster settings KKP's components reject, from plain values."""
 
 from credcheck.controller.cluster_config import apply_config_findings, resource_findings, role_arn_findings
+from credcheck.engine.target import Target
 
 ACCOUNT = "123456789012"
 
@@ -24,8 +25,8 @@ def test_an_arn_in_the_credentials_account_is_fine_and_one_elsewhere_is_named() 
 
 def test_findings_land_in_the_clusters_own_status_entry() -> None:
     status = {"principal": {"account": ACCOUNT}, "clusters": [{"name": "a"}, {"name": "b", "configFindings": ["x"]}]}
-    apply_config_findings(status, [{"name": "a", "roleARN": "bare", "disableIAMReconciling": True},
-                                   {"name": "b", "roleARN": f"arn:aws:iam::{ACCOUNT}:role/cp"}])
+    apply_config_findings(status, [Target(cluster="a", control_plane_role="bare", disable_iam_reconciling=True),
+                                   Target(cluster="b", control_plane_role=f"arn:aws:iam::{ACCOUNT}:role/cp")])
     assert "not an ARN" in status["clusters"][0]["configFindings"][0]
     assert "configFindings" not in status["clusters"][1]
 
