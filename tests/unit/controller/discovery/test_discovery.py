@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from credcheck.controller.discovery.desired import desired_for_preset, desired_for_secret, needs_update
 from credcheck.controller.discovery.kkp import is_credential_secret, merge_uses
 from credcheck.engine.requirements.profiles import BUILTIN
@@ -145,3 +147,23 @@ def test_an_eks_name_a_check_cannot_hold_is_asked_on_cluster_star_and_noted_neve
     raw = {"source": {"secretRef": {"name": "credential-aws-e1"}}, "requirements": {"profile": "eks"},
            "clusters": [{"name": c.cluster, "region": c.region} for c in found.clusters]}
     assert isinstance(parse_spec(raw, BUILTIN), CheckSpec), "what discovery writes parses"
+
+
+def test_a_kkp_object_with_a_field_of_the_wrong_type_is_left_out_of_the_store_and_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Never a silent skip, never an informer that stops: the object is not indexed and the log names its field."""
+    from credcheck.controller.discovery import service  # noqa: PLC0415
+
+    odd = {"metadata": {"name": "abc"}, "spec": {"cloud": {"aws": {"credentialsReference": "credential-aws-abc"}}}}
+    with caplog.at_level("WARNING", logger="credcheck.controller.discovery"):
+        assert service._cluster(odd) is None
+        assert service._external({"metadata": {"name": "e"}, "spec": {"cloudSpec": {"eks": []}}}) is None
+        assert service._seed({"metadata": {"name": "s"}, "spec": {"datacenters": {"dc": []}}}) is None
+        name, view = service._preset({"metadata": {"name": "team"}, "spec": {"aws": {"assumeRoleARN": ["x"]}}})
+    assert name == "team" and view.has_aws, "a Preset is still checked: its check names the field"
+    assert "Cluster abc: spec.cloud.aws.credentialsReference is a string, not an object" in caplog.text
+    assert "Seed s: datacenter dc is a list, not an object" in caplog.text
+    good = {"metadata": {"name": "abc"}, "spec": {"cloud": {"aws": {"credentialsReference": {
+        "name": "credential-aws-abc", "namespace": "kubermatic"}}}}}
+    found = service._cluster(good)
+    assert found is not None and found[0] == ("kubermatic", "credential-aws-abc")
