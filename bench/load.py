@@ -225,7 +225,7 @@ def run(state: Path, args: argparse.Namespace) -> None:
         env.update(CREDCHECK_INTERVAL=args.interval, CREDCHECK_CACHE_TTL="1m")
     log = (state / "operator.log").open("wb")
     argv = [sys.executable, os.environ["CREDCHECK_BENCH_OPERATOR"]] if os.environ.get("CREDCHECK_BENCH_OPERATOR") \
-        else [sys.executable, "-m", "credcheck.cli.main", "run"]
+        else [sys.executable, "-m", "credcheck", "run"]
     operator = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_ready(args.metrics_url.replace("/metrics", "/readyz"), operator)

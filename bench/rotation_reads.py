@@ -18,8 +18,9 @@ from typing import Any
 from credcheck.controller.rotation_service import _read_all
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
+from credcheck.engine.target import Target
 from credcheck.kube.client import Kube
-from credcheck.kube.spec import CheckObject, CheckSpec, ClusterEntry, SecretSource
+from credcheck.kube.spec import CheckObject, CheckSpec, SecretSource
 from credcheck_testground import controlplane, kkp
 from credcheck_testground.install import install_base
 from credcheck_testground.processes import stop_all
@@ -58,7 +59,7 @@ def main(n: int = 200) -> None:
             print(f"{n} Clusters with copies and {5 * n} Deployments made in {time.monotonic() - made:.0f} s")
             os.environ["KUBECONFIG"] = str(cp.service_account_kubeconfig(NS, "credcheck"))
             runtime = Runtime.create(Settings(), Kube())
-            clusters = tuple(ClusterEntry(name=f"bench{i:05d}", region="eu-central-1") for i in range(n))
+            clusters = tuple(Target(cluster=f"bench{i:05d}", region="eu-central-1") for i in range(n))
             check = CheckObject(NS, secret, 1, CheckSpec(SecretSource(secret), clusters=clusters), ())
             for attempt in (1, 2):
                 started = time.monotonic()

@@ -195,7 +195,7 @@ def running_operator(cp: ControlPlane, aws: LocalAWS, state: Path, *, env_extra:
     env.update({f"CREDCHECK_{k.upper()}": v for k, v in settings.items()})
     env.update(env_extra or {})
     with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "credcheck.cli.main", "run"], env=env, stdout=out,
+        proc = subprocess.Popen([sys.executable, "-m", "credcheck", "run"], env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
     running = RunningOperator(log, f"http://127.0.0.1:{metrics_port}", proc)
     try:

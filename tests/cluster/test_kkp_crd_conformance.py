@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from credcheck.controller.discovery.kkp import cluster_use, external_cluster_secret, seed_regions
+from credcheck.kube.kkp import read_cluster, read_external_cluster, seed_regions
 from credcheck_testground import controlplane, kkp
 from credcheck_testground.controlplane import ControlPlane
 from credcheck_testground.processes import stop_all, wait_until
@@ -255,11 +255,11 @@ def test_credcheck_reads_the_same_from_objects_admitted_by_either(ours_decided: 
     def reads(stored: dict[str, Any]) -> Any:
         kind = stored["kind"]
         if kind == "Cluster":
-            return cluster_use(stored)
+            return read_cluster(stored)
         if kind == "Seed":
             return seed_regions(stored)
         if kind == "ExternalCluster":
-            return external_cluster_secret(stored)
+            return read_external_cluster(stored)
         return stored["spec"].get("aws")
 
     differ = {}

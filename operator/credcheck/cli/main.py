@@ -14,8 +14,6 @@ from typing import Any
 import yaml
 
 from credcheck.cli.report import verdict_to_dict, verdict_to_text
-from credcheck.controller.discovery.kkp import cluster_use, seed_regions
-from credcheck.controller.settings import add_arguments
 from credcheck.engine.iam.catalog import load_catalog
 from credcheck.engine.iam.evaluator import evaluate, make_request
 from credcheck.engine.iam.policy import Policy, PolicyError, parse_policy
@@ -26,6 +24,14 @@ from credcheck.engine.requirements.coverage import table as coverage_table
 from credcheck.engine.requirements.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile
 from credcheck.engine.target import Target
 from credcheck.engine.verdict import grant_policy
+from credcheck.kube.kkp import (
+    KKPCluster,
+    KKPObjectError,
+    cluster_kkp_versions,
+    read_cluster,
+    seed_kkp_version,
+    seed_regions,
+)
 
 DEFAULT_REGION = "us-east-1"
 
@@ -126,23 +132,37 @@ def _read_manifest(path: str, kind: str) -> dict[str, Any]:
     return raw
 
 
+def _kkp_cluster(path: str, cluster: dict[str, Any]) -> KKPCluster:
+    try:
+        use = read_cluster(cluster, require_reference=False)
+    except KKPObjectError as err:
+        raise UsageError(f"{path}: {err}") from None
+    if use is None:
+        raise UsageError(f"{path}: the Cluster has no spec.cloud.aws")
+    return use
+
+
+def _seed_regions(path: str | None) -> dict[str, str]:
+    try:
+        return seed_regions(_read_manifest(path, "Seed")) if path else {}
+    except KKPObjectError as err:
+        raise UsageError(f"{path}: {err}") from None
+
+
 def _target(args: argparse.Namespace) -> tuple[Target, dict[str, Any] | None]:
     """The Cluster the command asks about (--cluster, --seed), or none; --region still wins."""
     if not getattr(args, "cluster", None):
         target = Target(kubernetes_version=getattr(args, "kubernetes_version", None))
         return target, None
     cluster = _read_manifest(args.cluster, "Cluster")
-    regions = seed_regions(_read_manifest(args.seed, "Seed")) if getattr(args, "seed", None) else {}
-    use = cluster_use(cluster, require_reference=False)
-    if use is None:
-        raise UsageError(f"{args.cluster}: the Cluster has no spec.cloud.aws")
-    target = use.spec_entry(regions).to_target(args.region)
-    aws = ((cluster.get("spec") or {}).get("cloud") or {}).get("aws") or {}
-    if aws.get("assumeRoleARN"):  # KKP's controllers assume it with the keys: the policy must allow it
-        target = replace(target, assume_role_arn=str(aws["assumeRoleARN"]))
+    regions = _seed_regions(getattr(args, "seed", None))
+    use = _kkp_cluster(args.cluster, cluster)
+    dc = use.target.datacenter
+    # KKP's controllers assume the Cluster's assumeRoleARN with the keys: the policy must allow it
+    target = replace(use.target, region=args.region or ((regions.get(dc) or None) if dc else None),
+                     assume_role_arn=use.assume_role_arn)
     if getattr(args, "kubernetes_version", None):
         target = replace(target, kubernetes_version=args.kubernetes_version)
-    dc = ((cluster.get("spec") or {}).get("cloud") or {}).get("dc")
     if target.region is None and dc:
         print(f"note: datacenter {dc!r} is not in --seed; using {args.region or DEFAULT_REGION}", file=sys.stderr)
     return target, cluster
@@ -151,16 +171,20 @@ def _target(args: argparse.Namespace) -> tuple[Target, dict[str, Any] | None]:
 def _reported_kkp_versions(cluster: dict[str, Any] | None, seed: dict[str, Any] | None) -> dict[str, str]:
     """The KKP versions a Seed (status.versions.kubermatic) and a Cluster (its conditions' kubermaticVersion: a map
     by condition type in KKP's API) report."""
+    try:
+        return _kkp_versions(cluster, seed)
+    except KKPObjectError as err:
+        raise UsageError(str(err)) from None
+
+
+def _kkp_versions(cluster: dict[str, Any] | None, seed: dict[str, Any] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     if seed is not None:
-        version = ((seed.get("status") or {}).get("versions") or {}).get("kubermatic")
+        version = seed_kkp_version(seed)
         if version:
-            out[f"Seed {(seed.get('metadata') or {}).get('name', '')}"] = str(version)
+            out[f"Seed {(seed.get('metadata') or {}).get('name', '')}"] = version
     if cluster is not None:
-        conditions = (cluster.get("status") or {}).get("conditions") or {}
-        entries = conditions.values() if isinstance(conditions, dict) else conditions
-        versions = sorted({str(c["kubermaticVersion"]) for c in entries
-                           if isinstance(c, dict) and c.get("kubermaticVersion")})
+        versions = cluster_kkp_versions(cluster)
         name = (cluster.get("metadata") or {}).get("name", "")
         for version in versions:
             out[f"Cluster {name}" + (f" ({version})" if len(versions) > 1 else "")] = version
@@ -225,9 +249,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.secret and not name:
         raise UsageError("--secret takes NAMESPACE/NAME")
     target, cluster = _target(args)
-    aws = (((cluster or {}).get("spec") or {}).get("cloud") or {}).get("aws") or {}
-    role_arn = args.assume_role_arn or aws.get("assumeRoleARN")
-    external_id = args.external_id or aws.get("assumeRoleExternalID") or None
+    use = _kkp_cluster(args.cluster, cluster) if cluster is not None else None
+    role_arn = args.assume_role_arn or (use.assume_role_arn if use else None)
+    external_id = args.external_id or (use.external_id if use else None)
     role = AssumeRole(role_arn, external_id) if role_arn else None
     # one check, so the clients and the auditor's memory live as long as the command; a person runs it in their own
     # environment, so the endpoints they configured (AWS_ENDPOINT_URL, the AWS config) are honoured
@@ -276,10 +300,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return exit_code(verdict_of(check))
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from credcheck.controller.main import run_operator  # noqa: PLC0415 - kopf loads only for `credcheck run`
-
-    return run_operator(args)
+def cmd_run(_: argparse.Namespace) -> int:
+    """Reached only when this module is run itself: the `credcheck` command (credcheck.entry) routes `run` to the
+    operator before the CLI parses anything, and the CLI never imports the controller."""
+    raise UsageError("`run` starts the operator: use the `credcheck run` command or `python -m credcheck run`")
 
 
 def cmd_catalog(_: argparse.Namespace) -> int:
@@ -380,8 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="name every recommended (never failing) action, not only how many")
     explain.set_defaults(func=cmd_explain)
 
-    run = sub.add_parser("run", help="run the operator (flags also read from CREDCHECK_<FLAG> variables)")
-    add_arguments(run)
+    run = sub.add_parser("run", help="run the operator (flags also read from CREDCHECK_<FLAG> variables; "
+                         "`credcheck run --help` lists them)", add_help=False)
+    run.add_argument("operator_flags", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
 
     catalog = sub.add_parser("catalog", help="the IAM action catalog's source and date")

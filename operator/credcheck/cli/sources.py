@@ -1,11 +1,14 @@
-"""Where the CLI takes a credential from: the boto3 chain, or a KKP Secret through the kubeconfig."""
+"""Where the CLI takes a credential from: the boto3 chain, or a KKP Secret through the kubeconfig (read as the
+operator reads it: kube.sources)."""
 
 import boto3
 
-from credcheck.engine.credential import CredentialProblem, parse_credential
-from credcheck.engine.model import Credential
-from credcheck.kube.client import Kube, ReadFailure
+from credcheck.engine.credential import CredentialProblem
+from credcheck.engine.model import Credential, Verdict
+from credcheck.kube.client import Kube
 from credcheck.kube.kubeconfig import cli_login
+from credcheck.kube.sources import secret_credential
+from credcheck.kube.spec import SecretSource
 
 
 def credential_from_environment(profile: str | None = None) -> Credential | CredentialProblem:
@@ -19,7 +22,6 @@ def credential_from_environment(profile: str | None = None) -> Credential | Cred
 
 
 def credential_from_secret(namespace: str, name: str) -> Credential | CredentialProblem:
-    data = Kube(cli_login).secret_data(namespace, name)
-    if isinstance(data, ReadFailure):
-        return CredentialProblem(data.reason, data.message)
-    return parse_credential(data)
+    """A KKP credential Secret's keys (KKP's key names), or why they cannot be used."""
+    found = secret_credential(Kube(cli_login), namespace, SecretSource(name))
+    return CredentialProblem(found.reason, found.message) if isinstance(found, Verdict) else found

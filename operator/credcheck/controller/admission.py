@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from credcheck.engine.credential import credential_problems
+from credcheck.engine.credential import PRESET_ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY, credential_problems
 from credcheck.engine.requirements.profiles import BUILTIN
 from credcheck.kube.contract import KKP_GROUP, LABEL_DISCOVERED, ROLE_ARN
 from credcheck.kube.spec import CheckSpec, SecretSource, new_problems
@@ -122,11 +122,11 @@ def secret_problems(data: Mapping[str, bytes]) -> list[str]:
 
 def preset_problems(aws: Mapping[str, Any]) -> list[str]:
     """Problems with a Preset's spec.aws (KKP spells the key id accessKeyID there)."""
-    data = {k: str(v).encode() for k, v in aws.items() if k in ("accessKeyID", "secretAccessKey") and v is not None}
+    keys = (PRESET_ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY)
+    data = {k: str(v).encode() for k, v in aws.items() if k in keys and v is not None}
     if not data:
         return []  # a Preset that takes its AWS credential from elsewhere
-    problems = [f"spec.aws: {p.message}" for p in credential_problems(data, "accessKeyID", "secretAccessKey",
-                                                                          where="Preset")]
+    problems = [f"spec.aws: {p.message}" for p in credential_problems(data, *keys, where="Preset")]
     role = aws.get("assumeRoleARN")
     if role and not ROLE_ARN.match(str(role)):
         problems.append(f"spec.aws.assumeRoleARN {role!r} is not an IAM role ARN")

@@ -4,10 +4,10 @@ Each finding names the component that fails, how, and the KKP code (kubermatic/k
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
 
+from credcheck.engine.target import Target
 from credcheck.kube.check_status import CheckStatus
 
 ARN = re.compile(r"^arn:aws(-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?:iam::(\d{12}):role/.+$")
@@ -37,17 +37,17 @@ def role_arn_findings(role_arn: str | None, disable_iam_reconciling: bool, accou
     return []
 
 
-def config_findings(entry: Mapping[str, Any], account: str | None) -> list[str]:
+def config_findings(cluster: Target, account: str | None) -> list[str]:
     """Findings for one spec.clusters entry (roleARN, disableIAMReconciling) and the credential's account."""
-    return role_arn_findings(entry.get("roleARN") or None, bool(entry.get("disableIAMReconciling")), account)
+    return role_arn_findings(cluster.control_plane_role, cluster.disable_iam_reconciling, account)
 
 
-def apply_config_findings(status: CheckStatus, spec_clusters: list[Mapping[str, Any]],
+def apply_config_findings(status: CheckStatus, spec_clusters: Iterable[Target],
                           looked_up: Mapping[str, list[str]] | None = None) -> CheckStatus:
     """configFindings in each status.clusters entry, from the check's spec.clusters and the principal's account,
     and what was `looked_up` in AWS per Cluster (resource_findings)."""
     account = status.principal.account if status.principal is not None else None
-    by_name = {str(c.get("name")): c for c in spec_clusters if c.get("name")}
+    by_name = {c.cluster: c for c in spec_clusters if c.cluster}
     entries = []
     for entry in status.clusters:
         spec = by_name.get(entry.name)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from credcheck.kube.check_status import CheckStatus, ClusterStatus
+from credcheck.kube.kkp import KKPObjectError, read_cluster
 
 DELETION_FEATURES = ("cluster-deletion", "cluster-deletion-owned")
 
@@ -75,13 +76,13 @@ def delete_target(operation: str, old: Mapping[str, Any]) -> DeleteTarget | None
     """The check that covers a KKP Cluster being deleted (an AWS Cluster with a credential Secret), or None."""
     if operation != "DELETE":
         return None
-    aws = ((old.get("spec") or {}).get("cloud") or {}).get("aws")
-    ref = (aws.get("credentialsReference") or {}) if isinstance(aws, Mapping) else {}
-    name, namespace = ref.get("name"), ref.get("namespace")
-    cluster = (old.get("metadata") or {}).get("name")
-    if not (name and namespace and cluster):
+    try:
+        use = read_cluster(old)
+    except KKPObjectError:  # not a Cluster credcheck can read (the apiserver's schema keeps them out): no warning
         return None
-    return DeleteTarget(str(cluster), str(namespace), str(name))
+    if use is None or use.secret is None or not use.name:
+        return None
+    return DeleteTarget(use.name, *use.secret)
 
 
 def warning_from_check(target: DeleteTarget, check_name: str, check: Mapping[str, Any] | None) -> str | None:

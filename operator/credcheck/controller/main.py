@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,7 +24,7 @@ from credcheck.controller import (
 from credcheck.controller.leader import LeaderElector, default_identity, lease_client
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.schedule import Schedule
-from credcheck.controller.settings import Settings, from_arguments
+from credcheck.controller.settings import Settings, add_arguments, from_arguments
 from credcheck.controller.supervise import Health
 from credcheck.controller.webhook import server as webhook_server
 from credcheck.engine.aws.session import AWSClients
@@ -70,6 +71,14 @@ def _log_endpoints(aws: AWSClients) -> None:
     ignored = aws.ignored_overrides()
     LOG.info("AWS requests go over https to AWS hosts only (from us-east-1: %s)%s", where,
              f"; ignored endpoint overrides: {', '.join(ignored)}" if ignored else "")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`credcheck run`: the operator, one flag per setting (credcheck.entry routes `run` here)."""
+    parser = argparse.ArgumentParser(prog="credcheck run",
+                                     description="run the operator (flags also read from CREDCHECK_<FLAG> variables)")
+    add_arguments(parser)
+    return run_operator(parser.parse_args(argv))
 
 
 def run_operator(args: argparse.Namespace) -> int:

@@ -25,9 +25,8 @@ from credcheck.controller.rotation_service import apply, apply_deletion, follow
 from credcheck.controller.rotation_service import forget as forget_rotation
 from credcheck.controller.runtime import Runtime
 from credcheck.engine.check import CheckOptions, check_failed, check_options
-from credcheck.engine.credential import CredentialProblem, parse_credential
 from credcheck.engine.keys import KeyPolicy
-from credcheck.engine.model import AssumeRole, Credential, Status, Verdict
+from credcheck.engine.model import Credential, Status, Verdict
 from credcheck.engine.requirements.bounded_yaml import redacted
 from credcheck.engine.requirements.coverage import findings_for
 from credcheck.engine.requirements.profiles import BUILTIN, Profile, ProfileError, load_profile, parse_profile_cached
@@ -35,9 +34,9 @@ from credcheck.engine.requirements.untrusted import role_problems
 from credcheck.kube.check_status import CheckStatus
 from credcheck.kube.client import ReadFailure
 from credcheck.kube.cluster_events import ClusterEvent
-from credcheck.kube.contract import EXTERNAL_ID
 from credcheck.kube.hygiene import with_hygiene
-from credcheck.kube.spec import CheckObject, CheckSpec, SecretSource, SpecProblem
+from credcheck.kube.sources import read_source
+from credcheck.kube.spec import CheckObject, CheckSpec, SpecProblem
 from credcheck.kube.status import (
     StatusCondition,
     build_status,
@@ -99,65 +98,6 @@ def _profile(runtime: Runtime, namespace: str, name: str) -> tuple[Profile, str]
                           "configmap:NAME/KEY")
 
 
-def _source(runtime: Runtime, namespace: str, spec: CheckSpec,
-            secret_data: Mapping[str, bytes] | None = None) -> tuple[Credential, AssumeRole | None] | Verdict:
-    wanted = spec.assume_role
-    role = AssumeRole(wanted.role_arn, wanted.external_id) if wanted else None
-    if wanted is not None and wanted.external_id_from_cluster:
-        external = _cluster_external_id(runtime, namespace, spec, wanted.role_arn, wanted.external_id_from_cluster)
-        if isinstance(external, Verdict):
-            return external
-        role = AssumeRole(wanted.role_arn, external)
-    source = spec.source
-    if isinstance(source, SecretSource):
-        data = secret_data if secret_data is not None else runtime.kube.secret_data(namespace, source.name)
-        if isinstance(data, ReadFailure):
-            return Verdict(Status.INVALID, data.reason, data.message)
-        parsed = parse_credential(data, source.access_key_id_key, source.secret_access_key_key)
-    else:
-        preset = runtime.kube.preset(source.name)
-        if isinstance(preset, ReadFailure):
-            return Verdict(Status.INVALID, preset.reason, preset.message)
-        aws = (preset.get("spec") or {}).get("aws") or {}
-        if not aws:
-            return _misconfigured("PresetHasNoAWS", f"Preset {source.name} has no spec.aws")
-        parsed = parse_credential({k: str(v).encode() for k, v in aws.items() if isinstance(v, str)},
-                                  "accessKeyID", "secretAccessKey", where="Preset")
-        if role is None and aws.get("assumeRoleARN"):
-            external = aws.get("assumeRoleExternalID") or None
-            if external is not None and not EXTERNAL_ID.fullmatch(str(external)):  # never sent, never quoted (#33)
-                return _misconfigured("InvalidExternalID", f"Preset {source.name}: spec.aws.assumeRoleExternalID "
-                                      "is not an external ID AWS accepts (2-1224 characters of letters, digits and "
-                                      "_+=,.@:/-): fix the Preset")
-            role = AssumeRole(aws["assumeRoleARN"], external)
-    if isinstance(parsed, CredentialProblem):
-        return Verdict(Status.INVALID, parsed.reason, parsed.message)
-    return parsed, role
-
-
-def _cluster_external_id(runtime: Runtime, namespace: str, spec: CheckSpec, role_arn: str,
-                         cluster: str) -> str | Verdict | None:
-    """The external ID a Cluster sends with its assume-role, read now (no check or annotation stores it): only for
-    that Cluster's own credential Secret and role, so a check can never pair it with other keys or another role."""
-    found = runtime.kube.cluster(cluster)
-    if isinstance(found, ReadFailure):
-        return _misconfigured("ExternalIDUnavailable", found.message)
-    aws = ((found.get("spec") or {}).get("cloud") or {}).get("aws") or {}
-    ref = aws.get("credentialsReference") or {}
-    secret = spec.source.name if isinstance(spec.source, SecretSource) else None
-    if (ref.get("namespace"), ref.get("name")) != (namespace, secret) or aws.get("assumeRoleARN") != role_arn:
-        return _misconfigured("ExternalIDUnavailable",
-                              f"Cluster {cluster} does not assume {role_arn} with Secret {namespace}/{secret}: its "
-                              "external ID is used only with its own credential and role (discovery updates the "
-                              "check when the Cluster changes)")
-    external = str(aws["assumeRoleExternalID"]) if aws.get("assumeRoleExternalID") else None
-    if external is not None and not EXTERNAL_ID.fullmatch(external):  # never sent, never quoted (issue 33)
-        return _misconfigured("InvalidExternalID", f"Cluster {cluster}: spec.cloud.aws.assumeRoleExternalID is not "
-                              "an external ID AWS accepts (2-1224 characters of letters, digits and _+=,.@:/-): "
-                              "fix the Cluster")
-    return external
-
-
 @dataclass(frozen=True)
 class CheckRequest:
     """A check's spec resolved into what AWS is asked, and the cache key that shares the answer."""
@@ -177,11 +117,11 @@ def prepare(runtime: Runtime, namespace: str, want: Effective,
     upgrade = _profile(runtime, namespace, want.upgrade_profile) if want.upgrade_profile else None
     if isinstance(upgrade, Verdict):
         return upgrade
-    source = _source(runtime, namespace, want.spec, secret_data)
+    source = read_source(runtime.kube, namespace, want.spec, secret_data)
     if isinstance(source, Verdict):
         return source
     credential, role = source
-    targets = tuple(entry.to_target(want.explicit_region) for entry in want.spec.clusters)
+    targets = tuple(replace(c, region=want.explicit_region or c.region) for c in want.spec.clusters)  # spec.region wins
     options = check_options(
         profile[0], region=want.region, assume_role=role, skip_features=want.spec.requirements.skip_features,
         targets=targets, target_profile=upgrade[0] if upgrade else None,
@@ -260,7 +200,7 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
     failures = consecutive_failures(previous, verdict)
     delay = (retry_delay(failures, interval, settings.retry_base_seconds) if verdict.status is Status.UNKNOWN
              else interval)
-    named = [str(c.name) for c in check.spec.clusters] if check.spec is not None else []
+    named = [str(c.cluster) for c in check.spec.clusters] if check.spec is not None else []
     status = build_status(verdict, previous, now=now, next_check=next_check_time(now, delay, runtime.jitter()),
                           generation=check.generation, masked_key_id=masked, failures=failures,
                           clusters=list(check.used_by) or named,

@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 REVISION_LABEL = "cloud-credentials-secret-revision"  # related_revisions.go:108: "<secret>-secret-revision"
-PRESET_ANNOTATION = "presetName"  # sdk/apis/kubermatic/v1/cluster.go:50
 COPY_SECRET = "cloud-credentials"  # pkg/resources/resources.go:405
 DO_NOT_DEACTIVATE = "do not deactivate the old key yet"
 

@@ -21,7 +21,6 @@ from credcheck.controller.deletion import deletion_actions, deletion_readiness
 from credcheck.controller.metrics import REGISTRY
 from credcheck.controller.rotation import (
     COPY_SECRET,
-    PRESET_ANNOTATION,
     ClusterKeys,
     Decision,
     InUse,
@@ -33,13 +32,14 @@ from credcheck.controller.rotation import (
 )
 from credcheck.controller.runtime import Runtime
 from credcheck.engine.aws.keys import keys_refused
-from credcheck.engine.credential import ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY
+from credcheck.engine.credential import ACCESS_KEY_ID_KEY, PRESET_ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY
 from credcheck.engine.model import Credential
 from credcheck.engine.requirements.profiles import BUILTIN, load_profile
 from credcheck.kube.check_status import CheckStatus, ClusterStatus
 from credcheck.kube.client import ReadFailure
 from credcheck.kube.cluster_events import ClusterEvent
 from credcheck.kube.contract import parse_timestamp, timestamp
+from credcheck.kube.kkp import KKPObjectError, control_plane, preset_aws
 from credcheck.kube.spec import CheckObject, SecretSource
 from credcheck.kube.status import StatusCondition, merge_conditions
 
@@ -94,10 +94,13 @@ def _read_cluster(runtime: Runtime, name: str, source: str, source_digest: str |
     if isinstance(found, ReadFailure):
         return ClusterKeys(name, f"cluster-{name}", source=source,
                            unknown=f"Cluster {name} cannot be read: {found.reason}"), ""
-    meta, spec = found.get("metadata") or {}, found.get("spec") or {}
-    namespace = str((found.get("status") or {}).get("namespaceName") or f"cluster-{name}")
-    base = ClusterKeys(name, namespace, paused=bool(spec.get("pause")), source=source, source_digest=source_digest)
-    uid = str(meta.get("uid") or "")
+    try:
+        home = control_plane(found)
+    except KKPObjectError as err:
+        return ClusterKeys(name, f"cluster-{name}", source=source, unknown=f"{err}: fix the Cluster"), ""
+    namespace = home.namespace
+    base = ClusterKeys(name, namespace, paused=home.paused, source=source, source_digest=source_digest)
+    uid = home.uid
     if source_digest is None:
         return _with(base, unknown=f"{source} holds no complete key pair to compare with"), uid
     copy = kube.copy_secret(namespace, COPY_SECRET)
@@ -112,24 +115,26 @@ def _read_cluster(runtime: Runtime, name: str, source: str, source_digest: str |
     if isinstance(deployments, ReadFailure):
         return _with(base, unknown=f"{deployments.message}: the Deployments that run on the copy cannot be "
                      "followed"), uid
-    preset, preset_digest = (meta.get("annotations") or {}).get(PRESET_ANNOTATION), None
+    preset, preset_digest = home.preset, None
     if preset:
-        found_preset = kube.preset(str(preset))
+        found_preset = kube.preset(preset)
         if isinstance(found_preset, ReadFailure) and found_preset.reason != "PresetNotFound":
             # whether the Preset's keys moved on (kubermatic/kubermatic#11860) is what this read is for: unverified
             # is Unknown, never Current (a deleted Preset leaves the Cluster on its own Secret: compared above)
             return _with(base, unknown=f"the Cluster was created from Preset {preset}, which credcheck cannot read "
                          f"({found_preset.reason}): grant get on presets, or turn presets off"), uid
-        aws = ((found_preset.get("spec") or {}).get("aws") or {}) if isinstance(found_preset, dict) else {}
-        preset_digest = _digest({k: str(v).encode() for k, v in aws.items() if isinstance(v, str)},
-                                "accessKeyID", "secretAccessKey")
+        try:
+            aws = preset_aws(found_preset) if isinstance(found_preset, dict) else None
+        except KKPObjectError as err:
+            return _with(base, unknown=f"the Cluster was created from Preset {preset}: {err}"), uid
+        preset_digest = _digest(aws.data if aws else {}, PRESET_ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY)
     refused = None
     if copy_digest is not None and copy_digest != source_digest:
         credential = Credential(data[ACCESS_KEY_ID_KEY].decode(errors="replace").strip(),
                                 data[SECRET_ACCESS_KEY_KEY].decode(errors="replace").strip())
         refused = keys_refused(runtime.aws, credential, region)
     return _with(base, copy_digest=copy_digest, copy_version=version, rollouts=rollouts(deployments),
-                 preset=str(preset) if preset else None, preset_digest=preset_digest, refused=refused), uid
+                 preset=preset, preset_digest=preset_digest, refused=refused), uid
 
 
 def _with(keys: ClusterKeys, **changes: Any) -> ClusterKeys:
@@ -145,8 +150,8 @@ def _read_all(runtime: Runtime, check: CheckObject) -> list[tuple[ClusterKeys, s
                                                                  source.secret_access_key_key)
     out = []
     for entry in check.spec.clusters:
-        if entry.name:
-            out.append(_read_cluster(runtime, str(entry.name), where, digest,
+        if entry.cluster:
+            out.append(_read_cluster(runtime, entry.cluster, where, digest,
                                      entry.region or check.spec.region or runtime.settings.region))
     return out
 
@@ -157,14 +162,14 @@ async def follow(runtime: Runtime, check: CheckObject, previous_status: CheckSta
     check, no Clusters)."""
     spec = check.spec
     if (not runtime.settings.rotation or spec is None or not isinstance(spec.source, SecretSource)
-            or not any(c.name for c in spec.clusters) or spec.requirements.profile == EKS_PROFILE):
+            or not any(c.cluster for c in spec.clusters) or spec.requirements.profile == EKS_PROFILE):
         return None  # an imported EKS cluster's entries name EKS clusters: KKP makes no cluster-<id> copy for them
     try:
         read = await asyncio.to_thread(_read_all, runtime, check)
     except Exception:  # an unexpected answer: visible, and the Clusters say Unknown rather than nothing
         LOG.exception("following the Clusters of %s/%s failed", check.namespace, check.name)
-        read = [(ClusterKeys(str(c.name), f"cluster-{c.name}", unknown="reading the Cluster's copy failed "
-                             "(see the operator's log)"), "") for c in spec.clusters if c.name]
+        read = [(ClusterKeys(c.cluster, f"cluster-{c.cluster}", unknown="reading the Cluster's copy failed "
+                             "(see the operator's log)"), "") for c in spec.clusters if c.cluster]
     before = _previous(previous_status)
     grace = timedelta(seconds=runtime.settings.rotation_grace_seconds)
     decisions, check_events, cluster_events = {}, [], []
@@ -231,9 +236,7 @@ def apply_deletion(status: CheckStatus, profile: str, check: CheckObject | None 
     """deletionReady (and deletionMessage) in each status.clusters entry, from the deletion calls of a built-in
     profile (a ConfigMap profile: Unknown); and each Cluster's settings KKP's components reject (configFindings)."""
     if check is not None and check.spec is not None:
-        status = apply_config_findings(status, [{"name": c.name, "roleARN": c.role_arn,
-                                                 "disableIAMReconciling": c.disable_iam_reconciling}
-                                                for c in check.spec.clusters], looked_up)
+        status = apply_config_findings(status, check.spec.clusters, looked_up)
     actions = deletion_actions(load_profile(profile).statements) if profile in BUILTIN else frozenset()
     skipped = check.spec.requirements.skip_features if check is not None and check.spec is not None else ()
     entries = []

@@ -14,6 +14,9 @@ NO_CLUSTER = "*"
 
 @dataclass(frozen=True)
 class Target:
+    """One KKP Cluster, the one type from discovery (kube.kkp reads it from the Cluster) through a check's
+    spec.clusters[] (kube.spec) to the engine: its fields are named here once (their YAML names in kube.spec)."""
+
     cluster: str | None = None  # the Cluster's name (KKP's cluster ID); None: no Cluster known
     region: str | None = None  # from the Seed's datacenter; None: the check's or operator's region
     kubernetes_version: str | None = None  # spec.version, e.g. "1.34.2"
@@ -22,7 +25,8 @@ class Target:
     security_group_id: str | None = None
     vpc_id: str | None = None
     disable_iam_reconciling: bool = False
-    assume_role_arn: str | None = None  # spec.cloud.aws.assumeRoleARN: KKP acts in that role's account
+    assume_role_arn: str | None = None  # the check's assume-role (the engine sets it): KKP acts in that role's account
+    datacenter: str | None = None  # spec.cloud.dc: the Seed's datacenter that gives `region`
     # the Cluster's own instance profile as AWS shows it (iam:GetInstanceProfile at check time): the role inside it,
     # whether KKP owns it (its ownership tag: then KKP manages the worker role), or why it could not be read
     instance_profile_role: str | None = None

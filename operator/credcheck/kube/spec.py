@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from credcheck.engine.credential import ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY
 from credcheck.engine.target import Target
 from credcheck.kube.bounds import bound_problems
 from credcheck.kube.contract import (
@@ -28,7 +29,6 @@ from credcheck.kube.contract import (
 
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 PROFILE_REFERENCE = re.compile(r"configmap:[a-z0-9]([-a-z0-9.]*[a-z0-9])?(/[-._a-zA-Z0-9]+)?")
-ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY = "accessKeyId", "secretAccessKey"  # KKP's Secret keys
 
 
 @dataclass(frozen=True)
@@ -58,31 +58,11 @@ class AssumeRoleSpec:
     external_id_from_cluster: str | None = None  # the Cluster whose spec.cloud.aws.assumeRoleExternalID to read
 
 
-@dataclass(frozen=True)
-class ClusterEntry:
-    """One KKP Cluster the credential serves, as discovery copies it from the Cluster (spec.clusters[])."""
-
-    name: str | None = None
-    datacenter: str | None = None
-    region: str | None = None
-    kubernetes_version: str | None = None
-    role_arn: str | None = None
-    instance_profile_name: str | None = None
-    security_group_id: str | None = None
-    vpc_id: str | None = None
-    disable_iam_reconciling: bool = False
-
-    def to_target(self, region: str | None = None) -> Target:
-        """The Cluster as the engine asks about it; `region` (a check's explicit spec.region) overrides its own."""
-        return Target(cluster=self.name, region=region or self.region, kubernetes_version=self.kubernetes_version,
-                      control_plane_role=self.role_arn, instance_profile=self.instance_profile_name,
-                      security_group_id=self.security_group_id, vpc_id=self.vpc_id,
-                      disable_iam_reconciling=self.disable_iam_reconciling)
-
-
-_CLUSTER_FIELDS = (("name", "name"), ("datacenter", "datacenter"), ("region", "region"),
-                   ("kubernetes_version", "kubernetesVersion"), ("role_arn", "roleARN"),
-                   ("instance_profile_name", "instanceProfileName"), ("security_group_id", "securityGroupID"),
+# a spec.clusters[] entry is a Target (engine.target: one KKP Cluster, discovery to engine): its attribute -> the
+# check's YAML field (the CRD's names; disableIAMReconciling is written only when true)
+_CLUSTER_FIELDS = (("cluster", "name"), ("datacenter", "datacenter"), ("region", "region"),
+                   ("kubernetes_version", "kubernetesVersion"), ("control_plane_role", "roleARN"),
+                   ("instance_profile", "instanceProfileName"), ("security_group_id", "securityGroupID"),
                    ("vpc_id", "vpcID"))
 
 
@@ -104,7 +84,7 @@ class CheckSpec:
     region: str | None = None
     interval: str | None = None
     interval_seconds: float | None = None  # parsed from `interval`
-    clusters: tuple[ClusterEntry, ...] = ()
+    clusters: tuple[Target, ...] = ()  # spec.clusters[]: the KKP Clusters the credential serves
     suspend: bool = False
 
     def to_manifest(self) -> dict[str, Any]:
@@ -145,7 +125,7 @@ class CheckSpec:
         return out
 
 
-def _cluster_manifest(entry: ClusterEntry) -> dict[str, Any]:
+def _cluster_manifest(entry: Target) -> dict[str, Any]:
     out: dict[str, Any] = {key: getattr(entry, attr) for attr, key in _CLUSTER_FIELDS
                            if getattr(entry, attr) is not None}
     if entry.disable_iam_reconciling:
@@ -239,10 +219,11 @@ def _interval(raw: Any, problems: list[SpecProblem]) -> float | None:
     return seconds
 
 
-def _clusters(raw: Any) -> tuple[ClusterEntry, ...]:
+def _clusters(raw: Any) -> tuple[Target, ...]:
     entries = [e for e in raw or [] if isinstance(e, Mapping)]
-    return tuple(ClusterEntry(**{attr: _text(e.get(key)) for attr, key in _CLUSTER_FIELDS},
-                              disable_iam_reconciling=bool(e.get("disableIAMReconciling", False)))
+    def fields(entry: Mapping[str, Any]) -> dict[str, Any]:
+        return {attr: _text(entry.get(key)) for attr, key in _CLUSTER_FIELDS}
+    return tuple(Target(**fields(e), disable_iam_reconciling=bool(e.get("disableIAMReconciling", False)))
                  for e in entries)
 
 

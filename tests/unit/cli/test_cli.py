@@ -116,6 +116,16 @@ def test_cluster_manifest_of_the_wrong_kind_is_a_usage_error(tmp_path: Path, cap
     assert "expected a KKP Cluster manifest" in capsys.readouterr().err
 
 
+def test_a_cluster_or_seed_manifest_with_a_field_of_the_wrong_type_is_a_usage_error_naming_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["requirements", "show", "--cluster", cluster_manifest(tmp_path, vpcID=["vpc-1"])]) == 2
+    assert capsys.readouterr().err.strip().endswith("Cluster abc: spec.cloud.aws.vpcID is a list, not a string")
+    seed = write(tmp_path, "seed.json", {"kind": "Seed", "metadata": {"name": "s"}, "spec": {"datacenters": []}})
+    assert main(["requirements", "show", "--cluster", cluster_manifest(tmp_path), "--seed", seed]) == 2
+    assert capsys.readouterr().err.strip().endswith("Seed s: spec.datacenters is a list, not an object")
+
+
+
 # --- exit codes: one table (cli.Exit), every command ----------------------------------------------------------------
 
 def test_the_exit_code_table() -> None:
@@ -235,9 +245,11 @@ def test_explain_exits_as_check_would(monkeypatch: pytest.MonkeyPatch, capsys: p
 # --- a reader that goes away ----------------------------------------------------------------------------------------
 
 def _entry_points() -> list[list[str]]:
-    """The console script pyproject.toml installs (credcheck = credcheck.cli.main:main), and `python -m credcheck.cli`."""
+    """The console script pyproject.toml installs (credcheck = credcheck.entry:main), `python -m credcheck` and
+    `python -m credcheck.cli.main`."""
     script = Path(sys.executable).with_name("credcheck")
-    return ([[str(script)]] if script.exists() else []) + [[sys.executable, "-m", "credcheck.cli.main"]]
+    return ([[str(script)]] if script.exists() else []) + [[sys.executable, "-m", "credcheck"],
+                                                           [sys.executable, "-m", "credcheck.cli.main"]]
 
 
 def _env(buffered: bool) -> dict[str, str]:

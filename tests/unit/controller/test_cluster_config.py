@@ -3,6 +3,7 @@
 from typing import Any
 
 from credcheck.controller.cluster_config import apply_config_findings, resource_findings, role_arn_findings
+from credcheck.engine.target import Target
 from credcheck.kube.check_status import CheckStatus
 
 ACCOUNT = "123456789012"
@@ -29,8 +30,8 @@ def test_findings_land_in_the_clusters_own_status_entry() -> None:
     stored = {"principal": {"arn": "x", "account": ACCOUNT},
               "clusters": [{"name": "a"}, {"name": "b", "configFindings": ["x"]}]}
     status = apply_config_findings(CheckStatus.from_dict(stored), [
-        {"name": "a", "roleARN": "bare", "disableIAMReconciling": True},
-        {"name": "b", "roleARN": f"arn:aws:iam::{ACCOUNT}:role/cp"}]).to_dict()
+        Target(cluster="a", control_plane_role="bare", disable_iam_reconciling=True),
+        Target(cluster="b", control_plane_role=f"arn:aws:iam::{ACCOUNT}:role/cp")]).to_dict()
     assert "not an ARN" in status["clusters"][0]["configFindings"][0]
     assert "configFindings" not in status["clusters"][1]
 

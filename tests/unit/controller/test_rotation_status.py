@@ -127,7 +127,7 @@ def test_a_cluster_made_from_a_preset_credcheck_may_not_read_is_unknown_never_cu
     source = rotation_service._digest(keys)
     for preset, expected in ((ReadFailure("PresetForbidden", "no"), InUse.UNKNOWN),
                              (ReadFailure("PresetNotFound", "gone"), InUse.CURRENT)):
-        seed = FakeKube(clusters={"c1": {"metadata": {"uid": "u1", "annotations": {"presetName": "team-a"}},
+        seed = FakeKube(clusters={"c1": {"metadata": {"name": "c1", "uid": "u1", "annotations": {"presetName": "team-a"}},
                                          "spec": {}}},
                         copies={("cluster-c1", "cloud-credentials"): (keys, "7")}, presets={"team-a": preset})
         runtime = Runtime(Settings(), seed, VerdictCache(0), ThreadPoolExecutor(1))

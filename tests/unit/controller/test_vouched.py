@@ -12,7 +12,8 @@ from credcheck.controller.reconcile import CheckRequest, prepare
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.settings import Settings
 from credcheck.controller.verdict_cache import VerdictCache
-from credcheck.kube.spec import CheckSpec, ClusterEntry, SecretSource
+from credcheck.engine.target import Target
+from credcheck.kube.spec import CheckSpec, SecretSource
 
 KEYS = {"accessKeyId": b"AKIAIOSFODNN7EXAMPLE", "secretAccessKey": b"x" * 40}
 
@@ -21,7 +22,8 @@ def request(vouched: bool) -> CheckRequest:
     settings = Settings()
     runtime = Runtime(settings, FakeKube(secrets={("kubermatic", "credential-aws-x"): KEYS}), VerdictCache(0),
                       ThreadPoolExecutor(1))
-    spec = CheckSpec(SecretSource("credential-aws-x"), clusters=(ClusterEntry(name="abc", role_arn="team-control-plane"),))
+    spec = CheckSpec(SecretSource("credential-aws-x"),
+                     clusters=(Target(cluster="abc", control_plane_role="team-control-plane"),))
     found = prepare(runtime, "kubermatic", replace(effective(spec, settings), vouched=vouched))
     assert isinstance(found, CheckRequest)
     return found

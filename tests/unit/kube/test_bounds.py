@@ -10,9 +10,10 @@ import yaml
 from credcheck.controller.discovery.desired import desired_for_secret
 from credcheck.controller.discovery.kkp import CheckSettings
 from credcheck.engine.requirements.profiles import BUILTIN
+from credcheck.engine.target import Target
 from credcheck.kube import bounds
 from credcheck.kube.client import _path
-from credcheck.kube.spec import ClusterEntry, SpecProblem, parse_spec
+from credcheck.kube.spec import SpecProblem, parse_spec
 
 CRD = Path(__file__).resolve().parents[3] / "crds" / "awscredentialchecks.credcheck.io.yaml"
 SOURCE = {"source": {"secretRef": {"name": "credential-aws-x"}}}
@@ -77,7 +78,7 @@ def test_the_crd_carries_the_same_bounds() -> None:
 
 
 def test_discovery_writes_the_first_hundred_clusters_and_notes_the_rest() -> None:
-    entries = tuple(ClusterEntry(name=f"c{i:03d}") for i in range(150))
+    entries = tuple(Target(cluster=f"c{i:03d}") for i in range(150))
     uses = CheckSettings(None, None, entries)
     manifest = desired_for_secret("kubermatic", "credential-aws-x", resource_version="1", uses=uses,
                                   profile="kkp", interval="6h")

@@ -5,11 +5,11 @@ from typing import Any
 import pytest
 
 from credcheck.engine.requirements.profiles import BUILTIN
+from credcheck.engine.target import Target
 from credcheck.kube.contract import ANNOTATION_CLUSTERS, ANNOTATION_PROBLEM, LABEL_DISCOVERED
 from credcheck.kube.spec import (
     AssumeRoleSpec,
     CheckSpec,
-    ClusterEntry,
     PresetSource,
     Requirements,
     SecretSource,
@@ -43,8 +43,8 @@ def test_every_field_is_read_into_its_typed_place() -> None:
         AssumeRoleSpec(ROLE, None, "c1"),
         Requirements("kkp-2.30", "kkp-2.31", True, ("control-plane-role", "eks")),
         region="eu-west-1", interval="1h30m", interval_seconds=5400.0,
-        clusters=(ClusterEntry(name="c1", region="eu-central-1", kubernetes_version="1.34.2", role_arn="cp",
-                               disable_iam_reconciling=True),),
+        clusters=(Target(cluster="c1", region="eu-central-1", kubernetes_version="1.34.2", control_plane_role="cp",
+                         disable_iam_reconciling=True),),
         suspend=True)
 
 
@@ -52,7 +52,7 @@ def test_every_field_is_read_into_its_typed_place() -> None:
     CheckSpec(SecretSource("s")),
     CheckSpec(PresetSource("team"), requirements=Requirements(profile="kkp"), interval="6h", interval_seconds=21600),
     CheckSpec(SecretSource("s", "id", "key"), AssumeRoleSpec(ROLE, "ext-1"), Requirements("kkp", None, False, ("eks",)),
-              region="us-east-1", clusters=(ClusterEntry(name="a", vpc_id="vpc-1"),), suspend=True),
+              region="us-east-1", clusters=(Target(cluster="a", datacenter="aws-fra", vpc_id="vpc-1"),), suspend=True),
 ])
 def test_what_discovery_writes_reads_back_equal(spec: CheckSpec) -> None:
     assert parse_spec(spec.to_manifest(), BUILTIN) == spec

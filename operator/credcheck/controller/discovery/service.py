@@ -21,14 +21,6 @@ from typing import Any
 from credcheck.controller import metrics, recheck
 from credcheck.controller.discovery import apply
 from credcheck.controller.discovery.informer import Informer
-from credcheck.controller.discovery.kkp import (
-    ClusterUse,
-    ImportedEKS,
-    cluster_use,
-    external_cluster_secret,
-    imported_eks,
-    seed_regions,
-)
 from credcheck.controller.discovery.queue import KeyQueue
 from credcheck.controller.discovery.store import Store
 from credcheck.controller.discovery.world import (
@@ -48,6 +40,17 @@ from credcheck.controller.schedule import Schedule
 from credcheck.controller.supervise import Health, Supervisor
 from credcheck.kube.client import collection
 from credcheck.kube.contract import GROUP, KKP_GROUP, KKP_VERSION, PLURAL, VERSION
+from credcheck.kube.kkp import (
+    ImportedEKS,
+    KKPCluster,
+    KKPObjectError,
+    preset_aws,
+    read_cluster,
+    read_external_cluster,
+    seed_regions,
+)
+
+LOG = logging.getLogger("credcheck.controller.discovery")
 
 # the informers list everything again every resync interval, but not more often than this: a watch lives that long
 # at least (a resync of seconds, as tests set, would otherwise cut every watch before any event or 410 reached it)
@@ -59,27 +62,48 @@ def _secret(body: Mapping[str, Any]) -> tuple[Hashable, str]:
     return (str(meta.get("namespace", "")), str(meta.get("name", ""))), str(meta.get("resourceVersion", ""))
 
 
-def _cluster(body: Mapping[str, Any]) -> tuple[Hashable, ClusterUse] | None:
-    use = cluster_use(body)
-    return None if use is None else ((use.secret_namespace, use.secret_name), use)
+def _unreadable(kind: str, err: KKPObjectError) -> None:
+    """A KKP object with a field of the wrong type is left out of the store, said so (its field named, no value)."""
+    LOG.warning("discovery: a %s is left out: %s", kind, err)
+
+
+def _cluster(body: Mapping[str, Any]) -> tuple[Hashable, KKPCluster] | None:
+    try:
+        use = read_cluster(body)
+    except KKPObjectError as err:
+        _unreadable("Cluster", err)
+        return None
+    return None if use is None or use.secret is None else (use.secret, use)
 
 
 def _external(body: Mapping[str, Any]) -> tuple[Hashable, ImportedEKS] | None:
-    ref = external_cluster_secret(body)
-    return None if ref is None else (ref, imported_eks(body))
+    try:
+        eks = read_external_cluster(body)
+    except KKPObjectError as err:
+        _unreadable("ExternalCluster", err)
+        return None
+    return None if eks is None or eks.secret is None else (eks.secret, eks)
 
 
 def _seed(body: Mapping[str, Any]) -> tuple[Hashable, tuple[tuple[str, str], ...]] | None:
-    regions = tuple(sorted(seed_regions(body).items()))
+    try:
+        regions = tuple(sorted(seed_regions(body).items()))
+    except KKPObjectError as err:
+        _unreadable("Seed", err)
+        return None
     return (str((body.get("metadata") or {}).get("name", "")), regions) if regions else None
 
 
 def _preset(body: Mapping[str, Any]) -> tuple[Hashable, PresetView]:
-    meta, aws = body.get("metadata") or {}, (body.get("spec") or {}).get("aws")
-    aws = aws if isinstance(aws, dict) else {}
-    return str(meta.get("name", "")), PresetView(str(meta.get("resourceVersion", "")), bool(aws),
-                                                 aws.get("assumeRoleARN") or None, aws.get("assumeRoleExternalID")
-                                                 or None)
+    meta = body.get("metadata") or {}
+    try:
+        aws = preset_aws(body)
+    except KKPObjectError as err:  # still checked: its check reads it again and says what is wrong (a condition)
+        LOG.warning("discovery: a Preset's AWS settings cannot be read: %s", err)
+        return str(meta.get("name", "")), PresetView(str(meta.get("resourceVersion", "")), True, None, None)
+    return str(meta.get("name", "")), PresetView(str(meta.get("resourceVersion", "")), aws is not None,
+                                                 aws.assume_role_arn if aws else None,
+                                                 aws.external_id if aws else None)
 
 
 def _check(body: Mapping[str, Any]) -> tuple[Hashable, CheckView] | None:
@@ -92,7 +116,7 @@ class Discovery:
 
     scope: DiscoveryScope
     secrets: Store[Any, str] = field(default_factory=Store)
-    clusters: Store[Any, ClusterUse] = field(default_factory=Store)
+    clusters: Store[Any, KKPCluster] = field(default_factory=Store)
     eks: Store[Any, ImportedEKS] = field(default_factory=Store)
     seeds: Store[Any, tuple[tuple[str, str], ...]] = field(default_factory=Store)
     presets: Store[Any, PresetView] = field(default_factory=Store)

@@ -16,8 +16,9 @@ from credcheck.controller.discovery.desired import (
     desired_for_secret,
     discovery_view,
 )
-from credcheck.controller.discovery.kkp import ClusterUse, ImportedEKS, is_credential_secret, is_kkp_copy, merge_uses
+from credcheck.controller.discovery.kkp import is_credential_secret, is_kkp_copy, merge_uses
 from credcheck.kube.contract import ANNOTATION_SOURCE_VERSION, LABEL_DISCOVERED
+from credcheck.kube.kkp import ImportedEKS, KKPCluster
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class Snapshot:
     """A snapshot of the indexes (plain mappings of key -> values, as kopf's indexes are)."""
 
     secrets: Mapping[tuple[str, str], Iterable[str]]  # -> resourceVersion
-    clusters: Mapping[tuple[str, str], Iterable[ClusterUse]]
+    clusters: Mapping[tuple[str, str], Iterable[KKPCluster]]
     eks: Mapping[tuple[str, str], Iterable[ImportedEKS]]  # -> the ExternalClusters (EKS) using it
     regions: Mapping[str, Iterable[str]]  # datacenter -> region
     presets: Mapping[str, Iterable[PresetView]]
@@ -108,7 +109,7 @@ def datacenter_regions(index: Mapping[str, Iterable[str]]) -> dict[str, str]:
 def plan_secret(key: SecretKey, world: Snapshot, scope: DiscoveryScope) -> Plan:
     ref = (key.namespace, key.name)
     version = world.first(world.secrets, ref)
-    uses: list[ClusterUse] = list(world.clusters.get(ref, ()))
+    uses: list[KKPCluster] = list(world.clusters.get(ref, ()))
     imported = list(world.eks.get(ref, ()))
     eks = bool(imported)
     checks = list(world.checks.get(ref, ()))

@@ -8,10 +8,12 @@ from fakes import FakeKube
 
 from credcheck.controller.discovery import apply
 from credcheck.controller.discovery.desired import desired_for_secret
-from credcheck.controller.discovery.kkp import ClusterUse, merge_uses
+from credcheck.controller.discovery.kkp import merge_uses
 from credcheck.controller.discovery.world import Plan
+from credcheck.engine.target import Target
 from credcheck.kube.client import Conflict
 from credcheck.kube.contract import ANNOTATION_NOTE, ANNOTATION_SOURCE_VERSION, LABEL_DISCOVERED
+from credcheck.kube.kkp import KKPCluster
 
 NS = "kubermatic"
 ROLE = "arn:aws:iam::111122223333:role/kkp"
@@ -21,9 +23,9 @@ def desired(secret: str = "credential-aws-abc", version: str = "7", role: str | 
             disagreeing: bool = False) -> dict[str, Any]:
     """The check discovery wants for the Secret: used by Cluster c1 assuming `role` (with an external ID), and by
     a Cluster c2 without a role when `disagreeing` (which notes the disagreement)."""
-    uses = [ClusterUse("c1", NS, secret, role, "ext-id", False)] if role else []
+    uses = [KKPCluster(Target(cluster="c1"), (NS, secret), role, "ext-id")] if role else []
     if disagreeing:
-        uses.append(ClusterUse("c2", NS, secret, None, None, False))
+        uses.append(KKPCluster(Target(cluster="c2"), (NS, secret)))
     return desired_for_secret(NS, secret, resource_version=version, uses=merge_uses(uses), profile="kkp",
                               interval="6h")
 

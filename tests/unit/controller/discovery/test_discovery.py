@@ -1,55 +1,34 @@
 import json
 
+import pytest
+
 from credcheck.controller.discovery.desired import desired_for_preset, desired_for_secret, needs_update
-from credcheck.controller.discovery.kkp import (
-    ClusterUse,
-    ImportedEKS,
-    cluster_use,
-    external_cluster_secret,
-    imported_eks,
-    is_credential_secret,
-    merge_uses,
-    seed_regions,
-)
+from credcheck.controller.discovery.kkp import is_credential_secret, merge_uses
 from credcheck.engine.requirements.profiles import BUILTIN
-from credcheck.kube.spec import CheckSpec, ClusterEntry, parse_spec
+from credcheck.engine.target import Target
+from credcheck.kube.kkp import ImportedEKS, KKPCluster, read_cluster, read_external_cluster, seed_regions
+from credcheck.kube.spec import CheckSpec, parse_spec
 
 
-def use(cluster: str, role: str | None = None, ext: str | None = None, disable: bool = False) -> ClusterUse:
-    return ClusterUse(cluster, "kubermatic", "credential-aws-x", role, ext, disable)
+def use(cluster: str, role: str | None = None, ext: str | None = None, disable: bool = False,
+        generation: str | None = None) -> KKPCluster:
+    return KKPCluster(Target(cluster=cluster, disable_iam_reconciling=disable), ("kubermatic", "credential-aws-x"),
+                      role, ext, generation)
 
 
-def test_cluster_use_reads_kkp_fields() -> None:
-    cluster = {"metadata": {"name": "abc"}, "spec": {"version": "1.34.2", "cloud": {"dc": "aws-fra", "aws": {
-        "credentialsReference": {"name": "credential-aws-abc", "namespace": "kubermatic"},
-        "assumeRoleARN": "arn:aws:iam::1:role/r", "assumeRoleExternalID": "e", "disableIAMReconciling": True,
-        "roleARN": "cp", "instanceProfileName": "", "securityGroupID": "sg-1", "vpcID": "vpc-1"}}}}
-    assert cluster_use(cluster) == ClusterUse("abc", "kubermatic", "credential-aws-abc", "arn:aws:iam::1:role/r",
-                                              "e", True, "aws-fra", "1.34.2", "cp", None, "sg-1", "vpc-1")
-    assert cluster_use({"spec": {"cloud": {"openstack": {}}}}) is None
-    assert cluster_use({"spec": {"cloud": {"aws": {}}}}) is None
-    assert cluster_use({"spec": {"cloud": {"aws": {}}}}, require_reference=False) is not None
-
-
-def test_spec_entry_takes_the_region_from_the_seeds_datacenter() -> None:
-    found = cluster_use({"metadata": {"name": "abc"}, "spec": {"version": "1.34.2", "cloud": {"dc": "aws-fra", "aws": {
+def test_a_clusters_entry_takes_the_region_from_the_seeds_datacenter() -> None:
+    found = read_cluster({"metadata": {"name": "abc"}, "spec": {"version": "1.34.2", "cloud": {"dc": "aws-fra", "aws": {
         "credentialsReference": {"name": "s", "namespace": "kubermatic"}, "roleARN": "cp"}}}})
     assert found is not None
     seed = {"spec": {"datacenters": {"aws-fra": {"spec": {"aws": {"region": "eu-central-1"}}},
                                      "os-x": {"spec": {"openstack": {}}}}}}
-    assert seed_regions(seed) == {"aws-fra": "eu-central-1"}
-    assert found.spec_entry(seed_regions(seed)) == ClusterEntry(name="abc", datacenter="aws-fra", region="eu-central-1",
-                                                                kubernetes_version="1.34.2", role_arn="cp")
-    assert found.spec_entry({}).region is None, "an unknown datacenter leaves the region to the check"
-    target = found.spec_entry(seed_regions(seed)).to_target()
-    assert (target.cluster, target.region, target.control_plane_role) == ("abc", "eu-central-1", "cp")
+    assert merge_uses([found], seed_regions(seed)).clusters == (Target(
+        cluster="abc", datacenter="aws-fra", region="eu-central-1", kubernetes_version="1.34.2",
+        control_plane_role="cp"),)
+    assert merge_uses([found], {}).clusters[0].region is None, "an unknown datacenter leaves the region to the check"
 
 
 def test_external_eks_clusters_secret() -> None:
-    eks = {"spec": {"cloudSpec": {"eks": {"credentialsReference": {"name": "credential-aws-e1",
-                                                                    "namespace": "kubermatic"}}}}}
-    assert external_cluster_secret(eks) == ("kubermatic", "credential-aws-e1")
-    assert external_cluster_secret({"spec": {"cloudSpec": {"gke": {}}}}) is None
     assert merge_uses([], eks=True).profile == "eks"
     assert merge_uses([use("a")], eks=True).profile is None, "a Cluster's use decides"
 
@@ -60,13 +39,11 @@ def test_an_imported_eks_clusters_name_and_region_become_the_checks_cluster_entr
     external = {"metadata": {"name": "ext-1"}, "spec": {"cloudSpec": {"eks": {
         "name": "prod-eks", "region": "eu-west-1",
         "credentialsReference": {"name": "credential-aws-e1", "namespace": "kubermatic"}}}}}
-    found = imported_eks(external)
-    assert (found.external, found.name, found.region) == ("ext-1", "prod-eks", "eu-west-1")
-    settings = merge_uses([], eks=[found, imported_eks({"metadata": {"name": "ext-2"}})])
+    found = read_external_cluster(external)
+    assert found is not None
+    settings = merge_uses([], eks=[found, ImportedEKS("ext-2")])
     assert settings.profile == "eks"
-    assert [(c.name, c.region) for c in settings.clusters] == [("prod-eks", "eu-west-1")]
-    target = settings.clusters[0].to_target()
-    assert (target.cluster, target.region) == ("prod-eks", "eu-west-1")
+    assert settings.clusters == (Target(cluster="prod-eks", region="eu-west-1"),)
 
 
 def test_which_secrets_are_credentials() -> None:
@@ -81,7 +58,7 @@ def test_merge_uses() -> None:
     merged = merge_uses([use("b", "arn:aws:iam::1:role/b", disable=True), use("a", "arn:aws:iam::1:role/a")])
     assert merged.assume_role_arn == "arn:aws:iam::1:role/a" and merged.names == ("a", "b")
     assert merged.note is not None and "different assume-role settings" in merged.note
-    assert merged.clusters == (ClusterEntry(name="a"), ClusterEntry(name="b", disable_iam_reconciling=True)), \
+    assert merged.clusters == (Target(cluster="a"), Target(cluster="b", disable_iam_reconciling=True)), \
         "IAM reconciling is a per-Cluster setting"
 
 
@@ -119,18 +96,17 @@ def test_a_malformed_cluster_role_arn_becomes_a_reported_problem() -> None:
 def test_the_external_id_stays_in_the_cluster_and_its_generation_re_checks() -> None:
     role = "arn:aws:iam::111122223333:role/r"
     secret = "hunter2-external-id-of-the-cluster"
-    first = ClusterUse("a", "kubermatic", "credential-aws-x", role, secret, False, generation="3")
+    first = use("a", role, secret, generation="3")
     desired = desired_for_secret("kubermatic", "credential-aws-x", resource_version="1", uses=merge_uses([first]),
                                  profile="kkp", interval="6h")
     assert secret not in json.dumps(desired), "discovery writes where to read the external ID, never the ID"
     assert desired["metadata"]["annotations"]["credcheck.io/external-id-from"] == "a@3"
-    changed = ClusterUse("a", "kubermatic", "credential-aws-x", role, "another-id", False, generation="4")
+    changed = use("a", role, "another-id", generation="4")
     again = desired_for_secret("kubermatic", "credential-aws-x", resource_version="1", uses=merge_uses([changed]),
                                profile="kkp", interval="6h")
     assert needs_update(desired, again), "a new Cluster generation (its external ID changed) updates the check"
     without = desired_for_secret("kubermatic", "credential-aws-x", resource_version="1",
-                                 uses=merge_uses([ClusterUse("a", "kubermatic", "credential-aws-x", role, None,
-                                                             False)]), profile="kkp", interval="6h")
+                                 uses=merge_uses([use("a", role)]), profile="kkp", interval="6h")
     assert without["spec"]["assumeRole"] == {"roleARN": role}
 
 
@@ -150,7 +126,7 @@ def test_the_kkp_version_clusters_report_rides_to_the_check_and_back() -> None:
         "credentialsReference": {"name": "credential-aws-abc", "namespace": "kubermatic"}}}},
         "status": {"conditions": {"SeedResourcesUpToDate": {"status": "True", "kubermaticVersion": "v2.32.0"},
                                   "ClusterControllerReconciledSuccessfully": {"kubermaticVersion": "v2.31.9"}}}}
-    found = cluster_use(cluster)
+    found = read_cluster(cluster)
     assert found is not None and found.kkp_version == "v2.32.0", "the newest one the conditions report"
     desired = desired_for_secret("kubermatic", "credential-aws-abc", resource_version="1", uses=merge_uses([found]),
                                  profile="kkp", interval="6h")
@@ -166,8 +142,28 @@ def test_an_eks_name_a_check_cannot_hold_is_asked_on_cluster_star_and_noted_neve
     check is still written (without that entry), and its note says why."""
     found = merge_uses([], eks=[ImportedEKS("ext-1", "Prod_EKS", "eu-west-1"),
                                 ImportedEKS("ext-2", "prod-eks", "eu-west-1")])
-    assert [c.name for c in found.clusters] == ["prod-eks"]
+    assert [c.cluster for c in found.clusters] == ["prod-eks"]
     assert found.note is not None and "Prod_EKS" in found.note and "cluster/*" in found.note
     raw = {"source": {"secretRef": {"name": "credential-aws-e1"}}, "requirements": {"profile": "eks"},
-           "clusters": [{"name": c.name, "region": c.region} for c in found.clusters]}
+           "clusters": [{"name": c.cluster, "region": c.region} for c in found.clusters]}
     assert isinstance(parse_spec(raw, BUILTIN), CheckSpec), "what discovery writes parses"
+
+
+def test_a_kkp_object_with_a_field_of_the_wrong_type_is_left_out_of_the_store_and_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Never a silent skip, never an informer that stops: the object is not indexed and the log names its field."""
+    from credcheck.controller.discovery import service  # noqa: PLC0415
+
+    odd = {"metadata": {"name": "abc"}, "spec": {"cloud": {"aws": {"credentialsReference": "credential-aws-abc"}}}}
+    with caplog.at_level("WARNING", logger="credcheck.controller.discovery"):
+        assert service._cluster(odd) is None
+        assert service._external({"metadata": {"name": "e"}, "spec": {"cloudSpec": {"eks": []}}}) is None
+        assert service._seed({"metadata": {"name": "s"}, "spec": {"datacenters": {"dc": []}}}) is None
+        name, view = service._preset({"metadata": {"name": "team"}, "spec": {"aws": {"assumeRoleARN": ["x"]}}})
+    assert name == "team" and view.has_aws, "a Preset is still checked: its check names the field"
+    assert "Cluster abc: spec.cloud.aws.credentialsReference is a string, not an object" in caplog.text
+    assert "Seed s: datacenter dc is a list, not an object" in caplog.text
+    good = {"metadata": {"name": "abc"}, "spec": {"cloud": {"aws": {"credentialsReference": {
+        "name": "credential-aws-abc", "namespace": "kubermatic"}}}}}
+    found = service._cluster(good)
+    assert found is not None and found[0] == ("kubermatic", "credential-aws-abc")

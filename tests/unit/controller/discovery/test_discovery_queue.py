@@ -5,7 +5,6 @@ import asyncio
 from typing import Any
 
 from credcheck.controller.discovery.desired import discovery_view
-from credcheck.controller.discovery.kkp import ClusterUse
 from credcheck.controller.discovery.queue import KeyQueue
 from credcheck.controller.discovery.world import (
     CheckView,
@@ -17,6 +16,8 @@ from credcheck.controller.discovery.world import (
     all_keys,
     plan_for,
 )
+from credcheck.engine.target import Target
+from credcheck.kube.kkp import KKPCluster
 
 SETTINGS = DiscoveryScope(("kubermatic",), "kubermatic", "kkp", "6h")
 
@@ -81,8 +82,8 @@ def test_failures_are_retried_with_backoff_until_they_succeed() -> None:
     assert attempts[2] - attempts[1] >= 2 * (attempts[1] - attempts[0]) * 0.8, "the wait doubles"
 
 
-def use(cluster: str, secret: str) -> ClusterUse:
-    return ClusterUse(cluster, "kubermatic", secret, None, None, False)
+def use(cluster: str, secret: str) -> KKPCluster:
+    return KKPCluster(Target(cluster=cluster), ("kubermatic", secret))
 
 
 def test_plans_follow_the_latest_state() -> None:
