@@ -23,8 +23,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from phases import PhaseClock, shares
-
 from credcheck.engine.aws.accesskeys import AccessKeyFacts
 from credcheck.engine.aws.auditor import AuditorCache
 from credcheck.engine.aws.session import AWSClients
@@ -35,6 +33,7 @@ from credcheck.engine.target import Target
 from credcheck.engine.verdict import grant_policy
 from credcheck_testground import aws
 from credcheck_testground.processes import stop_all
+from phases import PhaseClock, shares
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 PROFILED_ROUNDS = 5
