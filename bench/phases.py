@@ -1,124 +1,110 @@
-"""Where a check's CPU goes: each thread's CPU time split into phases.
+"""Where a check's CPU goes: per-phase timers on the functions that open each phase, in every thread.
 
 A phase starts when a function that opens it is entered (botocore's response parser, SigV4's add_auth, …) and lasts
 until that function returns; a phase opened inside another (the signer runs inside an event hook) takes its own time,
-the outer phase keeps the rest. Time outside every phase is "other" (credcheck's glue, botocore's call plumbing).
-Every thread of the process is measured (a check's simulations run in AWSClients.simulations' threads), which is why
-phases are measured with a profile function (sys.setprofile, threading.setprofile) rather than cProfile (one thread).
-The profile function costs CPU of its own: read the shares, not the absolute times, of a profiled run.
+the outer phase keeps the rest. Each thread's CPU clock (time.thread_time) is read on entry and exit only, so the
+timers cost a few microseconds per call of an opener, not per Python call as a profiler would (cProfile or a profile
+function inflate the phases made of many small calls, the parser above all). What no phase holds is "other": the
+process' CPU (every thread: a check's simulations run in AWSClients.simulations' threads) less the phases'.
 """
 
-import sys
+import importlib
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import suppress
-from types import CodeType, FrameType
+from functools import wraps
 from typing import Any
 
-# (file path ending, function name) -> phase; the first function of a phase entered opens it
+# (module, attribute path) -> phase. Names a module imported by name (`from … import plan`) are timed where the
+# caller looks them up (credcheck.engine.check).
 OPENERS: dict[tuple[str, str], str] = {
-    ("botocore/session.py", "create_client"): "client creation",
-    ("botocore/validate.py", "validate_parameters"): "parameter validation",
-    ("botocore/serialize.py", "serialize_to_request"): "request serialization",
-    ("botocore/client.py", "_resolve_endpoint_ruleset"): "endpoint resolution",
-    ("botocore/regions.py", "construct_endpoint"): "endpoint resolution",
-    ("botocore/hooks.py", "_emit"): "event hooks (botocore's and credcheck's)",
-    ("botocore/auth.py", "add_auth"): "signing (SigV4)",
-    ("botocore/httpsession.py", "send"): "HTTP (urllib3, sockets)",
-    ("botocore/parsers.py", "parse"): "response parsing",
-    ("botocore/retries/standard.py", "needs_retry"): "retries",
-    ("credcheck/engine/batches.py", "plan"): "planning (requirements into batches)",
-    ("credcheck/engine/requirements/profiles.py", "requirements"): "planning (requirements into batches)",
-    ("credcheck/engine/aws/simulator.py", "_results"): "results into SimulationResults",
-    ("credcheck/engine/verdict.py", "decide"): "verdict",
-    ("credcheck/engine/hygiene.py", "attach"): "verdict",
+    ("botocore.session", "Session.create_client"): "client creation",
+    ("botocore.validate", "ParamValidationDecorator.serialize_to_request"): "request validation and serialization",
+    ("botocore.client", "BaseClient._resolve_endpoint_ruleset"): "endpoint resolution",
+    ("botocore.hooks", "HierarchicalEmitter._emit"): "event hooks (botocore's and credcheck's)",
+    ("botocore.auth", "SigV4Auth.add_auth"): "signing (SigV4)",
+    ("botocore.httpsession", "URLLib3Session.send"): "HTTP (urllib3, sockets)",
+    ("botocore.parsers", "ResponseParser.parse"): "response parsing",
+    ("botocore.retries.standard", "RetryHandler.needs_retry"): "retries",
+    ("credcheck.engine.check", "plan"): "planning (requirements into batches)",
+    ("credcheck.engine.check", "_requirements"): "planning (requirements into batches)",
+    ("credcheck.engine.aws.simulator", "_results"): "results into SimulationResults",
+    ("credcheck.engine.check", "decide"): "verdict",
+    ("credcheck.engine.hygiene", "attach"): "verdict",
 }
 OTHER = "other (credcheck's glue, botocore's call plumbing)"
 
 
-class _Thread:
-    """One thread's open phases and CPU seconds per phase (its CPU clock is readable from any thread: Linux)."""
-
+class _Thread(threading.local):
     def __init__(self) -> None:
-        self.clock = time.pthread_getcpuclockid(threading.get_ident())
-        self.stack: list[tuple[FrameType, str]] = []  # the frame that opened each phase
-        self.seconds: Counter[str] = Counter()
-        self.last = time.clock_gettime(self.clock)
-
-    def charge(self) -> None:
-        now = time.clock_gettime(self.clock)
-        self.seconds[self.stack[-1][1] if self.stack else OTHER] += now - self.last
-        self.last = now
+        self.stack: list[str] = []
+        self.last = 0.0
 
 
 class PhaseClock:
-    """CPU seconds per phase, summed over every thread started after `install` (and the installing thread)."""
+    """CPU seconds per phase, summed over every thread, between `install` and `uninstall`."""
 
     def __init__(self) -> None:
-        self._threads: list[_Thread] = []
+        self.seconds: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._phases: dict[CodeType, str | None] = {}
+        self._local = _Thread()
+        self._patched: list[tuple[Any, str, Any]] = []
+        self._started = 0.0
 
-    def _phase_of(self, code: CodeType) -> str | None:
-        found = self._phases.get(code, "")
-        if found == "":
-            path = code.co_filename.replace("\\", "/")
-            found = next((phase for (end, name), phase in OPENERS.items()
-                          if code.co_name == name and path.endswith(end)), None)
-            self._phases[code] = found
-        return found
+    def _timed(self, fn: Callable[..., Any], phase: str) -> Callable[..., Any]:
+        local, seconds, lock = self._local, self.seconds, self._lock
 
-    def _profiler(self) -> Callable[[FrameType, str, Any], None]:
-        """This thread's profile function."""
-        state = _Thread()
-        with self._lock:
-            self._threads.append(state)
-        stack, phase_of = state.stack, self._phase_of
-
-        def profile(frame: FrameType, event: str, _: Any) -> None:
-            if event == "call":
-                phase = phase_of(frame.f_code)
-                if phase is not None and (not stack or stack[-1][1] != phase):
-                    state.charge()
-                    stack.append((frame, phase))
-            elif event == "return" and stack and stack[-1][0] is frame:
-                state.charge()
+        @wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            stack = local.stack
+            if stack and stack[-1] == phase:
+                return fn(*args, **kwargs)
+            now = time.thread_time()
+            if stack:
+                with lock:
+                    seconds[stack[-1]] += now - local.last
+            local.last = now
+            stack.append(phase)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                now = time.thread_time()
+                with lock:
+                    seconds[phase] += now - local.last
+                local.last = now
                 stack.pop()
-        return profile
-
-    def _start_thread(self, *args: Any) -> None:
-        profiler = self._profiler()
-        sys.setprofile(profiler)
-        profiler(*args)
+        return timed
 
     def install(self) -> None:
-        """Measure this thread and every thread started from now on (start a thread pool after this)."""
-        threading.setprofile(self._start_thread)
-        sys.setprofile(self._profiler())
+        """Time every opener from now on (in every thread)."""
+        for (module_name, path), phase in OPENERS.items():
+            owner: Any = importlib.import_module(module_name)
+            *parents, name = path.split(".")
+            for parent in parents:
+                owner = getattr(owner, parent)
+            original = owner.__dict__[name]
+            self._patched.append((owner, name, original))
+            setattr(owner, name, self._timed(original, phase))
+        self.reset()
 
     def uninstall(self) -> None:
-        """Stop measuring this thread and threads started later (threads already measured stay measured: shut
-        their pool down)."""
-        sys.setprofile(None)
-        threading.setprofile(None)  # type: ignore[arg-type]
+        for owner, name, original in reversed(self._patched):
+            setattr(owner, name, original)
+        self._patched.clear()
 
     def reset(self) -> None:
-        """Forget what was measured so far (between checks: every other thread is idle)."""
+        """Forget what was measured so far (between checks: no phase is open)."""
         with self._lock:
-            for state in self._threads:
-                state.seconds.clear()
-                with suppress(OSError):  # a thread that has ended
-                    state.last = time.clock_gettime(state.clock)
+            self.seconds.clear()
+            self._started = time.process_time()
 
     def total(self) -> Counter[str]:
-        """CPU seconds per phase so far (between checks)."""
+        """CPU seconds per phase since the last reset, and the process' rest as OTHER."""
         with self._lock:
-            for state in self._threads:
-                with suppress(OSError):  # a thread that has ended: its last phase was charged when it ended
-                    state.charge()
-            return sum((state.seconds for state in self._threads), Counter())
+            found = Counter(self.seconds)
+            found[OTHER] = max(0.0, time.process_time() - self._started - sum(self.seconds.values()))
+        return found
 
 
 def shares(seconds: Counter[str]) -> list[tuple[str, float]]:
