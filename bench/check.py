@@ -36,7 +36,7 @@ from credcheck_testground.processes import stop_all
 from phases import PhaseClock, shares
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
-PROFILED_ROUNDS = 5
+PROFILED_ROUNDS = 10
 
 
 def phases(credential: Credential, options: CheckOptions, cpu_ms: float) -> str:
