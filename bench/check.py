@@ -54,7 +54,9 @@ def phases(credential: Credential, options: CheckOptions, cpu_ms: float) -> str:
     finally:
         clock.uninstall()
         own.simulations.shutdown()
-    return ", ".join(f"{phase} {share * 100:.0f}% ({share * cpu_ms:.1f} ms)" for phase, share in shares(seconds))
+    missing = f" (not timed, not found: {', '.join(clock.missing)})" if clock.missing else ""
+    return ", ".join(f"{phase} {share * 100:.0f}% ({share * cpu_ms:.1f} ms)"
+                     for phase, share in shares(seconds)) + missing
 
 
 def cpu_seconds(pid: int) -> float:
