@@ -7,7 +7,9 @@ Replay: a server that answers each request with the answer recorded for its sign
 endpoint's CPU (no moto, no policy evaluation). A request that was not recorded is answered 400 UnrecordedRequest and
 counted in `misses`: a benchmark must fail on any (bench/load.py does), never take a wrong answer for a right one.
 
-Answers are kept once each (many checks get the same body) in a gzip'd JSON file. Signatures are not verified on
+A request whose parameters carry the time (CloudTrail's LookupEvents, asked only when the operator observes
+denials; off by default) is never the same twice, so it cannot be replayed: such a run fails as above. Answers are
+kept once each (many checks get the same body) in a gzip'd JSON file. Signatures are not verified on
 replay: the recording stands for a test ground whose keys the benchmark made.
 
 Run in a process of its own (`start`), so that its CPU is measured apart from the benchmark's: control routes on the
