@@ -15,7 +15,7 @@ replay: the recording stands for a test ground whose keys the benchmark made.
 Run in a process of its own (`start`), so that its CPU is measured apart from the benchmark's: control routes on the
 same port (GET, which AWS's query and JSON protocols never use) read its calls and misses and save the recording.
 
-Run: python -m credcheck_testground.replay --ready-file FILE (--record-to FILE --upstream URL | --replay FILE)
+Run: python -m credcheck_testground.replay --ready-file FILE (--upstream URL: record | --replay FILE)
 """
 
 import argparse
