@@ -6,7 +6,13 @@ simulation; kkp-docs is the documented policy's ~830 actions, for comparison. CP
 (the endpoint runs in another process; its own CPU per check is printed too: on one machine the two share the cores,
 which bounds how many checks a second a benchmark of the whole seed can see).
 
+Under each case, where its CPU goes (bench/phases.py: parsing, signing, HTTP, planning, …): shares of a separate,
+profiled run of the same check with clients of its own (made, with their threads, before measuring), times the
+unprofiled CPU median. The AWS calls per case are the check's own count (Verdict.aws_calls): the same before and after
+a change that only makes a check cheaper.
+
 Starts its own AWS endpoint (moto + simulation) on 127.0.0.1; prints numbers, never fails.
+Run: .venv/bin/python bench/check.py (or `make bench`).
 """
 
 import json
@@ -14,6 +20,7 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from credcheck.engine.aws.accesskeys import AccessKeyFacts
@@ -26,8 +33,30 @@ from credcheck.engine.target import Target
 from credcheck.engine.verdict import grant_policy
 from credcheck_testground import aws
 from credcheck_testground.processes import stop_all
+from phases import PhaseClock, shares
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+PROFILED_ROUNDS = 10
+
+
+def phases(credential: Credential, options: CheckOptions, cpu_ms: float) -> str:
+    """Where one check's CPU goes: `options`' check with clients and threads of its own, measured by phase."""
+    clock = PhaseClock()
+    clock.install()
+    own = AWSClients(honour_configured_endpoints=True)
+    try:
+        profiled = replace(options, aws=own, auditor_cache=AuditorCache())
+        run_check(credential, profiled)  # clients made, threads started: not measured (the operator does it once)
+        clock.reset()
+        for _ in range(PROFILED_ROUNDS):
+            run_check(credential, profiled)
+        seconds = clock.total()
+    finally:
+        clock.uninstall()
+        own.simulations.shutdown()
+    missing = f" (not timed, not found: {', '.join(clock.missing)})" if clock.missing else ""
+    return ", ".join(f"{phase} {share * 100:.0f}% ({share * cpu_ms:.1f} ms)"
+                     for phase, share in shares(seconds)) + missing
 
 
 def cpu_seconds(pid: int) -> float:
@@ -86,6 +115,7 @@ def main(rounds: int = 10) -> None:
                       f"AWS calls {sum(verdict.aws_calls.values())} {verdict.aws_calls}, "
                       f"wall median {statistics.median(times):.0f} ms, CPU median {statistics.median(cpu):.0f} ms, "
                       f"the local endpoint's CPU {served:.0f} ms a check")
+                print(f"  where the CPU goes: {phases(credential, options, statistics.median(cpu))}")
         finally:
             stop_all(state)
 

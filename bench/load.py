@@ -20,6 +20,20 @@ for --rounds full re-check rounds (each check re-checked once) and prints, per r
 AWS requests it made and the operator's RSS after it; and the memory the Clusters cost (RSS before and after they
 were created and their checks made). Targets: RSS <= 150 MiB with 2,000 Clusters, 1,000 credentials and 10,000
 Secrets, growth between rounds <= 5 %, each round inside the interval.
+
+The AWS endpoint (--endpoint): `testground` (default) is the test ground's (moto + IAM simulation), whose CPU per check
+is larger than credcheck's, so on one machine its latencies measure the endpoint as much as credcheck. With
+--record FILE, a proxy in front of it (credcheck_testground/replay.py) keeps every answer under its request's
+signature (access key, action, parameters), with the keys this run made. `recorded` (with --recording FILE) answers
+from such a recording, at a small fraction of the endpoint's CPU, so the latencies measure credcheck; the run must
+have the recording's --credentials/--secrets/--clusters/--unrelated, and any request not recorded fails the run.
+Both print the endpoint's CPU per check beside the latencies.
+
+Recorded, e.g. (the integrator's commands: docs/benchmarks.md):
+  .venv/bin/python bench/load.py --clusters 200 --credentials 100 --secrets 100 --unrelated 0 --rounds 0 \
+      --record /tmp/load-answers.json.gz
+  .venv/bin/python bench/load.py --clusters 200 --credentials 100 --secrets 100 --unrelated 0 --rounds 0 \
+      --endpoint recorded --recording /tmp/load-answers.json.gz
 """
 
 import argparse
@@ -39,14 +53,14 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import urllib3
 from prometheus_client.parser import text_string_to_metric_families
 
 from credcheck.kube.client import login
 from credcheck.kube.contract import parse_duration
-from credcheck_testground import aws, controlplane, kkp
+from credcheck_testground import aws, controlplane, kkp, replay
 from credcheck_testground.install import install_base
 from credcheck_testground.processes import free_port, stop_all
 
@@ -54,6 +68,15 @@ REPO = Path(__file__).resolve().parents[1]
 NS = "kubermatic"
 CHECKS = f"/apis/credcheck.io/v1alpha1/namespaces/{NS}/awscredentialchecks"
 SECRETS = f"/api/v1/namespaces/{NS}/secrets"
+SHAPE = ("credentials", "secrets", "clusters", "unrelated")  # what a recording must match to answer every request
+
+
+class Endpoint(Protocol):
+    """What the measurements read of the AWS endpoint: the test ground's (aws.LocalAWS) or a recording's."""
+
+    def calls(self) -> dict[str, int]: ...
+
+    def reset_calls(self) -> None: ...
 
 
 class Api:
@@ -183,7 +206,13 @@ def main(argv: list[str] | None = None) -> None:
                              "CYCLES times over (#33); prints the RSS after each cycle's deletion")
     parser.add_argument("--budget", type=float, default=0.0,
                         help="the operator's --aws-calls-per-second (0: no cap, as for the latency numbers)")
+    parser.add_argument("--endpoint", choices=("testground", "recorded"), default="testground",
+                        help="the test ground's AWS endpoint, or answers recorded from it (--recording)")
+    parser.add_argument("--record", type=Path, metavar="FILE", help="testground: record its answers into FILE")
+    parser.add_argument("--recording", type=Path, metavar="FILE", help="recorded: the answers (made with --record)")
     args = parser.parse_args(argv)
+    if args.endpoint == "recorded" and (args.recording is None or args.soak or args.record):
+        parser.error("--endpoint recorded needs --recording FILE (and no --soak or --record: nothing rotates keys)")
     # a SIGTERM (`timeout`, a CI job's end) or SIGHUP unwinds like Ctrl-C, so the finally blocks below stop the
     # operator, the control plane and the AWS endpoint this run started (Python's default would just exit)
     for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -202,21 +231,29 @@ def _interrupted(signum: int, _frame: Any) -> None:
 
 def run(state: Path, args: argparse.Namespace) -> None:
     cp = controlplane.start(state)
-    endpoint = aws.start(state)
     install_base(cp, NS)
-    policy = json.loads((REPO / "tests" / "data" / "kkp-documented-policy-2.22.json").read_text()
-                        .replace("YOUR_ACCOUNT_ID", aws.ACCOUNT))
-    policy["Statement"].append({"Effect": "Allow", "Action": ["iam:SimulatePrincipalPolicy",
-                                "elasticloadbalancing:AddTags", "iam:TagInstanceProfile"], "Resource": "*"})
-    if args.clusters:  # the Clusters' checks ask for much more (assume-role, the roles' own policies): grant all
-        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    with ThreadPoolExecutor(4) as pool:
-        keys = list(pool.map(lambda i: endpoint.create_user(f"load-{i}", [policy])[1], range(args.credentials)))
+    endpoint: Endpoint
+    recorder: replay.Replay | None = None
+    if args.endpoint == "recorded":
+        extra = replay.Recording.load(args.recording).extra
+        if {k: getattr(args, k) for k in SHAPE} != extra.get("shape"):
+            raise SystemExit(f"{args.recording} was recorded for {extra.get('shape')}: run with those numbers")
+        keys = [aws.Keys(*pair) for pair in extra["keys"]]
+        recorded = replay.start(state, replay=args.recording)
+        endpoint, url, endpoint_pid = recorded, recorded.url, recorded.pid
+    else:
+        local = aws.start(state)
+        keys = make_users(local, args)
+        endpoint, url, endpoint_pid = local, local.url, int((state / "aws.pid").read_text())
+        if args.record:
+            recorder = replay.start(state, upstream=local.url)
+            url = recorder.url
+    args.endpoint_pid = endpoint_pid
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CREDCHECK_"))}
     metrics_port = free_port()
     args.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-    env.update(KUBECONFIG=str(cp.service_account_kubeconfig(NS, "credcheck")), AWS_ENDPOINT_URL=endpoint.url,
+    env.update(KUBECONFIG=str(cp.service_account_kubeconfig(NS, "credcheck")), AWS_ENDPOINT_URL=url,
                CREDCHECK_HEALTH_PORT=str(free_port()), CREDCHECK_METRICS_PORT=str(metrics_port),
                CREDCHECK_CACHE_TTL="30m", CREDCHECK_REGION="eu-central-1",
                CREDCHECK_AWS_CALLS_PER_SECOND=str(args.budget), CREDCHECK_CONCURRENCY=str(args.concurrency),
@@ -239,9 +276,32 @@ def run(state: Path, args: argparse.Namespace) -> None:
     finally:
         operator.terminate()
         operator.wait(60)
+    if recorder is not None:
+        saved = recorder.save(args.record, {"shape": {k: getattr(args, k) for k in SHAPE},
+                                            "keys": [[k.access_key_id, k.secret_access_key] for k in keys]})
+        print(f"recorded {saved['answers']} answers ({saved['bodies']} distinct bodies) into {args.record}")
+    if isinstance(endpoint, replay.Replay):
+        misses = endpoint.misses()
+        if misses:
+            raise SystemExit(f"the recorded endpoint was asked {len(misses)} requests it had not recorded (the "
+                             f"checks got UnrecordedRequest, so the numbers above are not valid); the first: "
+                             f"{misses[0][:300]} - record again with these options")
+        print("the recorded endpoint answered every request from the recording")
 
 
-def measure(cp: controlplane.ControlPlane, endpoint: aws.LocalAWS, operator: subprocess.Popen[bytes],
+def make_users(endpoint: aws.LocalAWS, args: argparse.Namespace) -> list[aws.Keys]:
+    """The credentials' IAM users (with the policy the measurement needs) and their keys."""
+    policy = json.loads((REPO / "tests" / "data" / "kkp-documented-policy-2.22.json").read_text()
+                        .replace("YOUR_ACCOUNT_ID", aws.ACCOUNT))
+    policy["Statement"].append({"Effect": "Allow", "Action": ["iam:SimulatePrincipalPolicy",
+                                "elasticloadbalancing:AddTags", "iam:TagInstanceProfile"], "Resource": "*"})
+    if args.clusters:  # the Clusters' checks ask for much more (assume-role, the roles' own policies): grant all
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(lambda i: endpoint.create_user(f"load-{i}", [policy])[1], range(args.credentials)))
+
+
+def measure(cp: controlplane.ControlPlane, endpoint: Endpoint, operator: subprocess.Popen[bytes],
             keys: list[aws.Keys], args: argparse.Namespace) -> None:
     api = Api(cp.kubeconfig)
     watcher = ReadyWatcher(api)
@@ -250,7 +310,7 @@ def measure(cp: controlplane.ControlPlane, endpoint: aws.LocalAWS, operator: sub
     print(f"operator RSS at start: {rss_mib(operator.pid)[0]:.0f} MiB", flush=True)
 
     created: dict[str, tuple[float, float, str]] = {}  # name -> (monotonic, wall, resourceVersion)
-    cpu_before = cpu_seconds(operator.pid)
+    cpu_before, endpoint_cpu = cpu_seconds(operator.pid), cpu_seconds(args.endpoint_pid)
     started = time.monotonic()
     for i in range(args.secrets):
         name = f"credential-aws-load-{i:04d}"
@@ -282,7 +342,8 @@ def measure(cp: controlplane.ControlPlane, endpoint: aws.LocalAWS, operator: sub
           f"SimulatePrincipalPolicy calls: {calls.get('SimulatePrincipalPolicy', 0)}")
     print_check_time(args.metrics_url)
     print(f"operator CPU for them: {cpu_seconds(operator.pid) - cpu_before:.1f} s "
-          f"(wall {time.monotonic() - started:.0f} s)")
+          f"(wall {time.monotonic() - started:.0f} s); the endpoint's ({args.endpoint}) CPU "
+          f"{cpu_seconds(args.endpoint_pid) - endpoint_cpu:.1f} s")
     print(f"operator RSS after {args.secrets} Secrets: {rss_mib(operator.pid)[0]:.0f} MiB", flush=True)
     dump_heap(operator)
 
@@ -297,6 +358,7 @@ def measure(cp: controlplane.ControlPlane, endpoint: aws.LocalAWS, operator: sub
     print(f"operator RSS with {total} Secrets in the namespace: {current:.0f} MiB (peak {peak:.0f} MiB)", flush=True)
 
     if args.soak:
+        assert isinstance(endpoint, aws.LocalAWS)  # --soak rotates keys: the test ground's endpoint only
         soak(api, endpoint, watcher, operator, args)
     watcher.stop.set()
 
@@ -382,7 +444,7 @@ def settle(url: str, quiet: float = 10.0, limit: float = 600.0) -> None:
         time.sleep(1)
 
 
-def measure_clusters(cp: controlplane.ControlPlane, endpoint: aws.LocalAWS, operator: subprocess.Popen[bytes],
+def measure_clusters(cp: controlplane.ControlPlane, endpoint: Endpoint, operator: subprocess.Popen[bytes],
                      keys: list[aws.Keys], args: argparse.Namespace, log: Path) -> None:
     api = Api(cp.kubeconfig)
     pool = ThreadPoolExecutor(4)
@@ -420,6 +482,7 @@ def measure_clusters(cp: controlplane.ControlPlane, endpoint: aws.LocalAWS, oper
     endpoint.reset_calls()
     created: dict[str, tuple[float, float, str]] = {}
     cpu_before, began = cpu_seconds(operator.pid), time.monotonic()
+    endpoint_cpu = cpu_seconds(args.endpoint_pid)
     for i in range(args.secrets):
         name = f"credential-aws-load-{i:04d}"
         wall, at = time.time(), time.monotonic()
@@ -435,12 +498,16 @@ def measure_clusters(cp: controlplane.ControlPlane, endpoint: aws.LocalAWS, oper
     while len(latencies()) < len(created) and time.monotonic() < deadline:
         time.sleep(1)
     calls = endpoint.calls()
+    checks = max(1, calls.get("GetCallerIdentity", 0))
     print(f"{args.secrets} credential Secrets, each a new credential used by {args.clusters // args.secrets} "
-          f"Clusters, created at {args.rate:.0f}/s: created -> Ready {percentiles(latencies())}")
+          f"Clusters, created at {args.rate:.0f}/s: created -> Ready {percentiles(latencies())} "
+          f"(AWS endpoint: {args.endpoint})")
     print(f"  AWS: {calls.get('GetCallerIdentity', 0)} checks, {sum(calls.values())} requests "
           f"({calls.get('SimulatePrincipalPolicy', 0)} SimulatePrincipalPolicy, {calls.get('GetRole', 0)} GetRole); "
-          f"operator CPU {cpu_seconds(operator.pid) - cpu_before:.0f} s; RSS {rss_mib(operator.pid)[0]:.0f} MiB",
-          flush=True)
+          f"operator CPU {cpu_seconds(operator.pid) - cpu_before:.0f} s "
+          f"({(cpu_seconds(operator.pid) - cpu_before) / checks * 1000:.0f} ms a check); the endpoint's CPU "
+          f"{(cpu_seconds(args.endpoint_pid) - endpoint_cpu) / checks * 1000:.0f} ms a check; "
+          f"RSS {rss_mib(operator.pid)[0]:.0f} MiB", flush=True)
     watcher.stop.set()
     total = len(api.call("GET", SECRETS)["items"])
     print(f"Secrets in the namespace: {total}; Clusters: {args.clusters}", flush=True)

@@ -46,6 +46,7 @@ from botocore.loaders import Loader
 from botocore.session import Session as BotocoreSession
 
 from credcheck.engine.aws import calls as aws_calls
+from credcheck.engine.aws import queryprotocol
 from credcheck.engine.aws.botodata import share_data
 from credcheck.engine.aws.errors import ACCESS_DENIED, THROTTLED
 from credcheck.engine.aws.ratelimit import RateLimiter
@@ -154,7 +155,15 @@ class _CallerCredentialProvider:
         return _CallerCredentials()
 
 
+def _planned(session: BotocoreSession) -> BotocoreSession:
+    """`session`, whose clients parse IAM's and STS's answers by plans made once per output shape
+    (engine/aws/queryprotocol.py; call before its first client)."""
+    session.register_component("response_parser_factory", queryprotocol.PlannedParserFactory())
+    return session
+
+
 def _hook(client: Any, guard: Callable[..., None]) -> None:
+    queryprotocol.install(client)
     client.meta.events.register("before-send", guard)
     client.meta.events.register("before-call", _count)
     client.meta.events.register("before-send", _attempt)
@@ -329,7 +338,7 @@ class AWSClients:
         with self._lock:
             if key not in self._clients:
                 if self._explicit is None:
-                    self._explicit = share_data(botocore.session.get_session(), self._loaders)
+                    self._explicit = _planned(share_data(botocore.session.get_session(), self._loaders))
                     self._explicit.register_component("credential_provider", _CallerCredentialProvider())
                 client = self._explicit.create_client(service, region_name=region,
                                                       config=retry.config(self.honour_configured_endpoints))
@@ -342,7 +351,7 @@ class AWSClients:
         with self._lock:
             if profile not in self._profiles:
                 self._profiles[profile] = boto3.Session(
-                    botocore_session=share_data(BotocoreSession(profile=profile), self._loaders))
+                    botocore_session=_planned(share_data(BotocoreSession(profile=profile), self._loaders)))
             client = self._profiles[profile].client(  # type: ignore[call-overload]
                 service, region_name=region, config=retry.config(self.honour_configured_endpoints))
         _hook(client, self._guard)
