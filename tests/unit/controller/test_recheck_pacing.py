@@ -5,7 +5,6 @@ made last time; the budget is keyed by the account the calls go to (the auditor'
 and counts every call (GetRole included). A round is every check re-checked once."""
 
 import asyncio
-import logging
 import random
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +27,6 @@ from credcheck.engine.check import Auditor, CheckOptions, Prepared
 from credcheck.engine.model import OPERATING, Principal
 from credcheck.engine.requirements.profiles import load_profile
 from credcheck.engine.target import Target
-from credcheck.kube.client import ApiError
 from credcheck.kube.contract import timestamp
 from credcheck.kube.status import next_check_time
 
@@ -202,8 +200,12 @@ def test_a_failed_auditor_is_not_asked_again_by_every_check() -> None:
 
 
 class GoneKube:
-    def patch_check(self, namespace: str, name: str, patch: object) -> None:
-        raise ApiError("PATCH", f"/{namespace}/{name}", 404)
+    def get_check(self, namespace: str, name: str) -> dict[str, object] | None:
+        return None  # a GET of it answered 404
+
+
+async def never_run(body: object, logger: object, **_: object) -> None:
+    raise AssertionError("a check that is gone is not run")
 
 
 def test_a_check_the_scheduler_finds_gone_leaves_the_schedule_and_its_series() -> None:
@@ -212,8 +214,8 @@ def test_a_check_the_scheduler_finds_gone_leaves_the_schedule_and_its_series() -
     schedule.set(key, at(START), TENANT)
     metrics.record_status(*key, {"conditions": [{"type": "Ready", "status": "True"}]}, 600)
     runtime = Runtime(Settings(), GoneKube(), VerdictCache(60), ThreadPoolExecutor(1))  # type: ignore[arg-type]
-    asyncio.run(recheck.request(runtime, schedule, key, logging.getLogger("test")))
-    assert len(schedule) == 0, "not patched again every round"
+    asyncio.run(recheck.recheck(runtime, schedule, key, never_run))
+    assert len(schedule) == 0, "not read again every round"
     assert metrics.REGISTRY.get_sample_value("credcheck_check_condition", {
         "check_namespace": key[0], "name": key[1], "condition": "Ready", "status": "True"}) is None
 
