@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from credcheck.cli import recheck as recheck_cli
 from credcheck.cli.report import verdict_to_dict, verdict_to_text
 from credcheck.controller.discovery.kkp import cluster_use, seed_regions
 from credcheck.controller.settings import add_arguments
@@ -275,6 +276,27 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return exit_code(verdict_status(check))
 
 
+def cmd_recheck(args: argparse.Namespace) -> int:
+    from credcheck.cli.explain import verdict_status  # noqa: PLC0415
+    from credcheck.kube.client import Kube  # noqa: PLC0415
+    from credcheck.kube.kubeconfig import cli_login  # noqa: PLC0415
+
+    namespace, _, name = args.check.partition("/")
+    if not name:
+        namespace, name = "kubermatic", namespace
+    try:
+        answer = recheck_cli.recheck(Kube(cli_login), namespace, name, wait=args.wait)
+    except recheck_cli.Refused as err:
+        raise UsageError(str(err)) from None
+    if answer.check is None:
+        print(f"{namespace}/{name}: re-check asked for" + (f"; no new status within {args.wait:.0f} s (is the "
+              "operator running, the check suspended? `kubectl describe awscc` shows its Events)" if args.wait
+              else ""))
+        return int(Exit.UNKNOWN) if args.wait else 0
+    print(recheck_cli.ready_line(answer.check))
+    return exit_code(verdict_status(answer.check))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from credcheck.controller.main import run_operator  # noqa: PLC0415 - kopf loads only for `credcheck run`
 
@@ -379,12 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="name every recommended (never failing) action, not only how many")
     explain.set_defaults(func=cmd_explain)
 
+    recheck_cli.add_parser(sub, cmd_recheck)
     run = sub.add_parser("run", help="run the operator (flags also read from CREDCHECK_<FLAG> variables)")
     add_arguments(run)
     run.set_defaults(func=cmd_run)
 
-    catalog = sub.add_parser("catalog", help="the IAM action catalog's source and date")
-    catalog.set_defaults(func=cmd_catalog)
+    sub.add_parser("catalog", help="the IAM action catalog's source and date").set_defaults(func=cmd_catalog)
     return parser
 
 
