@@ -60,6 +60,7 @@ class Checker:
     runtime: Runtime
     schedule: Schedule
     cluster_events: ClusterEvents | None = field(default=None, repr=False)  # made on the loop, at first use
+    _posting: set["asyncio.Task[None]"] = field(default_factory=set, repr=False)  # Events being posted
 
     async def run(self, body: Mapping[str, Any], logger: Any, *,
                   trigger: str, fresh: bool = False, resource_version: str | None = None) -> Reconciled | None:
@@ -76,14 +77,12 @@ class Checker:
         self.schedule.cost((check.namespace, check.name), outcome.spent.items())
         await asyncio.to_thread(runtime.kube.patch_check_status, check.namespace, check.name, outcome.status,
                                 resource_version)
-        events = ([outcome.event] if outcome.event else []) + list(outcome.rotation_events)
-        for kind, reason, message in events:
-            try:
-                await asyncio.to_thread(runtime.kube.create_event, check_event(body, kind, reason, message,
-                                                                                 runtime.now()))
-            except Exception:  # the status says it too; the next transition posts again
-                logger.exception("the %s Event %s on %s/%s could not be posted", kind, reason, check.namespace,
-                                 check.name)
+        said = ([outcome.event] if outcome.event else []) + list(outcome.rotation_events)
+        events = [check_event(body, kind, reason, message, runtime.now()) for kind, reason, message in said]
+        if events:  # in the background, as kopf posted them: the run (and its handler's place) ends with the status
+            task = asyncio.get_running_loop().create_task(self._post(events, logger))
+            self._posting.add(task)
+            task.add_done_callback(self._posting.discard)
         # where KKP's users look: Events on the Clusters the verdict breaks (a discovered check's own: a check
         # written by hand may name any Cluster)
         if runtime.settings.cluster_events and check.discovered:
@@ -98,3 +97,11 @@ class Checker:
                     (outcome.status.get("summary") or {}).get("missingRequired"), duration, trigger,
                     " fresh" if fresh else "")
         return outcome
+
+    async def _post(self, events: list[dict[str, Any]], logger: Any) -> None:
+        for event in events:
+            try:
+                await asyncio.to_thread(self.runtime.kube.create_event, event)
+            except Exception:  # the status says it too; the next transition posts again
+                logger.exception("the %s Event %s on %s/%s could not be posted", event["type"], event["reason"],
+                                 event["involvedObject"]["namespace"], event["involvedObject"]["name"])

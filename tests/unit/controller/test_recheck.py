@@ -75,6 +75,7 @@ def run_ticks(service: recheck.Recheck) -> None:
     async def scenario() -> None:
         await service.tick()
         await asyncio.gather(*service._running)  # the re-checks the tick started
+        await asyncio.gather(*(asyncio.all_tasks() - {asyncio.current_task()}))  # and the Events they post
 
     asyncio.run(scenario())
 
