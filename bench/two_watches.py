@@ -1,15 +1,16 @@
 """What each of the two watches on AWSCredentialChecks keeps (issue 32): kopf's (the handlers') and discovery's
 informer (discovery, the re-check scheduler, the metrics). An operator wrapper for `bench/load.py`:
 
-    CREDCHECK_BENCH_OPERATOR=bench/two_watches.py CREDCHECK_BENCH_HEAP=/tmp/watches.json \\
+    CREDCHECK_BENCH_OPERATOR=bench/two_watches.py BENCH_WATCHES=/tmp/watches.json \\
         .venv/bin/python bench/load.py --credentials 100 --secrets 2000 --unrelated 0
 
 runs `credcheck run`; on SIGUSR1 (load.py's dump_heap, after the Secrets and again at the end) it appends to
-CREDCHECK_BENCH_HEAP what each watch keeps between events, as the deep size of its own objects (sys.getsizeof
-over what they reach, each object once, shared objects not counted): the checks' informer's store (a small view
-per check) and the scheduler's table it feeds, and kopf's per-object memories (the state it keeps for each check it
-handles). Nothing is traced while the checks run, so the latencies load.py prints stay comparable with a run
-without this wrapper; what a watch holds only while an event is decoded (a check's body) is not counted.
+BENCH_WATCHES (load.py passes no CREDCHECK_* variable on; default: watches.json in the working directory) what each
+watch keeps between events, as the deep size of its own objects (sys.getsizeof over what they reach, each object
+once, shared objects not counted): the checks' informer's store (a small view per check) and the scheduler's table
+it feeds, and kopf's per-object memories (the state it keeps for each check it handles). Nothing is traced while
+the checks run, so the latencies load.py prints stay comparable with a run without this wrapper; what a watch holds
+only while an event is decoded (a check's body) is not counted.
 """
 
 import gc
@@ -68,7 +69,7 @@ def _dump(*_: Any) -> None:
         "kopf_memories_kib": round(deep_size((getattr(m, "_items", {}) for m in memories), ("kopf",)) / 1024),
         "seconds": round(time.monotonic() - started, 1),
     }
-    with open(os.environ.get("CREDCHECK_BENCH_HEAP", "watches.json"), "a") as out:
+    with open(os.environ.get("BENCH_WATCHES", "watches.json"), "a") as out:
         out.write(json.dumps(entry) + "\n")
 
 
