@@ -67,6 +67,10 @@ def test_a_due_re_check_writes_only_the_status_and_wakes_no_handler(
         final = seed.check(name)
         assert final is not None
         assert metadata(final) == metadata(first), "generation, labels and annotations untouched"
+        shown = json.loads(seed.kubectl("get", "awscc", name, "-n", NS, "-o", "json", "--show-managed-fields").stdout)
+        since = [(f.get("manager"), f.get("subresource", "")) for f in shown["metadata"].get("managedFields") or []
+                 if f.get("time", "") >= due]
+        assert since and all(sub == "status" for _, sub in since), f"only status writes since it was due: {since}"
         assert final["status"]["lastCheckTime"] == after["status"]["lastCheckTime"], "one re-check, not two"
         assert final["status"]["nextCheckTime"] > due, "and the next one is due an interval later"
 
