@@ -21,6 +21,7 @@ from credcheck.controller.rotation_service import post_cluster_events
 from credcheck.controller.runtime import Runtime
 from credcheck.controller.schedule import Schedule
 from credcheck.engine.requirements.profiles import BUILTIN
+from credcheck.kube.client import ApiError
 from credcheck.kube.cluster_events import decide
 from credcheck.kube.contract import ANNOTATION_RECHECK, timestamp
 from credcheck.kube.spec import parse_check
@@ -65,8 +66,8 @@ class Checker:
     async def run(self, body: Mapping[str, Any], logger: Any, *,
                   trigger: str, fresh: bool = False, resource_version: str | None = None) -> Reconciled | None:
         """Reconcile the check `body` and write its status (with `resource_version`: only onto that version,
-        Conflict otherwise) and Events; None when it is suspended. Raises what the writes raise (the handler's
-        retry or the scheduler's next try)."""
+        Conflict otherwise) and Events; None when it is suspended or was deleted meanwhile. Raises what the status
+        write raises otherwise (the handler's retry or the scheduler's next try)."""
         runtime = self.runtime
         check = parse_check(body, BUILTIN)  # the one place a check's object is read
         if check.spec is not None and check.spec.suspend:
@@ -75,8 +76,14 @@ class Checker:
         outcome = await reconcile(runtime, check, body.get("status") or {}, fresh=fresh)
         duration = time.monotonic() - started
         self.schedule.cost((check.namespace, check.name), outcome.spent.items())
-        await asyncio.to_thread(runtime.kube.patch_check_status, check.namespace, check.name, outcome.status,
-                                resource_version)
+        try:
+            await asyncio.to_thread(runtime.kube.patch_check_status, check.namespace, check.name, outcome.status,
+                                    resource_version)
+        except ApiError as err:
+            if err.status != 404:
+                raise
+            logger.info("%s/%s was deleted while it was checked: no status written", check.namespace, check.name)
+            return None  # its DELETED event takes it out of the schedule and the metrics
         said = ([outcome.event] if outcome.event else []) + list(outcome.rotation_events)
         events = [check_event(body, kind, reason, message, runtime.now()) for kind, reason, message in said]
         if events:  # in the background, as kopf posted them: the run (and its handler's place) ends with the status

@@ -131,6 +131,17 @@ def test_a_failed_re_check_is_due_again_after_the_retry_base(error: Exception, s
         assert record.exc_info is not None, "logged with its traceback"
 
 
+def test_a_check_deleted_while_it_was_checked_is_no_failure() -> None:
+    kube, schedule = RecordingKube(body("deleted-unit"), status_error=ApiError("PATCH", "/status", 404)), Schedule()
+    key = ("kubermatic", "deleted-unit")
+    schedule.set(key, timestamp(NOW), "111122223333")
+    before = metrics.REGISTRY.get_sample_value("credcheck_scheduler_skipped_total") or 0.0
+    rt = runtime(kube)
+    run_ticks(recheck.Recheck(rt, schedule, Health(), LOG, Checker(rt, schedule).run))
+    assert metrics.REGISTRY.get_sample_value("credcheck_scheduler_skipped_total") == before
+    assert kube.events == [], "no Event about a check that is gone"
+
+
 def test_a_new_status_meanwhile_wins_over_the_retry() -> None:
     schedule, key = Schedule(), ("ns", "c")
     schedule.set(key, timestamp(NOW))
