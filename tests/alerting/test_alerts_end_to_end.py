@@ -17,7 +17,7 @@ Test values, none of them in the shipped chart:
 - Prometheus scrapes and evaluates every 1s (clusters: 30s-1m); Alertmanager's group_wait and group_interval are
   1s (defaults 30s and 5m), so a resolved notification is not held back for minutes.
 - The operator runs with cache_ttl 0s, so the re-check after the policy change asks AWS again; the re-check is
-  requested with the credcheck.io/recheck annotation (what the scheduler does when a check is due).
+  requested with the credcheck.io/recheck annotation (what an admin's `credcheck recheck` does).
 
 The printed break -> notify latency is therefore this pipeline's own (operator re-check + scrape + evaluation +
 `for` + group_wait + POST); in a cluster add the real `for` (15m), scrape and evaluation intervals and group_wait.
@@ -110,7 +110,7 @@ def about(name: str, status: str, since: float) -> Callable[[Notification], bool
 
 
 def set_policy_and_recheck(seed: Seed, user: str, name: str, policy: dict[str, Any]) -> None:
-    """Replace the user's policy in IAM (its keys stay), then ask for the re-check the scheduler would ask for."""
+    """Replace the user's policy in IAM (its keys stay), then ask for a re-check as an admin does."""
     seed.aws.client("iam").put_user_policy(UserName=user, PolicyName=f"{user}-policy-0",
                                            PolicyDocument=json.dumps(policy))
     seed.kubectl("annotate", "awscc", name, "-n", NS, f"credcheck.io/recheck={uuid.uuid4().hex}", "--overwrite")

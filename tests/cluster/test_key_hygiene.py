@@ -55,7 +55,7 @@ def _wait_keys(seed: Seed, name: str, wanted: Callable[[list[str]], bool], what:
 
 
 def _touch(seed: Seed, name: str, value: str) -> None:
-    """Ask for a re-check as the operator's scheduler does (its re-check annotation), once the verdict cache
+    """Ask for a re-check as an admin does (the re-check annotation), once the verdict cache
     (cache_ttl=1s) and the key facts (key_facts_ttl=1s) of the last check have expired."""
     time.sleep(1.5)
     seed.kubectl("annotate", "awscc", name, "-n", NS, f"{ANNOTATION_RECHECK}=test-{value}", "--overwrite")

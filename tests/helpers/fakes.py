@@ -62,6 +62,7 @@ class FakeKube:
         self.watches: dict[str, list[dict[str, Any]]] = {}  # path -> the events one watch yields
         self.calls: list[tuple[str, ...]] = []
         self.patches: list[dict[str, Any]] = []  # every check patch, as asked
+        self.statuses: list[tuple[str, str, dict[str, Any], str | None]] = []  # every status write, as asked
         self.asked: list[tuple[str | None, ...]] = []  # SubjectAccessReviews: (user, verb, group, resource, ns, name)
         self.down = False
         self._version = 100
@@ -162,6 +163,17 @@ class FakeKube:
             raise Conflict("PATCH", name, 409)
         self.put(merge_patch(current, patch))
 
+    def patch_check_status(self, namespace: str, name: str, status: dict[str, Any],
+                           resource_version: str | None = None) -> None:
+        self._call("patch_check_status", namespace, name, resource_version or "")
+        self.statuses.append((namespace, name, status, resource_version))
+        current = self.stored.get((namespace, name))
+        if current is None:
+            raise ApiError("PATCH", name, 404)
+        if resource_version is not None and resource_version != current["metadata"]["resourceVersion"]:
+            raise Conflict("PATCH", name, 409)
+        self.put(merge_patch(current, {"status": status}))
+
     def delete_check(self, namespace: str, name: str, resource_version: str | None = None) -> bool:
         self._call("delete_check", namespace, name, resource_version or "")
         current = self.stored.get((namespace, name))
@@ -190,6 +202,9 @@ class FakeKube:
         return copy.deepcopy(found) if found is not None else None
 
     def create_event(self, event: dict[str, Any]) -> None:
+        meta = event["metadata"]
+        if not meta.get("name"):  # generateName: the apiserver picks the name
+            event = {**event, "metadata": {**meta, "name": f"{meta.get('generateName', '')}{len(self.events):05d}"}}
         self._call("create_event", event["metadata"]["namespace"], event["metadata"]["name"])
         if _key(event) in self.events:
             raise Conflict("POST", event["metadata"]["name"], 409)

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from credcheck.cli import recheck as recheck_cli
 from credcheck.cli.report import verdict_to_dict, verdict_to_text
 from credcheck.engine.iam.catalog import load_catalog
 from credcheck.engine.iam.evaluator import evaluate, make_request
@@ -300,6 +301,27 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return exit_code(verdict_of(check))
 
 
+def cmd_recheck(args: argparse.Namespace) -> int:
+    from credcheck.cli.explain import verdict_of  # noqa: PLC0415
+    from credcheck.kube.client import Kube  # noqa: PLC0415
+    from credcheck.kube.kubeconfig import cli_login  # noqa: PLC0415
+
+    namespace, _, name = args.check.partition("/")
+    if not name:
+        namespace, name = "kubermatic", namespace
+    try:
+        answer = recheck_cli.recheck(Kube(cli_login), namespace, name, wait=args.wait)
+    except recheck_cli.Refused as err:
+        raise UsageError(str(err)) from None
+    if answer.check is None:
+        print(f"{namespace}/{name}: re-check asked for" + (f"; no new status within {args.wait:.0f} s (is the "
+              "operator running, the check suspended? `kubectl describe awscc` shows its Events)" if args.wait
+              else ""))
+        return int(Exit.UNKNOWN) if args.wait else 0
+    print(recheck_cli.ready_line(answer.check))
+    return exit_code(verdict_of(answer.check))
+
+
 def cmd_run(_: argparse.Namespace) -> int:
     """Reached only when this module is run itself: the `credcheck` command (credcheck.entry) routes `run` to the
     operator before the CLI parses anything, and the CLI never imports the controller."""
@@ -404,13 +426,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="name every recommended (never failing) action, not only how many")
     explain.set_defaults(func=cmd_explain)
 
+    recheck_cli.add_parser(sub, cmd_recheck)
     run = sub.add_parser("run", help="run the operator (flags also read from CREDCHECK_<FLAG> variables; "
                          "`credcheck run --help` lists them)", add_help=False)
     run.add_argument("operator_flags", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
 
-    catalog = sub.add_parser("catalog", help="the IAM action catalog's source and date")
-    catalog.set_defaults(func=cmd_catalog)
+    sub.add_parser("catalog", help="the IAM action catalog's source and date").set_defaults(func=cmd_catalog)
     return parser
 
 

@@ -129,7 +129,7 @@ CACHE = Counter("credcheck_cache_lookups_total", "verdict cache lookups", ["resu
 CHECKS = Gauge("credcheck_checks", "AWSCredentialChecks the operator serves", registry=REGISTRY)
 SCHEDULER_ROUNDS = Counter("credcheck_scheduler_rounds_total", "rounds of the re-check scheduler", registry=REGISTRY)
 SCHEDULER_SKIPPED = Counter("credcheck_scheduler_skipped_total",
-                            "re-checks the scheduler could not request (retried next round)", registry=REGISTRY)
+                            "re-checks the scheduler could not run (due again after --retry-base)", registry=REGISTRY)
 RESYNCS = Counter("credcheck_discovery_resyncs_total", "full discovery resyncs", registry=REGISTRY)
 DISCOVERY_FAILURES = Counter("credcheck_discovery_failures_total",
                              "discovery attempts that failed (each retried with backoff)", registry=REGISTRY)

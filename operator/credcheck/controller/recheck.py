@@ -1,12 +1,16 @@
 """Re-checks when due: one scheduler loop for all checks (not a kopf timer per object: timers cost a task and a
 finalizer per object).
 
-It asks for a re-check by touching the credcheck.io/recheck annotation (stamped with the runtime's clock), at the
-pace each called account's AWS budget allows (credcheck.controller.schedule, the table of due times), and reports the
-re-check rounds. Every HOUSEKEEPING seconds the verdict cache and the rate limiter forget what expired and the freed
-memory goes back to the system. The scheduler's table and the per-check metrics follow the checks' informer
-(credcheck.controller.discovery.informer, through `record_of` and `keep_in_step`), which lists the checks again after a
-watch gap: a check deleted meanwhile leaves both; one the scheduler finds gone (404) too.
+At the pace each called account's AWS budget allows (credcheck.controller.schedule, the table of due times), it runs
+each due check itself — one read of the check (GET), then the same run kopf's handlers make
+(credcheck.controller.checker: reconcile, a status-only write onto the version read, Events) — and reports the
+re-check rounds. No annotation or other metadata is written, so kopf's update handler is not woken: a re-check
+costs one read and one status write. A re-check that fails (the API away, the check changed between the read and
+the write, a bug) is logged, with its traceback when unexpected, and is due again after --retry-base; one whose
+check is gone (404) leaves the table. Every HOUSEKEEPING seconds the verdict cache and the rate limiter forget what
+expired and the freed memory goes back to the system. The scheduler's table and the per-check metrics follow the
+checks' informer (credcheck.controller.discovery.informer, through `record_of` and `keep_in_step`), which lists
+the checks again after a watch gap: a check deleted meanwhile leaves both.
 
 Fault injection for tests and drills: SIGUSR2 makes the scheduler loop fail once, as a bug would (its supervisor
 restarts it, and /readyz fails meanwhile).
@@ -19,7 +23,7 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from credcheck.controller import metrics, rotation_service
 from credcheck.controller.runtime import Runtime, trim_memory
@@ -28,13 +32,14 @@ from credcheck.controller.supervise import Health, Supervisor
 from credcheck.engine.aws import calls as aws_calls
 from credcheck.engine.requirements.profiles import BUILTIN
 from credcheck.kube.check_status import CheckStatus, ClusterStatus
-from credcheck.kube.client import ApiError
-from credcheck.kube.contract import ANNOTATION_RECHECK, LABEL_DISCOVERED, parse_duration, timestamp
+from credcheck.kube.client import ApiError, Conflict
+from credcheck.kube.contract import LABEL_DISCOVERED, parse_duration
 from credcheck.kube.impact import broken_clusters
 from credcheck.kube.spec import CheckSpec, parse_spec
 
 SCHEDULER_TICK = 1.0  # how often the scheduler asks for the due re-checks the budget allows
 HOUSEKEEPING = 15.0  # how often the verdict cache and the rate limiter forget what expired
+LOG = logging.getLogger("credcheck.controller.recheck")
 LOOP = "scheduler"  # the loop's name: in Health (/readyz) and credcheck_background_restarts_total{loop=…}
 
 
@@ -88,29 +93,52 @@ def keep_in_step(schedule: Schedule) -> Callable[[tuple[str, str], CheckRecord |
     return observe
 
 
-async def request(runtime: Runtime, schedule: Schedule, key: tuple[str, str], logger: logging.Logger) -> None:
-    """Ask for one re-check: touch the check's re-check annotation (its update handler checks it)."""
+class Run(Protocol):
+    """credcheck.controller.checker.Checker.run: one check's run, its status written onto `resource_version`."""
+
+    async def __call__(self, body: Mapping[str, Any], logger: Any, *, trigger: str, fresh: bool = False,
+                       resource_version: str | None = None) -> Any: ...
+
+
+def _gone(schedule: Schedule, key: tuple[str, str]) -> None:
+    """Deleted, and its DELETED event not seen (a watch gap): no ghost in the schedule or the metrics."""
+    schedule.forget(key)
+    metrics.forget(*key)
+    rotation_service.forget(*key)
+
+
+async def recheck(runtime: Runtime, schedule: Schedule, key: tuple[str, str], run: Run) -> None:
+    """One due re-check: read the check, run it (status and Events written by `run`); on failure it is due again
+    after --retry-base."""
     namespace, name = key
-    stamp = timestamp(runtime.now())
+    logger = logging.LoggerAdapter(LOG, {"k8s_ref": {"namespace": namespace, "name": name}})
+    again = runtime.now().timestamp() + runtime.settings.retry_base_seconds
     try:
-        await asyncio.to_thread(runtime.kube.patch_check, namespace, name,
-                                {"metadata": {"annotations": {ANNOTATION_RECHECK: stamp}}})
+        body = await asyncio.to_thread(runtime.kube.get_check, namespace, name)
+        if body is None:
+            _gone(schedule, key)
+            logger.info("re-check of %s/%s not run: the check is gone", namespace, name)
+            return
+        version = str((body.get("metadata") or {}).get("resourceVersion") or "") or None
+        await run(body, logger, trigger="schedule", resource_version=version)
+    except Conflict:  # changed since the read (a spec edit, the handler's own status): its newer status counts
+        schedule.retry(key, again)
+        logger.info("re-check of %s/%s: the check changed meanwhile; due again unless its new status says "
+                    "otherwise", namespace, name)
     except ApiError as err:
-        if err.status == 404:  # deleted, and its DELETED event not seen (a watch gap): no ghost in the schedule
-            schedule.forget(key)
-            metrics.forget(namespace, name)
-            rotation_service.forget(namespace, name)
-            logger.info("re-check of %s/%s not requested: the check is gone", namespace, name)
+        if err.status == 404:
+            _gone(schedule, key)
+            logger.info("re-check of %s/%s not written: the check is gone", namespace, name)
             return
         metrics.SCHEDULER_SKIPPED.inc()
-        logger.warning("re-check of %s/%s not requested (%s); trying again next round", namespace, name, err)
-        return
-    except Exception as err:  # the API briefly away: it stays due, next round
+        schedule.retry(key, again)
+        logger.warning("re-check of %s/%s failed (%s); trying again in %.0f s", namespace, name, err,
+                       runtime.settings.retry_base_seconds)
+    except Exception:  # the API briefly away, or a bug: logged with its traceback, due again
         metrics.SCHEDULER_SKIPPED.inc()
-        logger.warning("re-check of %s/%s not requested (%s); trying again next round", namespace, name,
-                       type(err).__name__)
-        return
-    schedule.mark_requested(key, runtime.now().timestamp())
+        schedule.retry(key, again)
+        logger.exception("re-check of %s/%s failed; trying again in %.0f s", namespace, name,
+                         runtime.settings.retry_base_seconds)
 
 
 class Recheck:
@@ -118,10 +146,13 @@ class Recheck:
     under supervision; `stop` ends the loop and drops the checks still queued for the AWS pool (their objects are
     checked again on the next start)."""
 
-    def __init__(self, runtime: Runtime, schedule: Schedule, health: Health, logger: logging.Logger) -> None:
+    def __init__(self, runtime: Runtime, schedule: Schedule, health: Health, logger: logging.Logger,
+                 run: Run) -> None:
         self.runtime = runtime
         self.schedule = schedule
         self.logger = logger
+        self.run_check = run
+        self._running: set[asyncio.Task[None]] = set()  # the re-checks under way
         self._loops = Supervisor(health, logger)
         self._crash = asyncio.Event()
         self._housekeeping = 0.0  # time.monotonic() of the last housekeeping
@@ -135,6 +166,9 @@ class Recheck:
 
     async def stop(self) -> None:
         await self._loops.stop_all()
+        for task in list(self._running):  # unwritten: their checks are still due on the next start
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
         self.runtime.checks.shutdown(wait=False, cancel_futures=True)  # queued checks: their objects re-check on start
 
     async def run(self) -> None:
@@ -152,11 +186,17 @@ class Recheck:
                 await self.housekeeping()
 
     async def tick(self) -> None:
-        """Ask for the due re-checks the budget allows now, and follow the round."""
-        ready, waiting = self.schedule.release(self.runtime.now().timestamp())
+        """Start the due re-checks the budget allows now (each a task: the loop does not wait for AWS; the
+        schedule's open limit bounds how many run at once), and follow the round."""
+        now = self.runtime.now().timestamp()
+        ready, waiting = self.schedule.release(now)
         metrics.RECHECK_BACKLOG.set(waiting)
-        if ready:
-            await asyncio.gather(*(request(self.runtime, self.schedule, key, self.logger) for key in ready))
+        for key in ready:
+            self.schedule.mark_requested(key, now)
+            task = asyncio.create_task(recheck(self.runtime, self.schedule, key, self.run_check),
+                                       name=f"re-check {key[0]}/{key[1]}")
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
         done = self.schedule.advance_round(time.monotonic(), aws_calls.aws_requests())
         metrics.ROUND_PROGRESS.set(self.schedule.pending())
         if done is not None:

@@ -136,13 +136,14 @@ def prepare(runtime: Runtime, namespace: str, want: Effective,
 
 async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,
                       secret_data: Mapping[str, bytes] | None = None, *, pool: Executor | None = None,
-                      share: bool = True, vouched: bool = False) -> tuple[Verdict, str | None]:
+                      share: bool = True, vouched: bool = False, fresh: bool = False) -> tuple[Verdict, str | None]:
     """The verdict for a check's spec, and the masked key id (None when no credential was read).
 
     `secret_data` stands in for the Secret's stored data (admission sees a write before it is stored); `pool` runs
     the AWS halves instead of the operator's check pool, and without `share` the verdict neither comes from nor
     goes into the cache (admission's live checks of keys not stored yet). `vouched`: a discovered check's Clusters
-    (the auditor may simulate their control-plane roles).
+    (the auditor may simulate their control-plane roles). `fresh`: asked past the verdict cache (a re-check an
+    admin asked for); the new verdict replaces the cached one.
     """
     want = replace(effective(spec, runtime.settings), vouched=vouched)
     request = await asyncio.to_thread(prepare, runtime, namespace, want, secret_data)
@@ -162,7 +163,7 @@ async def verdict_for(runtime: Runtime, namespace: str, spec: CheckSpec,
 
     if not share:
         return await compute(), request.credential.masked_key_id
-    verdict = await runtime.cache.get_or_compute(request.key, compute)
+    verdict = await runtime.cache.get_or_compute(request.key, compute, fresh=fresh)
     metrics.CACHE.labels("miss" if computed else "hit").inc()
     return verdict, request.credential.masked_key_id
 
@@ -176,8 +177,10 @@ def _source_gone(verdict: Verdict, check: CheckObject) -> Verdict:
     return replace(verdict, message=f"{verdict.message} (nothing uses it any more: discovery removes this check)")
 
 
-async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping[str, Any]) -> Reconciled:
-    """The check's new status (and Event) from its spec: the verdict, kept or computed; never a write."""
+async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping[str, Any], *,
+                    fresh: bool = False) -> Reconciled:
+    """The check's new status (and Event) from its spec: the verdict, kept or computed (`fresh`: computed, past
+    the verdict cache); never a write."""
     previous = CheckStatus.from_dict(stored_status)
     settings, now = runtime.settings, runtime.now()
     want = effective(check.spec, settings) if check.spec is not None else None
@@ -186,7 +189,8 @@ async def reconcile(runtime: Runtime, check: CheckObject, stored_status: Mapping
         masked: str | None = None
     else:
         try:
-            verdict, masked = await verdict_for(runtime, check.namespace, want.spec, vouched=check.discovered)
+            verdict, masked = await verdict_for(runtime, check.namespace, want.spec, vouched=check.discovered,
+                                                fresh=fresh)
         except Exception as err:  # an engine bug or an unexpected answer: visible, retried, never silent
             LOG.exception("check %s/%s failed", check.namespace, check.name)
             verdict, masked = check_failed(err), None

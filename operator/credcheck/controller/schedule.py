@@ -150,6 +150,14 @@ class Schedule:
             if entry is not None:
                 entry.requested, entry.requested_at = True, now
 
+    def retry(self, key: CheckKey, at: float) -> None:
+        """A re-check asked for that wrote no status (it failed): due again at `at` (epoch seconds) — unless a new
+        status came meanwhile (that one says when)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.requested:
+                entry.requested, entry.due = False, at
+
     def _due(self, now: float) -> list[tuple[CheckKey, _Entry]]:
         found = [(k, e) for k, e in self._entries.items()
                  if not e.requested and e.due is not None and now >= e.due - EARLY]

@@ -44,19 +44,22 @@ class VerdictCache:
     _entries: dict[str, tuple[float, bytes | Verdict]] = field(default_factory=dict)  # when computed, freeze()
     _flights: dict[str, "asyncio.Future[Verdict]"] = field(default_factory=dict)
 
-    async def get_or_compute(self, key: str, compute: Callable[[], Awaitable[Verdict]]) -> Verdict:
+    async def get_or_compute(self, key: str, compute: Callable[[], Awaitable[Verdict]], *,
+                             fresh: bool = False) -> Verdict:
         """The cached verdict for `key` if younger than the TTL, else compute it (once, however many ask).
 
         The key fingerprints the credential and every setting that changes the answer, so a rotated key or
         an edited spec never reuses an old verdict. Unknown verdicts are not cached: the next asker retries.
-        An asker that is cancelled does not cancel the computation the others wait for.
+        An asker that is cancelled does not cancel the computation the others wait for. `fresh` (a re-check an
+        admin asked for, after fixing a policy): neither the cached verdict nor a computation already running
+        (it may have asked AWS before the fix) answers; a new one does, and replaces both for the other askers.
         """
         entry = self._entries.get(key)
-        if entry and self.clock() - entry[0] < self.ttl:
+        if entry and self.clock() - entry[0] < self.ttl and not fresh:
             self.hits += 1
             return thaw(entry[1])
         flight = self._flights.get(key)
-        if flight is None:
+        if flight is None or fresh:
             self.misses += 1
             flight = asyncio.ensure_future(compute())
             self._flights[key] = flight
@@ -66,8 +69,11 @@ class VerdictCache:
         return await asyncio.shield(flight)
 
     def _land(self, key: str, flight: "asyncio.Future[Verdict]") -> None:
-        self._flights.pop(key, None)
-        if flight.cancelled() or flight.exception() is not None:  # exception() marks it retrieved
+        failed = flight.cancelled() or flight.exception() is not None  # exception() marks it retrieved
+        if self._flights.get(key) is not flight:
+            return  # a fresh computation replaced this one: its answer is the one kept
+        del self._flights[key]
+        if failed:
             return
         verdict = flight.result()
         if verdict.status is not Status.UNKNOWN:

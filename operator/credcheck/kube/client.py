@@ -190,6 +190,20 @@ class Kube:
         if status >= 300:
             raise ApiError("PATCH", path, status)
 
+    def patch_check_status(self, namespace: str, name: str, status: dict[str, Any],
+                           resource_version: str | None = None) -> None:
+        """A merge patch of the status subresource alone (no metadata or spec change: kopf's update handler is not
+        woken by it); with `resource_version` it applies only to that version (Conflict otherwise)."""
+        path = _path(GROUP, VERSION, PLURAL, namespace, name) + "/status"
+        patch: dict[str, Any] = {"status": status}
+        if resource_version is not None:
+            patch["metadata"] = {"resourceVersion": resource_version}
+        code, _ = self._call("PATCH", path, patch, content_type="application/merge-patch+json")
+        if code == 409:
+            raise Conflict("PATCH", path, code)
+        if code >= 300:
+            raise ApiError("PATCH", path, code)
+
     def delete_check(self, namespace: str, name: str, resource_version: str | None = None) -> bool:
         """False when it is gone already; with `resource_version`, only that version (Conflict otherwise)."""
         path = _path(GROUP, VERSION, PLURAL, namespace, name)

@@ -14,7 +14,7 @@ LABEL_SECRET = "credcheck.io/secret"
 LABEL_PRESET = "credcheck.io/preset"
 ANNOTATION_SOURCE_VERSION = "credcheck.io/source-version"  # the source's resourceVersion: re-check on change
 ANNOTATION_NOTE = "credcheck.io/discovery-note"
-ANNOTATION_RECHECK = "credcheck.io/recheck"  # set by the scheduler when a periodic re-check is due
+ANNOTATION_RECHECK = "credcheck.io/recheck"  # an admin's re-check request (any new value): past the verdict cache
 ANNOTATION_CLUSTERS = "credcheck.io/clusters"  # the KKP Clusters using the Secret, comma-separated
 ANNOTATION_PROBLEM = "credcheck.io/source-problem"  # what is wrong with the Clusters' settings for this Secret
 # the Cluster whose assume-role external ID the check uses, and its generation: the ID itself is read from the

@@ -44,6 +44,9 @@ class CheckWriter(Protocol):
     def patch_check(self, namespace: str, name: str, patch: dict[str, Any],
                     resource_version: str | None = None) -> None: ...
 
+    def patch_check_status(self, namespace: str, name: str, status: dict[str, Any],
+                           resource_version: str | None = None) -> None: ...
+
     def delete_check(self, namespace: str, name: str, resource_version: str | None = None) -> bool: ...
 
 

@@ -5,7 +5,6 @@ made last time; the budget is keyed by the account the calls go to (the auditor'
 and counts every call (GetRole included). A round is every check re-checked once."""
 
 import asyncio
-import logging
 import random
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -202,14 +201,18 @@ def test_a_failed_auditor_is_not_asked_again_by_every_check() -> None:
     assert second.reason == first.reason and aws.asked == ["assume"], "the failure is remembered for a while"
 
 
+async def never_run(body: object, logger: object, **_: object) -> None:
+    raise AssertionError("a check that is gone is not run")
+
+
 def test_a_check_the_scheduler_finds_gone_leaves_the_schedule_and_its_series() -> None:
     schedule = Schedule()
     key = ("kubermatic", "gone-unit")
     schedule.set(key, at(START), TENANT)
     metrics.record_status(*key, CheckStatus(conditions=(Condition("Ready", "True"),)), 600)
-    runtime = Runtime(Settings(), FakeKube(), VerdictCache(60), ThreadPoolExecutor(1))  # holds no check: a patch is 404
-    asyncio.run(recheck.request(runtime, schedule, key, logging.getLogger("test")))
-    assert len(schedule) == 0, "not patched again every round"
+    runtime = Runtime(Settings(), FakeKube(), VerdictCache(60), ThreadPoolExecutor(1))  # holds no check: a GET is None
+    asyncio.run(recheck.recheck(runtime, schedule, key, never_run))
+    assert len(schedule) == 0, "not read again every round"
     assert metrics.REGISTRY.get_sample_value("credcheck_check_condition", {
         "check_namespace": key[0], "name": key[1], "condition": "Ready", "status": "True"}) is None
 

@@ -1,23 +1,25 @@
-"""The operator's background services start and stop with kopf's handlers, here and nowhere else: the re-check
-scheduler (credcheck.controller.recheck), then discovery (credcheck.controller.discovery.service), whose informers
-keep what discovery needs and never write diff-bases or finalizers (kopf itself watches only AWSCredentialChecks).
-/readyz reports the leader ready once they run."""
+"""The operator's background services start and stop with kopf's handlers, here and nowhere else: the check runner
+the handlers and the scheduler share (credcheck.controller.checker), the re-check scheduler
+(credcheck.controller.recheck), then discovery (credcheck.controller.discovery.service), whose informers keep what
+discovery, the scheduler and the metrics need and never write diff-bases or finalizers (kopf itself watches only
+AWSCredentialChecks). /readyz reports the leader ready once they run."""
 
 from typing import Any
 
 import kopf
 
+from credcheck.controller.checker import Checker
 from credcheck.controller.discovery.service import DiscoveryService
 from credcheck.controller.recheck import Recheck
 
 
 @kopf.on.startup()
 async def start_services(memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    memo.services = []
-    for service in (Recheck, DiscoveryService):
-        started = service(memo.runtime, memo.schedule, memo.health, logger)
-        started.start()
-        memo.services.append(started)
+    memo.checker = Checker(memo.runtime, memo.schedule)
+    memo.services = [Recheck(memo.runtime, memo.schedule, memo.health, logger, memo.checker.run),
+                     DiscoveryService(memo.runtime, memo.schedule, memo.health, logger)]
+    for service in memo.services:
+        service.start()
     memo.health.started = True
 
 
