@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from credcheck.kube.contract import ANNOTATION_RECHECK, GROUP, PLURAL, parse_timestamp
 
 if TYPE_CHECKING:  # the Kubernetes client (urllib3, kopf) loads only when the command runs
-    from credcheck.kube.client import ApiError, Kube
+    from credcheck.kube.client import ApiError
 
 POLL = 0.5  # seconds between reads while waiting for the new status
 
@@ -71,7 +71,15 @@ def answered(check: dict[str, Any], before: str | None, asked_at: datetime) -> b
         return False
 
 
-def recheck(kube: "Kube", namespace: str, name: str, *, wait: float,
+class CheckAsker(Protocol):
+    """What `credcheck recheck` does to the API with the user's login: read the check, patch its annotation."""
+
+    def get_check(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def patch_check(self, namespace: str, name: str, patch: dict[str, Any]) -> None: ...
+
+
+def recheck(kube: CheckAsker, namespace: str, name: str, *, wait: float,
             now: Callable[[], datetime] = lambda: datetime.now(UTC),
             sleep: Callable[[float], None] = time.sleep) -> Answer:
     """Ask for the re-check; wait up to `wait` seconds for its status (0: do not wait)."""

@@ -35,7 +35,7 @@ class Kube:
 
 def test_a_request_is_a_new_annotation_value_and_waits_for_a_later_last_check_time() -> None:
     kube = Kube([stored("2031-05-17T08:00:00Z"), stored("2031-05-17T08:00:00Z"), stored("2031-05-17T08:30:01Z")])
-    answer = recheck(kube, "kubermatic", "c", wait=30, now=lambda: ASKED, sleep=lambda _: None)  # type: ignore[arg-type]
+    answer = recheck(kube, "kubermatic", "c", wait=30, now=lambda: ASKED, sleep=lambda _: None)
     assert kube.patches == [("kubermatic", "c", {"metadata": {"annotations": {
         ANNOTATION_RECHECK: "2031-05-17T08:30:00.250Z"}}})]
     assert answer.check is not None and answer.check["status"]["lastCheckTime"] == "2031-05-17T08:30:01Z"
@@ -47,12 +47,12 @@ def test_who_may_not_patch_the_check_is_refused_with_what_to_do() -> None:
     kube = Kube([stored("2031-05-17T08:00:00Z")], patch_status=403)
     with pytest.raises(Refused, match=r"you may not patch AWSCredentialCheck kubermatic/c: .*RBAC: patch on "
                                       r"awscredentialchecks.credcheck.io in kubermatic"):
-        recheck(kube, "kubermatic", "c", wait=0, now=lambda: ASKED)  # type: ignore[arg-type]
+        recheck(kube, "kubermatic", "c", wait=0, now=lambda: ASKED)
 
 
 def test_a_check_that_does_not_exist_is_said_so() -> None:
     with pytest.raises(Refused, match="no AWSCredentialCheck kubermatic/c"):
-        recheck(Kube([None]), "kubermatic", "c", wait=0)  # type: ignore[arg-type]
+        recheck(Kube([None]), "kubermatic", "c", wait=0)
 
 
 def test_only_a_last_check_time_other_than_before_and_not_older_than_the_request_answers() -> None:
