@@ -16,6 +16,7 @@ from typing import Any
 from credcheck.engine.credential import PRESET_ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY, credential_problems
 from credcheck.engine.requirements.profiles import BUILTIN
 from credcheck.kube.contract import KKP_GROUP, LABEL_DISCOVERED, ROLE_ARN
+from credcheck.kube.kkp import KKPObjectError, preset_aws
 from credcheck.kube.spec import CheckSpec, SecretSource, new_problems
 
 JUDGED = ("CREATE", "UPDATE")
@@ -120,14 +121,18 @@ def secret_problems(data: Mapping[str, bytes]) -> list[str]:
     return [p.message for p in credential_problems(data)]
 
 
-def preset_problems(aws: Mapping[str, Any]) -> list[str]:
-    """Problems with a Preset's spec.aws (KKP spells the key id accessKeyID there)."""
+def preset_problems(preset: Mapping[str, Any]) -> list[str]:
+    """Problems with a Preset's spec.aws (KKP spells the key id accessKeyID there), read by kube.kkp."""
+    try:
+        aws = preset_aws(preset)
+    except KKPObjectError as err:
+        return [str(err)]
     keys = (PRESET_ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY)
-    data = {k: str(v).encode() for k, v in aws.items() if k in keys and v is not None}
-    if not data:
+    data = {k: v for k, v in (aws.data if aws else {}).items() if k in keys}
+    if aws is None or not data:
         return []  # a Preset that takes its AWS credential from elsewhere
     problems = [f"spec.aws: {p.message}" for p in credential_problems(data, *keys, where="Preset")]
-    role = aws.get("assumeRoleARN")
-    if role and not ROLE_ARN.match(str(role)):
+    role = aws.assume_role_arn
+    if role and not ROLE_ARN.match(role):
         problems.append(f"spec.aws.assumeRoleARN {role!r} is not an IAM role ARN")
     return problems

@@ -49,9 +49,19 @@ def test_problems_name_the_field_never_the_value() -> None:
     secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     problems = secret_problems({"accessKeyId": secret.encode(), "secretAccessKey": b"AKIAIOSFODNN7EXAMPLE"})
     assert problems and not any(secret in p or "AKIAIOSFODNN7EXAMPLE" in p for p in problems)
-    assert preset_problems({"accessKeyID": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": secret,
-                            "assumeRoleARN": "kkp"}) == ["spec.aws.assumeRoleARN 'kkp' is not an IAM role ARN"]
-    assert preset_problems({}) == [], "a Preset without AWS keys is not judged"
+    assert preset_problems(preset({"accessKeyID": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": secret,
+                                   "assumeRoleARN": "kkp"})) == ["spec.aws.assumeRoleARN 'kkp' is not an IAM role ARN"]
+    assert preset_problems(preset({})) == [], "a Preset without AWS keys is not judged"
+
+
+def preset(aws: object) -> dict[str, object]:
+    return {"metadata": {"name": "team-a"}, "spec": {"aws": aws}}
+
+
+def test_a_preset_whose_spec_aws_is_not_an_object_is_a_problem_naming_the_field_not_a_skip() -> None:
+    assert preset_problems(preset("AKIAIOSFODNN7EXAMPLE")) == ["Preset team-a: spec.aws is a string, not an object"]
+    assert preset_problems(preset({"accessKeyID": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": "x" * 40,
+                                   "assumeRoleARN": 7})) == ["spec.aws.assumeRoleARN '7' is not an IAM role ARN"]
 
 
 def test_a_checks_spec_problems_are_the_spec_parsers() -> None:

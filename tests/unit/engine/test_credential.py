@@ -186,7 +186,7 @@ def test_admission_warnings_use_the_same_words() -> None:
     swapped = {"accessKeyId": FAKE_SECRET.encode(), "secretAccessKey": FAKE_ID.encode()}
     assert secret_problems(swapped) == [p.message for p in credential_problems(swapped)]
     assert "look swapped" in secret_problems(swapped)[0]
-    warned = preset_problems({"accessKeyID": FAKE_TEMP_ID, "secretAccessKey": FAKE_SECRET})
+    warned = preset_problems({"spec": {"aws": {"accessKeyID": FAKE_TEMP_ID, "secretAccessKey": FAKE_SECRET}}})
     assert warned and warned[0].startswith("spec.aws: key 'accessKeyID' (access key ID) holds a temporary")
 
 

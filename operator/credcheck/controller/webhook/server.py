@@ -218,12 +218,11 @@ class Admission:
 
     async def preset(self, review: Review) -> Answer:
         answer = Answer()
-        aws = (review.obj.get("spec") or {}).get("aws")
-        if (self.settings.webhook_mode == "off" or not self.settings.presets or not isinstance(aws, Mapping)
+        if (self.settings.webhook_mode == "off" or not self.settings.presets
                 or not judged(review.operation, review.obj, review.old, "spec.aws")):
             answer.result = "skipped"
             return answer
-        self._respond(answer, preset_problems(aws), f"Preset {review.name}")
+        self._respond(answer, preset_problems(review.obj), f"Preset {review.name}")
         return answer
 
     async def _live(self, review: Review, data: Mapping[str, bytes], answer: Answer, what: str) -> None:
