@@ -75,6 +75,6 @@ if __name__ == "__main__":
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # bench/load.py asks a heap-dumping wrapper for a snapshot
     threading.Thread(target=sample, args=(Path(os.environ.get("OPERATOR_CPU_FILE", "operator-cpu.txt")),),
                      daemon=True, name="cpu-sampler").start()
-    from credcheck.cli.main import main
+    from credcheck.entry import main
 
     sys.exit(main(["run"]))

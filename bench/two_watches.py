@@ -75,7 +75,7 @@ def _dump(*_: Any) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGUSR1, _dump)
-    from credcheck.cli.main import main as credcheck  # noqa: PLC0415
+    from credcheck.entry import main as credcheck  # noqa: PLC0415
 
     return credcheck(["run"])
 

@@ -113,7 +113,7 @@ def start_operator(state: Path) -> Path:
         # only the local apiserver, by its client certificate, may call the webhook
         env.update(CREDCHECK_WEBHOOK_CLIENT_CA=str(cp.webhook_client_ca),
                    CREDCHECK_WEBHOOK_CLIENT_NAMES=WEBHOOK_CLIENT_NAME)
-    spawn("operator", [sys.executable, "-m", "credcheck.cli.main", "run"], state, env=env)
+    spawn("operator", [sys.executable, "-m", "credcheck", "run"], state, env=env)
     try:
         start_kkp_monitoring(cp, state, metrics_port)
     except monitoring.MissingTool as missing:
