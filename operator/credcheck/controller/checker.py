@@ -22,7 +22,8 @@ from credcheck.controller.schedule import Schedule
 from credcheck.engine.requirements.profiles import BUILTIN
 from credcheck.kube.client import ApiError
 from credcheck.kube.cluster_events import decide
-from credcheck.kube.contract import ANNOTATION_RECHECK, timestamp
+from credcheck.kube.contract import ANNOTATION_RECHECK
+from credcheck.kube.events import event_manifest
 from credcheck.kube.spec import parse_check
 
 LOG = logging.getLogger("credcheck.controller.checker")
@@ -42,14 +43,11 @@ def recheck_asked(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) 
 def check_event(body: Mapping[str, Any], kind: str, reason: str, message: str, now: datetime) -> dict[str, Any]:
     """An Event about the check itself (involvedObject: the check, as kopf would name it)."""
     meta = body.get("metadata") or {}
-    return {"apiVersion": "v1", "kind": "Event",
-            "metadata": {"generateName": f"{meta.get('name', 'check')}.", "namespace": meta.get("namespace", "")},
-            "involvedObject": {"apiVersion": body.get("apiVersion", ""), "kind": body.get("kind", ""),
-                               "name": meta.get("name", ""), "namespace": meta.get("namespace", ""),
-                               "uid": meta.get("uid", ""), "resourceVersion": meta.get("resourceVersion", "")},
-            "type": kind, "reason": reason, "message": message[:1024],
-            "source": {"component": "credcheck"}, "reportingComponent": "credcheck",
-            "firstTimestamp": timestamp(now), "lastTimestamp": timestamp(now), "count": 1}
+    involved = {"apiVersion": body.get("apiVersion", ""), "kind": body.get("kind", ""), "name": meta.get("name", ""),
+                "namespace": meta.get("namespace", ""), "uid": meta.get("uid", ""),
+                "resourceVersion": meta.get("resourceVersion", "")}
+    return event_manifest(namespace=meta.get("namespace", ""), involved=involved, type_=kind, reason=reason,
+                          message=message, now=now)
 
 
 @dataclass

@@ -27,10 +27,10 @@ from typing import Any, Literal
 
 from credcheck.kube.check_status import CheckStatus
 from credcheck.kube.contract import KKP_GROUP, KKP_VERSION, parse_timestamp, timestamp
+from credcheck.kube.events import COMPONENT, event_manifest
 from credcheck.kube.impact import INSUFFICIENT, INVALID, ClusterImpact, broken_clusters
 
 NAMESPACE = "default"
-COMPONENT = "credcheck"
 REASONS = {INVALID: "CredentialInvalid", INSUFFICIENT: "CredentialMissingPermissions"}
 FIXED = "CredentialReady"
 MIN_REPEAT = 300.0  # seconds between two writes of an unchanged Event
@@ -104,15 +104,10 @@ def write_plan(event: ClusterEvent, existing: Mapping[str, Any] | None, now: dat
 
 
 def manifest(event: ClusterEvent, uid: str, now: datetime) -> dict[str, Any]:
-    stamp = timestamp(now)
-    return {
-        "apiVersion": "v1", "kind": "Event",
-        "metadata": {"name": event.name, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/name": COMPONENT}},
-        "involvedObject": {"apiVersion": f"{KKP_GROUP}/{KKP_VERSION}", "kind": "Cluster", "name": event.cluster,
-                           "uid": uid},
-        "type": event.type, "reason": event.reason, "message": event.message,
-        "count": 1, "firstTimestamp": stamp, "lastTimestamp": stamp, "source": {"component": COMPONENT},
-    }
+    return event_manifest(namespace=NAMESPACE, name=event.name, labels={"app.kubernetes.io/name": COMPONENT},
+                          involved={"apiVersion": f"{KKP_GROUP}/{KKP_VERSION}", "kind": "Cluster",
+                                    "name": event.cluster, "uid": uid},
+                          type_=event.type, reason=event.reason, message=event.message, now=now)
 
 
 def update(event: ClusterEvent, existing: Mapping[str, Any], now: datetime) -> dict[str, Any]:
